@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { LimitsSchema } from '../core/limits.js';
+import { deadLetterStores, parsers, sinks, sources, stateStores } from '../registry.js';
+import { transformSchema } from '../transforms/index.js';
+import { duration } from './common.js';
+
+function union<T extends Record<string, { schema: z.ZodObject }>>(entries: T) {
+  const schemas = Object.values(entries).map((e) => e.schema) as unknown as [
+    T[keyof T]['schema'],
+    ...T[keyof T]['schema'][],
+  ];
+  return z.discriminatedUnion('type', schemas);
+}
+
+export const sourceConfigSchema = union(sources);
+export const sinkConfigSchema = union(sinks);
+
+export const configSchema = z
+  .object({
+    state: union(stateStores).prefault({ type: 'file' }),
+    dead_letter: union(deadLetterStores).prefault({ type: 'file' }),
+    limits: LimitsSchema.prefault({}),
+    delivery: z
+      .object({
+        max_attempts: z.number().int().min(1).max(100).default(5),
+        backoff: duration.default(200),
+        max_backoff: duration.default(10_000),
+        chunk_events: z.number().int().min(1).max(100_000).default(2000),
+      })
+      .strict()
+      .prefault({}),
+    sources: z.array(sourceConfigSchema).min(1, 'configure at least one source'),
+    transforms: z.array(transformSchema).default([]),
+    sinks: z.array(sinkConfigSchema).min(1, 'configure at least one sink'),
+    daemon: z
+      .object({
+        /** host:port of the status/control API and dashboard; `false` turns it off. */
+        status_listen: z
+          .union([z.string().regex(/^[\w.:[\]-]+:\d+$/), z.literal(false)])
+          .default('127.0.0.1:8686'),
+        log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
+        /** How long a SIGTERM waits for in-flight batches before giving up. */
+        drain_timeout: duration.default(30_000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const sinkNames = new Set<string>();
+    cfg.sinks.forEach((s, i) => {
+      if (sinkNames.has(s.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sinks', i, 'name'],
+          message: `duplicate sink name '${s.name}'`,
+        });
+      sinkNames.add(s.name);
+    });
+    const sourceNames = new Set<string>();
+    cfg.sources.forEach((s, i) => {
+      if (sourceNames.has(s.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sources', i, 'name'],
+          message: `duplicate source name '${s.name}'`,
+        });
+      sourceNames.add(s.name);
+      if (!(s.parser in parsers)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sources', i, 'parser'],
+          message: `unknown parser '${s.parser}' (known: ${Object.keys(parsers).join(', ')})`,
+        });
+      }
+      s.sinks?.forEach((name, j) => {
+        if (!sinkNames.has(name))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sources', i, 'sinks', j],
+            message: `no sink named '${name}'`,
+          });
+      });
+    });
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type SourceConfig = z.infer<typeof sourceConfigSchema>;
+export type SinkConfig = z.infer<typeof sinkConfigSchema>;

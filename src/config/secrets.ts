@@ -1,0 +1,107 @@
+import { readFile } from 'node:fs/promises';
+import { inspect } from 'node:util';
+import { z } from 'zod';
+import { ConfigError } from '../core/errors.js';
+
+/**
+ * Where a secret comes from. A literal string works but is discouraged; the others keep the
+ * secret out of the config file.
+ */
+export const SecretRefSchema = z.union([
+  z.string().min(1),
+  z.object({ env: z.string().min(1) }).strict(),
+  z.object({ file: z.string().min(1) }).strict(),
+  z.object({ aws_secretsmanager: z.string().min(1), key: z.string().optional() }).strict(),
+  z.object({ ssm: z.string().min(1) }).strict(),
+]);
+export type SecretRef = z.infer<typeof SecretRefSchema>;
+
+const REDACTED = '[redacted]';
+
+/** Holds a secret so that printing, logging or serializing it shows `[redacted]`. */
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toString(): string {
+    return REDACTED;
+  }
+  toJSON(): string {
+    return REDACTED;
+  }
+  [inspect.custom](): string {
+    return REDACTED;
+  }
+}
+
+export function describeSecretRef(ref: SecretRef): string {
+  if (typeof ref === 'string') return 'inline value';
+  if ('env' in ref) return `env ${ref.env}`;
+  if ('file' in ref) return `file ${ref.file}`;
+  if ('ssm' in ref) return `SSM parameter ${ref.ssm}`;
+  return `Secrets Manager ${ref.aws_secretsmanager}`;
+}
+
+export async function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv = process.env): Promise<Secret> {
+  const what = describeSecretRef(ref);
+  try {
+    if (typeof ref === 'string') return new Secret(ref);
+    if ('env' in ref) {
+      const v = env[ref.env];
+      if (!v) throw new ConfigError(`secret from ${what}: the variable is not set`);
+      return new Secret(v);
+    }
+    if ('file' in ref) return new Secret((await readFile(ref.file, 'utf8')).trim());
+    if ('ssm' in ref) {
+      const { SSMClient, GetParameterCommand } = await import('@aws-sdk/client-ssm');
+      const out = await new SSMClient({}).send(
+        new GetParameterCommand({ Name: ref.ssm, WithDecryption: true }),
+      );
+      if (!out.Parameter?.Value) throw new ConfigError(`secret from ${what}: parameter has no value`);
+      return new Secret(out.Parameter.Value);
+    }
+    const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+    const out = await new SecretsManagerClient({}).send(
+      new GetSecretValueCommand({ SecretId: ref.aws_secretsmanager }),
+    );
+    const raw = out.SecretString;
+    if (!raw) throw new ConfigError(`secret from ${what}: no SecretString`);
+    if (!ref.key) return new Secret(raw);
+    const value = (JSON.parse(raw) as Record<string, unknown>)[ref.key];
+    if (typeof value !== 'string') throw new ConfigError(`secret from ${what}: key '${ref.key}' is missing`);
+    return new Secret(value);
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    // Never echo the underlying message blindly: some SDK errors quote request parameters.
+    throw new ConfigError(`secret from ${what} could not be read (${(e as Error).name})`, { cause: e });
+  }
+}
+
+const SECRET_KEY = /(secret|skey|password|passwd|token|api[_-]?key|authorization|webhook|access[_-]?key)/i;
+
+/** Deep copy with every secret-looking key's value replaced, for status output and error context. */
+export function redact(value: unknown, depth = 0): unknown {
+  if (depth > 20 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Secret) return REDACTED;
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] =
+      SECRET_KEY.test(k) && v !== undefined && v !== null && typeof v !== 'object'
+        ? REDACTED
+        : redact(v, depth + 1);
+    if (
+      SECRET_KEY.test(k) &&
+      v &&
+      typeof v === 'object' &&
+      !('env' in v || 'file' in v || 'ssm' in v || 'aws_secretsmanager' in v)
+    ) {
+      out[k] = REDACTED;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,51 @@
+import type { Readable } from 'node:stream';
+import type { Origin } from './event.js';
+
+/** The raw payload of one item: bytes in memory, a stream to open (S3 objects, files), or a decoded object. */
+export type ItemBody =
+  | { kind: 'bytes'; bytes: Buffer }
+  /** Base64 text as AWS events carry it; decoded (and checked) when the parser reads it. */
+  | { kind: 'base64'; text: string }
+  | { kind: 'stream'; open: () => Promise<Readable>; size?: number }
+  | { kind: 'object'; value: unknown };
+
+export interface RawItem {
+  /** What the runtime acknowledges: a Kinesis sequence number, an SQS message id, a file path. */
+  ackId: string;
+  origin: Origin;
+  body: ItemBody;
+  /** Parser to use for this item; falls back to the source's configured parser. */
+  parser?: string;
+}
+
+export interface Batch {
+  source: string;
+  items: RawItem[];
+}
+
+/**
+ * - `delivered`: every event reached every sink (or was dead-lettered by a sink as permanent).
+ * - `dead-lettered`: the item itself could not be parsed; it is in the dead-letter store.
+ * - `failed`: retry it later (delivery failed retryably, or the deadline came first).
+ */
+export type ItemStatus = 'delivered' | 'dead-lettered' | 'failed';
+
+export interface ItemResult {
+  ackId: string;
+  status: ItemStatus;
+  events: number;
+  /** Parts of the item (lines, wrapped records) set aside in the dead-letter store. */
+  rejected?: number;
+  error?: string;
+}
+
+export interface BatchResult {
+  items: ItemResult[];
+  events: number;
+  /** True when the deadline stopped work before every item was tried. */
+  cutShort: boolean;
+}
+
+export function isAcked(r: ItemResult): boolean {
+  return r.status !== 'failed';
+}

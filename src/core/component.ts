@@ -1,0 +1,105 @@
+import type { Batch, RawItem } from './batch.js';
+import type { EventDraft, LogEvent, Origin } from './event.js';
+import type { Limits } from './limits.js';
+
+export interface ParseContext {
+  limits: Limits;
+  /**
+   * Sets aside one bad part of an item (a line, a record inside a wrapper) in the dead-letter
+   * store and lets the parser go on with the rest. `ref` is appended to the item's origin.
+   */
+  reject(part: { ref: string; data?: Uint8Array | string }, error: Error): Promise<void>;
+}
+
+/** Turns one raw item into zero or more events. Throws ParseError for input it cannot read. */
+export interface Parser {
+  readonly name: string;
+  parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> | Iterable<EventDraft>;
+}
+
+/** Returns the event (possibly changed) or null to drop it. Pure; never does I/O. */
+export type Transform = (event: LogEvent) => LogEvent | null;
+
+export interface SinkFailure {
+  /** Index into the events passed to `write`. */
+  index: number;
+  retryable: boolean;
+  error: Error;
+}
+
+/**
+ * A destination. `write` resolves once the events are durable at the destination and reports
+ * each event that was not delivered; it never throws for per-event problems. Writing an event
+ * twice (same id) must not create a duplicate.
+ */
+export interface Sink {
+  readonly name: string;
+  write(events: readonly LogEvent[]): Promise<SinkFailure[]>;
+  close(): Promise<void>;
+}
+
+export interface DeadLetterEntry {
+  kind: 'item' | 'event' | 'alert';
+  source: string;
+  sink?: string;
+  origin: Origin;
+  error: string;
+  retryable: boolean;
+  attempts: number;
+  /** Parser that failed, so a replay can try again after a fix. */
+  parser?: string;
+  /** Original bytes (base64) of an item, when it was held in memory. */
+  data?: string;
+  /** The event (or alert) that a sink refused, for kind 'event'/'alert'. */
+  event?: LogEvent | Record<string, unknown>;
+  /** Position of damage in the input (byte offset, line), when the parser knew it. */
+  position?: string;
+}
+
+export interface StoredDeadLetter extends DeadLetterEntry {
+  id: string;
+  time: string;
+}
+
+export interface DeadLetterStore {
+  put(entry: DeadLetterEntry): Promise<string>;
+  list(): AsyncIterable<StoredDeadLetter>;
+  remove(id: string): Promise<void>;
+}
+
+/** A checkpoint store: small JSON values under string keys, written atomically. */
+export interface StateStore {
+  get<T>(key: string): Promise<T | undefined>;
+  put<T>(key: string, value: T): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+/** The detection stage (issue #7 plugs the rule engine in here). */
+export interface Detector {
+  inspect(events: readonly LogEvent[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SourceContext {
+  state: StateStore;
+  signal: AbortSignal;
+  limits: Limits;
+  log: Logger;
+  /** Hands a batch to the pipeline; resolves with which items can be acknowledged. */
+  process(batch: Batch): Promise<import('./batch.js').BatchResult>;
+}
+
+/** A long-running source for the daemon: loops until the signal aborts. */
+export interface Source {
+  readonly name: string;
+  run(ctx: SourceContext): Promise<void>;
+  /** Live numbers for the status API (shards, lag, files waiting…). */
+  status?(): Record<string, unknown>;
+}
+
+export interface Logger {
+  debug(obj: object | string, msg?: string): void;
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+}

@@ -1,0 +1,86 @@
+import type { Origin } from './event.js';
+
+/** Where in the flow an error happened; tells operators which component to look at. */
+export type Stage = 'config' | 'source' | 'parse' | 'transform' | 'detect' | 'deliver' | 'state' | 'alert';
+
+export interface ErrorDetails {
+  stage?: Stage;
+  origin?: Origin;
+  /** Whether trying the same thing again can succeed (throttling, outages), as opposed to bad input. */
+  retryable?: boolean;
+  cause?: unknown;
+}
+
+/** Base of every error logferry raises on purpose. Messages are one line and never carry secrets. */
+export class LogferryError extends Error {
+  readonly stage: Stage;
+  readonly origin: Origin | undefined;
+  readonly retryable: boolean;
+
+  constructor(message: string, details: ErrorDetails & { stage: Stage }) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.stage = details.stage;
+    this.origin = details.origin;
+    this.retryable = details.retryable ?? false;
+  }
+
+  /** `stage origin: message`, the one line the CLI and dead-letter entries show. */
+  describe(): string {
+    const where = this.origin ? ` ${this.origin.ref}` : '';
+    return `${this.stage}${where}: ${this.message}`;
+  }
+}
+
+export class ConfigError extends LogferryError {
+  constructor(message: string, details: Omit<ErrorDetails, 'stage'> = {}) {
+    super(message, { ...details, stage: 'config', retryable: false });
+  }
+}
+
+export class ParseError extends LogferryError {
+  /** Byte offset or line in the input where the damage was found, when known. */
+  readonly position: string | undefined;
+  constructor(message: string, details: Omit<ErrorDetails, 'stage'> & { position?: string } = {}) {
+    super(message, { ...details, stage: 'parse', retryable: details.retryable ?? false });
+    this.position = details.position;
+  }
+}
+
+/** An input broke a size limit (oversize record, decompression bomb). Never retryable. */
+export class LimitError extends ParseError {}
+
+export class DeliveryError extends LogferryError {
+  readonly sink: string;
+  constructor(message: string, details: Omit<ErrorDetails, 'stage'> & { sink: string }) {
+    super(message, { ...details, stage: 'deliver' });
+    this.sink = details.sink;
+  }
+}
+
+export class SourceError extends LogferryError {
+  constructor(message: string, details: Omit<ErrorDetails, 'stage'> = {}) {
+    super(message, { ...details, stage: 'source' });
+  }
+}
+
+export class StateError extends LogferryError {
+  constructor(message: string, details: Omit<ErrorDetails, 'stage'> = {}) {
+    super(message, { ...details, stage: 'state' });
+  }
+}
+
+export function isLogferryError(e: unknown): e is LogferryError {
+  return e instanceof LogferryError;
+}
+
+/** One line for any thrown value, for logs and dead-letter entries. */
+export function describeError(e: unknown): string {
+  if (e instanceof LogferryError) return e.describe();
+  if (e instanceof Error) return `${e.name}: ${e.message}`.split('\n')[0]!;
+  return String(e).split('\n')[0]!;
+}
+
+export function toError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}

@@ -1,0 +1,80 @@
+import { gunzipSync } from 'node:zlib';
+import { z } from 'zod';
+import { LimitError, ParseError } from './errors.js';
+
+export const LimitsSchema = z
+  .object({
+    /** Largest single input record (a Kinesis record is at most 1 MiB; leave room for wrappers). */
+    max_record_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(10 * 1024 * 1024),
+    /** Largest inflated size of one compressed record: the decompression-bomb cap. */
+    max_inflated_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024 * 1024),
+    /** Largest single line in a line-oriented file or stream. */
+    max_line_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1024 * 1024),
+  })
+  .strict();
+
+export type Limits = z.infer<typeof LimitsSchema>;
+export const defaultLimits: Limits = LimitsSchema.parse({});
+
+export function isGzip(buf: Uint8Array): boolean {
+  return buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
+}
+
+const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}\s*$/;
+
+/** Decodes base64, refusing anything that is not (Buffer.from silently skips bad characters). */
+export function decodeBase64(text: string, what = 'data'): Buffer {
+  const trimmed = text.trim();
+  if (trimmed.length === 0) throw new ParseError(`${what} is empty`);
+  if (!BASE64.test(trimmed) || trimmed.replace(/\s/g, '').length % 4 !== 0) {
+    throw new ParseError(`${what} is not base64`);
+  }
+  return Buffer.from(trimmed, 'base64');
+}
+
+/**
+ * Gunzips with a ceiling on the output: zlib stops at `maxBytes` and reports RangeError, which
+ * becomes a LimitError, so a 10 KB bomb can never take 10 GB of memory.
+ */
+export function gunzipCapped(buf: Uint8Array, maxBytes: number, what = 'data'): Buffer {
+  try {
+    return gunzipSync(buf, { maxOutputLength: maxBytes });
+  } catch (e) {
+    if (e instanceof RangeError || (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new LimitError(`${what} inflates past the ${maxBytes}-byte limit (decompression bomb?)`, {
+        cause: e,
+      });
+    }
+    const code = (e as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'Z_BUF_ERROR' ? 'gzip stream is truncated' : `not valid gzip (${(e as Error).message})`;
+    throw new ParseError(`${what}: ${reason}`, { cause: e });
+  }
+}
+
+/** Inflates when gzip, passes plain bytes through, both within the same cap. */
+export function maybeGunzip(buf: Uint8Array, limits: Limits, what = 'data'): Buffer {
+  if (isGzip(buf)) return gunzipCapped(buf, limits.max_inflated_bytes, what);
+  if (buf.length > limits.max_inflated_bytes) {
+    throw new LimitError(`${what} is ${buf.length} bytes, over the ${limits.max_inflated_bytes}-byte limit`);
+  }
+  return Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+export function checkRecordSize(size: number, limits: Limits, what = 'record'): void {
+  if (size > limits.max_record_bytes) {
+    throw new LimitError(`${what} is ${size} bytes, over the ${limits.max_record_bytes}-byte record limit`);
+  }
+}

@@ -1,0 +1,61 @@
+/** Counters and gauges kept in memory and rendered in Prometheus text format by the daemon. */
+export class Metrics {
+  private readonly counters = new Map<string, { help: string; values: Map<string, number> }>();
+  private readonly gauges = new Map<string, { help: string; values: Map<string, number> }>();
+
+  inc(name: string, labels: Record<string, string> = {}, by = 1, help = name): void {
+    bump(this.counters, name, labels, help, (v) => v + by);
+  }
+
+  set(name: string, labels: Record<string, string>, value: number, help = name): void {
+    bump(this.gauges, name, labels, help, () => value);
+  }
+
+  get(name: string, labels: Record<string, string> = {}): number {
+    const key = labelKey(labels);
+    return this.counters.get(name)?.values.get(key) ?? this.gauges.get(name)?.values.get(key) ?? 0;
+  }
+
+  /** Sum of a counter across all label sets. */
+  total(name: string): number {
+    let sum = 0;
+    for (const v of this.counters.get(name)?.values.values() ?? []) sum += v;
+    return sum;
+  }
+
+  prometheus(): string {
+    const out: string[] = [];
+    for (const [kind, map] of [
+      ['counter', this.counters],
+      ['gauge', this.gauges],
+    ] as const) {
+      for (const [name, { help, values }] of map) {
+        out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${kind}`);
+        for (const [labels, v] of values) out.push(`${name}${labels} ${v}`);
+      }
+    }
+    return `${out.join('\n')}\n`;
+  }
+}
+
+function labelKey(labels: Record<string, string>): string {
+  const entries = Object.entries(labels).sort(([a], [b]) => a.localeCompare(b));
+  if (entries.length === 0) return '';
+  return `{${entries.map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`).join(',')}}`;
+}
+
+function bump(
+  map: Map<string, { help: string; values: Map<string, number> }>,
+  name: string,
+  labels: Record<string, string>,
+  help: string,
+  f: (v: number) => number,
+): void {
+  let m = map.get(name);
+  if (!m) {
+    m = { help, values: new Map() };
+    map.set(name, m);
+  }
+  const key = labelKey(labels);
+  m.values.set(key, f(m.values.get(key) ?? 0));
+}

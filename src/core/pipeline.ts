@@ -1,0 +1,272 @@
+import type { Batch, BatchResult, ItemResult, RawItem } from './batch.js';
+import type {
+  DeadLetterStore,
+  Detector,
+  Logger,
+  ParseContext,
+  Parser,
+  Sink,
+  Transform,
+} from './component.js';
+import { Deadline } from './deadline.js';
+import { describeError, isLogferryError, ParseError, toError } from './errors.js';
+import type { EventDraft, LogEvent, Origin } from './event.js';
+import { eventId } from './ids.js';
+import type { Limits } from './limits.js';
+import type { Metrics } from './metrics.js';
+import { type BackoffOptions, backoffDelay, sleep } from './retry.js';
+
+export interface Route {
+  parser: Parser;
+  sinks: Sink[];
+}
+
+export interface DeliveryOptions {
+  /** Attempts per sink write before giving the events back as failed. */
+  maxAttempts: number;
+  backoff: BackoffOptions;
+  /** Events handed to sinks at a time; bounds memory for huge objects. */
+  chunkEvents: number;
+}
+
+export interface Pipeline {
+  route(source: string): Route;
+  parser(name: string): Promise<Parser | undefined>;
+  transforms: readonly Transform[];
+  detector?: Detector;
+  deadLetter: DeadLetterStore;
+  limits: Limits;
+  delivery: DeliveryOptions;
+  log: Logger;
+  metrics: Metrics;
+}
+
+export function finalizeEvent(draft: EventDraft, origin: Origin): LogEvent {
+  const id = draft.id ?? eventId(draft.dataset, draft.idParts);
+  const iso = new Date(Number.isFinite(draft.timestamp) ? draft.timestamp : 0).toISOString();
+  const doc = { '@timestamp': iso, ...draft.doc } as LogEvent['doc'];
+  doc.event = { ...(doc.event as Record<string, unknown> | undefined), id, dataset: draft.dataset };
+  return { id, dataset: draft.dataset, timestamp: draft.timestamp, doc, origin };
+}
+
+function applyTransforms(ev: LogEvent, transforms: readonly Transform[]): LogEvent | null {
+  let cur: LogEvent | null = ev;
+  for (const t of transforms) {
+    if (cur === null) return null;
+    cur = t(cur);
+  }
+  return cur;
+}
+
+/**
+ * Runs one batch through parse → transform → detect → deliver and says, per item, whether it
+ * can be acknowledged. Events from many items share sink writes (chunked by `chunkEvents`);
+ * an item is delivered only when all its events are. Never throws for a bad item.
+ */
+export async function runBatch(
+  batch: Batch,
+  p: Pipeline,
+  deadline: Deadline = Deadline.never(),
+): Promise<BatchResult> {
+  const route = p.route(batch.source);
+  const results: ItemResult[] = batch.items.map((i) => ({ ackId: i.ackId, status: 'delivered', events: 0 }));
+  const buffered: LogEvent[] = [];
+  const owners: number[] = [];
+  let total = 0;
+  let cutShort = false;
+
+  const flush = async () => {
+    if (buffered.length === 0) return;
+    const events = buffered.splice(0);
+    const who = owners.splice(0);
+    const failedOwners = await deliver(events, route.sinks, p, deadline);
+    for (const idx of failedOwners.keys()) {
+      const owner = who[idx]!;
+      results[owner]!.status = 'failed';
+      results[owner]!.error = failedOwners.get(idx);
+    }
+  };
+
+  for (let i = 0; i < batch.items.length; i++) {
+    const item = batch.items[i]!;
+    const result = results[i]!;
+    if (deadline.expired()) {
+      cutShort = true;
+      for (let j = i; j < batch.items.length; j++) {
+        results[j]!.status = 'failed';
+        results[j]!.error = 'not tried: deadline reached';
+      }
+      break;
+    }
+    const parserName = item.parser ?? route.parser.name;
+    const ctx: ParseContext = {
+      limits: p.limits,
+      reject: async (part, error) => {
+        const origin = { ...item.origin, ref: `${item.origin.ref} ${part.ref}` };
+        const line = describeError(isLogferryError(error) ? Object.assign(error, { origin }) : error);
+        p.log.warn({ source: item.origin.source }, line);
+        await p.deadLetter.put({
+          kind: 'item',
+          source: item.origin.source,
+          origin,
+          error: line,
+          retryable: false,
+          attempts: 1,
+          parser: parserName,
+          data: part.data === undefined ? undefined : Buffer.from(part.data).toString('base64'),
+        });
+        result.rejected = (result.rejected ?? 0) + 1;
+      },
+    };
+    try {
+      const parser = item.parser ? await p.parser(item.parser) : route.parser;
+      if (!parser) throw new ParseError(`no parser named '${item.parser}'`, { origin: item.origin });
+      for await (const draft of parser.parse(item, ctx)) {
+        const ev = applyTransforms(finalizeEvent(draft, item.origin), p.transforms);
+        if (!ev) continue;
+        buffered.push(ev);
+        owners.push(i);
+        result.events++;
+        total++;
+        if (buffered.length >= p.delivery.chunkEvents) await flush();
+      }
+    } catch (e) {
+      // Events parsed before the damage stay buffered and are delivered; the item goes to the
+      // dead-letter store so nothing is lost.
+      await deadLetterItem(item, e, parserName, p, result);
+    }
+  }
+  await flush();
+  p.metrics.inc('logferry_events_total', { source: batch.source }, total, 'events parsed');
+  for (const r of results)
+    p.metrics.inc('logferry_items_total', { source: batch.source, status: r.status }, 1, 'items');
+  return { items: results, events: total, cutShort };
+}
+
+async function deadLetterItem(
+  item: RawItem,
+  e: unknown,
+  parserName: string,
+  p: Pipeline,
+  result: ItemResult,
+) {
+  const err = toError(e);
+  const line = describeError(
+    isLogferryError(err) && !err.origin ? Object.assign(err, { origin: item.origin }) : err,
+  );
+  if (isLogferryError(err) && err.retryable) {
+    result.status = 'failed';
+    result.error = line;
+    p.log.warn({ source: item.origin.source, ref: item.origin.ref }, line);
+    return;
+  }
+  if (!isLogferryError(err))
+    p.log.error({ err, ref: item.origin.ref }, `unexpected error while parsing: ${line}`);
+  else p.log.warn({ source: item.origin.source }, line);
+  try {
+    await p.deadLetter.put({
+      kind: 'item',
+      source: item.origin.source,
+      origin: item.origin,
+      error: line,
+      retryable: false,
+      attempts: 1,
+      parser: parserName,
+      data:
+        item.body.kind === 'bytes'
+          ? item.body.bytes.toString('base64')
+          : item.body.kind === 'base64'
+            ? item.body.text
+            : undefined,
+      position: err instanceof ParseError ? err.position : undefined,
+    });
+    if (result.status !== 'failed') result.status = 'dead-lettered';
+    result.error = line;
+  } catch (dlqErr) {
+    result.status = 'failed';
+    result.error = `${line}; dead-letter store failed: ${describeError(dlqErr)}`;
+    p.log.error({ ref: item.origin.ref }, result.error);
+  }
+}
+
+/** Delivers to every sink; returns the indexes of events that some sink could not take, with why. */
+async function deliver(
+  events: LogEvent[],
+  sinks: readonly Sink[],
+  p: Pipeline,
+  deadline: Deadline,
+): Promise<Map<number, string>> {
+  const failed = new Map<number, string>();
+  if (p.detector) {
+    try {
+      await p.detector.inspect(events);
+    } catch (e) {
+      // Rules never block delivery; the detector dead-letters its own alerts.
+      p.log.error({}, `detection failed: ${describeError(e)}`);
+    }
+  }
+  const perSink = await Promise.all(sinks.map((s) => deliverToSink(s, events, p, deadline)));
+  for (const f of perSink) for (const [i, why] of f) if (!failed.has(i)) failed.set(i, why);
+  return failed;
+}
+
+async function deliverToSink(
+  sink: Sink,
+  events: LogEvent[],
+  p: Pipeline,
+  deadline: Deadline,
+): Promise<Map<number, string>> {
+  let pending = events.map((_, i) => i);
+  let lastErrors = new Map<number, string>();
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    const subset = pending.map((i) => events[i]!);
+    let failures: { index: number; retryable: boolean; error: Error }[];
+    try {
+      failures = await sink.write(subset);
+    } catch (e) {
+      // A sink that throws has failed the whole write; whether it can be retried is its call.
+      const retryable = isLogferryError(e) ? e.retryable : true;
+      failures = subset.map((_, index) => ({ index, retryable, error: toError(e) }));
+    }
+    const retry: number[] = [];
+    lastErrors = new Map();
+    for (const f of failures) {
+      const idx = pending[f.index]!;
+      const why = `${sink.name}: ${describeError(f.error)}`;
+      if (f.retryable) {
+        retry.push(idx);
+        lastErrors.set(idx, why);
+        continue;
+      }
+      try {
+        await p.deadLetter.put({
+          kind: 'event',
+          source: events[idx]!.origin.source,
+          sink: sink.name,
+          origin: events[idx]!.origin,
+          error: why,
+          retryable: false,
+          attempts: attempt,
+          event: events[idx]!,
+        });
+        p.metrics.inc('logferry_dead_letters_total', { sink: sink.name }, 1, 'events dead-lettered by sinks');
+      } catch (dlqErr) {
+        retry.push(idx);
+        lastErrors.set(idx, `${why}; dead-letter store failed: ${describeError(dlqErr)}`);
+      }
+    }
+    p.metrics.inc(
+      'logferry_sink_events_total',
+      { sink: sink.name },
+      subset.length - failures.length,
+      'events delivered',
+    );
+    pending = retry;
+    if (pending.length === 0) break;
+    p.metrics.inc('logferry_sink_retries_total', { sink: sink.name }, pending.length, 'events retried');
+    const delay = backoffDelay(attempt, p.delivery.backoff);
+    if (attempt >= p.delivery.maxAttempts || deadline.remainingMs() < delay) break;
+    await sleep(delay);
+  }
+  return lastErrors;
+}

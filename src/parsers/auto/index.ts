@@ -1,0 +1,208 @@
+import type { RawItem } from '../../core/batch.js';
+import type { ParseContext, Parser } from '../../core/component.js';
+import { LimitError, ParseError } from '../../core/errors.js';
+import type { EventDraft } from '../../core/event.js';
+import { contentHash } from '../../core/ids.js';
+import { checkRecordSize, decodeBase64, isGzip, maybeGunzip } from '../../core/limits.js';
+import { bodyBytes } from '../bytes.js';
+import { looksLikeSubscription, subscriptionEvents, validateSubscription } from '../cloudwatch_logs/index.js';
+import { jsonLineDraft } from '../json_lines/draft.js';
+import { openBody } from '../json_lines/index.js';
+import { type Line, readLines } from '../lines.js';
+
+const BASE64_TOKEN = /^[A-Za-z0-9+/]{16,}={0,2}$/;
+
+/**
+ * Recognizes what arrives at an inbox or a stream: CloudWatch Logs subscription payloads (gzip or
+ * plain), Kinesis and Firehose Lambda events wrapping them, base64 records, JSON documents,
+ * JSON lines and plain text lines. Used where a source carries mixed content.
+ */
+export class AutoParser implements Parser {
+  readonly name = 'auto';
+
+  async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+    if (item.body.kind === 'object') {
+      yield* this.fromJson(item.body.value, item, ctx, 'object');
+      return;
+    }
+    if (item.body.kind === 'bytes' || item.body.kind === 'base64') {
+      const bytes = await bodyBytes(item, ctx.limits);
+      checkRecordSize(bytes.length, ctx.limits, 'record');
+      yield* this.fromBytes(bytes, item, ctx, item.body.kind === 'base64' ? 1 : 0);
+      return;
+    }
+    yield* this.fromStream(item, ctx);
+  }
+
+  /** Files: JSON lines and text stream line by line; a single JSON document is read whole (capped). */
+  private async *fromStream(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+    const lines = readLines(await openBody(item), ctx.limits.max_line_bytes, item.origin.ref)[
+      Symbol.asyncIterator
+    ]();
+    let first: IteratorResult<Line>;
+    do first = await lines.next();
+    while (!first.done && !first.value.oversize && first.value.text.trim() === '');
+    if (first.done) return;
+    const head = first.value.text.trimStart();
+    if ((head.startsWith('{') || head.startsWith('[')) && !parsesAsJson(head)) {
+      // Pretty-printed or single-line-too-long document: read it whole, within the cap.
+      await lines.return?.();
+      yield* this.fromBytes(await bodyBytes(item, ctx.limits), item, ctx, 0);
+      return;
+    }
+    yield* this.fromLine(first.value, item, ctx);
+    for (let r = await lines.next(); !r.done; r = await lines.next())
+      yield* this.fromLine(r.value, item, ctx);
+  }
+
+  private async *fromLine(line: Line, item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+    const ref = `line ${line.no}`;
+    if (line.oversize) {
+      await ctx.reject(
+        { ref },
+        new LimitError(`${ref} is ${line.oversize} bytes, over the ${ctx.limits.max_line_bytes}-byte limit`),
+      );
+      return;
+    }
+    const text = line.text.trim();
+    if (text === '') return;
+    try {
+      if (text.startsWith('{') || text.startsWith('[')) {
+        let value: unknown;
+        try {
+          value = JSON.parse(text);
+        } catch (e) {
+          throw new ParseError(`${ref} is not valid JSON (${(e as Error).message})`);
+        }
+        yield* this.fromJson(value, item, ctx, ref, line.no, text);
+      } else if (BASE64_TOKEN.test(text)) {
+        yield* this.fromBytes(decodeBase64(text, ref), item, ctx, 1, ref);
+      } else {
+        yield textDraft(text, [item.origin.ref, line.no, contentHash(text)]);
+      }
+    } catch (e) {
+      if (!(e instanceof ParseError)) throw e;
+      await ctx.reject({ ref, data: line.text }, e);
+    }
+  }
+
+  private async *fromBytes(
+    bytes: Buffer,
+    item: RawItem,
+    ctx: ParseContext,
+    depth: number,
+    what = 'record',
+  ): AsyncIterable<EventDraft> {
+    const plain = maybeGunzip(bytes, ctx.limits, what);
+    const text = plain.toString('utf8').trim();
+    if (text === '') throw new ParseError(`${what} is empty`);
+    if (text.startsWith('{') || text.startsWith('[')) {
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (e) {
+        if (text.includes('\n')) {
+          yield* this.fromStream({ ...item, body: { kind: 'bytes', bytes: plain } }, ctx);
+          return;
+        }
+        throw new ParseError(`${what} is not valid JSON (${(e as Error).message})`, { cause: e });
+      }
+      yield* this.fromJson(value, item, ctx, what, undefined, text);
+      return;
+    }
+    if (depth === 0 && BASE64_TOKEN.test(text)) {
+      yield* this.fromBytes(decodeBase64(text, what), item, ctx, depth + 1, what);
+      return;
+    }
+    if (isGzip(bytes)) throw new ParseError(`${what} is gzip but holds neither JSON nor text lines`);
+    yield* this.fromStream({ ...item, body: { kind: 'bytes', bytes: plain } }, ctx);
+  }
+
+  private async *fromJson(
+    value: unknown,
+    item: RawItem,
+    ctx: ParseContext,
+    what: string,
+    lineNo?: number,
+    text?: string,
+  ): AsyncIterable<EventDraft> {
+    if (looksLikeSubscription(value)) {
+      yield* subscriptionEvents(validateSubscription(value, what));
+      return;
+    }
+    const wrapped = wrappedRecords(value);
+    if (wrapped) {
+      for (const [i, rec] of wrapped.entries()) {
+        const ref = `${what === 'record' || what === 'object' ? '' : `${what} `}Records[${i}]`;
+        try {
+          yield* this.fromBytes(decodeBase64(rec, ref), item, ctx, 1, ref);
+        } catch (e) {
+          if (!(e instanceof ParseError)) throw e;
+          await ctx.reject({ ref, data: rec }, e);
+        }
+      }
+      return;
+    }
+    if (Array.isArray(value)) {
+      for (const [i, v] of value.entries()) {
+        if (v && typeof v === 'object' && !Array.isArray(v)) {
+          yield jsonLineDraft(v as Record<string, unknown>, 'generic.json', [
+            item.origin.ref,
+            lineNo ?? 0,
+            i,
+            contentHash(JSON.stringify(v)),
+          ]);
+        } else
+          await ctx.reject(
+            { ref: `${what}[${i}]`, data: JSON.stringify(v) },
+            new ParseError(`${what}[${i}] is not a JSON object`),
+          );
+      }
+      return;
+    }
+    if (value && typeof value === 'object') {
+      yield jsonLineDraft(value as Record<string, unknown>, 'generic.json', [
+        item.origin.ref,
+        lineNo ?? 0,
+        contentHash(text ?? JSON.stringify(value)),
+      ]);
+      return;
+    }
+    throw new ParseError(`${what} is JSON but not an object`);
+  }
+}
+
+function parsesAsJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Base64 payloads of a Kinesis Lambda event (`Records[].kinesis.data`) or a Firehose one (`records[].data`). */
+function wrappedRecords(value: unknown): string[] | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const v = value as { Records?: unknown; records?: unknown };
+  if (Array.isArray(v.Records) && v.Records.every((r) => typeof r?.kinesis?.data === 'string')) {
+    return v.Records.map((r) => r.kinesis.data as string);
+  }
+  if (Array.isArray(v.records) && v.records.every((r) => typeof r?.data === 'string' && 'recordId' in r)) {
+    return v.records.map((r) => r.data as string);
+  }
+  return undefined;
+}
+
+export function textDraft(text: string, idParts: (string | number)[]): EventDraft {
+  return {
+    dataset: 'generic.text',
+    timestamp: Date.now(),
+    doc: { message: text, event: { kind: 'event' } },
+    idParts,
+  };
+}
+
+export function create(): Parser {
+  return new AutoParser();
+}

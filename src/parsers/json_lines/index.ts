@@ -1,0 +1,64 @@
+import { Readable } from 'node:stream';
+import type { RawItem } from '../../core/batch.js';
+import type { ParseContext, Parser } from '../../core/component.js';
+import { LimitError, ParseError } from '../../core/errors.js';
+import type { EventDraft } from '../../core/event.js';
+import { contentHash } from '../../core/ids.js';
+import { decodeBase64 } from '../../core/limits.js';
+import { readLines } from '../lines.js';
+import { jsonLineDraft } from './draft.js';
+
+export async function openBody(item: RawItem): Promise<Readable> {
+  const b = item.body;
+  if (b.kind === 'stream') return b.open();
+  if (b.kind === 'bytes') return Readable.from([b.bytes]);
+  if (b.kind === 'base64') return Readable.from([decodeBase64(b.text, 'record data')]);
+  return Readable.from([Buffer.from(typeof b.value === 'string' ? b.value : JSON.stringify(b.value))]);
+}
+
+/** One event per JSON line; a bad line is set aside on its own and the rest go on. */
+export class JsonLinesParser implements Parser {
+  readonly name = 'json_lines';
+  constructor(private readonly dataset = 'generic.json') {}
+
+  async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+    for await (const line of readLines(await openBody(item), ctx.limits.max_line_bytes, item.origin.ref)) {
+      if (line.oversize) {
+        await ctx.reject(
+          { ref: `line ${line.no}` },
+          new LimitError(
+            `line ${line.no} is ${line.oversize} bytes, over the ${ctx.limits.max_line_bytes}-byte limit`,
+          ),
+        );
+        continue;
+      }
+      if (line.text.trim() === '') continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(line.text);
+      } catch (e) {
+        await ctx.reject(
+          { ref: `line ${line.no}`, data: line.text },
+          new ParseError(`line ${line.no} is not JSON (${(e as Error).message})`),
+        );
+        continue;
+      }
+      if (!value || typeof value !== 'object' || Array.isArray(value)) {
+        await ctx.reject(
+          { ref: `line ${line.no}`, data: line.text },
+          new ParseError(`line ${line.no} is not a JSON object`),
+        );
+        continue;
+      }
+      yield jsonLineDraft(value as Record<string, unknown>, this.dataset, [
+        item.origin.ref,
+        line.no,
+        contentHash(line.text),
+      ]);
+    }
+  }
+}
+
+export function create(opts: { dataset?: string } = {}): Parser {
+  return new JsonLinesParser(opts.dataset);
+}

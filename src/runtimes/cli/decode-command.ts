@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { decode } from './decode.js';
+import { EXIT, fail } from './exit.js';
+
+export function registerDecode(program: Command): void {
+  program
+    .command('decode')
+    .description(
+      'print NDJSON events from a Kinesis Lambda event, a base64 record, a gzip CloudWatch payload or JSON lines',
+    )
+    .argument('[file]', 'input file; - or nothing reads standard input')
+    .option('-p, --parser <name>', 'parser to use', 'auto')
+    .option('--envelope', 'print id, dataset and origin around each document')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 all decoded, 3 some parts were bad (reported on stderr), 2 usage error.',
+    )
+    .action(async (file: string | undefined, opts: { parser: string; envelope?: boolean }) => {
+      try {
+        const { bad } = await decode(file, {
+          parser: opts.parser,
+          format: opts.envelope ? 'envelope' : 'doc',
+          stdout: process.stdout,
+          report: (line) => process.stderr.write(`${line}\n`),
+        });
+        process.exitCode = bad > 0 ? EXIT.badInput : EXIT.ok;
+      } catch (e) {
+        fail(e);
+      }
+    });
+}

@@ -1,0 +1,27 @@
+import { Command } from 'commander';
+import { registerDecode } from './decode-command.js';
+import { EXIT } from './exit.js';
+import { registerRun } from './run.js';
+
+/** Each command lives in its own module and registers itself here. */
+const commands: ((program: Command) => void)[] = [registerRun, registerDecode];
+
+export function buildProgram(): Command {
+  const program = new Command('logferry')
+    .description('Collect, normalize, detect and deliver security logs (CloudWatch, CloudTrail, ELB, Duo)')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride((err) => {
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      )
+        process.exit(EXIT.ok);
+      process.exit(EXIT.usage);
+    });
+  for (const register of commands) register(program);
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);

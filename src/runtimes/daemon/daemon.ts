@@ -1,0 +1,57 @@
+import type { Server } from 'node:http';
+import { type App, buildApp } from '../../app.js';
+import type { Config } from '../../config/schema.js';
+import { redact } from '../../config/secrets.js';
+import type { Detector, Logger } from '../../core/component.js';
+import { startStatusServer } from './status-server.js';
+import { SourceRunner } from './supervisor.js';
+
+export interface Daemon {
+  app: App;
+  runners: SourceRunner[];
+  server: Server | undefined;
+  /** Resolves when every source has stopped (signal, or all finished). */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts every configured source as its own loop, plus the status API. */
+export async function startDaemon(
+  config: Config,
+  opts: { log: Logger; detector?: Detector; statusListen?: string | false },
+): Promise<Daemon> {
+  const app = await buildApp(config, { log: opts.log, detector: opts.detector });
+  const sources = await app.createSources();
+  const runners = sources.map(
+    (s) =>
+      new SourceRunner(s, { pipeline: app.pipeline, state: app.state, limits: config.limits, log: opts.log }),
+  );
+  const listen = opts.statusListen ?? config.daemon.status_listen;
+  const server = listen
+    ? await startStatusServer(listen, {
+        runners,
+        metrics: app.pipeline.metrics,
+        startedAt: new Date(),
+        redactedConfig: redact(config),
+        log: opts.log,
+      })
+    : undefined;
+  const controller = new AbortController();
+  const done = Promise.all(runners.map((r) => r.run(controller.signal))).then(() => undefined);
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      controller.abort();
+      const timeout = new Promise<'timeout'>((r) =>
+        setTimeout(() => r('timeout'), config.daemon.drain_timeout).unref(),
+      );
+      if ((await Promise.race([done, timeout])) === 'timeout') {
+        opts.log.warn({}, `sources did not drain within ${config.daemon.drain_timeout} ms; closing anyway`);
+      }
+      await app.close();
+      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    })();
+    return stopping;
+  };
+  return { app, runners, server, done, stop };
+}

@@ -1,0 +1,110 @@
+import type { BatchResult } from '../../core/batch.js';
+import type { Logger, Source, SourceContext, StateStore } from '../../core/component.js';
+import { describeError, StateError } from '../../core/errors.js';
+import type { Limits } from '../../core/limits.js';
+import type { Pipeline } from '../../core/pipeline.js';
+import { runBatch } from '../../core/pipeline.js';
+import { backoffDelay, sleep } from '../../core/retry.js';
+
+export type SourceState = 'starting' | 'running' | 'paused' | 'stopped' | 'failed';
+
+/**
+ * Runs one source as its own loop (the daemon's "thread"): restarts it with backoff when it
+ * crashes, stops it for good on state errors (a corrupt checkpoint needs a person), and lets the
+ * control API pause it between batches.
+ */
+export class SourceRunner {
+  state: SourceState = 'starting';
+  lastError: string | undefined;
+  restarts = 0;
+  batches = 0;
+  lastBatchAt: string | undefined;
+  private paused: { promise: Promise<void>; resume: () => void } | undefined;
+  private inFlight = 0;
+
+  constructor(
+    readonly source: Source,
+    private readonly deps: { pipeline: Pipeline; state: StateStore; limits: Limits; log: Logger },
+  ) {}
+
+  pause(): void {
+    if (this.paused || this.state === 'stopped' || this.state === 'failed') return;
+    let resume!: () => void;
+    const promise = new Promise<void>((r) => {
+      resume = r;
+    });
+    this.paused = { promise, resume };
+    this.state = 'paused';
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused.resume();
+    this.paused = undefined;
+    this.state = 'running';
+  }
+
+  status() {
+    return {
+      name: this.source.name,
+      state: this.state,
+      batches: this.batches,
+      in_flight: this.inFlight,
+      restarts: this.restarts,
+      last_batch_at: this.lastBatchAt,
+      last_error: this.lastError,
+      ...(this.source.status?.() ?? {}),
+    };
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const log = this.deps.log;
+    const ctx: SourceContext = {
+      state: this.deps.state,
+      signal,
+      limits: this.deps.limits,
+      log,
+      process: async (batch): Promise<BatchResult> => {
+        if (this.paused)
+          await Promise.race([
+            this.paused.promise,
+            new Promise((r) => signal.addEventListener('abort', r, { once: true })),
+          ]);
+        this.inFlight++;
+        try {
+          const res = await runBatch(batch, this.deps.pipeline);
+          this.batches++;
+          this.lastBatchAt = new Date().toISOString();
+          return res;
+        } finally {
+          this.inFlight--;
+        }
+      },
+    };
+    for (let attempt = 1; !signal.aborted; attempt++) {
+      if (!this.paused) this.state = 'running';
+      try {
+        await this.source.run(ctx);
+        if (signal.aborted) break;
+        // A source that returns on its own has finished its work (a demo with max_records).
+        log.info({ source: this.source.name }, `source ${this.source.name} finished`);
+        break;
+      } catch (e) {
+        this.lastError = describeError(e);
+        if (e instanceof StateError) {
+          this.state = 'failed';
+          log.error({ source: this.source.name }, `source ${this.source.name} stopped: ${this.lastError}`);
+          return;
+        }
+        this.restarts++;
+        const delay = backoffDelay(attempt, { baseMs: 1000, maxMs: 60_000 }) + 500;
+        log.error(
+          { source: this.source.name, retry_in_ms: delay },
+          `source ${this.source.name} failed: ${this.lastError}`,
+        );
+        await sleep(delay, signal);
+      }
+    }
+    if (this.state !== 'failed') this.state = 'stopped';
+  }
+}

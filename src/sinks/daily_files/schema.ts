@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { sinkBase } from '../../config/common.js';
+
+export const dailyFilesSinkSchema = z
+  .object({
+    ...sinkBase,
+    type: z.literal('daily_files'),
+    /** Root folder: one folder per dataset below it, one `<name>-YYYY-MM-DD.jsonl` per day. */
+    path: z.string().min(1),
+    /** Folder (and file prefix) per dataset, e.g. `duo.authentication: auth`; default the dataset name. */
+    directories: z.record(z.string(), z.string().regex(/^[\w.-]+$/)).default({}),
+    /** Day files older than this many days are deleted; 0 keeps everything. */
+    retention_days: z.number().int().nonnegative().default(30),
+    /** Which day an event belongs to: its own timestamp, or when logferry wrote it. */
+    day_from: z.enum(['event', 'arrival']).default('event'),
+    /** fsync after each write, so a checkpoint never runs ahead of the data on a power cut. */
+    fsync: z.boolean().default(true),
+    /**
+     * On opening an existing day file, read this many bytes from its end to learn which event
+     * ids it already holds: a batch replayed after a crash then adds no duplicate line.
+     */
+    dedup_scan_bytes: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(32 * 1024 * 1024),
+  })
+  .strict();
+export type DailyFilesSinkConfig = z.infer<typeof dailyFilesSinkSchema>;

@@ -1,0 +1,39 @@
+import type { Writable } from 'node:stream';
+import type { Sink, SinkFailure } from '../../core/component.js';
+import type { LogEvent } from '../../core/event.js';
+import type { StdoutSinkConfig } from './schema.js';
+
+export function toNdjson(events: readonly LogEvent[], format: 'doc' | 'envelope'): string {
+  let out = '';
+  for (const e of events) {
+    out += JSON.stringify(
+      format === 'doc' ? e.doc : { id: e.id, dataset: e.dataset, origin: e.origin, doc: e.doc },
+    );
+    out += '\n';
+  }
+  return out;
+}
+
+/** NDJSON on standard output (or any stream), honouring backpressure so a slow pipe slows the source. */
+export class StdoutSink implements Sink {
+  constructor(
+    readonly name: string,
+    private readonly format: 'doc' | 'envelope',
+    private readonly out: Writable = process.stdout,
+  ) {}
+
+  async write(events: readonly LogEvent[]): Promise<SinkFailure[]> {
+    if (events.length === 0) return [];
+    const text = toNdjson(events, this.format);
+    await new Promise<void>((resolve, reject) => {
+      this.out.write(text, (err) => (err ? reject(err) : resolve()));
+    });
+    return [];
+  }
+
+  async close(): Promise<void> {}
+}
+
+export function create(cfg: StdoutSinkConfig): Sink {
+  return new StdoutSink(cfg.name, cfg.format);
+}

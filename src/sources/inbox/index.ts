@@ -1,0 +1,108 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Batch } from '../../core/batch.js';
+import { isAcked } from '../../core/batch.js';
+import type { Source, SourceContext } from '../../core/component.js';
+import { describeError } from '../../core/errors.js';
+import { backoffDelay, sleep } from '../../core/retry.js';
+import type { InboxSourceConfig } from './schema.js';
+
+const IGNORED = /^\.|\.(tmp|part|crdownload|swp)$|~$/;
+
+/** Watches a folder (by polling: portable, and immune to lost inotify events) and ingests each dropped file. */
+export class InboxSource implements Source {
+  readonly name: string;
+  private readonly donePath: string;
+  /** File name → when to try it again after a failed delivery. */
+  private readonly failures = new Map<string, number>();
+  private readonly attempts = new Map<string, number>();
+  private processed = 0;
+  private waiting = 0;
+
+  constructor(private readonly cfg: InboxSourceConfig) {
+    this.name = cfg.name;
+    this.donePath = cfg.done_path ?? join(cfg.path, '.done');
+  }
+
+  status() {
+    return {
+      path: this.cfg.path,
+      files_processed: this.processed,
+      files_waiting: this.waiting,
+      files_retrying: this.failures.size,
+    };
+  }
+
+  async run(ctx: SourceContext): Promise<void> {
+    await mkdir(this.cfg.path, { recursive: true });
+    while (!ctx.signal.aborted) {
+      const ready = await this.readyFiles();
+      this.waiting = ready.length;
+      for (const name of ready) {
+        if (ctx.signal.aborted) break;
+        await this.ingest(name, ctx);
+        this.waiting--;
+      }
+      await sleep(this.cfg.poll_interval, ctx.signal);
+    }
+  }
+
+  /** Files that have not changed for `settle` ms, oldest first. */
+  async readyFiles(now = Date.now()): Promise<string[]> {
+    const names = (await readdir(this.cfg.path)).filter((n) => !IGNORED.test(n));
+    const found: { name: string; mtime: number }[] = [];
+    for (const name of names) {
+      const st = await stat(join(this.cfg.path, name)).catch(() => undefined);
+      if (!st?.isFile() || now - st.mtimeMs < this.cfg.settle) continue;
+      const retryAt = this.failures.get(name);
+      if (retryAt !== undefined && retryAt > now) continue;
+      found.push({ name, mtime: st.mtimeMs });
+    }
+    return found.sort((a, b) => a.mtime - b.mtime || a.name.localeCompare(b.name)).map((f) => f.name);
+  }
+
+  async ingest(name: string, ctx: SourceContext): Promise<boolean> {
+    const path = join(this.cfg.path, name);
+    const st = await stat(path);
+    const batch: Batch = {
+      source: this.name,
+      items: [
+        {
+          ackId: path,
+          origin: { source: this.name, type: 'file', ref: path, attrs: { size: st.size } },
+          body: { kind: 'stream', open: async () => createReadStream(path), size: st.size },
+        },
+      ],
+    };
+    const result = (await ctx.process(batch)).items[0]!;
+    if (!isAcked(result)) {
+      const attempt = (this.attempts.get(name) ?? 0) + 1;
+      this.attempts.set(name, attempt);
+      this.failures.set(name, Date.now() + backoffDelay(attempt, { baseMs: 1000, maxMs: 60_000 }) + 1000);
+      ctx.log.warn({ file: path, attempt }, `will retry ${path}: ${result.error ?? 'delivery failed'}`);
+      return false;
+    }
+    this.failures.delete(name);
+    this.attempts.delete(name);
+    try {
+      if (this.cfg.after === 'delete') await rm(path, { force: true });
+      else {
+        await mkdir(this.donePath, { recursive: true });
+        await rename(path, join(this.donePath, name));
+      }
+    } catch (e) {
+      ctx.log.error({ file: path }, `cannot clear ${path} from the inbox: ${describeError(e)}`);
+    }
+    this.processed++;
+    ctx.log.info(
+      { file: path, events: result.events, status: result.status, rejected: result.rejected ?? 0 },
+      `${result.status === 'dead-lettered' ? 'dead-lettered' : 'ingested'} ${path}`,
+    );
+    return true;
+  }
+}
+
+export function create(cfg: InboxSourceConfig): Source {
+  return new InboxSource(cfg);
+}

@@ -1,0 +1,47 @@
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { StateStore } from '../../core/component.js';
+import { StateError } from '../../core/errors.js';
+import { writeFileAtomic } from '../../core/fsutil.js';
+import type { FileStateConfig } from './schema.js';
+
+/** Checkpoints as one JSON file per key, replaced by atomic rename so a crash never leaves half a file. */
+export class FileStateStore implements StateStore {
+  constructor(private readonly dir: string) {}
+
+  private file(key: string): string {
+    return join(this.dir, `${encodeURIComponent(key)}.json`);
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    const path = this.file(key);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new StateError(`checkpoint ${path} cannot be read: ${(e as Error).message}`, { cause: e });
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch (e) {
+      // Starting over silently would re-read (or skip) everything: stop and let a person decide.
+      throw new StateError(
+        `checkpoint ${path} is corrupt (${(e as Error).message}); refusing to start. Fix or remove the file to continue`,
+        { cause: e },
+      );
+    }
+  }
+
+  async put<T>(key: string, value: T): Promise<void> {
+    await writeFileAtomic(this.file(key), `${JSON.stringify(value)}\n`);
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.file(key), { force: true });
+  }
+}
+
+export function create(cfg: FileStateConfig): StateStore {
+  return new FileStateStore(cfg.path);
+}
