@@ -48,7 +48,7 @@ export function parseConfig(text: string, name = 'config', env: NodeJS.ProcessEn
   });
   if (missing.length > 0) throw new ConfigError(missing[0]!);
   const raw = doc.toJS() as unknown;
-  if (raw === null || typeof raw !== 'object')
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
     throw new ConfigError(`${name}: config must be a YAML mapping`);
   const result = configSchema.safeParse(raw);
   if (result.success) return result.data;
@@ -63,10 +63,12 @@ function formatIssues(
 ): string {
   const lines = issues.slice(0, 5).map((issue) => {
     const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+    // An unknown key is best shown on its own line.
+    const locate = issue.code === 'unrecognized_keys' && issue.keys[0] ? [...path, issue.keys[0]] : path;
     // The nearest node that exists: a missing key is reported at its parent.
     let line: number | string = '?';
-    for (let n = path.length; n >= 0; n--) {
-      const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    for (let n = locate.length; n >= 0; n--) {
+      const node = doc.getIn(locate.slice(0, n), true) as { range?: [number, number, number] } | undefined;
       const range = isScalar(node) || (node && 'range' in node) ? node?.range : undefined;
       if (range) {
         line = lineOf(range[0]);

@@ -76,9 +76,24 @@ export function isLogferryError(e: unknown): e is LogferryError {
 
 /** One line for any thrown value, for logs and dead-letter entries. */
 export function describeError(e: unknown): string {
-  if (e instanceof LogferryError) return e.describe();
-  if (e instanceof Error) return `${e.name}: ${e.message}`.split('\n')[0]!;
-  return String(e).split('\n')[0]!;
+  const text =
+    e instanceof LogferryError ? e.describe() : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return oneLine(text);
+}
+
+export function oneLine(text: string, max = 500): string {
+  const flat = text.replace(/\s*[\r\n]+\s*/g, ' ');
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+
+/**
+ * Why JSON.parse failed, without the input that V8 quotes in its message (it may be huge, span
+ * lines or hold secrets).
+ */
+export function jsonErrorReason(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  const cut = m.indexOf(', "');
+  return oneLine(cut > 0 ? m.slice(0, cut) : m, 120);
 }
 
 export function toError(e: unknown): Error {

@@ -1,6 +1,6 @@
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { ParseError } from '../core/errors.js';
+import { oneLine, ParseError } from '../core/errors.js';
 
 export interface Line {
   /** 1-based line number. */
@@ -77,10 +77,13 @@ export async function* readLines(input: Readable, maxLineBytes: number, what = '
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (gzip && typeof code === 'string' && code.startsWith('Z_')) {
-      throw new ParseError(`${what}: gzip is damaged after line ${no} (${(e as Error).message})`, {
-        cause: e,
-        position: `compressed byte ${compressedRead}`,
-      });
+      throw new ParseError(
+        `${what}: gzip is damaged after line ${no} (${oneLine((e as Error).message, 120)})`,
+        {
+          cause: e,
+          position: `compressed byte ${compressedRead}`,
+        },
+      );
     }
     throw e;
   }

@@ -1,6 +1,6 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
-import { LimitError, ParseError } from '../../core/errors.js';
+import { jsonErrorReason, LimitError, ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
 import { contentHash } from '../../core/ids.js';
 import { checkRecordSize, decodeBase64, isGzip, maybeGunzip } from '../../core/limits.js';
@@ -35,7 +35,11 @@ export class AutoParser implements Parser {
   }
 
   /** Files: JSON lines and text stream line by line; a single JSON document is read whole (capped). */
-  private async *fromStream(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+  private async *fromStream(
+    item: RawItem,
+    ctx: ParseContext,
+    wholeFallback = true,
+  ): AsyncIterable<EventDraft> {
     const lines = readLines(await openBody(item), ctx.limits.max_line_bytes, item.origin.ref)[
       Symbol.asyncIterator
     ]();
@@ -45,8 +49,12 @@ export class AutoParser implements Parser {
     if (first.done) return;
     const head = first.value.text.trimStart();
     if ((head.startsWith('{') || head.startsWith('[')) && !parsesAsJson(head)) {
-      // Pretty-printed or single-line-too-long document: read it whole, within the cap.
       await lines.return?.();
+      if (!wholeFallback)
+        throw new ParseError(
+          `${first.value.oversize ? 'first line is too long' : 'record is not valid JSON'}`,
+        );
+      // Pretty-printed or single-line-too-long document: read it whole, within the cap.
       yield* this.fromBytes(await bodyBytes(item, ctx.limits), item, ctx, 0);
       return;
     }
@@ -72,7 +80,7 @@ export class AutoParser implements Parser {
         try {
           value = JSON.parse(text);
         } catch (e) {
-          throw new ParseError(`${ref} is not valid JSON (${(e as Error).message})`);
+          throw new ParseError(`${ref} is not valid JSON (${jsonErrorReason(e)})`);
         }
         yield* this.fromJson(value, item, ctx, ref, line.no, text);
       } else if (BASE64_TOKEN.test(text)) {
@@ -102,10 +110,11 @@ export class AutoParser implements Parser {
         value = JSON.parse(text);
       } catch (e) {
         if (text.includes('\n')) {
-          yield* this.fromStream({ ...item, body: { kind: 'bytes', bytes: plain } }, ctx);
+          // Maybe JSON lines; a document that is broken as a whole is reported as such.
+          yield* this.fromStream({ ...item, body: { kind: 'bytes', bytes: plain } }, ctx, false);
           return;
         }
-        throw new ParseError(`${what} is not valid JSON (${(e as Error).message})`, { cause: e });
+        throw new ParseError(`${what} is not valid JSON (${jsonErrorReason(e)})`, { cause: e });
       }
       yield* this.fromJson(value, item, ctx, what, undefined, text);
       return;
@@ -115,7 +124,7 @@ export class AutoParser implements Parser {
       return;
     }
     if (isGzip(bytes)) throw new ParseError(`${what} is gzip but holds neither JSON nor text lines`);
-    yield* this.fromStream({ ...item, body: { kind: 'bytes', bytes: plain } }, ctx);
+    yield* this.fromStream({ ...item, body: { kind: 'bytes', bytes: plain } }, ctx, false);
   }
 
   private async *fromJson(
@@ -135,7 +144,7 @@ export class AutoParser implements Parser {
       for (const [i, rec] of wrapped.entries()) {
         const ref = `${what === 'record' || what === 'object' ? '' : `${what} `}Records[${i}]`;
         try {
-          yield* this.fromBytes(decodeBase64(rec, ref), item, ctx, 1, ref);
+          yield* this.fromBytes(decodeBase64(rec, 'record data'), item, ctx, 1, 'record');
         } catch (e) {
           if (!(e instanceof ParseError)) throw e;
           await ctx.reject({ ref, data: rec }, e);

@@ -1,6 +1,6 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
-import { ParseError } from '../../core/errors.js';
+import { jsonErrorReason, ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
 import { checkRecordSize, maybeGunzip } from '../../core/limits.js';
 import { bodyBytes } from '../bytes.js';
@@ -20,7 +20,7 @@ export function decodeSubscription(
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ParseError(`${what} is not JSON after decompression (${(e as Error).message})`, { cause: e });
+    throw new ParseError(`${what} is not JSON after decompression (${jsonErrorReason(e)})`, { cause: e });
   }
   return validateSubscription(json, what);
 }

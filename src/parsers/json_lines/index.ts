@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
-import { LimitError, ParseError } from '../../core/errors.js';
+import { jsonErrorReason, LimitError, ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
 import { contentHash } from '../../core/ids.js';
 import { decodeBase64 } from '../../core/limits.js';
@@ -39,7 +39,7 @@ export class JsonLinesParser implements Parser {
       } catch (e) {
         await ctx.reject(
           { ref: `line ${line.no}`, data: line.text },
-          new ParseError(`line ${line.no} is not JSON (${(e as Error).message})`),
+          new ParseError(`line ${line.no} is not JSON (${jsonErrorReason(e)})`),
         );
         continue;
       }

@@ -1,0 +1,54 @@
+/** Shared pieces of every benchmark: timing, peak memory, and the one-line JSON result. */
+
+export interface BenchResult {
+  name: string;
+  events_per_s: number;
+  baseline_events_per_s: number;
+  ratio: number;
+  peak_rss_mb: number;
+  [extra: string]: unknown;
+}
+
+/** Samples RSS every 20 ms while `fn` runs; returns the result, seconds taken and peak RSS in MB. */
+export async function measure<T>(
+  fn: () => Promise<T>,
+): Promise<{ value: T; seconds: number; peakRssMb: number }> {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 20);
+  const start = process.hrtime.bigint();
+  try {
+    const value = await fn();
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    peak = Math.max(peak, process.memoryUsage.rss());
+    return { value, seconds, peakRssMb: Math.round(peak / 1024 / 1024) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export function result(
+  name: string,
+  events: number,
+  seconds: number,
+  baselineEvents: number,
+  baselineSeconds: number,
+  peakRssMb: number,
+  extra: Record<string, unknown> = {},
+): BenchResult {
+  const eps = Math.round(events / seconds);
+  const base = Math.round(baselineEvents / baselineSeconds);
+  return {
+    name,
+    events_per_s: eps,
+    baseline_events_per_s: base,
+    ratio: Math.round((eps / base) * 1000) / 1000,
+    peak_rss_mb: peakRssMb,
+    ...extra,
+  };
+}
+
+export function progress(msg: string): void {
+  process.stderr.write(`${msg}\n`);
+}

@@ -1,0 +1,197 @@
+import { describe, expect, it } from 'vitest';
+import { MemorySink, testPipeline } from '../testing/memory.js';
+import type { RawItem } from './batch.js';
+import type { Parser } from './component.js';
+import { Deadline } from './deadline.js';
+import { ParseError } from './errors.js';
+import type { EventDraft } from './event.js';
+import { runBatch } from './pipeline.js';
+
+/** Each item's bytes are "n" (make n events) or "bad" / "bad-after-2" / "boom". */
+const countingParser: Parser = {
+  name: 'counting',
+  *parse(item: RawItem): Iterable<EventDraft> {
+    const text = item.body.kind === 'bytes' ? item.body.bytes.toString() : '';
+    if (text === 'bad') throw new ParseError('not a number');
+    if (text === 'boom') throw new TypeError('bug in a parser');
+    const n = text.startsWith('bad-after-') ? Number(text.slice(10)) : Number(text);
+    for (let i = 0; i < n; i++)
+      yield { dataset: 'test', timestamp: 1_700_000_000_000 + i, doc: { n: i }, idParts: [item.ackId, i] };
+    if (text.startsWith('bad-after-')) throw new ParseError('damaged', { position: 'byte 99' });
+  },
+};
+
+function items(...bodies: string[]): RawItem[] {
+  return bodies.map((b, i) => ({
+    ackId: `a${i}`,
+    origin: { source: 's', type: 'test', ref: `test/${i}` },
+    body: { kind: 'bytes', bytes: Buffer.from(b) },
+  }));
+}
+
+describe('runBatch', () => {
+  it('delivers every event and reports each item', async () => {
+    const sink = new MemorySink();
+    const p = testPipeline({ parser: countingParser, sinks: [sink] });
+    const res = await runBatch({ source: 's', items: items('2', '3', '0') }, p);
+    expect(res.items.map((r) => [r.status, r.events])).toEqual([
+      ['delivered', 2],
+      ['delivered', 3],
+      ['delivered', 0],
+    ]);
+    expect(sink.byId.size).toBe(5);
+    const ev = [...sink.byId.values()][0]!;
+    expect(ev.doc['@timestamp']).toBe('2023-11-14T22:13:20.000Z');
+    expect(ev.doc.event).toMatchObject({ id: ev.id, dataset: 'test' });
+  });
+
+  it('gives the same ids on a replay', async () => {
+    const a = new MemorySink();
+    const b = new MemorySink();
+    await runBatch({ source: 's', items: items('3') }, testPipeline({ parser: countingParser, sinks: [a] }));
+    await runBatch({ source: 's', items: items('3') }, testPipeline({ parser: countingParser, sinks: [b] }));
+    expect([...a.byId.keys()]).toEqual([...b.byId.keys()]);
+  });
+
+  it('dead-letters an unreadable item with its bytes and lets the rest through', async () => {
+    const sink = new MemorySink();
+    const p = testPipeline({ parser: countingParser, sinks: [sink] });
+    const res = await runBatch({ source: 's', items: items('1', 'bad', '1') }, p);
+    expect(res.items.map((r) => r.status)).toEqual(['delivered', 'dead-lettered', 'delivered']);
+    expect(res.items[1]!.error).toBe('parse test/1: not a number');
+    expect(sink.byId.size).toBe(2);
+    expect(p.deadLetter.entries).toHaveLength(1);
+    expect(p.deadLetter.entries[0]).toMatchObject({
+      kind: 'item',
+      parser: 'counting',
+      data: Buffer.from('bad').toString('base64'),
+    });
+  });
+
+  it('delivers the events parsed before damage and records where the damage was', async () => {
+    const sink = new MemorySink();
+    const p = testPipeline({ parser: countingParser, sinks: [sink] });
+    const res = await runBatch({ source: 's', items: items('bad-after-2') }, p);
+    expect(res.items[0]).toMatchObject({ status: 'dead-lettered', events: 2 });
+    expect(sink.byId.size).toBe(2);
+    expect(p.deadLetter.entries[0]!.position).toBe('byte 99');
+  });
+
+  it('dead-letters an item whose parser has a bug instead of acknowledging it silently', async () => {
+    const p = testPipeline({ parser: countingParser, sinks: [new MemorySink()] });
+    const res = await runBatch({ source: 's', items: items('boom') }, p);
+    expect(res.items[0]!.status).toBe('dead-lettered');
+    expect(p.deadLetter.entries[0]!.error).toContain('TypeError: bug in a parser');
+  });
+
+  it('retries only the events a sink failed, then succeeds', async () => {
+    const sink = new MemorySink().failNext(2, true, (i) => i % 2 === 0);
+    const p = testPipeline({ parser: countingParser, sinks: [sink] });
+    const res = await runBatch({ source: 's', items: items('4') }, p);
+    expect(res.items[0]!.status).toBe('delivered');
+    // The fault hits even positions of each write: 4 → 2 left → 1 left → done.
+    expect(sink.writes.map((w) => w.length)).toEqual([4, 2, 1]);
+    expect(sink.byId.size).toBe(4);
+  });
+
+  it('fails the items whose events still fail after the last attempt, and only those', async () => {
+    const sink = new MemorySink().failNext(10, true, (_i, e) => e.doc.n === 0 && e.origin.ref === 'test/1');
+    const p = testPipeline({ parser: countingParser, sinks: [sink] });
+    const res = await runBatch({ source: 's', items: items('2', '2', '2') }, p);
+    expect(res.items.map((r) => r.status)).toEqual(['delivered', 'failed', 'delivered']);
+    expect(res.items[1]!.error).toContain('destination busy (429)');
+  });
+
+  it('dead-letters events a sink refuses permanently and acknowledges their item', async () => {
+    const sink = new MemorySink().failNext(1, false, (i) => i === 1);
+    const p = testPipeline({ parser: countingParser, sinks: [sink] });
+    const res = await runBatch({ source: 's', items: items('3') }, p);
+    expect(res.items[0]!.status).toBe('delivered');
+    expect(p.deadLetter.entries).toHaveLength(1);
+    expect(p.deadLetter.entries[0]).toMatchObject({ kind: 'event', sink: 'memory', retryable: false });
+    expect(sink.writes).toHaveLength(1);
+  });
+
+  it('needs every sink: one failing sink fails the item even if another took it', async () => {
+    const good = new MemorySink('good');
+    const bad = new MemorySink('bad').failNext(99, true);
+    const res = await runBatch(
+      { source: 's', items: items('1') },
+      testPipeline({ parser: countingParser, sinks: [good, bad] }),
+    );
+    expect(res.items[0]!.status).toBe('failed');
+    expect(good.byId.size).toBe(1);
+  });
+
+  it('fails an item when the dead-letter store cannot take it', async () => {
+    const p = testPipeline({ parser: countingParser, sinks: [new MemorySink()] });
+    p.deadLetter.put = async () => {
+      throw new Error('disk full');
+    };
+    const res = await runBatch({ source: 's', items: items('bad') }, p);
+    expect(res.items[0]!.status).toBe('failed');
+    expect(res.items[0]!.error).toContain('disk full');
+  });
+
+  it('chunks events across items and still reports per item', async () => {
+    const sink = new MemorySink();
+    const p = testPipeline(
+      { parser: countingParser, sinks: [sink] },
+      {
+        delivery: { maxAttempts: 1, backoff: { baseMs: 1, maxMs: 1 }, chunkEvents: 3 },
+      },
+    );
+    const res = await runBatch({ source: 's', items: items('2', '2', '2') }, p);
+    expect(sink.writes.map((w) => w.length)).toEqual([3, 3]);
+    expect(res.items.every((r) => r.status === 'delivered')).toBe(true);
+  });
+
+  it('stops at the deadline and hands back what it did not try', async () => {
+    let now = 0;
+    const deadline = Deadline.in(100, 0, () => now);
+    const slow: Parser = {
+      name: 'slow',
+      *parse(item) {
+        now += 60;
+        yield { dataset: 't', timestamp: 0, doc: {}, idParts: [item.ackId] };
+      },
+    };
+    const res = await runBatch(
+      { source: 's', items: items('1', '1', '1', '1') },
+      testPipeline({ parser: slow, sinks: [new MemorySink()] }),
+      deadline,
+    );
+    expect(res.cutShort).toBe(true);
+    expect(res.items.map((r) => r.status)).toEqual(['delivered', 'delivered', 'failed', 'failed']);
+    expect(res.items[3]!.error).toBe('not tried: deadline reached');
+  });
+
+  it('applies transforms and drops what they drop', async () => {
+    const sink = new MemorySink();
+    const p = testPipeline(
+      { parser: countingParser, sinks: [sink] },
+      {
+        transforms: [(e) => (e.doc.n === 1 ? null : e)],
+      },
+    );
+    const res = await runBatch({ source: 's', items: items('3') }, p);
+    expect(res.items[0]!.events).toBe(2);
+    expect(sink.byId.size).toBe(2);
+  });
+
+  it('sets aside rejected parts and keeps the item', async () => {
+    const rejecting: Parser = {
+      name: 'rejecting',
+      async *parse(item, ctx) {
+        yield { dataset: 't', timestamp: 0, doc: {}, idParts: [item.ackId, 1] };
+        await ctx.reject({ ref: 'line 2', data: 'garbage' }, new ParseError('line 2 is not JSON'));
+        yield { dataset: 't', timestamp: 0, doc: {}, idParts: [item.ackId, 3] };
+      },
+    };
+    const p = testPipeline({ parser: rejecting, sinks: [new MemorySink()] });
+    const res = await runBatch({ source: 's', items: items('x') }, p);
+    expect(res.items[0]).toMatchObject({ status: 'delivered', events: 2, rejected: 1 });
+    expect(p.deadLetter.entries[0]!.origin.ref).toBe('test/0 line 2');
+    expect(p.deadLetter.entries[0]!.error).toBe('parse test/0 line 2: line 2 is not JSON');
+  });
+});

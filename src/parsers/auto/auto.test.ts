@@ -1,0 +1,84 @@
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import type { RawItem } from '../../core/batch.js';
+import { runBatch } from '../../core/pipeline.js';
+import { gzipJson, kinesisLambdaEvent, subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
+import { MemorySink, testPipeline } from '../../testing/memory.js';
+import { AutoParser } from './index.js';
+
+async function run(body: RawItem['body']) {
+  const sink = new MemorySink();
+  const p = testPipeline({ parser: new AutoParser(), sinks: [sink] });
+  const res = await runBatch(
+    { source: 'in', items: [{ ackId: 'f', origin: { source: 'in', type: 'file', ref: 'inbox/f' }, body }] },
+    p,
+  );
+  return { item: res.items[0]!, events: [...sink.byId.values()], dead: p.deadLetter.entries };
+}
+
+const stream = (b: Buffer): RawItem['body'] => ({ kind: 'stream', open: async () => Readable.from([b]) });
+const msg = () => subscriptionMessage({ kind: 'app', count: 4, start: 1_764_000_000_000 });
+
+describe('auto parser', () => {
+  it('reads a gzip CloudWatch payload file', async () => {
+    const { events } = await run(stream(gzipJson(msg())));
+    expect(events.map((e) => e.dataset)).toEqual(Array(4).fill('aws.cloudwatch_logs'));
+  });
+
+  it('reads a pretty-printed Kinesis Lambda event and unwraps its records', async () => {
+    const event = kinesisLambdaEvent([gzipJson(msg()), Buffer.from('{"plain":"json"}')]);
+    const { events } = await run(stream(Buffer.from(JSON.stringify(event, null, 2))));
+    expect(events.map((e) => e.dataset).sort()).toEqual([
+      ...Array(4).fill('aws.cloudwatch_logs'),
+      'generic.json',
+    ]);
+  });
+
+  it('reads JSON lines, taking the timestamp from the document', async () => {
+    const lines = '{"time":"2026-11-25T08:00:00Z","user":"alice"}\n{"timestamp":1795593600,"user":"bob"}\n';
+    const { events } = await run(stream(Buffer.from(lines)));
+    expect(events.map((e) => [e.dataset, e.doc['@timestamp'], e.doc.user])).toEqual([
+      ['generic.json', '2026-11-25T08:00:00.000Z', 'alice'],
+      ['generic.json', '2026-11-25T08:00:00.000Z', 'bob'],
+    ]);
+  });
+
+  it('reads base64 records one per line, as copied from a stream', async () => {
+    const record = gzipJson(msg()).toString('base64');
+    const b64 = `${record}\n${record}\n`;
+    const { events } = await run(stream(gzipSync(b64)));
+    expect(events).toHaveLength(4); // the same message twice: same ids
+  });
+
+  it('keeps a document logferry already wrote as it was (same id)', async () => {
+    const first = await run(stream(gzipJson(msg())));
+    const again = first.events.map((e) => JSON.stringify(e.doc)).join('\n');
+    const second = await run(stream(Buffer.from(again)));
+    expect(second.events.map((e) => e.id).sort()).toEqual(first.events.map((e) => e.id).sort());
+  });
+
+  it('sets aside bad lines one by one and keeps the good ones', async () => {
+    const lines = '{"ok":1}\n{"truncated":\n{"ok":2}\n';
+    const { item, events, dead } = await run(stream(Buffer.from(lines)));
+    expect(item).toMatchObject({ status: 'delivered', events: 2, rejected: 1 });
+    expect(events).toHaveLength(2);
+    expect(dead[0]!.error).toMatch(/^parse inbox\/f line 2: line 2 is not valid JSON/);
+  });
+
+  it('sets aside one bad record of a Kinesis event and keeps the others', async () => {
+    const event = kinesisLambdaEvent([gzipJson(msg()), gzipSync('<xml/>').subarray(0, 12)]);
+    const { item, events, dead } = await run({ kind: 'bytes', bytes: Buffer.from(JSON.stringify(event)) });
+    expect(item.rejected).toBe(1);
+    expect(events).toHaveLength(4);
+    expect(dead[0]!.origin.ref).toBe('inbox/f Records[1]');
+  });
+
+  it('dead-letters a truncated single JSON document', async () => {
+    const { item, dead } = await run(
+      stream(Buffer.from(JSON.stringify(kinesisLambdaEvent([gzipJson(msg())]), null, 2).slice(0, 120))),
+    );
+    expect(item.status).toBe('dead-lettered');
+    expect(dead[0]!.error).toMatch(/record is not valid JSON/);
+  });
+});

@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import type { RawItem } from '../../core/batch.js';
+import { runBatch } from '../../core/pipeline.js';
+import { controlMessage, gzipJson, subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
+import { MemorySink, testPipeline } from '../../testing/memory.js';
+import { CloudWatchLogsParser } from './index.js';
+
+const docsData = readFileSync(join(import.meta.dirname, 'fixtures/aws-docs-data.b64'), 'utf8');
+
+function item(body: RawItem['body'], i = 0): RawItem {
+  return {
+    ackId: String(i),
+    origin: { source: 'cw', type: 'kinesis', ref: `central/shardId-000000000000/${i}` },
+    body,
+  };
+}
+
+async function run(...bodies: RawItem['body'][]) {
+  const sink = new MemorySink();
+  const p = testPipeline(
+    { parser: new CloudWatchLogsParser(), sinks: [sink] },
+    {
+      limits: { max_record_bytes: 200_000, max_inflated_bytes: 1_000_000, max_line_bytes: 10_000 },
+    },
+  );
+  const res = await runBatch({ source: 'cw', items: bodies.map((b, i) => item(b, i)) }, p);
+  return { res, events: [...sink.byId.values()], dead: p.deadLetter.entries };
+}
+
+describe('CloudWatch Logs subscription parser', () => {
+  it('decodes the AWS documentation example into one event per log event', async () => {
+    const { res, events } = await run({ kind: 'base64', text: docsData });
+    expect(res.items[0]!.status).toBe('delivered');
+    expect(events.map((e) => e.doc.message)).toEqual([
+      '[ERROR] First test message',
+      '[ERROR] Second test message',
+    ]);
+    expect(events[0]!.doc).toMatchObject({
+      '@timestamp': '2015-08-24T19:03:07.000Z',
+      event: { dataset: 'aws.cloudwatch_logs', kind: 'event' },
+      cloud: { provider: 'aws', account: { id: '123456789123' } },
+      aws: {
+        cloudwatch: {
+          log_group: 'testLogGroup',
+          log_stream: 'testLogStream',
+          subscription_filters: ['testFilter'],
+          event_id: 'eventId1',
+        },
+      },
+    });
+  });
+
+  it('parses JSON messages into fields and leaves text messages alone', async () => {
+    const msg = subscriptionMessage({ kind: 'app', count: 3, start: 1_764_000_000_000 });
+    const { events } = await run({ kind: 'bytes', bytes: gzipJson(msg) });
+    expect(events).toHaveLength(3);
+    const json = events[0]!.doc.json as Record<string, unknown>;
+    expect(json.service).toBeTypeOf('string');
+    expect(json.http).toMatchObject({ method: expect.any(String) });
+  });
+
+  it('accepts plain (not gzip) JSON as Firehose may deliver it', async () => {
+    const msg = subscriptionMessage({ kind: 'vpc', count: 2, start: 1_764_000_000_000 });
+    const { events } = await run({ kind: 'bytes', bytes: Buffer.from(JSON.stringify(msg)) });
+    expect(events).toHaveLength(2);
+    expect(String(events[0]!.doc.message)).toMatch(/^2 123456789012 eni-/);
+  });
+
+  it('skips CONTROL_MESSAGE health checks', async () => {
+    const { res, events, dead } = await run({ kind: 'bytes', bytes: gzipJson(controlMessage()) });
+    expect(res.items[0]).toMatchObject({ status: 'delivered', events: 0 });
+    expect(events).toEqual([]);
+    expect(dead).toEqual([]);
+  });
+
+  it('accepts an empty logEvents array', async () => {
+    const msg = { ...subscriptionMessage({ kind: 'app', count: 0, start: 0 }) };
+    const { res } = await run({ kind: 'bytes', bytes: gzipJson(msg) });
+    expect(res.items[0]).toMatchObject({ status: 'delivered', events: 0 });
+  });
+
+  const good = () => gzipJson(subscriptionMessage({ kind: 'app', count: 2, start: 1_764_000_000_000 }));
+  const bad: [string, RawItem['body'], RegExp][] = [
+    ['not base64', { kind: 'base64', text: 'this is *not* base64!' }, /record data is not base64/],
+    [
+      'not gzip, not JSON',
+      { kind: 'bytes', bytes: Buffer.from('hello there') },
+      /record is not JSON after decompression/,
+    ],
+    [
+      'truncated gzip',
+      { kind: 'bytes', bytes: good().subarray(0, 40) },
+      /record: gzip stream is truncated|record: not valid gzip/,
+    ],
+    [
+      'gzip of non-JSON',
+      { kind: 'bytes', bytes: gzipSync('a,b,c\n1,2,3') },
+      /record is not JSON after decompression/,
+    ],
+    [
+      'JSON of the wrong shape',
+      { kind: 'bytes', bytes: gzipJson({ hello: 'world' }) },
+      /not a CloudWatch Logs subscription message: messageType/,
+    ],
+    [
+      'a gzip bomb',
+      { kind: 'bytes', bytes: gzipSync(Buffer.alloc(5_000_000, 0x20)) },
+      /inflates past the 1000000-byte limit/,
+    ],
+    [
+      'an oversize record',
+      { kind: 'bytes', bytes: Buffer.alloc(300_000, 1) },
+      /record is 300000 bytes, over the 200000-byte record limit/,
+    ],
+  ];
+  for (const [name, body, message] of bad) {
+    it(`dead-letters ${name} with a one-line error and delivers the rest of the batch`, async () => {
+      const { res, events, dead } = await run({ kind: 'bytes', bytes: good() }, body, {
+        kind: 'bytes',
+        bytes: good(),
+      });
+      expect(res.items.map((r) => r.status)).toEqual(['delivered', 'dead-lettered', 'delivered']);
+      expect(events).toHaveLength(4);
+      expect(dead).toHaveLength(1);
+      expect(dead[0]!.error).toMatch(message);
+      expect(dead[0]!.error).toContain('central/shardId-000000000000/1');
+      expect(dead[0]!.error).not.toContain('\n');
+      expect(dead[0]!.data).toBeDefined();
+    });
+  }
+});

@@ -1,0 +1,86 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  controlMessage,
+  gzipJson,
+  kinesisLambdaEvent,
+  subscriptionMessage,
+} from '../../testing/cwlogs-fixtures.js';
+
+const BIN = join(import.meta.dirname, '../../../bin/logferry.mjs');
+let dir: string;
+
+function logferry(args: string[], input?: Buffer | string) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    input,
+    env: { ...process.env, LOGFERRY_FROM_SOURCE: '1' },
+    cwd: dir,
+  });
+  return { code: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'logferry-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('logferry CLI', () => {
+  it('decodes a Kinesis Lambda event file to NDJSON', async () => {
+    const msg = subscriptionMessage({ kind: 'vpc', count: 5, start: 1_764_000_000_000 });
+    await writeFile(
+      join(dir, 'event.json'),
+      JSON.stringify(kinesisLambdaEvent([gzipJson(msg), gzipJson(controlMessage())])),
+    );
+    const r = logferry(['decode', 'event.json']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(5);
+    expect(lines[0].aws.cloudwatch.log_group).toBe('/vpc/flow-logs');
+  });
+
+  it('decodes a raw base64 record and a gzip payload from stdin', () => {
+    const gz = gzipJson(subscriptionMessage({ kind: 'app', count: 2, start: 1_764_000_000_000 }));
+    expect(logferry(['decode'], gz.toString('base64')).stdout.trim().split('\n')).toHaveLength(2);
+    expect(logferry(['decode', '-'], gz).stdout.trim().split('\n')).toHaveLength(2);
+  });
+
+  it('prints good records, reports bad ones on stderr and exits 3', async () => {
+    const good = gzipJson(subscriptionMessage({ kind: 'app', count: 2, start: 1_764_000_000_000 }));
+    await writeFile(
+      join(dir, 'mixed.json'),
+      JSON.stringify(kinesisLambdaEvent([good, gzipJson({ wrong: 'shape' }).subarray(0, 10)])),
+    );
+    const r = logferry(['decode', 'mixed.json']);
+    expect(r.code).toBe(3);
+    expect(r.stdout.trim().split('\n')).toHaveLength(2);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^logferry: parse mixed\.json Records\[1\]: record: gzip stream is truncated/),
+    ]);
+  });
+
+  it('exits 2 with one line naming the key and line for a bad config', async () => {
+    await writeFile(
+      join(dir, 'bad.yaml'),
+      'sources:\n  - name: in\n    type: inbox\nsinks:\n  - name: out\n    type: stdout\n',
+    );
+    const r = logferry(['run', '--config', 'bad.yaml', '--status', 'off']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^logferry: config: bad\.yaml:2: sources\[0\]\.path: /);
+  });
+
+  it('exits 2 for an unknown command and 0 for --help', () => {
+    expect(logferry(['frobnicate']).code).toBe(2);
+    const help = logferry(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('decode');
+    expect(logferry(['run', '--help']).stdout).toContain('--config');
+  });
+});

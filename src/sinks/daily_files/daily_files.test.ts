@@ -1,0 +1,104 @@
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { LogEvent } from '../../core/event.js';
+import { finalizeEvent } from '../../core/pipeline.js';
+import { DailyFilesSink } from './index.js';
+import { dailyFilesSinkSchema } from './schema.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'logferry-daily-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function sink(extra: Record<string, unknown> = {}) {
+  return new DailyFilesSink(
+    dailyFilesSinkSchema.parse({ name: 'daily', type: 'daily_files', path: dir, ...extra }),
+  );
+}
+
+function ev(dataset: string, iso: string, n: number): LogEvent {
+  return finalizeEvent(
+    { dataset, timestamp: Date.parse(iso), doc: { n }, idParts: [dataset, iso, n] },
+    { source: 't', type: 'test', ref: 'x' },
+  );
+}
+
+async function read(path: string): Promise<{ n: number }[]> {
+  return (await readFile(path, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+describe('daily files sink', () => {
+  it('writes one folder per dataset and one file per UTC day', async () => {
+    const s = sink({ directories: { 'duo.authentication': 'auth' } });
+    const failures = await s.write([
+      ev('duo.authentication', '2026-11-24T23:59:59Z', 1),
+      ev('duo.authentication', '2026-11-25T00:00:00Z', 2),
+      ev('aws.cloudwatch_logs', '2026-11-25T10:00:00Z', 3),
+    ]);
+    await s.close();
+    expect(failures).toEqual([]);
+    expect((await readdir(dir)).sort()).toEqual(['auth', 'aws.cloudwatch_logs']);
+    expect((await readdir(join(dir, 'auth'))).sort()).toEqual([
+      'auth-2026-11-24.jsonl',
+      'auth-2026-11-25.jsonl',
+    ]);
+    expect(await read(join(dir, 'auth', 'auth-2026-11-25.jsonl'))).toMatchObject([{ n: 2 }]);
+  });
+
+  it('writes an event again as no new line, also after a restart', async () => {
+    const events = [ev('d', '2026-11-25T01:00:00Z', 1), ev('d', '2026-11-25T01:00:01Z', 2)];
+    const a = sink();
+    await a.write(events);
+    await a.write(events);
+    await a.close();
+    const b = sink();
+    await b.write([...events, ev('d', '2026-11-25T01:00:02Z', 3)]);
+    await b.close();
+    expect((await read(join(dir, 'd', 'd-2026-11-25.jsonl'))).map((l) => l.n)).toEqual([1, 2, 3]);
+  });
+
+  it('cuts a torn last line left by a crash, then writes the event whole', async () => {
+    const e1 = ev('d', '2026-11-25T01:00:00Z', 1);
+    const e2 = ev('d', '2026-11-25T01:00:01Z', 2);
+    const path = join(dir, 'd', 'd-2026-11-25.jsonl');
+    await mkdir(join(dir, 'd'));
+    await writeFile(path, `${JSON.stringify(e1.doc)}\n`);
+    await appendFile(path, JSON.stringify(e2.doc).slice(0, 20));
+    const s = sink();
+    await s.write([e1, e2]);
+    await s.close();
+    expect((await read(path)).map((l) => l.n)).toEqual([1, 2]);
+  });
+
+  it('deletes days older than the retention and keeps the rest', async () => {
+    await mkdir(join(dir, 'd'));
+    const today = new Date().toISOString().slice(0, 10);
+    const old = new Date(Date.now() - 40 * 86_400_000).toISOString().slice(0, 10);
+    const recent = new Date(Date.now() - 3 * 86_400_000).toISOString().slice(0, 10);
+    for (const day of [old, recent]) await writeFile(join(dir, 'd', `d-${day}.jsonl`), '{}\n');
+    await writeFile(join(dir, 'd', 'notes.txt'), 'not a day file');
+    const s = sink({ retention_days: 30 });
+    await s.write([ev('d', `${today}T00:00:00Z`, 1)]);
+    await s.close();
+    expect((await readdir(join(dir, 'd'))).sort()).toEqual(
+      [`d-${recent}.jsonl`, `d-${today}.jsonl`, 'notes.txt'].sort(),
+    );
+  });
+
+  it('reports a write it cannot do as retryable, per event', async () => {
+    await writeFile(join(dir, 'd'), 'a file where the folder should be');
+    const s = sink();
+    const failures = await s.write([ev('d', '2026-11-25T01:00:00Z', 1), ev('e', '2026-11-25T01:00:00Z', 2)]);
+    await s.close();
+    expect(failures.map((f) => [f.index, f.retryable])).toEqual([[0, true]]);
+    expect(failures[0]!.error.message).toMatch(/cannot write .*d-2026-11-25\.jsonl/);
+  });
+});

@@ -1,0 +1,74 @@
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { SourceContext } from '../../core/component.js';
+import { defaultLimits } from '../../core/limits.js';
+import { memoryLogger } from '../../core/log.js';
+import { runBatch } from '../../core/pipeline.js';
+import { AutoParser } from '../../parsers/auto/index.js';
+import { gzipJson, subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
+import { MemorySink, MemoryStateStore, testPipeline } from '../../testing/memory.js';
+import { InboxSource } from './index.js';
+import { inboxSourceSchema } from './schema.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'logferry-inbox-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function setup(sink = new MemorySink()) {
+  const cfg = inboxSourceSchema.parse({ name: 'inbox', type: 'inbox', path: join(dir, 'in'), settle: 0 });
+  const source = new InboxSource(cfg);
+  const p = testPipeline({ parser: new AutoParser(), sinks: [sink] });
+  const ctx: SourceContext = {
+    state: new MemoryStateStore(),
+    signal: new AbortController().signal,
+    limits: defaultLimits,
+    log: memoryLogger(),
+    process: (b) => runBatch(b, p),
+  };
+  return { source, ctx, sink, p };
+}
+
+describe('inbox source', () => {
+  it('ingests dropped files oldest first and moves them to .done', async () => {
+    const { source, ctx, sink } = setup();
+    await mkdir(join(dir, 'in'));
+    await writeFile(
+      join(dir, 'in', 'a.gz'),
+      gzipJson(subscriptionMessage({ kind: 'app', count: 3, start: 1_764_000_000_000 })),
+    );
+    await writeFile(join(dir, 'in', 'b.jsonl'), '{"a":1}\n{"a":2}\n');
+    await writeFile(join(dir, 'in', '.hidden'), 'x');
+    await writeFile(join(dir, 'in', 'c.part'), 'still copying');
+    const ready = await source.readyFiles(Date.now() + 1000);
+    expect(ready).toEqual(['a.gz', 'b.jsonl']);
+    for (const f of ready) expect(await source.ingest(f, ctx)).toBe(true);
+    expect(sink.byId.size).toBe(5);
+    expect((await readdir(join(dir, 'in'))).sort()).toEqual(['.done', '.hidden', 'c.part']);
+    expect((await readdir(join(dir, 'in', '.done'))).sort()).toEqual(['a.gz', 'b.jsonl']);
+  });
+
+  it('leaves a file in place and backs off when delivery fails', async () => {
+    const { source, ctx } = setup(new MemorySink().failNext(100, true));
+    await mkdir(join(dir, 'in'));
+    await writeFile(join(dir, 'in', 'a.jsonl'), '{"a":1}\n');
+    expect(await source.ingest('a.jsonl', ctx)).toBe(false);
+    expect(await readdir(join(dir, 'in'))).toEqual(['a.jsonl']);
+    expect(await source.readyFiles(Date.now() + 1)).toEqual([]);
+    expect(source.status().files_retrying).toBe(1);
+  });
+
+  it('moves a corrupt file out of the way once it is dead-lettered', async () => {
+    const { source, ctx, p } = setup();
+    await mkdir(join(dir, 'in'));
+    await writeFile(join(dir, 'in', 'broken.gz'), gzipJson({ x: 1 }).subarray(0, 15));
+    expect(await source.ingest('broken.gz', ctx)).toBe(true);
+    expect(p.deadLetter.entries).toHaveLength(1);
+    expect(p.deadLetter.entries[0]!.error).toContain('broken.gz');
+  });
+});

@@ -1,0 +1,40 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StateError } from '../../core/errors.js';
+import { FileStateStore } from './index.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'logferry-state-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('file checkpoint store', () => {
+  it('round-trips values and leaves no temporary files', async () => {
+    const s = new FileStateStore(dir);
+    expect(await s.get('kinesis/stream/shardId-000000000001')).toBeUndefined();
+    await s.put('kinesis/stream/shardId-000000000001', { sequence: '495', finished: false });
+    await s.put('kinesis/stream/shardId-000000000001', { sequence: '496' });
+    expect(await s.get('kinesis/stream/shardId-000000000001')).toEqual({ sequence: '496' });
+    expect(await readdir(dir)).toEqual([`${encodeURIComponent('kinesis/stream/shardId-000000000001')}.json`]);
+    await s.delete('kinesis/stream/shardId-000000000001');
+    expect(await s.get('kinesis/stream/shardId-000000000001')).toBeUndefined();
+  });
+
+  it('refuses to start from a corrupt checkpoint instead of starting over', async () => {
+    const s = new FileStateStore(dir);
+    await writeFile(join(dir, 'duo%2Fauth.json'), '{"mintime": 1700000');
+    const err = await s.get('duo/auth').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(StateError);
+    expect((err as StateError).message).toMatch(
+      /checkpoint .*duo%2Fauth\.json is corrupt .*refusing to start/,
+    );
+  });
+});
