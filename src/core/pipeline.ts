@@ -41,11 +41,19 @@ export interface Pipeline {
   metrics: Metrics;
 }
 
+/**
+ * Gives a draft its id and the fields every event has. The draft's doc is taken over (not copied:
+ * this runs once per event); parsers that want `@timestamp` first put it first themselves.
+ */
 export function finalizeEvent(draft: EventDraft, origin: Origin): LogEvent {
   const id = draft.id ?? eventId(draft.dataset, draft.idParts);
-  const iso = new Date(Number.isFinite(draft.timestamp) ? draft.timestamp : 0).toISOString();
-  const doc = { '@timestamp': iso, ...draft.doc } as LogEvent['doc'];
-  doc.event = { ...(doc.event as Record<string, unknown> | undefined), id, dataset: draft.dataset };
+  const doc = draft.doc as LogEvent['doc'];
+  doc['@timestamp'] = new Date(Number.isFinite(draft.timestamp) ? draft.timestamp : 0).toISOString();
+  const ev = doc.event;
+  if (ev && typeof ev === 'object' && !Array.isArray(ev)) {
+    (ev as Record<string, unknown>).id = id;
+    (ev as Record<string, unknown>).dataset = draft.dataset;
+  } else doc.event = { id, dataset: draft.dataset };
   return { id, dataset: draft.dataset, timestamp: draft.timestamp, doc, origin };
 }
 

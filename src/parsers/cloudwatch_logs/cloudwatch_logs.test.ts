@@ -40,7 +40,7 @@ describe('CloudWatch Logs subscription parser', () => {
     ]);
     expect(events[0]!.doc).toMatchObject({
       '@timestamp': '2015-08-24T19:03:07.000Z',
-      event: { dataset: 'aws.cloudwatch_logs', kind: 'event' },
+      event: { dataset: 'aws.cloudwatch_logs', provider: 'cloudwatch_logs' },
       cloud: { provider: 'aws', account: { id: '123456789123' } },
       aws: {
         cloudwatch: {

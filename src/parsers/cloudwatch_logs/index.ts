@@ -4,7 +4,12 @@ import { jsonErrorReason, ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
 import { checkRecordSize, maybeGunzip } from '../../core/limits.js';
 import { bodyBytes } from '../bytes.js';
-import { type SubscriptionMessage, subscriptionMessageSchema } from './schema.js';
+import {
+  cloudwatchLogsParserSchema,
+  type SubscriptionLogEvent,
+  type SubscriptionMessage,
+  subscriptionMessageSchema,
+} from './schema.js';
 
 export const DATASET = 'aws.cloudwatch_logs';
 
@@ -34,7 +39,16 @@ export function validateSubscription(json: unknown, what = 'record'): Subscripti
       { cause: parsed.error },
     );
   }
-  return parsed.data;
+  const events = parsed.data.logEvents;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i] as Partial<SubscriptionLogEvent> | null;
+    if (!e || typeof e.id !== 'string' || typeof e.timestamp !== 'number' || typeof e.message !== 'string') {
+      throw new ParseError(
+        `${what} is not a CloudWatch Logs subscription message: logEvents.${i} needs string id, number timestamp and string message`,
+      );
+    }
+  }
+  return parsed.data as SubscriptionMessage;
 }
 
 export function looksLikeSubscription(json: unknown): boolean {
@@ -53,44 +67,54 @@ function parseJsonMessage(message: string): Record<string, unknown> | undefined 
   }
 }
 
-/** One LogEvent per log event; CONTROL_MESSAGE health checks yield nothing. */
-export function* subscriptionEvents(msg: SubscriptionMessage, jsonTarget = 'json'): Iterable<EventDraft> {
+export interface SubscriptionOptions {
+  jsonTarget?: string;
+  keepOriginal?: boolean;
+}
+
+/**
+ * One LogEvent per log event; CONTROL_MESSAGE health checks yield nothing. A message that is a
+ * JSON object is parsed into `json` (its raw text is dropped unless `keepOriginal`: storing both
+ * doubled the output). The log-group block is shared by every event of a message.
+ */
+export function* subscriptionEvents(msg: SubscriptionMessage, opts: SubscriptionOptions = {}): Iterable<EventDraft> {
   if (msg.messageType === 'CONTROL_MESSAGE') return;
-  const cloudwatch = {
-    log_group: msg.logGroup,
-    log_stream: msg.logStream,
-    subscription_filters: msg.subscriptionFilters,
-    owner: msg.owner,
-  };
+  const jsonTarget = opts.jsonTarget ?? 'json';
+  const cloud = { provider: 'aws', account: { id: msg.owner } };
   for (const le of msg.logEvents) {
     const json = parseJsonMessage(le.message);
-    const base: Record<string, unknown> = {
-      message: le.message,
-      event: { kind: 'event', provider: 'cloudwatch_logs' },
-      cloud: { provider: 'aws', account: { id: msg.owner } },
-      aws: { cloudwatch: { ...cloudwatch, event_id: le.id } },
+    const cloudwatch = {
+      log_group: msg.logGroup,
+      log_stream: msg.logStream,
+      subscription_filters: msg.subscriptionFilters,
+      event_id: le.id,
     };
-    const doc =
-      json && jsonTarget === '' ? { ...json, ...base } : json ? { ...base, [jsonTarget]: json } : base;
-    yield {
-      dataset: DATASET,
-      timestamp: le.timestamp,
-      doc,
-      idParts: [msg.owner, msg.logGroup, msg.logStream, le.id],
-    };
+    let doc: Record<string, unknown>;
+    if (!json) {
+      doc = { '@timestamp': '', message: le.message, event: { provider: 'cloudwatch_logs' }, cloud, aws: { cloudwatch } };
+    } else {
+      const event: Record<string, unknown> = { provider: 'cloudwatch_logs' };
+      if (opts.keepOriginal) event.original = le.message;
+      doc = jsonTarget === '' ? { '@timestamp': '', ...json } : { '@timestamp': '', [jsonTarget]: json };
+      doc.event = jsonTarget === '' && typeof json.event === 'object' ? { ...(json.event as object), ...event } : event;
+      doc.cloud = cloud;
+      doc.aws = { cloudwatch };
+    }
+    yield { dataset: DATASET, timestamp: le.timestamp, doc, idParts: [msg.owner, msg.logGroup, msg.logStream, le.id] };
   }
 }
 
 export class CloudWatchLogsParser implements Parser {
   readonly name = 'cloudwatch_logs';
-  constructor(private readonly jsonTarget = 'json') {}
+  constructor(private readonly opts: SubscriptionOptions = {}) {}
 
   async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
     const bytes = await bodyBytes(item, ctx.limits);
-    yield* subscriptionEvents(decodeSubscription(bytes, ctx), this.jsonTarget);
+    yield* subscriptionEvents(decodeSubscription(bytes, ctx), this.opts);
   }
 }
 
-export function create(opts: { json_target?: string } = {}): Parser {
-  return new CloudWatchLogsParser(opts.json_target ?? 'json');
+export function create(opts: Record<string, unknown> = {}): Parser {
+  const o = cloudwatchLogsParserSchema.parse(opts);
+  return new CloudWatchLogsParser({ jsonTarget: o.json_target, keepOriginal: o.keep_original });
 }

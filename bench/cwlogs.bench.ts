@@ -1,0 +1,81 @@
+/**
+ * CloudWatch Logs subscription records → LogEvents → NDJSON, against a raw baseline of the same
+ * records: base64 decode + gunzip + JSON.parse + JSON.stringify, no mapping.
+ * BENCH_RECORDS sets how many records (default 2000, 50–500 events each).
+ */
+import { gunzipSync } from 'node:zlib';
+import type { RawItem } from '../src/core/batch.js';
+import type { Sink, SinkFailure } from '../src/core/component.js';
+import type { LogEvent } from '../src/core/event.js';
+import { runBatch } from '../src/core/pipeline.js';
+import { CloudWatchLogsParser } from '../src/parsers/cloudwatch_logs/index.js';
+import { toNdjson } from '../src/sinks/stdout/index.js';
+import { gzipJson, rng, subscriptionMessage } from '../src/testing/cwlogs-fixtures.js';
+import { testPipeline } from '../src/testing/memory.js';
+import { measure, progress, result } from './lib.js';
+
+/** Serializes like the stdout sink and throws the bytes away, so only our work is timed. */
+class CountingSink implements Sink {
+  readonly name = 'null';
+  bytes = 0;
+  async write(events: readonly LogEvent[]): Promise<SinkFailure[]> {
+    this.bytes += toNdjson(events, 'doc').length;
+    return [];
+  }
+  async close() {}
+}
+
+const records = Number(process.env.BENCH_RECORDS ?? 2000);
+const r = rng(1);
+const payloads: string[] = [];
+let totalEvents = 0;
+for (let i = 0; i < records; i++) {
+  const count = 50 + Math.floor(r() * 451);
+  totalEvents += count;
+  payloads.push(gzipJson(subscriptionMessage({ kind: i % 2 ? 'vpc' : 'app', count, start: 1_764_000_000_000 + i * 10_000, r })).toString('base64'));
+}
+progress(`cwlogs: ${records} records, ${totalEvents} events, ${(payloads.reduce((a, p) => a + p.length, 0) / 1e6).toFixed(1)} MB base64`);
+
+function baseline(): number {
+  let n = 0;
+  let bytes = 0;
+  for (const p of payloads) {
+    const msg = JSON.parse(gunzipSync(Buffer.from(p, 'base64')).toString('utf8')) as { logEvents: unknown[] };
+    n += msg.logEvents.length;
+    bytes += JSON.stringify(msg).length;
+  }
+  if (bytes === 0) throw new Error('baseline did nothing');
+  return n;
+}
+
+async function ours(): Promise<number> {
+  const sink = new CountingSink();
+  const p = testPipeline({ parser: new CloudWatchLogsParser(), sinks: [sink] }, {
+    delivery: { maxAttempts: 1, backoff: { baseMs: 1, maxMs: 1 }, chunkEvents: 2000 },
+  });
+  let events = 0;
+  // Lambda-sized batches of 100 records, as a Kinesis trigger would deliver them.
+  for (let i = 0; i < payloads.length; i += 100) {
+    const items: RawItem[] = payloads.slice(i, i + 100).map((text, j) => ({
+      ackId: String(i + j),
+      origin: { source: 'bench', type: 'kinesis', ref: `bench/shardId-000000000000/${i + j}` },
+      body: { kind: 'base64', text },
+    }));
+    const res = await runBatch({ source: 'bench', items }, p);
+    events += res.events;
+  }
+  if (p.deadLetter.entries.length) throw new Error(`dead letters: ${p.deadLetter.entries[0]!.error}`);
+  return events;
+}
+
+// Warm both paths once so the JIT treats them alike, then measure each twice and keep the best.
+baseline();
+await ours();
+let best = { base: Infinity, ours: Infinity, rss: 0 };
+for (let round = 0; round < 2; round++) {
+  const b = await measure(async () => baseline());
+  const o = await measure(ours);
+  if (o.value !== totalEvents || b.value !== totalEvents) throw new Error('event counts differ');
+  best = { base: Math.min(best.base, b.seconds), ours: Math.min(best.ours, o.seconds), rss: Math.max(best.rss, o.peakRssMb) };
+}
+console.log(JSON.stringify(result('cwlogs', totalEvents, best.ours, totalEvents, best.base, best.rss, { records })));

@@ -1,0 +1,212 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import duoSig from '@duosecurity/duo_api/lib/duo_sig.js';
+import type { Secret } from '../../config/secrets.js';
+import type { Logger } from '../../core/component.js';
+import { jsonErrorReason, SourceError } from '../../core/errors.js';
+import { sleep } from '../../core/retry.js';
+
+export interface DuoRetryOptions {
+  /** HTTP 429 answers retried before giving up. */
+  maxRateLimited: number;
+  /** 5xx answers, network errors and unreadable bodies retried before giving up. */
+  maxErrors: number;
+  baseMs: number;
+  maxMs: number;
+}
+
+export interface DuoClientOptions {
+  host: string;
+  ikey: string;
+  skey: Secret;
+  /** Connect here instead of https://host (proxies, the fake server). */
+  endpoint?: string;
+  retry: DuoRetryOptions;
+  timeoutMs: number;
+  log?: Logger;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** Duo answered with an error body or status that retrying will not fix. */
+export class DuoApiError extends SourceError {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: number | undefined,
+    retryable = false,
+  ) {
+    super(message, { retryable });
+  }
+}
+
+/** 401/403: the credentials, the host or this machine's clock are wrong. Stops the log. */
+export class DuoAuthError extends DuoApiError {}
+
+export interface DuoClientStats {
+  requests: number;
+  rateLimited: number;
+  retried: number;
+}
+
+/**
+ * Signed GETs against the Duo Admin API. @duosecurity/duo_api signs (canonical request v5);
+ * the HTTP is done here because the library's own client pins Duo's CA, retries 429 on its
+ * own schedule and reports network errors as a fake JSON body: we need our retries, our
+ * deadline and a keep-alive connection instead.
+ */
+export class DuoClient {
+  readonly stats: DuoClientStats = { requests: 0, rateLimited: 0, retried: 0 };
+  private readonly target: URL;
+  private readonly agent: HttpAgent | HttpsAgent;
+  private readonly now: () => number;
+  private readonly random: () => number;
+
+  constructor(private readonly opts: DuoClientOptions) {
+    this.target = new URL(opts.endpoint ?? `https://${opts.host}`);
+    this.agent =
+      this.target.protocol === 'http:'
+        ? new HttpAgent({ keepAlive: true, maxSockets: 4 })
+        : new HttpsAgent({ keepAlive: true, maxSockets: 4 });
+    this.now = opts.now ?? Date.now;
+    this.random = opts.random ?? Math.random;
+  }
+
+  get ikey(): string {
+    return this.opts.ikey;
+  }
+
+  /** GET `path` with `params`; returns Duo's `response` member. Retries 429, 5xx and network errors. */
+  async get(path: string, params: Record<string, string>, signal?: AbortSignal): Promise<unknown> {
+    let rateLimited = 0;
+    let errors = 0;
+    const { retry } = this.opts;
+    for (;;) {
+      let outcome: Outcome;
+      try {
+        outcome = await this.once(path, params, signal);
+      } catch (e) {
+        if (signal?.aborted) throw new SourceError(`Duo ${path}: stopped`, { cause: e, retryable: true });
+        outcome = { kind: 'error', message: `network error: ${(e as Error).message}` };
+      }
+      if (outcome.kind === 'ok') return outcome.response;
+      if (outcome.kind === 'fatal') throw outcome.error;
+      let delay: number;
+      if (outcome.kind === 'rate-limited') {
+        this.stats.rateLimited++;
+        if (++rateLimited > retry.maxRateLimited)
+          throw new DuoApiError(
+            `Duo ${path}: still rate limited (HTTP 429) after ${retry.maxRateLimited} retries`,
+            429,
+            outcome.code,
+            true,
+          );
+        // Like Duo's own clients: doubling waits plus up to a second of jitter, so many
+        // collectors behind one account do not retry in step.
+        const ceiling = Math.min(retry.maxMs, retry.baseMs * 2 ** (rateLimited - 1));
+        delay = ceiling + Math.floor(this.random() * Math.min(1000, retry.baseMs));
+      } else {
+        if (++errors > retry.maxErrors)
+          throw new DuoApiError(
+            `Duo ${path}: ${outcome.message} (gave up after ${retry.maxErrors} retries)`,
+            outcome.status ?? 0,
+            undefined,
+            true,
+          );
+        const ceiling = Math.min(retry.maxMs, retry.baseMs * 2 ** (errors - 1));
+        delay = Math.floor(ceiling / 2 + this.random() * (ceiling / 2));
+      }
+      this.stats.retried++;
+      this.opts.log?.debug({ path, delay_ms: delay, kind: outcome.kind }, 'retrying Duo request');
+      await sleep(delay, signal);
+      if (signal?.aborted) throw new SourceError(`Duo ${path}: stopped`, { retryable: true });
+    }
+  }
+
+  private async once(path: string, params: Record<string, string>, signal?: AbortSignal): Promise<Outcome> {
+    const date = new Date(this.now()).toUTCString();
+    const host = this.opts.host.toLowerCase();
+    const authorization = duoSig.signV5(
+      this.opts.ikey,
+      this.opts.skey.reveal(),
+      'GET',
+      host,
+      path,
+      params,
+      date,
+      '',
+    );
+    const qs = duoSig._canonParams(params);
+    const req = this.target.protocol === 'http:' ? httpRequest : httpsRequest;
+    this.stats.requests++;
+    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const r = req(
+        {
+          host: this.target.hostname,
+          port: this.target.port || undefined,
+          method: 'GET',
+          path: qs ? `${path}?${qs}` : path,
+          agent: this.agent,
+          signal,
+          timeout: this.opts.timeoutMs,
+          headers: { Date: date, Host: host, Authorization: authorization, 'User-Agent': 'logferry-duo/0.1' },
+        },
+        (res: IncomingMessage) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      r.on('timeout', () => r.destroy(new Error(`no answer within ${this.opts.timeoutMs} ms`)));
+      r.on('error', reject);
+      r.end();
+    });
+    return this.classify(path, status, body);
+  }
+
+  /** What a response means for the caller: data, retry (and why), or stop. */
+  classify(path: string, status: number, body: string): Outcome {
+    let parsed: { stat?: unknown; response?: unknown; code?: unknown; message?: unknown; message_detail?: unknown };
+    try {
+      parsed = JSON.parse(body) as typeof parsed;
+    } catch (e) {
+      if (status === 429) return { kind: 'rate-limited' };
+      if (status >= 500 || status === 0 || (status >= 200 && status < 300))
+        return { kind: 'error', status, message: `HTTP ${status} with an unreadable body (${jsonErrorReason(e)})` };
+      return {
+        kind: 'fatal',
+        error: new DuoApiError(`Duo ${path}: HTTP ${status} with an unreadable body`, status, undefined),
+      };
+    }
+    const code = typeof parsed?.code === 'number' ? parsed.code : undefined;
+    const what = [code, parsed?.message, parsed?.message_detail].filter((x) => x !== undefined).join(' ');
+    if (status >= 200 && status < 300) {
+      if (parsed?.stat === 'OK' && parsed.response !== undefined) return { kind: 'ok', response: parsed.response };
+      return { kind: 'error', status, message: `HTTP ${status} without stat OK (${what || 'no message'})` };
+    }
+    if (status === 429) return { kind: 'rate-limited', code };
+    if (status === 401 || status === 403)
+      return {
+        kind: 'fatal',
+        error: new DuoAuthError(
+          `Duo refused integration key ${this.opts.ikey} on ${path} (HTTP ${status}: ${what}); check the ` +
+            `integration key, secret key, API host and this machine's clock`,
+          status,
+          code,
+        ),
+      };
+    if (status >= 500) return { kind: 'error', status, message: `HTTP ${status} ${what}` };
+    return { kind: 'fatal', error: new DuoApiError(`Duo ${path}: HTTP ${status} ${what}`, status, code) };
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+type Outcome =
+  | { kind: 'ok'; response: unknown }
+  | { kind: 'rate-limited'; code?: number }
+  | { kind: 'error'; status?: number; message: string }
+  | { kind: 'fatal'; error: DuoApiError };

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { duration, sourceBase } from '../../config/common.js';
+import { SecretRefSchema } from '../../config/secrets.js';
+
+const logSchema = (interval: number) =>
+  z
+    .object({
+      enabled: z.boolean().default(true),
+      /** Pause between polls of this log once it is caught up. */
+      interval: duration.default(interval),
+      /** Events read per poll at most; the next poll goes on from the checkpoint. */
+      max_events_per_poll: z.number().int().min(1).default(100_000),
+    })
+    .strict();
+
+export const duoSourceSchema = z
+  .object({
+    ...sourceBase,
+    type: z.literal('duo'),
+    /** API hostname, e.g. api-XXXXXXXX.duosecurity.com (what requests are signed for). */
+    host: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/, 'write the API hostname, like api-XXXXXXXX.duosecurity.com'),
+    /** Integration key of the Admin API application (needs "Grant read log"). */
+    ikey: z.string().min(1),
+    /** Secret key: inline (discouraged), {env}, {file}, {aws_secretsmanager, key} or {ssm}. */
+    skey: SecretRefSchema,
+    /** Connect here instead of https://host (a proxy, or the fake server in tests and --demo). */
+    endpoint: z.string().url().optional(),
+    /** Where a log without a checkpoint starts: this long before now (Duo keeps 180 days). */
+    lookback: duration.default(86_400_000),
+    /** Records per request (Duo allows at most 1000). */
+    limit: z.number().int().min(1).max(1000).default(1000),
+    /** Duo makes events available after two minutes; never ask for anything newer than this. */
+    delay: duration.default(125_000).refine((v) => v >= 120_000, 'must be at least 2m (Duo delays its logs)'),
+    /** Per request: HTTP 429 answers retried (with growing, jittered waits), and 5xx/network errors retried. */
+    retry: z
+      .object({
+        max_rate_limited: z.number().int().min(0).max(100).default(8),
+        max_errors: z.number().int().min(0).max(20).default(4),
+        backoff: duration.default(1000),
+        max_backoff: duration.default(32_000),
+      })
+      .strict()
+      .prefault({}),
+    timeout: duration.default(30_000),
+    logs: z
+      .object({
+        authentication: logSchema(60_000).prefault({}),
+        administrator: logSchema(300_000).prefault({}),
+        telephony: logSchema(300_000).prefault({}),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+export type DuoSourceConfig = z.infer<typeof duoSourceSchema>;
+export type DuoLogName = keyof DuoSourceConfig['logs'];
