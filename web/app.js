@@ -1,0 +1,65 @@
+// The dashboard polls the daemon's own status API; it has no build step and no dependencies.
+const $ = (sel) => document.querySelector(sel);
+const fmt = (n) => (typeof n === 'number' ? n.toLocaleString('en-US') : '–');
+const IGNORED = new Set(['name', 'state', 'batches', 'last_batch_at', 'last_error', 'in_flight', 'restarts']);
+
+function text(tag, value, cls) {
+  const el = document.createElement(tag);
+  el.textContent = value ?? '';
+  if (cls) el.className = cls;
+  return el;
+}
+
+async function control(name, action) {
+  await fetch(`/sources/${encodeURIComponent(name)}/${action}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  });
+  await refresh();
+}
+
+function row(src) {
+  const tr = document.createElement('tr');
+  tr.dataset.source = src.name;
+  tr.append(
+    text('td', src.name),
+    text('td', src.state, `state state-${src.state}`),
+    text('td', fmt(src.batches)),
+  );
+  tr.append(text('td', src.last_batch_at ? new Date(src.last_batch_at).toLocaleTimeString() : '–'));
+  const details = Object.fromEntries(Object.entries(src).filter(([k]) => !IGNORED.has(k)));
+  tr.append(text('td', JSON.stringify(details, null, 1).replace(/[{}"]/g, '').trim(), 'details'));
+  tr.append(text('td', src.last_error ?? '', 'error'));
+  const td = document.createElement('td');
+  if (src.state === 'running' || src.state === 'paused') {
+    const action = src.state === 'paused' ? 'resume' : 'pause';
+    const b = text('button', action);
+    b.addEventListener('click', () => control(src.name, action));
+    td.append(b);
+  }
+  tr.append(td);
+  return tr;
+}
+
+async function refresh() {
+  try {
+    const res = await fetch('/status', { cache: 'no-store' });
+    const s = await res.json();
+    $('#conn').textContent = 'live';
+    $('#conn').className = 'badge ok';
+    $('#uptime').textContent = `up ${s.uptime_s}s`;
+    $('#t-events').textContent = fmt(s.totals.events);
+    $('#t-delivered').textContent = fmt(s.totals.delivered);
+    $('#t-retries').textContent = fmt(s.totals.retries);
+    $('#t-dead').textContent = fmt(s.totals.dead_letters);
+    $('#sources tbody').replaceChildren(...s.sources.map(row));
+    $('#config').textContent = JSON.stringify(s.config, null, 2);
+  } catch {
+    $('#conn').textContent = 'daemon unreachable';
+    $('#conn').className = 'badge bad';
+  }
+}
+
+refresh();
+setInterval(refresh, 2000);
