@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
@@ -17,7 +18,11 @@ export interface StatusDeps {
   extraRoutes?: Record<string, (req: IncomingMessage, url: URL) => Promise<unknown>>;
 }
 
-const WEB_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../../web');
+// web/ sits at the repository root: three levels up from this file, one from the bundled dist/cli.mjs.
+const here = dirname(fileURLToPath(import.meta.url));
+const WEB_ROOT =
+  [join(here, '../../../web'), join(here, '../web')].find((d) => existsSync(join(d, 'index.html'))) ??
+  join(here, '../../../web');
 
 function send(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
   const text = type === 'application/json' ? JSON.stringify(body, null, 2) : String(body);
