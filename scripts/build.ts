@@ -11,7 +11,8 @@ import { build } from 'esbuild';
 import yazl from 'yazl';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = join(root, 'dist');
+const outArg = process.argv.indexOf('--out');
+const dist = outArg > 0 ? process.argv[outArg + 1]! : join(root, 'dist');
 // ESM bundles that contain CommonJS dependencies need `require`, `__dirname` and `__filename`.
 const banner = {
   js: [
