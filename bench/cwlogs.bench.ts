@@ -32,9 +32,15 @@ let totalEvents = 0;
 for (let i = 0; i < records; i++) {
   const count = 50 + Math.floor(r() * 451);
   totalEvents += count;
-  payloads.push(gzipJson(subscriptionMessage({ kind: i % 2 ? 'vpc' : 'app', count, start: 1_764_000_000_000 + i * 10_000, r })).toString('base64'));
+  payloads.push(
+    gzipJson(
+      subscriptionMessage({ kind: i % 2 ? 'vpc' : 'app', count, start: 1_764_000_000_000 + i * 10_000, r }),
+    ).toString('base64'),
+  );
 }
-progress(`cwlogs: ${records} records, ${totalEvents} events, ${(payloads.reduce((a, p) => a + p.length, 0) / 1e6).toFixed(1)} MB base64`);
+progress(
+  `cwlogs: ${records} records, ${totalEvents} events, ${(payloads.reduce((a, p) => a + p.length, 0) / 1e6).toFixed(1)} MB base64`,
+);
 
 function baseline(): number {
   let n = 0;
@@ -50,9 +56,12 @@ function baseline(): number {
 
 async function ours(): Promise<number> {
   const sink = new CountingSink();
-  const p = testPipeline({ parser: new CloudWatchLogsParser(), sinks: [sink] }, {
-    delivery: { maxAttempts: 1, backoff: { baseMs: 1, maxMs: 1 }, chunkEvents: 2000 },
-  });
+  const p = testPipeline(
+    { parser: new CloudWatchLogsParser(), sinks: [sink] },
+    {
+      delivery: { maxAttempts: 1, backoff: { baseMs: 1, maxMs: 1 }, chunkEvents: 2000 },
+    },
+  );
   let events = 0;
   // Lambda-sized batches of 100 records, as a Kinesis trigger would deliver them.
   for (let i = 0; i < payloads.length; i += 100) {
@@ -76,6 +85,12 @@ for (let round = 0; round < 2; round++) {
   const b = await measure(async () => baseline());
   const o = await measure(ours);
   if (o.value !== totalEvents || b.value !== totalEvents) throw new Error('event counts differ');
-  best = { base: Math.min(best.base, b.seconds), ours: Math.min(best.ours, o.seconds), rss: Math.max(best.rss, o.peakRssMb) };
+  best = {
+    base: Math.min(best.base, b.seconds),
+    ours: Math.min(best.ours, o.seconds),
+    rss: Math.max(best.rss, o.peakRssMb),
+  };
 }
-console.log(JSON.stringify(result('cwlogs', totalEvents, best.ours, totalEvents, best.base, best.rss, { records })));
+console.log(
+  JSON.stringify(result('cwlogs', totalEvents, best.ours, totalEvents, best.base, best.rss, { records })),
+);

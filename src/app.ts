@@ -66,6 +66,17 @@ export async function buildApp(config: Config, opts: AppOptions): Promise<App> {
     }
     return p;
   };
+  // Rules from the config (loaded only when configured), unless the caller brings its own detector.
+  const detector =
+    opts.detector ??
+    (config.rules
+      ? await (await import('./rules/detector.js')).buildDetector(config.rules, config.alerts, {
+          deps,
+          sinks,
+          deadLetter,
+        })
+      : undefined);
+
   const routes = new Map<string, Route>();
   for (const s of config.sources) {
     const targets = opts.sinkOverride
@@ -83,7 +94,7 @@ export async function buildApp(config: Config, opts: AppOptions): Promise<App> {
     // Per-item overrides (S3 key patterns, Duo logs) load on first use.
     parser: async (name) => (name in parsers ? loadParser(name) : undefined),
     transforms: config.transforms.map(createTransform),
-    detector: opts.detector,
+    detector,
     deadLetter,
     limits: config.limits,
     delivery: {
@@ -109,7 +120,7 @@ export async function buildApp(config: Config, opts: AppOptions): Promise<App> {
       return out;
     },
     async close() {
-      await opts.detector?.close();
+      await detector?.close();
       for (const s of sinks.values()) await s.close();
     },
   };

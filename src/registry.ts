@@ -8,12 +8,21 @@ import type { DeadLetterStore, Logger, Parser, Sink, Source, StateStore } from '
 import type { Limits } from './core/limits.js';
 import type { Metrics } from './core/metrics.js';
 import { fileDeadLetterSchema } from './deadletter/file/schema.js';
+import { s3DeadLetterSchema } from './deadletter/s3/schema.js';
 import { dailyFilesSinkSchema } from './sinks/daily_files/schema.js';
+import { firehoseSinkSchema } from './sinks/firehose/schema.js';
+import { kinesisSinkSchema } from './sinks/kinesis/schema.js';
+import { openSearchSinkSchema } from './sinks/opensearch/schema.js';
+import { s3ArchiveSinkSchema } from './sinks/s3_archive/schema.js';
 import { stdoutSinkSchema } from './sinks/stdout/schema.js';
 import { demoSourceSchema } from './sources/demo/schema.js';
+import { duoSourceSchema } from './sources/duo/schema.js';
 import { inboxSourceSchema } from './sources/inbox/schema.js';
 import { kinesisSourceSchema } from './sources/kinesis/schema.js';
+import { s3SqsSourceSchema } from './sources/s3/schema.js';
+import { dynamodbStateSchema } from './state/dynamodb/schema.js';
 import { fileStateSchema } from './state/file/schema.js';
+import { s3StateSchema } from './state/s3/schema.js';
 
 /** What factories may use besides their own config. */
 export interface Deps {
@@ -34,19 +43,28 @@ export const sources = {
   kinesis: { schema: kinesisSourceSchema, load: () => import('./sources/kinesis/index.js') },
   inbox: { schema: inboxSourceSchema, load: () => import('./sources/inbox/index.js') },
   demo: { schema: demoSourceSchema, load: () => import('./sources/demo/index.js') },
+  duo: { schema: duoSourceSchema, load: () => import('./sources/duo/index.js') },
+  s3_sqs: { schema: s3SqsSourceSchema, load: () => import('./sources/s3/index.js') },
 } satisfies Record<string, Entry<Source>>;
 
 export const sinks = {
   stdout: { schema: stdoutSinkSchema, load: () => import('./sinks/stdout/index.js') },
   daily_files: { schema: dailyFilesSinkSchema, load: () => import('./sinks/daily_files/index.js') },
+  opensearch: { schema: openSearchSinkSchema, load: () => import('./sinks/opensearch/index.js') },
+  s3_archive: { schema: s3ArchiveSinkSchema, load: () => import('./sinks/s3_archive/index.js') },
+  firehose: { schema: firehoseSinkSchema, load: () => import('./sinks/firehose/index.js') },
+  kinesis: { schema: kinesisSinkSchema, load: () => import('./sinks/kinesis/index.js') },
 } satisfies Record<string, Entry<Sink>>;
 
 export const stateStores = {
   file: { schema: fileStateSchema, load: () => import('./state/file/index.js') },
+  s3: { schema: s3StateSchema, load: () => import('./state/s3/index.js') },
+  dynamodb: { schema: dynamodbStateSchema, load: () => import('./state/dynamodb/index.js') },
 } satisfies Record<string, Entry<StateStore>>;
 
 export const deadLetterStores = {
   file: { schema: fileDeadLetterSchema, load: () => import('./deadletter/file/index.js') },
+  s3: { schema: s3DeadLetterSchema, load: () => import('./deadletter/s3/index.js') },
 } satisfies Record<string, Entry<DeadLetterStore>>;
 
 /** Parsers take free-form options (validated by each parser), so they register without a schema. */
@@ -54,6 +72,15 @@ export const parsers: Record<string, () => Promise<{ create: (opts: Record<strin
   auto: () => import('./parsers/auto/index.js'),
   cloudwatch_logs: () => import('./parsers/cloudwatch_logs/index.js'),
   json_lines: () => import('./parsers/json_lines/index.js'),
+  duo_auth: () => import('./parsers/duo_auth/index.js'),
+  duo_admin: () => import('./parsers/duo_admin/index.js'),
+  duo_telephony: () => import('./parsers/duo_telephony/index.js'),
+  cloudtrail: () => import('./parsers/cloudtrail/index.js'),
+  elb_classic: () => import('./parsers/elb_classic/index.js'),
+  alb: () => import('./parsers/alb/index.js'),
+  nlb: () => import('./parsers/nlb/index.js'),
+  aws_logs: () => import('./parsers/aws_logs/index.js'),
+  s3_notification: () => import('./parsers/s3_notification/index.js'),
 };
 
 export async function createComponent<T>(

@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { alertsConfigSchema } from '../alerts/schema.js';
 import { LimitsSchema } from '../core/limits.js';
 import { deadLetterStores, parsers, sinks, sources, stateStores } from '../registry.js';
+import { rulesConfigSchema } from '../rules/config.js';
 import { transformSchema } from '../transforms/index.js';
 import { duration } from './common.js';
 
@@ -32,6 +34,10 @@ export const configSchema = z
     sources: z.array(sourceConfigSchema).min(1, 'configure at least one source'),
     transforms: z.array(transformSchema).default([]),
     sinks: z.array(sinkConfigSchema).min(1, 'configure at least one sink'),
+    /** Detection rules (issue #7); without this key no rules run. */
+    rules: rulesConfigSchema.optional(),
+    /** Where rule alerts go, routed by severity and tag. */
+    alerts: alertsConfigSchema.optional(),
     daemon: z
       .object({
         /** host:port of the status/control API and dashboard; `false` turns it off. */

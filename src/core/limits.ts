@@ -41,7 +41,8 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
  */
 export function decodeBase64(text: string, what = 'data'): Buffer {
   let t = text;
-  if (/\s/.test(t[0] ?? '') || /\s/.test(t[t.length - 1] ?? '') || t.includes('\n')) t = t.replace(/\s+/g, '');
+  if (/\s/.test(t[0] ?? '') || /\s/.test(t[t.length - 1] ?? '') || t.includes('\n'))
+    t = t.replace(/\s+/g, '');
   if (t.length === 0) throw new ParseError(`${what} is empty`);
   const buf = Buffer.from(t, 'base64');
   const pad = t.endsWith('==') ? 2 : t.endsWith('=') ? 1 : 0;

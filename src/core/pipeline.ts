@@ -197,6 +197,18 @@ async function deadLetterItem(
   }
 }
 
+/** The item's original content for the dead-letter store (streams are too big: their origin says where). */
+function originalData(item: RawItem): string | undefined {
+  const b = item.body;
+  if (b.kind === 'bytes') return b.bytes.toString('base64');
+  if (b.kind === 'base64') return b.text;
+  if (b.kind === 'object')
+    return Buffer.from(typeof b.value === 'string' ? b.value : (JSON.stringify(b.value) ?? '')).toString(
+      'base64',
+    );
+  return undefined;
+}
+
 /** Delivers to every sink; returns the indexes of events that some sink could not take, with why. */
 async function deliver(
   events: LogEvent[],

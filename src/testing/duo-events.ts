@@ -1,5 +1,6 @@
-import type { DuoLogKind, FakeEventStore, StoredEvent } from "./duo-fake.js";
-import { rng } from "./cwlogs-fixtures.js";
+import { rng } from './cwlogs-fixtures.js';
+import type { DuoLogKind, FakeEventStore, StoredEvent } from './duo-fake.js';
+
 /**
  * Realistic Duo log events, shaped like the documented example responses of the Admin API
  * (authentication log v2, administrator log v1, telephony log v2). Deterministic for a given
@@ -89,11 +90,28 @@ export function authEvent(i: number, ts: number, r: () => number): Record<string
 }
 
 const ADMIN_ACTIONS = [
-  { action: 'user_update', object: 'jsmith', description: { notes: '', realname: 'Joe Smith', status: 'active' } },
-  { action: 'admin_login', object: null, description: { ip_address: '10.1.2.3', device: '555-555-1234', factor: 'push', primary_auth_method: 'Password' } },
+  {
+    action: 'user_update',
+    object: 'jsmith',
+    description: { notes: '', realname: 'Joe Smith', status: 'active' },
+  },
+  {
+    action: 'admin_login',
+    object: null,
+    description: {
+      ip_address: '10.1.2.3',
+      device: '555-555-1234',
+      factor: 'push',
+      primary_auth_method: 'Password',
+    },
+  },
   { action: 'integration_create', object: 'Cisco ASA VPN', description: { type: 'ASA SSL VPN' } },
   { action: 'user_delete', object: 'olduser', description: { realname: 'Old User' } },
-  { action: 'admin_login_error', object: null, description: { error: 'Invalid password', ip_address: '198.51.100.7' } },
+  {
+    action: 'admin_login_error',
+    object: null,
+    description: { error: 'Invalid password', ip_address: '198.51.100.7' },
+  },
 ];
 
 /** One administrator log v1 event (`response[]`). `timestamp` is in seconds; v1 has no ids. */

@@ -11,6 +11,9 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** Marks that a response was sent, so every branch of the handler visibly ends in one. */
+type Sent = true;
+
 export type DuoLogKind = 'authentication' | 'administrator' | 'telephony';
 
 /** Events of one log, sorted by (ts, id). Either an array or a generator, so a million costs no memory. */
@@ -64,6 +67,8 @@ export interface FakeDuoOptions {
   maxSkewMs?: number;
   /** Duo's delay: v2 `maxtime` must be at least this far in the past. */
   delayMs?: number;
+  /** Time the fake takes to answer each request, like Duo over the internet (default none). */
+  latencyMs?: number;
 }
 
 interface DuoErrorBody {
@@ -95,6 +100,7 @@ export class FakeDuo {
   readonly withoutTimestamp = new Set<string>();
   now: () => number;
   rateLimit: number;
+  latencyMs: number;
   private readonly maxSkewMs: number;
   private readonly delayMs: number;
   private readonly faults: { fault: Fault; path?: string; remaining: number }[] = [];
@@ -107,6 +113,7 @@ export class FakeDuo {
     this.host = (opts.host ?? 'api-fake0001.duosecurity.com').toLowerCase();
     this.now = opts.now ?? Date.now;
     this.rateLimit = opts.rateLimit ?? 0;
+    this.latencyMs = opts.latencyMs ?? 0;
     this.maxSkewMs = opts.maxSkewMs ?? 300_000;
     this.delayMs = opts.delayMs ?? 120_000;
     this.stores = {
@@ -136,7 +143,11 @@ export class FakeDuo {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => this.handle(req, Buffer.concat(chunks).toString('utf8'), res));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        if (this.latencyMs > 0) setTimeout(() => this.handle(req, body, res), this.latencyMs);
+        else this.handle(req, body, res);
+      });
     });
     this.server.keepAliveTimeout = 30_000;
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
@@ -151,17 +162,21 @@ export class FakeDuo {
     await new Promise<void>((r) => s.close(() => r()));
   }
 
-  private handle(req: IncomingMessage, body: string, res: ServerResponse): void {
+  private handle(req: IncomingMessage, body: string, res: ServerResponse): Sent {
     const url = new URL(req.url ?? '/', 'http://fake');
     const params: Record<string, string> = {};
     for (const [k, v] of url.searchParams) params[k] = v;
-    const reply = (status: number, payload: unknown, raw?: string) => {
+    const reply = (status: number, payload: unknown, raw?: string): Sent => {
       this.requests.push({ path: url.pathname, params, status });
       const text = raw ?? JSON.stringify(payload);
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+      });
       res.end(text);
+      return true;
     };
-    const fail = (status: number, code: number, message: string, detail?: string) =>
+    const fail = (status: number, code: number, message: string, detail?: string): Sent =>
       reply(status, {
         code,
         message,
@@ -195,7 +210,11 @@ export class FakeDuo {
   }
 
   /** Checks the Authorization and Date headers like Duo; returns the error to send, if any. */
-  private verify(req: IncomingMessage, url: URL, body: string): { code: number; message: string } | undefined {
+  private verify(
+    req: IncomingMessage,
+    url: URL,
+    body: string,
+  ): { code: number; message: string } | undefined {
     const header = req.headers.authorization;
     const date = req.headers['x-duo-date'] ?? req.headers.date;
     if (!header?.startsWith('Basic ') || typeof date !== 'string')
@@ -226,13 +245,17 @@ export class FakeDuo {
     kind: DuoLogKind,
     params: Record<string, string>,
     now: number,
-    reply: (s: number, p: unknown) => void,
-    fail: (s: number, c: number, m: string, d?: string) => void,
-  ): void {
+    reply: (s: number, p: unknown) => Sent,
+    fail: (s: number, c: number, m: string, d?: string) => Sent,
+  ): Sent {
     const mintime = Number(params.mintime);
     const maxtime = Number(params.maxtime);
     const limit = params.limit === undefined ? 100 : Number(params.limit);
-    if (!/^\d{13}$/.test(params.mintime ?? '') || !/^\d{13}$/.test(params.maxtime ?? '') || mintime >= maxtime)
+    if (
+      !/^\d{13}$/.test(params.mintime ?? '') ||
+      !/^\d{13}$/.test(params.maxtime ?? '') ||
+      mintime >= maxtime
+    )
       return fail(400, 40003, 'Invalid request parameters', 'mintime');
     // Duo answers such requests with nothing; the fake refuses them so a client bug shows.
     if (maxtime > now - this.delayMs)
@@ -240,12 +263,16 @@ export class FakeDuo {
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
       return fail(400, 40003, 'Invalid request parameters', 'limit');
     const sort = params.sort ?? 'ts:desc';
-    if (sort !== 'ts:asc' && sort !== 'ts:desc') return fail(400, 40003, 'Invalid request parameters', 'sort');
+    if (sort !== 'ts:asc' && sort !== 'ts:desc')
+      return fail(400, 40003, 'Invalid request parameters', 'sort');
     const store = this.stores[kind];
 
     let after: { ts: number; id: string } | undefined;
     if (params.next_offset) {
-      after = kind === 'authentication' ? parseAuthOffset(params.next_offset) : parseOpaqueOffset(params.next_offset);
+      after =
+        kind === 'authentication'
+          ? parseAuthOffset(params.next_offset)
+          : parseOpaqueOffset(params.next_offset);
       if (!after) return fail(400, 40003, 'Invalid request parameters', 'next_offset');
     }
     const page: number[] = [];
@@ -281,16 +308,18 @@ export class FakeDuo {
         : null;
     const list = kind === 'authentication' ? 'authlogs' : 'items';
     const metadata =
-      kind === 'authentication' ? { next_offset: offset, total_objects: page.length } : { next_offset: offset };
-    reply(200, { response: { [list]: events, metadata }, stat: 'OK' });
+      kind === 'authentication'
+        ? { next_offset: offset, total_objects: page.length }
+        : { next_offset: offset };
+    return reply(200, { response: { [list]: events, metadata }, stat: 'OK' });
   }
 
   private adminLog(
     params: Record<string, string>,
     now: number,
-    reply: (s: number, p: unknown) => void,
-    fail: (s: number, c: number, m: string, d?: string) => void,
-  ): void {
+    reply: (s: number, p: unknown) => Sent,
+    fail: (s: number, c: number, m: string, d?: string) => Sent,
+  ): Sent {
     const mintime = params.mintime === undefined ? 0 : Number(params.mintime);
     if (!Number.isInteger(mintime) || (params.mintime !== undefined && !/^\d{1,10}$/.test(params.mintime)))
       return fail(400, 40003, 'Invalid request parameters', 'mintime');
@@ -301,7 +330,7 @@ export class FakeDuo {
       if (store.ts(i) > newest) break;
       out.push(this.bodyOf('administrator', store, i));
     }
-    reply(200, { stat: 'OK', response: out });
+    return reply(200, { stat: 'OK', response: out });
   }
 
   private bodyOf(kind: DuoLogKind, store: FakeEventStore, i: number): Record<string, unknown> {

@@ -1,10 +1,23 @@
 import { Command } from 'commander';
+import { registerBackfill } from './backfill.js';
 import { registerDecode } from './decode-command.js';
 import { EXIT } from './exit.js';
+import { registerPull } from './pull.js';
+import { registerReplay } from './replay.js';
+import { registerRules } from './rules.js';
 import { registerRun } from './run.js';
+import { registerSetup } from './setup.js';
 
 /** Each command lives in its own module and registers itself here. */
-const commands: ((program: Command) => void)[] = [registerRun, registerDecode];
+const commands: ((program: Command) => void)[] = [
+  registerRun,
+  registerDecode,
+  registerPull,
+  registerSetup,
+  registerReplay,
+  registerRules,
+  registerBackfill,
+];
 
 export function buildProgram(): Command {
   const program = new Command('logferry')

@@ -1,6 +1,6 @@
 import type { BatchResult } from '../../core/batch.js';
 import type { Logger, Source, SourceContext, StateStore } from '../../core/component.js';
-import { describeError, StateError } from '../../core/errors.js';
+import { describeError, SourceError, StateError } from '../../core/errors.js';
 import type { Limits } from '../../core/limits.js';
 import type { Pipeline } from '../../core/pipeline.js';
 import { runBatch } from '../../core/pipeline.js';
@@ -91,7 +91,9 @@ export class SourceRunner {
         break;
       } catch (e) {
         this.lastError = describeError(e);
-        if (e instanceof StateError) {
+        // A checkpoint a person must look at, or a source that says retrying cannot help
+        // (wrong credentials): stop it and show it as failed.
+        if (e instanceof StateError || (e instanceof SourceError && !e.retryable)) {
           this.state = 'failed';
           log.error({ source: this.source.name }, `source ${this.source.name} stopped: ${this.lastError}`);
           return;

@@ -6,8 +6,11 @@ import type { LogEvent } from '../../core/event.js';
 import type { DailyFilesSinkConfig } from './schema.js';
 
 const DAY_FILE = /^(.+)-(\d{4}-\d{2}-\d{2})\.jsonl$/;
-/** Ids remembered per open file beyond what the tail scan found; bounds memory on busy days. */
-const MAX_IDS_PER_FILE = 500_000;
+/**
+ * Ids remembered per open file. Duplicates come from retries of recent batches, so a window of
+ * the latest ids is enough; it bounds memory (~10 MB per busy file) on big days.
+ */
+const MAX_IDS_PER_FILE = 100_000;
 const MAX_OPEN_FILES = 32;
 
 interface OpenDayFile {

@@ -154,7 +154,9 @@ export class DuoClient {
         (res: IncomingMessage) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+          );
           res.on('error', reject);
         },
       );
@@ -167,13 +169,23 @@ export class DuoClient {
 
   /** What a response means for the caller: data, retry (and why), or stop. */
   classify(path: string, status: number, body: string): Outcome {
-    let parsed: { stat?: unknown; response?: unknown; code?: unknown; message?: unknown; message_detail?: unknown };
+    let parsed: {
+      stat?: unknown;
+      response?: unknown;
+      code?: unknown;
+      message?: unknown;
+      message_detail?: unknown;
+    };
     try {
       parsed = JSON.parse(body) as typeof parsed;
     } catch (e) {
       if (status === 429) return { kind: 'rate-limited' };
       if (status >= 500 || status === 0 || (status >= 200 && status < 300))
-        return { kind: 'error', status, message: `HTTP ${status} with an unreadable body (${jsonErrorReason(e)})` };
+        return {
+          kind: 'error',
+          status,
+          message: `HTTP ${status} with an unreadable body (${jsonErrorReason(e)})`,
+        };
       return {
         kind: 'fatal',
         error: new DuoApiError(`Duo ${path}: HTTP ${status} with an unreadable body`, status, undefined),
@@ -182,7 +194,8 @@ export class DuoClient {
     const code = typeof parsed?.code === 'number' ? parsed.code : undefined;
     const what = [code, parsed?.message, parsed?.message_detail].filter((x) => x !== undefined).join(' ');
     if (status >= 200 && status < 300) {
-      if (parsed?.stat === 'OK' && parsed.response !== undefined) return { kind: 'ok', response: parsed.response };
+      if (parsed?.stat === 'OK' && parsed.response !== undefined)
+        return { kind: 'ok', response: parsed.response };
       return { kind: 'error', status, message: `HTTP ${status} without stat OK (${what || 'no message'})` };
     }
     if (status === 429) return { kind: 'rate-limited', code };

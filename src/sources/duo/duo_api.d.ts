@@ -2,7 +2,15 @@
 declare module '@duosecurity/duo_api/lib/duo_sig.js' {
   type Params = Record<string, string | string[]>;
   const duoSig: {
-    sign(ikey: string, skey: string, method: string, host: string, path: string, params: Params, date: string): string;
+    sign(
+      ikey: string,
+      skey: string,
+      method: string,
+      host: string,
+      path: string,
+      params: Params,
+      date: string,
+    ): string;
     signV5(
       ikey: string,
       skey: string,

@@ -47,7 +47,10 @@ export function contentId(event: unknown): string {
       : Array.isArray(v)
         ? v.map(stable)
         : v;
-  return createHash('sha256').update(JSON.stringify(stable(event))).digest('base64url').slice(0, 22);
+  return createHash('sha256')
+    .update(JSON.stringify(stable(event)))
+    .digest('base64url')
+    .slice(0, 22);
 }
 
 export const LOGS: Record<DuoLogName, DuoLogSpec> = {
@@ -83,7 +86,9 @@ export const LOGS: Record<DuoLogName, DuoLogSpec> = {
     // Whole seconds: v1 pages by seconds, and isotimestamp carries no more precision.
     time: (e) => {
       const s = obj(e).timestamp;
-      return typeof s === 'number' && Number.isFinite(s) ? s * 1000 : isoOrSeconds(obj(e).isotimestamp, undefined);
+      return typeof s === 'number' && Number.isFinite(s)
+        ? s * 1000
+        : isoOrSeconds(obj(e).isotimestamp, undefined);
     },
     id: contentId,
   },

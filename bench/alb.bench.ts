@@ -1,0 +1,28 @@
+/**
+ * Generated ALB access logs (gzip) through the ALB parser and the pipeline to NDJSON (a null
+ * sink), against gunzip + split into lines of the same file. BENCH_SIZE_MB sets the
+ * uncompressed size in MiB (default 256), BENCH_CHUNK_EVENTS the events per sink write (default
+ * 500, as in config/examples/aws-s3.yaml). Each side runs in its own process.
+ */
+import { albBenchFile, MiB, sizeOf } from './aws-files.js';
+import { bestOf } from './aws-run.js';
+import { progress, result } from './lib.js';
+
+const sizeMib = Number(process.env.BENCH_SIZE_MB ?? 256);
+progress(`alb: ${sizeMib} MiB of lines`);
+const file = await albBenchFile(sizeMib);
+progress(`  ${file.lines} lines, ${(sizeOf(file.path) / MiB).toFixed(0)} MiB gzip`);
+const ours = await bestOf('alb-ours', file.path);
+progress(`  ours: ${ours.events} events in ${ours.seconds.toFixed(1)} s, peak RSS ${ours.peak_rss_mb} MB`);
+if (ours.events !== file.lines) throw new Error(`parsed ${ours.events} of ${file.lines} lines`);
+const base = await bestOf('alb-baseline', file.path);
+progress(`  baseline: ${base.events} lines in ${base.seconds.toFixed(1)} s, peak RSS ${base.peak_rss_mb} MB`);
+console.log(
+  JSON.stringify(
+    result('alb', ours.events, ours.seconds, base.events, base.seconds, ours.peak_rss_mb, {
+      size_mib: sizeMib,
+      baseline_peak_rss_mb: base.peak_rss_mb,
+      target_ratio: 0.4,
+    }),
+  ),
+);

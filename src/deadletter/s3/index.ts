@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { awsClientConfig } from '../../core/aws.js';
+import type { DeadLetterEntry, DeadLetterStore, StoredDeadLetter } from '../../core/component.js';
+import { StateError } from '../../core/errors.js';
+import type { S3DeadLetterConfig } from './schema.js';
+
+const ID = /^\d{4}-\d{2}-\d{2}\/\d{14}-[0-9a-f]{10}$/;
+
+/**
+ * Dead letters as S3 objects, one JSON object each, under a day folder. Ids sort by time (S3
+ * lists keys in order), so a replay goes oldest first; a put is a single PutObject, so an entry
+ * is either whole or absent.
+ */
+export class S3DeadLetterStore implements DeadLetterStore {
+  constructor(
+    private readonly client: S3Client,
+    private readonly cfg: Pick<S3DeadLetterConfig, 'bucket' | 'prefix' | 'kms_key_id'>,
+  ) {}
+
+  private key(id: string): string {
+    return `${this.cfg.prefix}${id}.json`;
+  }
+
+  async put(entry: DeadLetterEntry): Promise<string> {
+    const now = new Date();
+    const id = `${now.toISOString().slice(0, 10)}/${now.getTime().toString().padStart(14, '0')}-${randomBytes(5).toString('hex')}`;
+    const stored: StoredDeadLetter = { id, time: now.toISOString(), ...entry };
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.cfg.bucket,
+          Key: this.key(id),
+          Body: `${JSON.stringify(stored)}\n`,
+          ContentType: 'application/json',
+          ...(this.cfg.kms_key_id
+            ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: this.cfg.kms_key_id }
+            : {}),
+        }),
+      );
+    } catch (e) {
+      throw new StateError(
+        `dead letter could not be stored in s3://${this.cfg.bucket}/${this.cfg.prefix}: ${s3Why(e)}`,
+        {
+          cause: e,
+          retryable: true,
+        },
+      );
+    }
+    return id;
+  }
+
+  async *list(): AsyncIterable<StoredDeadLetter> {
+    let token: string | undefined;
+    do {
+      let page: ListObjectsV2CommandOutput;
+      try {
+        page = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.cfg.bucket,
+            Prefix: this.cfg.prefix,
+            ContinuationToken: token,
+          }),
+        );
+      } catch (e) {
+        throw new StateError(
+          `dead letters in s3://${this.cfg.bucket}/${this.cfg.prefix} cannot be listed: ${s3Why(e)}`,
+          {
+            cause: e,
+            retryable: true,
+          },
+        );
+      }
+      for (const o of page.Contents ?? []) {
+        const id = o.Key?.slice(this.cfg.prefix.length).replace(/\.json$/, '');
+        if (!id || !ID.test(id)) continue;
+        yield await this.read(id);
+      }
+      token = page.NextContinuationToken;
+    } while (token);
+  }
+
+  private async read(id: string): Promise<StoredDeadLetter> {
+    try {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: this.key(id) }));
+      return JSON.parse(await r.Body!.transformToString('utf8')) as StoredDeadLetter;
+    } catch (e) {
+      throw new StateError(
+        `dead letter s3://${this.cfg.bucket}/${this.key(id)} cannot be read: ${s3Why(e)}`,
+        {
+          cause: e,
+        },
+      );
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    if (!ID.test(id)) throw new StateError(`not a dead-letter id: ${id}`);
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: this.key(id) }));
+  }
+}
+
+function s3Why(e: unknown): string {
+  if (e instanceof SyntaxError) return 'not JSON';
+  const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return `${err.name ?? 'Error'}${err.$metadata?.httpStatusCode ? ` (HTTP ${err.$metadata.httpStatusCode})` : ''}`;
+}
+
+export function create(cfg: S3DeadLetterConfig): DeadLetterStore {
+  return new S3DeadLetterStore(new S3Client(awsClientConfig(cfg.aws)), cfg);
+}

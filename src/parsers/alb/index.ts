@@ -1,0 +1,154 @@
+import type { RawItem } from '../../core/batch.js';
+import type { ParseContext, Parser } from '../../core/component.js';
+import type { EventDraft } from '../../core/event.js';
+import {
+  hostPort,
+  int,
+  isoMillis,
+  type LineFormat,
+  num,
+  parseLines,
+  splitRequest,
+  str,
+  tlsVersion,
+} from '../aws_lb/fields.js';
+
+export const DATASET = 'aws.alb';
+
+/**
+ * Application Load Balancer fields in log order (AWS documents that new fields are appended at
+ * the end: anything after these lands in `aws.elb.extra_fields`). Lines from before a field was
+ * added simply stop earlier; the oldest ALB lines end with trace_id.
+ */
+export const ALB_FIELDS = [
+  'type',
+  'time',
+  'elb',
+  'client:port',
+  'target:port',
+  'request_processing_time',
+  'target_processing_time',
+  'response_processing_time',
+  'elb_status_code',
+  'target_status_code',
+  'received_bytes',
+  'sent_bytes',
+  'request',
+  'user_agent',
+  'ssl_cipher',
+  'ssl_protocol',
+  'target_group_arn',
+  'trace_id',
+  'domain_name',
+  'chosen_cert_arn',
+  'matched_rule_priority',
+  'request_creation_time',
+  'actions_executed',
+  'redirect_url',
+  'error_reason',
+  'target:port_list',
+  'target_status_code_list',
+  'classification',
+  'classification_reason',
+  'conn_trace_id',
+  'transformed_host',
+  'transformed_uri',
+  'request_transform_status',
+] as const;
+
+const MIN_FIELDS = 18;
+
+function list(v: string | undefined): string[] | undefined {
+  const s = str(v);
+  return s === undefined ? undefined : s.split(/[ ,]+/).filter((x) => x !== '');
+}
+
+export const albFormat: LineFormat = {
+  label: 'ALB',
+  minFields: MIN_FIELDS,
+  build(f, idParts, cloud): EventDraft | string {
+    const time = isoMillis(f[1]);
+    if (time === undefined) return `has '${f[1]}' where the time should be`;
+    const client = hostPort(f[3]);
+    const target = hostPort(f[4]);
+    const req = splitRequest(f[12]);
+    const status = int(f[8]);
+    const targetTime = num(f[6]);
+    const elb = str(f[2]);
+    const tls = tlsVersion(f[15]);
+    const cipher = str(f[14]);
+    const ua = str(f[13]);
+    const domain = str(f[18]);
+    const doc = {
+      '@timestamp': '',
+      event: {
+        kind: 'event',
+        category: ['web'],
+        type: ['access'],
+        outcome: status === undefined ? undefined : status < 400 ? 'success' : 'failure',
+        provider: 'elasticloadbalancing',
+      },
+      cloud,
+      source: client ? { ip: client.ip, port: client.port, address: client.ip } : undefined,
+      destination: target ? { ip: target.ip, port: target.port, address: target.ip } : undefined,
+      http: {
+        request: { method: req.method, bytes: int(f[10]) },
+        response: { status_code: status, bytes: int(f[11]) },
+        version: req.version,
+      },
+      url: req.url || domain ? { original: req.url, domain } : undefined,
+      user_agent: ua ? { original: ua } : undefined,
+      tls:
+        tls || cipher
+          ? { version_protocol: tls?.version_protocol, version: tls?.version, cipher }
+          : undefined,
+      aws: {
+        elb: {
+          type: 'application',
+          protocol: str(f[0]),
+          name: elb,
+          request_processing_time: num(f[5]),
+          target_processing_time: targetTime,
+          // Same meaning as classic ELB's backend time: one rule field works for both.
+          backend_processing_time: targetTime,
+          response_processing_time: num(f[7]),
+          elb_status_code: status,
+          target_status_code: int(f[9]),
+          backend_status_code: int(f[9]),
+          ssl_cipher: cipher,
+          ssl_protocol: str(f[15]),
+          target_group_arn: str(f[16]),
+          trace_id: str(f[17]),
+          chosen_cert_arn: str(f[19]),
+          matched_rule_priority: int(f[20]),
+          request_creation_time: str(f[21]),
+          actions_executed: list(f[22]),
+          redirect_url: str(f[23]),
+          error_reason: str(f[24]),
+          target_port_list: list(f[25]),
+          target_status_code_list: list(f[26]),
+          classification: str(f[27]),
+          classification_reason: str(f[28]),
+          conn_trace_id: str(f[29]),
+          transformed_host: str(f[30]),
+          transformed_uri: str(f[31]),
+          request_transform_status: str(f[32]),
+          extra_fields: f.length > ALB_FIELDS.length ? f.slice(ALB_FIELDS.length) : undefined,
+        },
+      },
+    };
+    // Absent fields stay undefined (JSON leaves them out); deleting keys would slow V8 down.
+    return { dataset: DATASET, timestamp: time, doc, idParts };
+  },
+};
+
+export class AlbParser implements Parser {
+  readonly name = 'alb';
+  parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+    return parseLines(item, ctx, albFormat);
+  }
+}
+
+export function create(): Parser {
+  return new AlbParser();
+}

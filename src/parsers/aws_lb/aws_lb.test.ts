@@ -1,0 +1,189 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { ParseError } from '../../core/errors.js';
+import { type Doc, gzipUpTo, runParser, s3Item } from '../../testing/parse-harness.js';
+import { AlbParser } from '../alb/index.js';
+import { ElbClassicParser } from '../elb_classic/index.js';
+import { NlbParser } from '../nlb/index.js';
+import { splitRequest, tlsVersion } from './fields.js';
+import { tokenize } from './tokenize.js';
+
+const fixture = (dir: string) =>
+  readFileSync(join(import.meta.dirname, '..', dir, 'fixtures', 'aws-docs.log'));
+const docs = (r: { drafts: { doc: unknown }[] }) => r.drafts.map((d) => d.doc as Doc);
+const ALB_KEY =
+  'AWSLogs/123456789012/elasticloadbalancing/us-east-2/2018/07/02/123456789012_elasticloadbalancing_us-east-2_app.my-loadbalancer.50dc6c495c0c9188_20180702T2225Z_192.168.131.39_2k4qfb2n.log.gz';
+
+describe('tokenize', () => {
+  it('splits on spaces and keeps quoted fields whole', () => {
+    expect(tokenize('a "b c" - "" "-" d')).toEqual(['a', 'b c', '-', '', '-', 'd']);
+    expect(tokenize('x "- - - " y')).toEqual(['x', '- - - ', 'y']);
+    expect(tokenize('"h2","http/1.1"')).toEqual(['h2","http/1.1']);
+    expect(tokenize('ua "Mozilla \\"quoted\\" x" z')).toEqual(['ua', 'Mozilla "quoted" x', 'z']);
+    expect(tokenize('cut "never closed')).toBeUndefined();
+  });
+
+  it('splits requests and TLS versions', () => {
+    expect(splitRequest('GET https://www.example.com:443/ HTTP/1.1')).toEqual({
+      method: 'GET',
+      url: 'https://www.example.com:443/',
+      version: '1.1',
+    });
+    expect(splitRequest('- - - ')).toEqual({});
+    expect(splitRequest('- http://myalb.example.com:80- -')).toEqual({ url: 'http://myalb.example.com:80-' });
+    expect(tlsVersion('TLSv1.2')).toEqual({ version_protocol: 'tls', version: '1.2' });
+    expect(tlsVersion('tlsv12')).toEqual({ version_protocol: 'tls', version: '1.2' });
+    expect(tlsVersion('-')).toBeUndefined();
+  });
+});
+
+describe('alb parser', () => {
+  it('maps every documented example line', async () => {
+    const r = await runParser(new AlbParser(), s3Item(gzipSync(fixture('alb')), { key: ALB_KEY }));
+    expect(r.error).toBeUndefined();
+    expect(r.rejected).toEqual([]);
+    const [http, https, h2, , , lambdaOk, lambdaFail] = docs(r);
+    expect(https).toMatchObject({
+      source: { ip: '192.168.131.39', port: 2817 },
+      destination: { ip: '10.0.0.1', port: 80 },
+      http: {
+        request: { method: 'GET', bytes: 0 },
+        response: { status_code: 200, bytes: 57 },
+        version: '1.1',
+      },
+      url: { original: 'https://www.example.com:443/', domain: 'www.example.com' },
+      user_agent: { original: 'curl/7.46.0' },
+      tls: { version: '1.2', version_protocol: 'tls', cipher: 'ECDHE-RSA-AES128-GCM-SHA256' },
+      cloud: { provider: 'aws', account: { id: '123456789012' }, region: 'us-east-2' },
+      aws: {
+        elb: {
+          type: 'application',
+          protocol: 'https',
+          name: 'app/my-loadbalancer/50dc6c495c0c9188',
+          request_processing_time: 0.086,
+          target_processing_time: 0.048,
+          backend_processing_time: 0.048,
+          response_processing_time: 0.037,
+          matched_rule_priority: 1,
+          actions_executed: ['authenticate', 'forward'],
+          target_port_list: ['10.0.0.1:80'],
+          target_status_code_list: ['200'],
+          chosen_cert_arn:
+            'arn:aws:acm:us-east-2:123456789012:certificate/12345678-1234-1234-1234-123456789012',
+        },
+      },
+    });
+    expect(http!.aws.elb.ssl_cipher).toBeUndefined();
+    expect(http!.tls).toBeUndefined();
+    expect(h2!.aws.elb.redirect_url).toBe('https://example.com:80/');
+    expect(h2!.http.version).toBe('2.0');
+    expect(lambdaOk!.destination).toBeUndefined();
+    expect(lambdaFail!.aws.elb.error_reason).toBe('LambdaInvalidResponse');
+    expect(lambdaFail!.aws.elb.target_status_code).toBeUndefined();
+    expect(lambdaFail!.event.outcome).toBe('failure');
+    expect(r.drafts[0]!.timestamp).toBe(Date.parse('2018-07-02T22:23:00.186641Z'));
+    expect(r.drafts[0]!.idParts).toEqual(['logs-bucket', ALB_KEY, 'etag1', 1]);
+  });
+
+  it('treats -1 processing times as absent and keeps newer and unknown trailing fields', async () => {
+    const line =
+      'http 2025-03-01T10:03:17.218099Z app/MyALB1/240dbdc5244653c9 205.210.31.158:61084 - -1 -1 -1 400 - 0 272 "- http://myalb1-878688131.us-east-1.elb.amazonaws.com:80- -" "-" - - - "-" "-" "-" - 2025-03-01T10:03:16.682000Z "-" "-" "-" "-" "-" "-" "-" TID_6cfb27fd2ef25c42932bd6e0ff56d631 "-" "-" "-" future1 "future 2"';
+    const r = await runParser(new AlbParser(), s3Item(line));
+    expect(r.rejected).toEqual([]);
+    const elb = docs(r)[0]!.aws.elb;
+    expect(elb.request_processing_time).toBeUndefined();
+    expect(elb.backend_processing_time).toBeUndefined();
+    expect(elb.conn_trace_id).toBe('TID_6cfb27fd2ef25c42932bd6e0ff56d631');
+    expect(elb.extra_fields).toEqual(['future1', 'future 2']);
+    expect(docs(r)[0]!.http.response.status_code).toBe(400);
+  });
+
+  it('sets aside a line with the wrong field count and goes on', async () => {
+    const lines = fixture('alb').toString('utf8').trim().split('\n');
+    const text = [lines[0], 'http 2018-07-02T22:23:00.186641Z app/x/1 1.2.3.4:5 - 0.1', lines[1]].join('\n');
+    const r = await runParser(new AlbParser(), s3Item(text));
+    expect(r.drafts).toHaveLength(2);
+    expect(r.rejected).toHaveLength(1);
+    expect(r.rejected[0]!.ref).toBe('line 2');
+    expect(r.rejected[0]!.error.message).toBe(
+      'line 2 is not a ALB access log line: it has 6 fields, ALB lines have at least 18',
+    );
+    expect(r.rejected[0]!.data).toMatch(/^http 2018/);
+  });
+
+  it('delivers lines before damaged gzip and reports the compressed offset', async () => {
+    const good = gzipUpTo(fixture('alb'));
+    const damaged = Buffer.concat([good, Buffer.alloc(32, 0xff)]);
+    const r = await runParser(new AlbParser(), s3Item(damaged, { chunk: good.length }));
+    expect(r.drafts).toHaveLength(7);
+    expect(r.error).toBeInstanceOf(ParseError);
+    expect((r.error as ParseError).position).toMatch(/^compressed byte \d+$/);
+  });
+});
+
+describe('classic elb parser', () => {
+  it('maps the documented HTTP, HTTPS, TCP and SSL lines', async () => {
+    const r = await runParser(new ElbClassicParser(), s3Item(fixture('elb_classic')));
+    expect(r.rejected).toEqual([]);
+    const [http, https, tcp, ssl] = docs(r);
+    expect(http).toMatchObject({
+      source: { ip: '192.168.131.39', port: 2817 },
+      http: { request: { method: 'GET' }, response: { status_code: 200, bytes: 29 }, version: '1.1' },
+      url: { original: 'http://www.example.com:80/' },
+      aws: {
+        elb: {
+          type: 'classic',
+          name: 'my-loadbalancer',
+          request_processing_time: 0.000073,
+          backend_processing_time: 0.001048,
+          response_processing_time: 0.000057,
+          backend_status_code: 200,
+        },
+      },
+    });
+    expect(https!.tls).toEqual({ version_protocol: 'tls', version: '1.2', cipher: 'DHE-RSA-AES128-SHA' });
+    expect(tcp!.http.response).toEqual({ bytes: 305 });
+    expect(tcp!.url).toBeUndefined();
+    expect(tcp!.aws.elb.protocol).toBe('tcp');
+    expect(ssl!.aws.elb.ssl_cipher).toBe('ECDHE-ECDSA-AES128-GCM-SHA256');
+  });
+
+  it('rejects a line with 13 fields', async () => {
+    const line =
+      '2015-05-13T23:39:43.945958Z my-loadbalancer 192.168.131.39:2817 10.0.0.1:80 0.1 0.2 0.3 200 200 0 29 "GET http://x/ HTTP/1.1" extra';
+    const r = await runParser(new ElbClassicParser(), s3Item(line));
+    expect(r.drafts).toEqual([]);
+    expect(r.rejected[0]!.error.message).toMatch(/has 13 fields, classic ELB lines have 12 or 15/);
+  });
+});
+
+describe('nlb parser', () => {
+  it('maps both documented TLS lines', async () => {
+    const r = await runParser(new NlbParser(), s3Item(fixture('nlb')));
+    expect(r.rejected).toEqual([]);
+    const [plain, alpn] = docs(r);
+    expect(plain).toMatchObject({
+      source: { ip: '72.21.218.154', port: 51341, bytes: 98 },
+      destination: { ip: '172.100.100.185', port: 443, bytes: 246 },
+      tls: {
+        version: '1.2',
+        cipher: 'ECDHE-RSA-AES128-SHA',
+        client: { server_name: 'my-network-loadbalancer-c6e77e28c25b2234.elb.us-east-2.amazonaws.com' },
+      },
+      event: { duration: 5_000_000 },
+      aws: {
+        elb: {
+          type: 'network',
+          connection_time_ms: 5,
+          tls_handshake_time_ms: 2,
+          listener: 'g3d4b5e8bb8464cd',
+        },
+      },
+    });
+    expect(plain!.aws.elb.alpn_fe_protocol).toBeUndefined();
+    expect(alpn!.aws.elb.alpn_client_preference_list).toEqual(['h2', 'http/1.1']);
+    expect(r.drafts[0]!.timestamp).toBe(Date.parse('2018-12-20T02:59:40Z'));
+  });
+});

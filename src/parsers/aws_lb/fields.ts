@@ -1,0 +1,159 @@
+import { Readable } from 'node:stream';
+import type { RawItem } from '../../core/batch.js';
+import type { ParseContext } from '../../core/component.js';
+import { LimitError, ParseError } from '../../core/errors.js';
+import type { EventDraft } from '../../core/event.js';
+import { decodedChunks } from '../cloudtrail/decode.js';
+import { openBody } from '../json_lines/index.js';
+import { readLines } from '../lines.js';
+import { tokenize } from './tokenize.js';
+
+/** `-` (and `-1` for numbers) is how the load balancers write "no value". */
+export function str(v: string | undefined): string | undefined {
+  return v === undefined || v === '-' || v === '' ? undefined : v;
+}
+
+/** A number, or undefined for `-`, `-1` and anything that is not a number. */
+export function num(v: string | undefined): number | undefined {
+  if (v === undefined || v === '-' || v === '-1') return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+export function int(v: string | undefined): number | undefined {
+  const n = num(v);
+  return n === undefined ? undefined : Math.trunc(n);
+}
+
+/** `ip:port` (IPv6 addresses carry colons too, so the port is after the last one). */
+export function hostPort(v: string | undefined): { ip: string; port?: number } | undefined {
+  const s = str(v);
+  if (!s) return undefined;
+  const c = s.lastIndexOf(':');
+  if (c <= 0) return { ip: s };
+  const port = Number(s.slice(c + 1));
+  return Number.isInteger(port) ? { ip: s.slice(0, c), port } : { ip: s };
+}
+
+/** `"GET https://host:443/path HTTP/1.1"` → method, URL, version; TCP listeners write `"- - - "`. */
+export function splitRequest(v: string | undefined): { method?: string; url?: string; version?: string } {
+  const s = v?.trim();
+  if (!s || s === '- - -') return {};
+  const a = s.indexOf(' ');
+  const b = s.lastIndexOf(' ');
+  if (a === -1) return { url: s };
+  const method = s.slice(0, a);
+  if (a === b) return { method: str(method), url: str(s.slice(a + 1)) };
+  const last = s.slice(b + 1);
+  const hasVersion = last.startsWith('HTTP/') || last === '-';
+  return {
+    method: str(method),
+    url: str(hasVersion ? s.slice(a + 1, b) : s.slice(a + 1)),
+    version: hasVersion ? str(last.replace(/^HTTP\//, '')) : undefined,
+  };
+}
+
+/** `TLSv1.2` → ECS `tls.version` 1.2 with protocol tls; `tlsv12` (NLB) → 1.2. */
+export function tlsVersion(v: string | undefined): { version_protocol: string; version: string } | undefined {
+  const s = str(v);
+  if (!s) return undefined;
+  const m = /^(tls|ssl)v?(\d)\.?(\d)?$/i.exec(s);
+  if (!m) return undefined;
+  return { version_protocol: m[1]!.toLowerCase(), version: m[3] === undefined ? m[2]! : `${m[2]}.${m[3]}` };
+}
+
+/** Where a line came from, for ids: bucket + key + etag/version when the item is an S3 object. */
+export function objectIdentity(item: RawItem): string[] {
+  const a = item.origin.attrs ?? {};
+  if (a.bucket !== undefined && a.key !== undefined) {
+    return [String(a.bucket), String(a.key), String(a.etag ?? a.version_id ?? a.size ?? '')];
+  }
+  return [item.origin.ref];
+}
+
+const AWSLOGS = /(?:^|\/)AWSLogs\/(?:o-[a-z0-9]+\/)?(\d{12})\/[A-Za-z-]+\/([a-z0-9-]+)\//;
+
+/** Account and region from an `AWSLogs/<account>/<service>/<region>/` key, for `cloud.*`. */
+export function keyContext(key: string): { account?: string; region?: string } {
+  const m = AWSLOGS.exec(key);
+  return m ? { account: m[1], region: m[2] } : {};
+}
+
+/** `cloud.*` from the object key's AWSLogs layout (computed once per object, shared by its lines). */
+export function cloudFromItem(item: RawItem): Record<string, unknown> {
+  const key = item.origin.attrs?.key;
+  const ctx = typeof key === 'string' ? keyContext(key) : {};
+  const cloud: Record<string, unknown> = { provider: 'aws' };
+  if (ctx.account) cloud.account = { id: ctx.account };
+  if (ctx.region) cloud.region = ctx.region;
+  return cloud;
+}
+
+export interface LineFormat {
+  /** Name for error messages, e.g. "ALB". */
+  label: string;
+  minFields: number;
+  /** Most fields a line can have; undefined = any number (newer fields are appended over time). */
+  maxFields?: number;
+  /** Builds the draft from the tokens; returns a reason string when the line is not of this format. */
+  build(f: string[], idParts: (string | number)[], cloud: Record<string, unknown>): EventDraft | string;
+}
+
+/**
+ * Streams an object line by line through one line format. A bad line (wrong field count, bad
+ * time, unclosed quote, too long) is set aside with ctx.reject and the rest go on; damaged gzip
+ * ends the item with the ParseError from readLines (events before it are kept).
+ */
+export async function* parseLines(
+  item: RawItem,
+  ctx: ParseContext,
+  fmt: LineFormat,
+): AsyncIterable<EventDraft> {
+  const base = objectIdentity(item);
+  const cloud = cloudFromItem(item);
+  const fields: string[] = [];
+  // Inflated ahead on the thread pool (decodedChunks), split into lines here.
+  const text = Readable.from(decodedChunks(await openBody(item), item.origin.ref));
+  for await (const line of readLines(text, ctx.limits.max_line_bytes, item.origin.ref)) {
+    const ref = `line ${line.no}`;
+    if (line.oversize) {
+      await ctx.reject(
+        { ref },
+        new LimitError(`${ref} is ${line.oversize} bytes, over the ${ctx.limits.max_line_bytes}-byte limit`),
+      );
+      continue;
+    }
+    if (line.text === '' || line.text.trim() === '') continue;
+    const f = tokenize(line.text, fields);
+    let problem: string | undefined;
+    let draft: EventDraft | string | undefined;
+    if (!f) problem = 'has an unclosed quoted field';
+    else if (f.length < fmt.minFields || (fmt.maxFields !== undefined && f.length > fmt.maxFields)) {
+      const want =
+        fmt.maxFields === undefined
+          ? `at least ${fmt.minFields}`
+          : fmt.minFields === fmt.maxFields
+            ? `${fmt.minFields}`
+            : `${fmt.minFields}–${fmt.maxFields}`;
+      problem = `has ${f.length} fields, ${fmt.label} lines have ${want}`;
+    } else {
+      draft = fmt.build(f, [...base, line.no], cloud);
+      if (typeof draft === 'string') problem = draft;
+    }
+    if (problem !== undefined || typeof draft !== 'object') {
+      await ctx.reject(
+        { ref, data: line.text },
+        new ParseError(`${ref} is not a ${fmt.label} access log line: it ${problem ?? 'could not be read'}`),
+      );
+      continue;
+    }
+    yield draft;
+  }
+}
+
+/** ISO time to milliseconds; NLB writes no zone (it is UTC). */
+export function isoMillis(v: string | undefined): number | undefined {
+  if (!v || v === '-') return undefined;
+  const t = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v}Z`);
+  return Number.isNaN(t) ? undefined : t;
+}

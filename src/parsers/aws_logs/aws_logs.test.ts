@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { ParseError } from '../../core/errors.js';
+import { runParser, s3Item } from '../../testing/parse-harness.js';
+import { formatFromKey, keyContext, sniffFormat } from './detect.js';
+import { AwsLogsParser } from './index.js';
+
+const fixture = (dir: string, name = 'aws-docs.log') =>
+  readFileSync(join(import.meta.dirname, '..', dir, 'fixtures', name));
+
+describe('format detection', () => {
+  it('knows the documented key layouts', () => {
+    expect(
+      formatFromKey(
+        'AWSLogs/111122223333/CloudTrail/us-east-2/2015/08/01/111122223333_CloudTrail_us-east-2_20150801T0210Z_Mu0KsOhtH1ar15ZZ.json.gz',
+      ),
+    ).toBe('cloudtrail');
+    expect(
+      formatFromKey(
+        'org/AWSLogs/o-abc123/111122223333/CloudTrail/eu-west-1/2024/01/01/111122223333_CloudTrail_eu-west-1_20240101T0000Z_abcdEFGH12345678.json.gz',
+      ),
+    ).toBe('cloudtrail');
+    expect(
+      formatFromKey(
+        'AWSLogs/111122223333/CloudTrail-Digest/us-east-2/2015/08/01/111122223333_CloudTrail-Digest_us-east-2_trail_us-east-2_20150801T0210Z.json.gz',
+      ),
+    ).toBe('digest');
+    expect(
+      formatFromKey(
+        'my-app/AWSLogs/123456789012/elasticloadbalancing/us-west-2/2014/02/15/123456789012_elasticloadbalancing_us-west-2_my-loadbalancer_20140215T2340Z_172.160.001.192_20sg8hgm.log',
+      ),
+    ).toBe('elb_classic');
+    expect(
+      formatFromKey(
+        'AWSLogs/123456789012/elasticloadbalancing/us-east-2/2018/07/02/123456789012_elasticloadbalancing_us-east-2_app.my-loadbalancer.50dc6c495c0c9188_20180702T2225Z_192.168.131.39_2k4qfb2n.log.gz',
+      ),
+    ).toBe('alb');
+    expect(
+      formatFromKey(
+        'AWSLogs/123456789012/elasticloadbalancing/us-east-2/2018/12/20/123456789012_elasticloadbalancing_us-east-2_net.my-network-loadbalancer.c6e77e28c25b2234_20181220T2340Z_3k4qfb2n.log.gz',
+      ),
+    ).toBe('nlb');
+    expect(formatFromKey('uploads/report.csv')).toBeUndefined();
+    expect(keyContext('x/AWSLogs/123456789012/elasticloadbalancing/us-east-2/2018/')).toEqual({
+      account: '123456789012',
+      region: 'us-east-2',
+    });
+  });
+
+  it('recognizes each format from its first bytes', () => {
+    expect(sniffFormat(fixture('cloudtrail', 'aws-docs.json').toString())).toBe('cloudtrail');
+    expect(sniffFormat(fixture('alb').toString())).toBe('alb');
+    expect(sniffFormat(fixture('nlb').toString())).toBe('nlb');
+    expect(sniffFormat(fixture('elb_classic').toString())).toBe('elb_classic');
+    expect(sniffFormat('{"hello":"world"}')).toBeUndefined();
+    expect(
+      sniffFormat('127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 2326'),
+    ).toBeUndefined();
+  });
+});
+
+describe('aws_logs parser', () => {
+  const parser = new AwsLogsParser();
+
+  it('reads gzip objects whose key says nothing by sniffing, without losing the sniffed bytes', async () => {
+    const lines = Array.from({ length: 400 }, () => fixture('alb').toString()).join('');
+    const r = await runParser(parser, s3Item(gzipSync(lines), { key: 'incoming/blob', chunk: 1000 }));
+    expect(r.error).toBeUndefined();
+    expect(r.drafts).toHaveLength(2800);
+    const ct = await runParser(parser, s3Item(fixture('cloudtrail', 'aws-docs.json'), { key: 'x' }));
+    expect(ct.drafts).toHaveLength(3);
+  });
+
+  it('dead-letters an unknown format instead of guessing', async () => {
+    const r = await runParser(
+      parser,
+      s3Item('date,user,action\n2024-01-01,bob,login\n', { key: 'exports/a.csv' }),
+    );
+    expect(r.drafts).toEqual([]);
+    expect(r.error).toBeInstanceOf(ParseError);
+    expect(r.error!.message).toMatch(
+      /^unknown log format: the key matches no AWS log file layout and the content \(starting "date,user,action/,
+    );
+  });
+
+  it('refuses a zero-byte object', async () => {
+    const r = await runParser(parser, s3Item('', { key: 'incoming/empty' }));
+    expect(r.error?.message).toBe('object is empty (0 bytes): no log format to read');
+  });
+});

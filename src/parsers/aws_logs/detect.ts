@@ -1,0 +1,51 @@
+import { isoMillis, keyContext } from '../aws_lb/fields.js';
+import { tokenize } from '../aws_lb/tokenize.js';
+
+export type AwsLogFormat = 'cloudtrail' | 'elb_classic' | 'alb' | 'nlb';
+
+/**
+ * The documented key layouts:
+ * - CloudTrail: `[prefix/]AWSLogs/[o-org/]<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz`
+ *   (digests under `CloudTrail-Digest/`, Insights events under `CloudTrail-Insight/`);
+ * - load balancers: `[prefix/]AWSLogs/<account>/elasticloadbalancing/<region>/YYYY/MM/DD/<account>_elasticloadbalancing_<region>_<lb>_<end-time>_…log[.gz]`
+ *   where `<lb>` is `app.<name>.<id>` for ALB, `net.<name>.<id>` for NLB and the bare name for classic.
+ */
+const CLOUDTRAIL_DIGEST = /(^|\/)CloudTrail-Digest\/|_CloudTrail-Digest_/;
+const CLOUDTRAIL = /\d{12}_CloudTrail(-Insight)?_[a-z0-9-]+_\d{8}T\d{4}Z_[A-Za-z0-9]+\.json(\.gz)?$/;
+const ELB = /\/(\d{12})_elasticloadbalancing_([a-z0-9-]+)_([^/]+?)_\d{8}T\d{4}Z_[^/]*\.log(\.gz)?$/;
+
+export function formatFromKey(key: string): AwsLogFormat | 'digest' | undefined {
+  if (CLOUDTRAIL_DIGEST.test(key)) return 'digest';
+  if (CLOUDTRAIL.test(key)) return 'cloudtrail';
+  const m = ELB.exec(key);
+  if (m) {
+    const lb = m[3]!;
+    if (lb.startsWith('app.')) return 'alb';
+    if (lb.startsWith('net.')) return 'nlb';
+    return 'elb_classic';
+  }
+  return undefined;
+}
+
+export { keyContext };
+
+const ALB_TYPES = new Set(['http', 'https', 'h2', 'grpcs', 'ws', 'wss']);
+const HOST_PORT = /^[0-9a-fA-F.:[\]]+:\d+$/;
+
+/** Recognizes a format from the first (decompressed) bytes of an object whose key said nothing. */
+export function sniffFormat(head: string): AwsLogFormat | undefined {
+  const text = head.trimStart();
+  if (text.startsWith('{')) {
+    return /^\{\s*"(Records|digestStartTime|awsAccountId)"/.test(text) ? 'cloudtrail' : undefined;
+  }
+  const nl = text.indexOf('\n');
+  // A first line cut off by the sniff window still shows its leading fields.
+  const line = (nl === -1 ? text : text.slice(0, nl)).replace(/\r$/, '');
+  const f = tokenize(line) ?? line.split(' ');
+  if (ALB_TYPES.has(f[0] ?? '') && isoMillis(f[1]) !== undefined && HOST_PORT.test(f[3] ?? '')) return 'alb';
+  if (f[0] === 'tls' && /^\d+\.\d+$/.test(f[1] ?? '') && isoMillis(f[2]) !== undefined) return 'nlb';
+  if (/^\d{4}-\d\d-\d\dT/.test(f[0] ?? '') && isoMillis(f[0]) !== undefined && HOST_PORT.test(f[2] ?? '')) {
+    return 'elb_classic';
+  }
+  return undefined;
+}

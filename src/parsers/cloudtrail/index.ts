@@ -1,0 +1,127 @@
+import type { RawItem } from '../../core/batch.js';
+import type { ParseContext, Parser } from '../../core/component.js';
+import { jsonErrorReason, LimitError, ParseError } from '../../core/errors.js';
+import type { EventDraft } from '../../core/event.js';
+import { objectIdentity } from '../aws_lb/fields.js';
+import { openBody } from '../json_lines/index.js';
+import { decodedChunks } from './decode.js';
+import { RecordsScanner, type ScannedRecord } from './scan.js';
+
+export const DATASET = 'aws.cloudtrail';
+
+/** Digest files prove integrity; they hold no events (`…/CloudTrail-Digest/…_CloudTrail-Digest_…`). */
+export function isDigestKey(key: string): boolean {
+  return /(^|\/)CloudTrail-Digest\//.test(key) || /_CloudTrail-Digest_/.test(key);
+}
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+function userOf(identity: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!identity) return undefined;
+  const session = identity.sessionContext as { sessionIssuer?: { userName?: string } } | undefined;
+  const arn = typeof identity.arn === 'string' ? identity.arn : undefined;
+  const name =
+    (identity.userName as string | undefined) ??
+    session?.sessionIssuer?.userName ??
+    (identity.type === 'Root' ? 'root' : undefined) ??
+    arn?.split('/').pop();
+  const out: Record<string, unknown> = {};
+  if (name) out.name = name;
+  if (typeof identity.principalId === 'string') out.id = identity.principalId;
+  return Object.keys(out).length ? out : undefined;
+}
+
+/**
+ * One CloudTrail record as an ECS event. The record is kept whole under `aws.cloudtrail`; the
+ * ECS fields are copies for searching and rules. The id comes from the record's own eventID
+ * (unique per event, and the same when an organization trail delivers it twice).
+ */
+export function cloudTrailDraft(rec: Record<string, unknown>, fallbackId: (string | number)[]): EventDraft {
+  const time = typeof rec.eventTime === 'string' ? Date.parse(rec.eventTime) : Number.NaN;
+  const ip = typeof rec.sourceIPAddress === 'string' ? rec.sourceIPAddress : undefined;
+  const errorCode = typeof rec.errorCode === 'string' ? rec.errorCode : undefined;
+  const doc: Record<string, unknown> = { '@timestamp': '' };
+  const event: Record<string, unknown> = { kind: 'event', provider: rec.eventSource, action: rec.eventName };
+  event.outcome = errorCode ? 'failure' : 'success';
+  doc.event = event;
+  doc.cloud = {
+    provider: 'aws',
+    ...(rec.awsRegion ? { region: rec.awsRegion } : {}),
+    ...(rec.recipientAccountId ? { account: { id: rec.recipientAccountId } } : {}),
+  };
+  if (ip) {
+    // Calls made by AWS services carry the service's name here instead of an address.
+    doc.source = IPV4.test(ip) || ip.includes(':') ? { ip, address: ip } : { address: ip, domain: ip };
+  }
+  if (typeof rec.userAgent === 'string') doc.user_agent = { original: rec.userAgent };
+  const user = userOf(rec.userIdentity as Record<string, unknown> | undefined);
+  if (user) doc.user = user;
+  if (errorCode || rec.errorMessage) doc.error = { code: errorCode, message: rec.errorMessage };
+  doc.aws = { cloudtrail: rec };
+  const eventId = typeof rec.eventID === 'string' && rec.eventID !== '' ? rec.eventID : undefined;
+  return {
+    dataset: DATASET,
+    timestamp: Number.isNaN(time) ? Date.now() : time,
+    doc,
+    idParts: eventId ? [eventId] : fallbackId,
+  };
+}
+
+/**
+ * Streams `{"Records":[…]}` (gzip or plain) record by record, so a 1 GB file needs no more
+ * memory than its largest record. Digest files yield nothing. A record that is not valid JSON or
+ * is over the record limit is set aside alone; a file cut short delivers every complete record
+ * before the cut and then fails with where it stopped.
+ */
+export class CloudTrailParser implements Parser {
+  readonly name = 'cloudtrail';
+
+  async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+    const key = String(item.origin.attrs?.key ?? item.origin.ref);
+    if (isDigestKey(key)) return;
+    const scanner = new RecordsScanner(ctx.limits.max_record_bytes);
+    const base = objectIdentity(item);
+    const found: ScannedRecord[] = [];
+    for await (const chunk of decodedChunks(await openBody(item), item.origin.ref)) {
+      scanner.push(chunk, found);
+      for (const r of found) {
+        const draft = await this.record(r, base, ctx);
+        if (draft) yield draft;
+      }
+      found.length = 0;
+    }
+    scanner.end();
+    if (!scanner.sawRecords) {
+      if (scanner.topKeys.has('digestStartTime')) return;
+      throw new ParseError('is not a CloudTrail log file: the JSON object has no Records array');
+    }
+  }
+
+  private async record(r: ScannedRecord, base: string[], ctx: ParseContext): Promise<EventDraft | undefined> {
+    const ref = `Records[${r.index}]`;
+    if (!r.bytes) {
+      await ctx.reject(
+        { ref },
+        new LimitError(
+          `${ref} is ${r.size} bytes, over the ${ctx.limits.max_record_bytes}-byte record limit`,
+        ),
+      );
+      return undefined;
+    }
+    let rec: unknown;
+    try {
+      rec = JSON.parse(r.bytes.toString('utf8'));
+    } catch (e) {
+      await ctx.reject(
+        { ref, data: r.bytes },
+        new ParseError(`${ref} is not valid JSON (${jsonErrorReason(e)})`),
+      );
+      return undefined;
+    }
+    return cloudTrailDraft(rec as Record<string, unknown>, [...base, r.index]);
+  }
+}
+
+export function create(): Parser {
+  return new CloudTrailParser();
+}

@@ -1,0 +1,60 @@
+import type { RawItem } from '../../core/batch.js';
+import type { ParseContext, Parser } from '../../core/component.js';
+import type { EventDraft } from '../../core/event.js';
+import { contentId } from '../../sources/duo/logs.js';
+import { compact, duoEvent, duoTime, type Json, rejectEvent, str } from '../duo_common.js';
+
+/** Duo administrator log v1 → ECS (`duo.administrator`); the original event is kept under `duo`. */
+export class DuoAdminParser implements Parser {
+  readonly name = 'duo_admin';
+
+  async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+    const e = duoEvent(item);
+    const timestamp = duoTime(undefined, e.timestamp) ?? duoTime(e.isotimestamp, undefined);
+    if (timestamp === undefined) {
+      await rejectEvent(ctx, e, 'administrator', 'has no timestamp (timestamp/isotimestamp)');
+      return;
+    }
+    const action = str(e.action) ?? 'unknown';
+    // `description` is JSON text for most actions, free text for a few.
+    let details: Json | undefined;
+    if (typeof e.description === 'string' && e.description.startsWith('{')) {
+      try {
+        details = JSON.parse(e.description) as Json;
+      } catch {
+        details = undefined;
+      }
+    }
+    const login = action.startsWith('admin_login');
+    const failed = /_(error|fail|failure|denied)$/.test(action);
+    const admin = str(e.username);
+    const ip = str(details?.ip_address);
+    const object = str(e.object);
+    // The original stays as Duo sent it (nulls and empty lists included); only ECS is compacted.
+    const doc = {
+      ...compact({
+        event: {
+          kind: 'event',
+          category: login ? ['authentication'] : ['iam', 'configuration'],
+          type: login
+            ? ['start']
+            : [/_(create|add)/.test(action) ? 'creation' : /_delete/.test(action) ? 'deletion' : 'change'],
+          action,
+          outcome: failed ? 'failure' : 'success',
+          reason: failed ? str(details?.error) : undefined,
+          provider: 'duo',
+        },
+        user: { name: admin, target: object && !login ? { name: object } : undefined },
+        source: { ip },
+        message: details ? undefined : str(e.description),
+        related: { user: [admin, object].filter((x): x is string => !!x), ip: ip ? [ip] : undefined },
+      }),
+      duo: { ...e, ...(details ? { description_fields: details } : {}) },
+    };
+    yield { dataset: 'duo.administrator', timestamp, doc, idParts: ['content', contentId(e)] };
+  }
+}
+
+export function create(): Parser {
+  return new DuoAdminParser();
+}

@@ -1,0 +1,62 @@
+import type { RawItem } from '../../core/batch.js';
+import type { ParseContext, Parser } from '../../core/component.js';
+import type { EventDraft } from '../../core/event.js';
+import { compact, duoEvent, duoTime, geo, obj, rejectEvent, str } from '../duo_common.js';
+
+const FAILED = new Set(['denied', 'failure', 'fraud', 'error']);
+
+/** Duo authentication log v2 → ECS (`duo.authentication`); the original event is kept under `duo`. */
+export class DuoAuthParser implements Parser {
+  readonly name = 'duo_auth';
+
+  async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+    const e = duoEvent(item);
+    const timestamp = duoTime(e.isotimestamp, e.timestamp);
+    if (timestamp === undefined) {
+      await rejectEvent(ctx, e, 'authentication', 'has no timestamp (isotimestamp/timestamp)');
+      return;
+    }
+    const access = obj(e.access_device);
+    const user = obj(e.user);
+    const app = obj(e.application);
+    const result = str(e.result);
+    const name = str(user.name);
+    const ip = str(access.ip);
+    // The original stays as Duo sent it (nulls and empty lists included); only ECS is compacted.
+    const doc = {
+      ...compact({
+        event: {
+          kind: 'event',
+          category: ['authentication'],
+          type: [e.event_type === 'enrollment' ? 'creation' : 'info'],
+          action: str(e.event_type) ?? 'authentication',
+          outcome: result === 'success' ? 'success' : result && FAILED.has(result) ? 'failure' : 'unknown',
+          reason: str(e.reason),
+          provider: 'duo',
+        },
+        user: { name, id: str(user.key), email: str(e.email) },
+        source: { ip, geo: geo(access.location) },
+        user_agent: {
+          name: str(access.browser),
+          version: str(access.browser_version),
+          os: { name: str(access.os), version: str(access.os_version) },
+        },
+        host: { hostname: str(access.hostname) },
+        service: { name: str(app.name), id: str(app.key) },
+        related: { user: name ? [name] : undefined, ip: ip ? [ip] : undefined },
+      }),
+      duo: e,
+    };
+    const txid = str(e.txid);
+    yield {
+      dataset: 'duo.authentication',
+      timestamp,
+      doc,
+      idParts: txid ? ['txid', txid] : ['content', JSON.stringify(e)],
+    };
+  }
+}
+
+export function create(): Parser {
+  return new DuoAuthParser();
+}

@@ -1,0 +1,70 @@
+import type { RawItem } from '../core/batch.js';
+import type { ParseContext } from '../core/component.js';
+import { jsonErrorReason, ParseError } from '../core/errors.js';
+
+export type Json = Record<string, unknown>;
+
+export const obj = (v: unknown): Json =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {};
+export const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** The Duo event an item carries: an object from the duo source, or JSON bytes when replayed. */
+export function duoEvent(item: RawItem): Json {
+  const b = item.body;
+  let value: unknown;
+  if (b.kind === 'object') value = b.value;
+  else {
+    const text =
+      b.kind === 'bytes'
+        ? b.bytes.toString('utf8')
+        : b.kind === 'base64'
+          ? Buffer.from(b.text, 'base64').toString('utf8')
+          : '';
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      throw new ParseError(`not a JSON Duo event (${jsonErrorReason(e)})`);
+    }
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new ParseError('a Duo event must be a JSON object');
+  return value as Json;
+}
+
+/** Milliseconds from an ISO time (sub-second precision) or Unix seconds. */
+export function duoTime(iso: unknown, seconds: unknown): number | undefined {
+  if (typeof iso === 'string') {
+    const t = Date.parse(iso);
+    if (Number.isFinite(t)) return t;
+  }
+  if (typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0) return seconds * 1000;
+  return undefined;
+}
+
+/** Sets a bad event aside with its content (so a replay can retry it) and yields nothing for it. */
+export async function rejectEvent(ctx: ParseContext, event: Json, log: string, why: string): Promise<void> {
+  await ctx.reject({ ref: 'event', data: JSON.stringify(event) }, new ParseError(`Duo ${log} event ${why}`));
+}
+
+/** ECS geo from Duo's `location` object. */
+export function geo(location: unknown): Json | undefined {
+  const l = obj(location);
+  const g: Json = {};
+  if (str(l.city)) g.city_name = l.city;
+  if (str(l.state)) g.region_name = l.state;
+  if (str(l.country)) g.country_name = l.country;
+  return Object.keys(g).length ? g : undefined;
+}
+
+/** Drops undefined members (and objects left empty) so documents stay small and clean. */
+export function compact(v: Json): Json {
+  const out: Json = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (x === undefined) continue;
+    if (x !== null && typeof x === 'object' && !Array.isArray(x)) {
+      const c = compact(x as Json);
+      if (Object.keys(c).length) out[k] = c;
+    } else if (!(Array.isArray(x) && x.length === 0)) out[k] = x;
+  }
+  return out;
+}

@@ -1,0 +1,44 @@
+import type { RawItem } from '../../core/batch.js';
+import type { ParseContext, Parser } from '../../core/component.js';
+import type { EventDraft } from '../../core/event.js';
+import { compact, duoEvent, duoTime, rejectEvent, str } from '../duo_common.js';
+
+/** Duo telephony log v2 → ECS (`duo.telephony`); type, credits and phone stay under `duo`. */
+export class DuoTelephonyParser implements Parser {
+  readonly name = 'duo_telephony';
+
+  async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+    const e = duoEvent(item);
+    const timestamp = duoTime(e.ts, e.timestamp);
+    if (timestamp === undefined) {
+      await rejectEvent(ctx, e, 'telephony', 'has no timestamp (ts/timestamp)');
+      return;
+    }
+    const type = str(e.type);
+    // The original stays as Duo sent it (nulls and empty lists included); only ECS is compacted.
+    const doc = {
+      ...compact({
+        event: {
+          kind: 'event',
+          category: ['network'],
+          type: ['info'],
+          action: type ? `telephony-${type}` : 'telephony',
+          reason: str(e.context),
+          provider: 'duo',
+        },
+      }),
+      duo: e,
+    };
+    const id = str(e.telephony_id) ?? str(e.txid);
+    yield {
+      dataset: 'duo.telephony',
+      timestamp,
+      doc,
+      idParts: id ? ['id', id] : ['content', JSON.stringify(e)],
+    };
+  }
+}
+
+export function create(): Parser {
+  return new DuoTelephonyParser();
+}

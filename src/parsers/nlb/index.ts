@@ -1,0 +1,96 @@
+import type { RawItem } from '../../core/batch.js';
+import type { ParseContext, Parser } from '../../core/component.js';
+import type { EventDraft } from '../../core/event.js';
+import {
+  hostPort,
+  int,
+  isoMillis,
+  type LineFormat,
+  num,
+  parseLines,
+  str,
+  tlsVersion,
+} from '../aws_lb/fields.js';
+
+export const DATASET = 'aws.nlb';
+
+/**
+ * Network Load Balancer TLS listener logs: `type version time elb listener client:port
+ * destination:port connection_time tls_handshake_time received_bytes sent_bytes
+ * incoming_tls_alert chosen_cert_arn chosen_cert_serial tls_cipher tls_protocol_version
+ * tls_named_group domain_name alpn_fe_protocol alpn_be_protocol alpn_client_preference_list
+ * tls_connection_creation_time`, new fields appended at the end. Times are milliseconds.
+ */
+export const NLB_FIELD_COUNT = 22;
+
+export const nlbFormat: LineFormat = {
+  label: 'NLB',
+  minFields: 18,
+  build(f, idParts, cloud): EventDraft | string {
+    if (f[0] !== 'tls') return `starts with '${f[0]}', NLB lines start with 'tls'`;
+    const time = isoMillis(f[2]);
+    if (time === undefined) return `has '${f[2]}' where the time should be`;
+    const client = hostPort(f[5]);
+    const dest = hostPort(f[6]);
+    const tls = tlsVersion(f[15]);
+    const connectionMs = num(f[7]);
+    const doc = {
+      '@timestamp': '',
+      event: {
+        kind: 'event',
+        category: ['network'],
+        type: ['connection'],
+        provider: 'elasticloadbalancing',
+        duration: connectionMs === undefined ? undefined : Math.round(connectionMs * 1e6),
+      },
+      cloud,
+      source: client ? { ip: client.ip, port: client.port, address: client.ip, bytes: int(f[9]) } : undefined,
+      destination: dest ? { ip: dest.ip, port: dest.port, address: dest.ip, bytes: int(f[10]) } : undefined,
+      tls: {
+        version_protocol: tls?.version_protocol,
+        version: tls?.version,
+        cipher: str(f[14]),
+        client: str(f[17]) ? { server_name: str(f[17]) } : undefined,
+        next_protocol: str(f[18]),
+      },
+      aws: {
+        elb: {
+          type: 'network',
+          protocol: 'tls',
+          log_version: str(f[1]),
+          name: str(f[3]),
+          listener: str(f[4]),
+          connection_time_ms: connectionMs,
+          tls_handshake_time_ms: num(f[8]),
+          received_bytes: int(f[9]),
+          sent_bytes: int(f[10]),
+          incoming_tls_alert: str(f[11]),
+          chosen_cert_arn: str(f[12]),
+          chosen_cert_serial: str(f[13]),
+          tls_cipher: str(f[14]),
+          tls_protocol_version: str(f[15]),
+          tls_named_group: str(f[16]),
+          domain_name: str(f[17]),
+          alpn_fe_protocol: str(f[18]),
+          alpn_be_protocol: str(f[19]),
+          // Written as "h2","http/1.1": the tokenizer drops the outer quotes only.
+          alpn_client_preference_list: str(f[20])?.split('","'),
+          tls_connection_creation_time: str(f[21]),
+          extra_fields: f.length > NLB_FIELD_COUNT ? f.slice(NLB_FIELD_COUNT) : undefined,
+        },
+      },
+    };
+    return { dataset: DATASET, timestamp: time, doc, idParts };
+  },
+};
+
+export class NlbParser implements Parser {
+  readonly name = 'nlb';
+  parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+    return parseLines(item, ctx, nlbFormat);
+  }
+}
+
+export function create(): Parser {
+  return new NlbParser();
+}

@@ -1,0 +1,238 @@
+import { type Cidr, inCidr, parseCidr } from './cidr.js';
+import type { Condition, FieldTest } from './types.js';
+
+export type Doc = Record<string, unknown>;
+export type Predicate = (doc: Doc) => boolean;
+/** Reads a field: one value, or an array when the path crosses arrays (any element may match). */
+export type Accessor = (doc: Doc) => unknown;
+
+/** Longest text a string test looks at: a hostile 10 MB field cannot stall the rules. */
+const MAX_TEXT = 65_536;
+
+/**
+ * A compiled reader for a dotted path. Arrays on the way fan out (`a.b` over `a: [{b:1},{b:2}]`
+ * gives [1, 2]), as Sigma and ECS do for multi-valued fields.
+ */
+export function accessor(path: string): Accessor {
+  const keys = path.split('.');
+  if (keys.length === 1) {
+    const k = keys[0]!;
+    return (doc) => doc[k];
+  }
+  if (keys.length === 2) {
+    const [a, b] = keys as [string, string];
+    return (doc) => {
+      const x = doc[a];
+      if (x === null || typeof x !== 'object') return undefined;
+      if (Array.isArray(x)) return fanOut(x, keys, 1);
+      return (x as Doc)[b];
+    };
+  }
+  return (doc) => {
+    let cur: unknown = doc;
+    for (let i = 0; i < keys.length; i++) {
+      if (cur === null || typeof cur !== 'object') return undefined;
+      if (Array.isArray(cur)) return fanOut(cur, keys, i);
+      cur = (cur as Doc)[keys[i]!];
+    }
+    return cur;
+  };
+}
+
+function fanOut(arr: unknown[], keys: string[], from: number): unknown[] {
+  const out: unknown[] = [];
+  const walk = (v: unknown, i: number) => {
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x, i);
+      return;
+    }
+    if (i === keys.length) {
+      out.push(v);
+      return;
+    }
+    if (v === null || typeof v !== 'object') return;
+    walk((v as Doc)[keys[i]!], i + 1);
+  };
+  walk(arr, from);
+  return out;
+}
+
+/** True when any of the field's values passes. */
+function some(v: unknown, test: (x: unknown) => boolean): boolean {
+  if (Array.isArray(v)) {
+    for (const x of v) if (test(x)) return true;
+    return false;
+  }
+  return test(v);
+}
+
+/** Sigma wildcards: `*` any run, `?` one character, `\*` `\?` `\\` literal. */
+export function hasWildcard(s: string): boolean {
+  return /(^|[^\\])(\\\\)*[*?]/.test(s);
+}
+
+/** A value without wildcards, its `\\*` `\\?` `\\\\` escapes undone. */
+export function unescapeValue(v: string): string {
+  return v.includes('\\') ? v.replace(/\\([*?\\])/g, '$1') : v;
+}
+
+export function wildcardRegex(s: string, ignoreCase: boolean): RegExp {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '\\' && i + 1 < s.length && '*?\\'.includes(s[i + 1]!)) {
+      out += `\\${s[++i]}`;
+    } else if (c === '*') out += '.*';
+    else if (c === '?') out += '.';
+    else out += c.replace(/[.+^${}()|[\]\\/-]/g, '\\$&');
+  }
+  // Consecutive `.*` collapse so `**` cannot multiply backtracking.
+  return new RegExp(`^${out.replace(/(\.\*)+/g, '.*')}$`, ignoreCase ? 'is' : 's');
+}
+
+const text = (x: unknown): string | undefined =>
+  typeof x === 'string' ? (x.length > MAX_TEXT ? x.slice(0, MAX_TEXT) : x) : undefined;
+
+function stringTest(t: FieldTest): (x: unknown) => boolean {
+  const ic = t.ignoreCase;
+  const vals = (t.values as string[]).map((v) => (ic ? v.toLowerCase() : v));
+  const norm = ic ? (x: string) => x.toLowerCase() : (x: string) => x;
+  switch (t.op) {
+    case 'contains':
+      return (x) => {
+        const s = text(x);
+        if (s === undefined) return false;
+        const n = norm(s);
+        return vals.some((v) => n.includes(v));
+      };
+    case 'startswith':
+      return (x) => {
+        const s = text(x);
+        return s !== undefined && vals.some((v) => norm(s).startsWith(v));
+      };
+    case 'endswith':
+      return (x) => {
+        const s = text(x);
+        return s !== undefined && vals.some((v) => norm(s).endsWith(v));
+      };
+    case 'regex': {
+      const res = (t.values as string[]).map((v) => new RegExp(v, ic ? 'i' : ''));
+      return (x) => {
+        const s = text(x);
+        return s !== undefined && res.some((r) => r.test(s));
+      };
+    }
+    case 'cidr': {
+      const ranges = (t.values as string[]).map((v) => parseCidr(v)) as Cidr[];
+      return (x) => typeof x === 'string' && ranges.some((r) => inCidr(x, r));
+    }
+    default:
+      throw new Error(`not a string operator: ${t.op}`);
+  }
+}
+
+function equalsTest(t: FieldTest): (x: unknown) => boolean {
+  const exact = new Set<unknown>();
+  const globs: RegExp[] = [];
+  for (const v of t.values) {
+    if (typeof v === 'string' && hasWildcard(v)) globs.push(wildcardRegex(v, true));
+    else if (typeof v === 'string') {
+      const plain = unescapeValue(v);
+      exact.add(t.ignoreCase ? plain.toLowerCase() : plain);
+    } else exact.add(v);
+  }
+  const ic = t.ignoreCase;
+  if (globs.length === 0) {
+    if (exact.size === 1 && !ic) {
+      const only = [...exact][0];
+      return (x) => x === only;
+    }
+    return (x) => exact.has(ic && typeof x === 'string' ? x.toLowerCase() : x);
+  }
+  return (x) => {
+    if (exact.has(ic && typeof x === 'string' ? x.toLowerCase() : x)) return true;
+    const s = text(x);
+    return s !== undefined && globs.some((g) => g.test(s));
+  };
+}
+
+function numericTest(t: FieldTest): (x: unknown) => boolean {
+  const n = t.values[0] as number;
+  // A string (or anything else) where a number is expected never matches.
+  switch (t.op) {
+    case 'gt':
+      return (x) => typeof x === 'number' && x > n;
+    case 'gte':
+      return (x) => typeof x === 'number' && x >= n;
+    case 'lt':
+      return (x) => typeof x === 'number' && x < n;
+    default:
+      return (x) => typeof x === 'number' && x <= n;
+  }
+}
+
+export function compileTest(t: FieldTest): Predicate {
+  const get = accessor(t.field);
+  if (t.op === 'exists') {
+    const want = t.values[0] === true;
+    return (doc) => {
+      const v = get(doc);
+      const present = Array.isArray(v)
+        ? v.some((x) => x !== undefined && x !== null)
+        : v !== undefined && v !== null;
+      return present === want;
+    };
+  }
+  const test =
+    t.op === 'equals' || t.op === 'in'
+      ? equalsTest(t)
+      : t.op === 'gt' || t.op === 'gte' || t.op === 'lt' || t.op === 'lte'
+        ? numericTest(t)
+        : stringTest(t);
+  return (doc) => {
+    const v = get(doc);
+    return v !== undefined && some(v, test);
+  };
+}
+
+export function compileCondition(c: Condition): Predicate {
+  if ('all' in c) {
+    const parts = c.all.map(compileCondition);
+    if (parts.length === 1) return parts[0]!;
+    if (parts.length === 2) {
+      const [a, b] = parts as [Predicate, Predicate];
+      return (d) => a(d) && b(d);
+    }
+    return (d) => {
+      for (const p of parts) if (!p(d)) return false;
+      return true;
+    };
+  }
+  if ('any' in c) {
+    const parts = c.any.map(compileCondition);
+    if (parts.length === 1) return parts[0]!;
+    return (d) => {
+      for (const p of parts) if (p(d)) return true;
+      return false;
+    };
+  }
+  if ('not' in c) {
+    const inner = compileCondition(c.not);
+    return (d) => !inner(d);
+  }
+  return compileTest(c);
+}
+
+/**
+ * An exact, case-sensitive equality that every match requires (a test at the top of the tree or
+ * of its `all`), so the engine can look rules up by that field's value instead of trying each.
+ */
+export function indexKey(c: Condition): { field: string; values: string[] } | undefined {
+  const tests = 'all' in c ? c.all : [c];
+  for (const t of tests) {
+    if (!('field' in t) || (t.op !== 'equals' && t.op !== 'in') || t.ignoreCase) continue;
+    if (t.values.every((v) => typeof v === 'string' && !hasWildcard(v)))
+      return { field: t.field, values: (t.values as string[]).map(unescapeValue) };
+  }
+  return undefined;
+}

@@ -1,0 +1,354 @@
+import { DEFAULT_LINKS, fillTemplate, human, round } from '../alerts/format.js';
+import type { Detector, Logger } from '../core/component.js';
+import { describeError } from '../core/errors.js';
+import type { LogEvent } from '../core/event.js';
+import { eventId } from '../core/ids.js';
+import type { Metrics } from '../core/metrics.js';
+import { type Accessor, accessor, compileCondition, type Doc, indexKey, type Predicate } from './compile.js';
+import type { Alert, Rule } from './types.js';
+import type { WindowStore, WindowTotals, WindowUpdate } from './window.js';
+
+interface Compiled {
+  rule: Rule;
+  match: Predicate;
+  where?: Predicate;
+  group: Accessor[];
+  dedup: Accessor[];
+  field?: Accessor;
+  who: Accessor[];
+  place: Accessor[];
+}
+
+interface DatasetRules {
+  indexed: { get: Accessor; byValue: Map<string, Compiled[]> }[];
+  always: Compiled[];
+}
+
+interface Hit {
+  c: Compiled;
+  ev: LogEvent;
+  totals?: { value: number; group: Record<string, unknown> };
+}
+
+export interface EngineOptions {
+  store: WindowStore;
+  /** Sends alerts (routing, retries, dead-letter). Without it alerts are only returned. */
+  deliver?: (alerts: Alert[]) => Promise<void>;
+  log: Logger;
+  metrics?: Metrics;
+  /** How often window state is saved while running (daemon restarts lose at most this much). */
+  flushEveryMs?: number;
+}
+
+/** The rule engine as the pipeline's detector: compiled rules, windows, dedup and throttle. */
+export class RuleEngine implements Detector {
+  private readonly compiled: Compiled[];
+  private readonly perDataset = new Map<string, DatasetRules>();
+  private lastFlush = Date.now();
+
+  constructor(
+    readonly rules: readonly Rule[],
+    private readonly opts: EngineOptions,
+  ) {
+    this.compiled = rules.map((rule) => ({
+      rule,
+      match: compileCondition(rule.condition),
+      where: rule.aggregate?.where ? compileCondition(rule.aggregate.where) : undefined,
+      group: (rule.aggregate?.group_by ?? []).map(accessor),
+      dedup: rule.dedup.fields.map(accessor),
+      field: rule.aggregate?.field ? accessor(rule.aggregate.field) : undefined,
+      who: rule.who.map(accessor),
+      place: rule.where.map(accessor),
+    }));
+  }
+
+  private rulesFor(dataset: string): DatasetRules {
+    let d = this.perDataset.get(dataset);
+    if (d) return d;
+    d = { indexed: [], always: [] };
+    const byField = new Map<string, Map<string, Compiled[]>>();
+    for (const c of this.compiled) {
+      if (!c.rule.datasets.includes(dataset) && !c.rule.datasets.includes('*')) continue;
+      const key = indexKey(c.rule.condition);
+      if (!key) {
+        d.always.push(c);
+        continue;
+      }
+      let m = byField.get(key.field);
+      if (!m) {
+        m = new Map();
+        byField.set(key.field, m);
+      }
+      for (const v of new Set(key.values)) {
+        const list = m.get(v);
+        if (list) list.push(c);
+        else m.set(v, [c]);
+      }
+    }
+    for (const [field, byValue] of byField) d.indexed.push({ get: accessor(field), byValue });
+    this.perDataset.set(dataset, d);
+    return d;
+  }
+
+  async inspect(events: readonly LogEvent[]): Promise<void> {
+    const alerts = await this.evaluate(events);
+    if (alerts.length > 0 && this.opts.deliver) await this.opts.deliver(alerts);
+    if (Date.now() - this.lastFlush >= (this.opts.flushEveryMs ?? 5000)) {
+      this.lastFlush = Date.now();
+      await this.opts.store
+        .flush()
+        .catch((e) => this.opts.log.warn({}, `rule window state not saved: ${describeError(e)}`));
+    }
+  }
+
+  /** Runs the rules over events and returns the alerts to send (after dedup and throttle). */
+  async evaluate(events: readonly LogEvent[]): Promise<Alert[]> {
+    const hits: Hit[] = [];
+    const updates: WindowUpdate[] = [];
+    const updateHits: Hit[] = [];
+    const newValues: Hit[] = [];
+    let lastDataset = '';
+    let rules: DatasetRules | undefined;
+    for (const ev of events) {
+      if (ev.dataset !== lastDataset || !rules) {
+        rules = this.rulesFor(ev.dataset);
+        lastDataset = ev.dataset;
+      }
+      const doc = ev.doc as Doc;
+      for (const ix of rules.indexed) {
+        const v = ix.get(doc);
+        if (typeof v === 'string') {
+          const list = ix.byValue.get(v);
+          if (list) for (const c of list) this.test(c, ev, doc, hits, updates, updateHits, newValues);
+        } else if (Array.isArray(v)) {
+          const seen = new Set<Compiled>();
+          for (const x of v) {
+            if (typeof x !== 'string') continue;
+            for (const c of ix.byValue.get(x) ?? [])
+              if (!seen.has(c)) {
+                seen.add(c);
+                this.test(c, ev, doc, hits, updates, updateHits, newValues);
+              }
+          }
+        }
+      }
+      for (const c of rules.always) this.test(c, ev, doc, hits, updates, updateHits, newValues);
+    }
+    if (updates.length > 0) {
+      // A window store that is down stops the windowed rules only; the others still alert.
+      const totals = await this.opts.store.add(updates).catch((e) => {
+        this.storeFailed('window update', e);
+        return [];
+      });
+      totals.forEach((t, i) => {
+        const h = updateHits[i]!;
+        const value = aggregateValue(h.c.rule, t);
+        if (value !== undefined && passes(h.c.rule, value)) {
+          h.totals = { value, group: groupOf(h.c, h.ev.doc as Doc) };
+          hits.push(h);
+        }
+      });
+    }
+    for (const h of newValues) {
+      const a = h.c.rule.aggregate!;
+      const v = h.c.field!(h.ev.doc as Doc);
+      if (typeof v !== 'string' && typeof v !== 'number') continue;
+      const key = groupKey(h.c, h.ev.doc as Doc);
+      const isNew = await this.opts.store
+        .firstSeen(key, String(v), h.ev.timestamp, a.window)
+        .catch((e) => this.storeFailed('first-seen', e));
+      if (isNew) {
+        h.totals = { value: 1, group: { ...groupOf(h.c, h.ev.doc as Doc), [a.field!]: v } };
+        hits.push(h);
+      }
+    }
+    if (hits.length === 0) return [];
+    return this.dedupAndThrottle(hits);
+  }
+
+  private test(
+    c: Compiled,
+    ev: LogEvent,
+    doc: Doc,
+    hits: Hit[],
+    updates: WindowUpdate[],
+    updateHits: Hit[],
+    newValues: Hit[],
+  ): void {
+    if (!c.match(doc)) return;
+    this.opts.metrics?.inc(
+      'logferry_rule_matches_total',
+      { rule: c.rule.id },
+      1,
+      'events matching a rule condition',
+    );
+    const a = c.rule.aggregate;
+    if (!a) {
+      hits.push({ c, ev });
+      return;
+    }
+    if (a.function === 'new_value') {
+      newValues.push({ c, ev });
+      return;
+    }
+    const u: WindowUpdate = { key: groupKey(c, doc), ts: ev.timestamp, windowMs: a.window, count: 1, sum: 0 };
+    if (a.function === 'sum') {
+      const v = c.field!(doc);
+      // A value that is not a number is not summed (and does not crash the rule).
+      if (typeof v !== 'number' || !Number.isFinite(v)) return;
+      u.sum = v;
+    } else if (a.function === 'distinct_count') {
+      const v = c.field!(doc);
+      if (v === undefined || v === null || typeof v === 'object') return;
+      u.value = String(v);
+    } else if (a.function === 'ratio') u.sum = c.where!(doc) ? 1 : 0;
+    updates.push(u);
+    updateHits.push({ c, ev });
+  }
+
+  private async dedupAndThrottle(hits: Hit[]): Promise<Alert[]> {
+    const alerts: Alert[] = [];
+    const groups = new Map<string, Hit[]>();
+    for (const h of hits) {
+      if (h.c.rule.dedup.throttle <= 0) {
+        alerts.push(this.alert(h, `${h.c.rule.id}:${h.ev.id}`, 0));
+        continue;
+      }
+      const key = dedupKey(h.c, h.ev.doc as Doc);
+      const g = groups.get(key);
+      if (g) g.push(h);
+      else groups.set(key, [h]);
+    }
+    for (const [key, g] of groups) {
+      const first = g[0]!;
+      // Without the throttle state, a duplicate alert is better than a lost one.
+      const claim = await this.opts.store
+        .claim(key, first.ev.timestamp, first.c.rule.dedup.throttle, g.length)
+        .catch((e) => {
+          this.storeFailed('throttle', e);
+          return { send: true, suppressed: 0 };
+        });
+      if (claim.send) alerts.push(this.alert(first, key, claim.suppressed));
+    }
+    for (const a of alerts)
+      this.opts.metrics?.inc(
+        'logferry_alerts_total',
+        { rule: a.rule.id, severity: a.severity },
+        1,
+        'alerts raised',
+      );
+    return alerts;
+  }
+
+  private alert(h: Hit, key: string, suppressed: number): Alert {
+    const r = h.c.rule;
+    const doc = h.ev.doc as Doc;
+    const who = firstValue(h.c.who, doc);
+    const where = h.c.place
+      .map((g) => g(doc))
+      .filter((v) => v !== undefined && v !== null && typeof v !== 'object')
+      .map(String)
+      .join(', ');
+    const a = r.aggregate;
+    const agg =
+      a && h.totals
+        ? {
+            function: a.function,
+            value: round(h.totals.value),
+            threshold: a.threshold,
+            window_ms: a.window,
+            group: h.totals.group,
+          }
+        : undefined;
+    const parts = [r.title];
+    if (who) parts.push(`by ${who}`);
+    if (where) parts.push(`at ${where}`);
+    let summary = parts.join(' ');
+    if (agg && a?.function !== 'new_value')
+      summary += ` (${a?.function} ${agg.value} in ${human(agg.window_ms)}, threshold ${a?.compare} ${agg.threshold})`;
+    const template = r.link ?? DEFAULT_LINKS[h.ev.dataset];
+    return {
+      id: eventId('alerts', [r.id, key, h.ev.id]),
+      rule: { id: r.id, title: r.title, description: r.description, severity: r.severity, tags: r.tags },
+      severity: r.severity,
+      title: r.title,
+      summary,
+      time: new Date(h.ev.timestamp).toISOString(),
+      dataset: h.ev.dataset,
+      dedup_key: key,
+      suppressed,
+      ...(agg ? { aggregate: agg } : {}),
+      ...(who ? { who } : {}),
+      ...(where ? { where } : {}),
+      ...(template ? { link: fillTemplate(template, doc) } : {}),
+      event_id: h.ev.id,
+      origin: h.ev.origin.ref,
+      event: doc,
+    };
+  }
+
+  private storeFailed(what: string, e: unknown): false {
+    this.opts.log.error({}, `rules: ${what} failed; windowed rules skipped this chunk: ${describeError(e)}`);
+    this.opts.metrics?.inc('logferry_rule_state_errors_total', {}, 1, 'rule window store failures');
+    return false;
+  }
+
+  async close(): Promise<void> {
+    await this.opts.store.flush();
+  }
+}
+
+function firstValue(gets: Accessor[], doc: Doc): string | undefined {
+  for (const g of gets) {
+    const v = g(doc);
+    if (typeof v === 'string' || typeof v === 'number') return String(v);
+  }
+  return undefined;
+}
+
+function groupOf(c: Compiled, doc: Doc): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  c.rule.aggregate?.group_by.forEach((f, i) => {
+    out[f] = c.group[i]!(doc) ?? null;
+  });
+  return out;
+}
+
+function groupKey(c: Compiled, doc: Doc): string {
+  let k = c.rule.id;
+  for (const g of c.group) k += `\x1f${JSON.stringify(g(doc) ?? null)}`;
+  return k;
+}
+
+function dedupKey(c: Compiled, doc: Doc): string {
+  let k = c.rule.id;
+  for (const g of c.dedup) k += `\x1f${JSON.stringify(g(doc) ?? null)}`;
+  return k;
+}
+
+function aggregateValue(rule: Rule, t: WindowTotals): number | undefined {
+  const a = rule.aggregate!;
+  switch (a.function) {
+    case 'count':
+      return t.count;
+    case 'sum':
+      return t.sum;
+    case 'distinct_count':
+      return t.distinct;
+    case 'ratio':
+      return t.count >= a.min_count ? t.sum / t.count : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function passes(rule: Rule, v: number): boolean {
+  const { compare, threshold } = rule.aggregate!;
+  return compare === '>='
+    ? v >= threshold
+    : compare === '>'
+      ? v > threshold
+      : compare === '<'
+        ? v < threshold
+        : v <= threshold;
+}

@@ -1,0 +1,257 @@
+import type { StateStore } from '../core/component.js';
+
+/** Windows are kept as this many buckets: counts are exact to window/BUCKETS at the edges. */
+export const BUCKETS = 20;
+
+export function bucketWidth(windowMs: number): number {
+  return Math.max(1000, Math.ceil(windowMs / BUCKETS));
+}
+
+export interface WindowUpdate {
+  /** Rule id and group values. */
+  key: string;
+  /** Event time (ms). */
+  ts: number;
+  windowMs: number;
+  /** 1 per event. */
+  count: number;
+  /** The summed value (sum), or 1/0 for the ratio's numerator. */
+  sum: number;
+  /** A value for distinct_count. */
+  value?: string;
+}
+
+export interface WindowTotals {
+  count: number;
+  sum: number;
+  distinct: number;
+}
+
+export interface Claim {
+  send: boolean;
+  /** When sending: repeats suppressed since the previous alert with this key. */
+  suppressed: number;
+}
+
+/**
+ * Where windowed rules keep their state. The daemon uses memory (saved to the checkpoint store);
+ * Lambda uses DynamoDB so concurrent invocations share counts and agree on who alerts.
+ */
+export interface WindowStore {
+  /** Applies the updates in order; returns, per update, the window's totals after it. */
+  add(updates: readonly WindowUpdate[]): Promise<WindowTotals[]>;
+  /**
+   * Records `value` for the group; true when the group has history and the value was not seen
+   * within the window (a user logging in from a new country).
+   */
+  firstSeen(key: string, value: string, ts: number, windowMs: number): Promise<boolean>;
+  /** Asks to alert for `key` at `ts`; `hits` matches are folded into one claim. */
+  claim(key: string, ts: number, throttleMs: number, hits: number): Promise<Claim>;
+  /** Persists what must survive a restart (no-op where every write is already durable). */
+  flush(): Promise<void>;
+}
+
+interface Bucket {
+  c: number;
+  s: number;
+  v?: Set<string>;
+}
+
+/**
+ * One group's window: buckets in time order, plus running totals over them so an in-order event
+ * costs O(1) instead of a pass over every bucket.
+ */
+interface Win {
+  width: number;
+  /** Latest event time seen: buckets ending a window before it are dropped. */
+  maxTs: number;
+  buckets: Map<number, Bucket>;
+  c: number;
+  s: number;
+  /** For distinct_count: in how many live buckets each value occurs. */
+  values?: Map<string, number>;
+}
+
+function dropBucket(w: Win, start: number, b: Bucket): void {
+  w.buckets.delete(start);
+  w.c -= b.c;
+  w.s -= b.s;
+  if (b.v && w.values)
+    for (const v of b.v) {
+      const n = (w.values.get(v) ?? 1) - 1;
+      if (n <= 0) w.values.delete(v);
+      else w.values.set(v, n);
+    }
+}
+
+function addToBucket(w: Win, b: Bucket, u: WindowUpdate): void {
+  b.c += u.count;
+  b.s += u.sum;
+  w.c += u.count;
+  w.s += u.sum;
+  if (u.value !== undefined) {
+    b.v ??= new Set();
+    if (!b.v.has(u.value)) {
+      b.v.add(u.value);
+      w.values ??= new Map();
+      w.values.set(u.value, (w.values.get(u.value) ?? 0) + 1);
+    }
+  }
+}
+
+interface Snapshot {
+  version: 1;
+  windows: [string, number, [number, number, number, string[]?][]][];
+  throttles: [string, number, number][];
+  seen: [string, [string, number][]][];
+}
+
+const STATE_KEY = 'rules.windows';
+
+/** Window state in memory; with a StateStore it is saved on flush and read back at start. */
+export class MemoryWindowStore implements WindowStore {
+  private windows = new Map<string, Win>();
+  private throttles = new Map<string, { until: number; suppressed: number }>();
+  private seen = new Map<string, Map<string, number>>();
+  private dirty = false;
+  private latest = 0;
+
+  constructor(
+    private readonly state?: StateStore,
+    private readonly maxKeys = 200_000,
+  ) {}
+
+  /** Reads saved state (daemon restart). */
+  async load(): Promise<void> {
+    const snap = await this.state?.get<Snapshot>(STATE_KEY);
+    if (snap?.version !== 1) return;
+    for (const [key, width, buckets] of snap.windows) {
+      const w: Win = { width, maxTs: 0, buckets: new Map(), c: 0, s: 0 };
+      for (const [b, c, sum, v] of [...buckets].sort((x, y) => x[0] - y[0])) {
+        const bucket: Bucket = { c: 0, s: 0 };
+        w.buckets.set(b, bucket);
+        w.maxTs = Math.max(w.maxTs, b);
+        addToBucket(w, bucket, { key, ts: b, windowMs: 0, count: c, sum });
+        for (const x of v ?? [])
+          addToBucket(w, bucket, { key, ts: b, windowMs: 0, count: 0, sum: 0, value: x });
+      }
+      this.windows.set(key, w);
+    }
+    for (const [k, until, suppressed] of snap.throttles) this.throttles.set(k, { until, suppressed });
+    for (const [k, vals] of snap.seen) this.seen.set(k, new Map(vals));
+  }
+
+  async add(updates: readonly WindowUpdate[]): Promise<WindowTotals[]> {
+    return updates.map((u) => this.addOne(u));
+  }
+
+  addOne(u: WindowUpdate): WindowTotals {
+    this.dirty = true;
+    if (u.ts > this.latest) this.latest = u.ts;
+    let w = this.windows.get(u.key);
+    if (!w) {
+      if (this.windows.size >= this.maxKeys) this.sweep();
+      w = { width: bucketWidth(u.windowMs), maxTs: u.ts, buckets: new Map(), c: 0, s: 0 };
+      this.windows.set(u.key, w);
+    }
+    const width = w.width;
+    const start = Math.floor(u.ts / width) * width;
+    const inOrder = u.ts >= w.maxTs;
+    if (inOrder) w.maxTs = u.ts;
+    // Buckets that ended a window before the latest event are gone for good; an event that old
+    // (a late arrival, a replay) no longer counts. This keeps at most BUCKETS + 1 per group.
+    const horizon = w.maxTs - u.windowMs;
+    if (start + width > horizon) {
+      let b = w.buckets.get(start);
+      if (!b) {
+        b = { c: 0, s: 0 };
+        const last = [...w.buckets.keys()].at(-1);
+        w.buckets.set(start, b);
+        // Keep time order (a late event made an older bucket): eviction reads from the front.
+        if (last !== undefined && start < last)
+          w.buckets = new Map([...w.buckets].sort((x, y) => x[0] - y[0]));
+      }
+      addToBucket(w, b, u);
+    }
+    for (const [bStart, b] of w.buckets) {
+      if (bStart + width > horizon) break;
+      dropBucket(w, bStart, b);
+    }
+    if (inOrder) return { count: w.c, sum: w.s, distinct: w.values?.size ?? 0 };
+    // A late event is judged on its own window: the buckets up to its time.
+    const totals = { count: 0, sum: 0, distinct: 0 };
+    let union: Set<string> | undefined;
+    for (const [bStart, b] of w.buckets) {
+      if (bStart > u.ts) break;
+      if (bStart + width <= u.ts - u.windowMs) continue;
+      totals.count += b.c;
+      totals.sum += b.s;
+      if (b.v) {
+        union ??= new Set();
+        for (const x of b.v) union.add(x);
+      }
+    }
+    totals.distinct = union?.size ?? 0;
+    return totals;
+  }
+
+  async firstSeen(key: string, value: string, ts: number, windowMs: number): Promise<boolean> {
+    this.dirty = true;
+    let m = this.seen.get(key);
+    const hadHistory = m !== undefined && [...m.values()].some((t) => t > ts - windowMs);
+    if (!m) {
+      m = new Map();
+      this.seen.set(key, m);
+    }
+    const last = m.get(value);
+    if (last === undefined || ts > last) m.set(value, ts);
+    for (const [v, t] of m) if (t <= ts - windowMs) m.delete(v);
+    return hadHistory && (last === undefined || last <= ts - windowMs);
+  }
+
+  async claim(key: string, ts: number, throttleMs: number, hits: number): Promise<Claim> {
+    if (throttleMs <= 0) return { send: true, suppressed: hits - 1 };
+    this.dirty = true;
+    const t = this.throttles.get(key);
+    if (t && ts < t.until) {
+      t.suppressed += hits;
+      return { send: false, suppressed: 0 };
+    }
+    if (this.throttles.size >= this.maxKeys)
+      for (const [k, x] of this.throttles) if (x.until <= ts && x.suppressed === 0) this.throttles.delete(k);
+    this.throttles.set(key, { until: ts + throttleMs, suppressed: hits - 1 });
+    return { send: true, suppressed: t?.suppressed ?? 0 };
+  }
+
+  /** Suppressed repeats not yet reported, per key (for the close-time summary). */
+  pendingSuppressed(): [string, number][] {
+    return [...this.throttles].filter(([, t]) => t.suppressed > 0).map(([k, t]) => [k, t.suppressed]);
+  }
+
+  private sweep(): void {
+    for (const [k, w] of this.windows) {
+      if (w.maxTs + w.width * (BUCKETS + 1) < this.latest) this.windows.delete(k);
+    }
+    // Still full: drop the oldest keys rather than grow without bound.
+    for (const k of this.windows.keys()) {
+      if (this.windows.size < this.maxKeys) break;
+      this.windows.delete(k);
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (!this.state || !this.dirty) return;
+    this.dirty = false;
+    const snap: Snapshot = {
+      version: 1,
+      windows: [...this.windows].map(([k, w]) => [
+        k,
+        w.width,
+        [...w.buckets].map(([b, x]) => (x.v ? [b, x.c, x.s, [...x.v]] : [b, x.c, x.s])),
+      ]),
+      throttles: [...this.throttles].map(([k, t]) => [k, t.until, t.suppressed]),
+      seen: [...this.seen].map(([k, m]) => [k, [...m]]),
+    };
+    await this.state.put(STATE_KEY, snap);
+  }
+}

@@ -1,0 +1,51 @@
+import { Deadline } from '../../core/deadline.js';
+import { DeliveryError } from '../../core/errors.js';
+import { runBatch } from '../../core/pipeline.js';
+import { objectsFromNotification } from '../../sources/s3/notifications.js';
+import { objectItem } from '../../sources/s3/objects.js';
+import { type LambdaContext, lambdaApp } from './bootstrap.js';
+import { s3Source } from './s3-common.js';
+
+export interface S3HandlerResult {
+  objects: number;
+  events: number;
+  dead_lettered: number;
+  skipped: string[];
+}
+
+/**
+ * S3 notifications invoking the function directly (also through SNS, or as EventBridge
+ * "Object Created" events). These invocations are asynchronous: when an object could not be
+ * delivered the handler throws, so Lambda retries the event (and then sends it to the
+ * function's on-failure destination); objects already delivered are not duplicated, their
+ * event ids being fixed by bucket, key, etag and position.
+ */
+export async function handler(event: unknown, context: LambdaContext): Promise<S3HandlerResult> {
+  const app = await lambdaApp();
+  const { source, s3 } = s3Source(app);
+  // A shape that is no notification at all throws: there is nothing to acknowledge piecewise.
+  const notice = objectsFromNotification(event);
+  const items = notice.objects.map((ref, i) => objectItem(s3, source.name, ref, String(i), source.formats));
+  const result = await runBatch({ source: source.name, items }, app.pipeline, Deadline.fromLambda(context));
+  const failed = result.items.filter((r) => r.status === 'failed');
+  const summary: S3HandlerResult = {
+    objects: items.length,
+    events: result.events,
+    dead_lettered: result.items.filter((r) => r.status === 'dead-lettered').length,
+    skipped: notice.skipped,
+  };
+  app.deps.log.info(
+    { ...summary, failed: failed.length, cut_short: result.cutShort },
+    's3 notification done',
+  );
+  if (failed.length) {
+    throw new DeliveryError(
+      `${failed.length} of ${items.length} objects failed: ${failed[0]!.error ?? 'unknown'}`,
+      {
+        sink: 'pipeline',
+        retryable: true,
+      },
+    );
+  }
+  return summary;
+}

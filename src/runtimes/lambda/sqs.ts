@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { Deadline } from '../../core/deadline.js';
+import { DeliveryError, ParseError } from '../../core/errors.js';
+import { runBatch } from '../../core/pipeline.js';
+import { messageWork } from '../../sources/s3/index.js';
+import { type LambdaContext, lambdaApp } from './bootstrap.js';
+import type { BatchResponse } from './kinesis.js';
+import { s3Source } from './s3-common.js';
+
+/** The fields of an SQS Lambda event this handler relies on. */
+export const sqsEventSchema = z.object({
+  Records: z.array(z.object({ messageId: z.string(), body: z.string() })),
+});
+
+/**
+ * SQS trigger (with ReportBatchItemFailures) for a queue that S3 notifies, directly or through
+ * SNS (raw delivery off) or EventBridge. A message is reported failed when any object it
+ * announced could not be delivered; a body that is not a notification is dead-lettered and
+ * acknowledged (retrying cannot fix it). When every message failed the handler throws, so a
+ * function deployed without ReportBatchItemFailures still retries.
+ */
+export async function handler(event: unknown, context: LambdaContext): Promise<BatchResponse> {
+  const app = await lambdaApp();
+  const parsed = sqsEventSchema.safeParse(event);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ParseError(`not an SQS event: ${issue.path.join('.')} ${issue.message}`, {
+      cause: parsed.error,
+    });
+  }
+  const { source, s3 } = s3Source(app);
+  const work = messageWork(
+    parsed.data.Records.map((r) => ({ id: r.messageId, body: r.body })),
+    source,
+    s3,
+  );
+  const items = work.flatMap((w) => w.items);
+  const result = await runBatch({ source: source.name, items }, app.pipeline, Deadline.fromLambda(context));
+  const failedMessages = new Set<string>();
+  for (const r of result.items) {
+    if (r.status === 'failed') failedMessages.add(r.ackId.slice(0, r.ackId.lastIndexOf('/')));
+  }
+  const failures = [...failedMessages].map((id) => ({ itemIdentifier: id }));
+  app.deps.log.info(
+    {
+      messages: work.length,
+      objects: items.length,
+      events: result.events,
+      failed: failures.length,
+      cut_short: result.cutShort,
+    },
+    'sqs batch done',
+  );
+  if (work.length > 0 && failures.length === work.length) {
+    const first = result.items.find((r) => r.status === 'failed');
+    throw new DeliveryError(`all ${work.length} messages failed: ${first?.error ?? 'unknown'}`, {
+      sink: 'pipeline',
+      retryable: true,
+    });
+  }
+  return { batchItemFailures: failures };
+}

@@ -1,0 +1,144 @@
+import type { LogEvent } from '../../core/event.js';
+
+/** One `_bulk` body and which events (by index into the write) it carries, in order. */
+export interface BulkChunk {
+  body: string;
+  bytes: number;
+  events: number[];
+}
+
+const PART = /\{([^}]+)\}/g;
+/** Ids logferry makes (base64url) need no JSON escaping. */
+const SAFE_ID = /^[\w-]+$/;
+
+/**
+ * Turns `logs-{dataset}-{yyyy.MM.dd}` into a function of the event. Dates are the event's UTC
+ * time; the dataset is lowercased and cleaned so every event gets a legal index name.
+ */
+export function indexNamer(pattern: string): (e: LogEvent) => string {
+  const parts: ((e: LogEvent, d: Date) => string)[] = [];
+  let last = 0;
+  for (const m of pattern.matchAll(PART)) {
+    const literal = pattern.slice(last, m.index);
+    parts.push(() => literal);
+    const token = m[1]!;
+    parts.push(token === 'dataset' ? (e) => cleanDataset(e.dataset) : (_e, d) => formatDate(token, d));
+    last = m.index! + m[0].length;
+  }
+  const tail = pattern.slice(last);
+  parts.push(() => tail);
+  const dated = /\{(?!dataset\})/.test(pattern);
+  // Most writes hit one or two names; a tiny cache saves the formatting per event.
+  const cache = new Map<string, string>();
+  return (e) => {
+    const hourKey = dated ? `${e.dataset}\u0000${Math.floor(e.timestamp / 3_600_000)}` : e.dataset;
+    const hit = cache.get(hourKey);
+    if (hit !== undefined) return hit;
+    const d = new Date(Number.isFinite(e.timestamp) ? e.timestamp : 0);
+    const name = parts.map((p) => p(e, d)).join('');
+    if (cache.size > 1000) cache.clear();
+    cache.set(hourKey, name);
+    return name;
+  };
+}
+
+function cleanDataset(dataset: string): string {
+  return dataset.toLowerCase().replace(/[^a-z0-9._-]/g, '_') || 'unknown';
+}
+
+function formatDate(fmt: string, d: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return fmt.replace(/yyyy|MM|dd|HH/g, (t) =>
+    t === 'yyyy'
+      ? String(d.getUTCFullYear())
+      : t === 'MM'
+        ? pad(d.getUTCMonth() + 1)
+        : t === 'dd'
+          ? pad(d.getUTCDate())
+          : pad(d.getUTCHours()),
+  );
+}
+
+/** `logs-{dataset}-{yyyy.MM.dd}` → `logs-*-*`, for the index template. */
+export function patternToGlob(pattern: string): string {
+  return pattern.replace(PART, '*').replace(/\*+(-\*+)*/g, (m) => (m.includes('-') ? m : '*'));
+}
+
+export interface BuildOptions {
+  op: 'create' | 'index';
+  documentId: boolean;
+  maxBytes: number;
+  maxDocs: number;
+  indexOf: (e: LogEvent) => string;
+}
+
+/**
+ * Cuts the events into bulk bodies of at most `maxBytes` and `maxDocs`, lazily, so the caller
+ * can send one body while the next is being built. An event that alone is over `maxBytes` comes
+ * out as `oversize` instead of being sent.
+ */
+export function* chunksOf(
+  events: readonly LogEvent[],
+  indexes: readonly number[],
+  o: BuildOptions,
+): Generator<{ chunk: BulkChunk } | { oversize: { index: number; bytes: number } }> {
+  let parts: string[] = [];
+  let members: number[] = [];
+  let bytes = 0;
+  // The action line's start depends only on the index name; writes touch few names.
+  const prefixes = new Map<string, string>();
+  for (const i of indexes) {
+    const e = events[i]!;
+    const index = o.indexOf(e);
+    let prefix = prefixes.get(index);
+    if (prefix === undefined) {
+      prefix = `{"${o.op}":{"_index":${JSON.stringify(index)}`;
+      prefixes.set(index, prefix);
+    }
+    const meta = o.documentId
+      ? `${prefix},"_id":${SAFE_ID.test(e.id) ? `"${e.id}"` : JSON.stringify(e.id)}}}\n`
+      : `${prefix}}}\n`;
+    const line = `${meta}${JSON.stringify(e.doc)}\n`;
+    const size = Buffer.byteLength(line);
+    if (size > o.maxBytes) {
+      yield { oversize: { index: i, bytes: size } };
+      continue;
+    }
+    if (members.length > 0 && (bytes + size > o.maxBytes || members.length >= o.maxDocs)) {
+      yield { chunk: { body: parts.join(''), bytes, events: members } };
+      parts = [];
+      members = [];
+      bytes = 0;
+    }
+    parts.push(line);
+    members.push(i);
+    bytes += size;
+  }
+  if (members.length > 0) yield { chunk: { body: parts.join(''), bytes, events: members } };
+}
+
+export function buildChunks(
+  events: readonly LogEvent[],
+  indexes: readonly number[],
+  o: BuildOptions,
+): { chunks: BulkChunk[]; oversize: { index: number; bytes: number }[] } {
+  const chunks: BulkChunk[] = [];
+  const oversize: { index: number; bytes: number }[] = [];
+  for (const c of chunksOf(events, indexes, o)) {
+    if ('chunk' in c) chunks.push(c.chunk);
+    else oversize.push(c.oversize);
+  }
+  return { chunks, oversize };
+}
+
+/** Halves of a chunk, for a cluster that answered 413. */
+export function splitChunk(c: BulkChunk): [BulkChunk, BulkChunk] {
+  const lines = c.body.split('\n');
+  const half = Math.ceil(c.events.length / 2);
+  const a = `${lines.slice(0, half * 2).join('\n')}\n`;
+  const b = `${lines.slice(half * 2, c.events.length * 2).join('\n')}\n`;
+  return [
+    { body: a, bytes: Buffer.byteLength(a), events: c.events.slice(0, half) },
+    { body: b, bytes: Buffer.byteLength(b), events: c.events.slice(half) },
+  ];
+}

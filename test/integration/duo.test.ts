@@ -1,0 +1,333 @@
+/**
+ * The Duo collector against real peers: checkpoints in S3 (s3rver) and DynamoDB (dynalite), the
+ * Kinesis sink against kinesis-mock (plus the sink conformance suite), and the scheduled Lambda
+ * handler configured only by the old Go Lambda's DUOPULL_* variables.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateStreamCommand,
+  DescribeStreamCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  KinesisClient,
+  type PutRecordsCommand,
+  type PutRecordsCommandOutput,
+} from '@aws-sdk/client-kinesis';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StateError } from '../../src/core/errors.js';
+import type { LogEvent } from '../../src/core/event.js';
+import { resetLambdaApp } from '../../src/runtimes/lambda/bootstrap.js';
+import { handler, resetDuoSource } from '../../src/runtimes/lambda/duo.js';
+import { KinesisSink } from '../../src/sinks/kinesis/index.js';
+import { kinesisSinkSchema } from '../../src/sinks/kinesis/schema.js';
+import { DynamodbStateStore } from '../../src/state/dynamodb/index.js';
+import { S3StateStore } from '../../src/state/s3/index.js';
+import { makeEvents } from '../../src/testing/duo-events.js';
+import { FakeDuo } from '../../src/testing/duo-fake.js';
+import { type KinesisEmulator, startKinesisEmulator } from '../../src/testing/kinesis-emulator.js';
+import { freePort } from '../../src/testing/ports.js';
+import { describeSinkConformance } from '../sink-conformance.js';
+
+const require = createRequire(import.meta.url);
+const creds = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const region = 'us-east-1';
+
+let dir: string;
+let s3rver: { run(): Promise<unknown>; close(): Promise<void> };
+let s3Endpoint: string;
+let s3: S3Client;
+let dynalite: Server;
+let ddb: DynamoDBClient;
+let kinesis: KinesisEmulator;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'duo-int-'));
+  const S3rver = require('s3rver');
+  const s3Port = await freePort();
+  s3rver = new S3rver({ port: s3Port, address: '127.0.0.1', silent: true, directory: join(dir, 's3') });
+  await s3rver.run();
+  s3Endpoint = `http://127.0.0.1:${s3Port}`;
+  s3 = new S3Client({ endpoint: s3Endpoint, region, credentials: creds, forcePathStyle: true });
+  await s3.send(new CreateBucketCommand({ Bucket: 'duo-state' }));
+
+  const dynPort = await freePort();
+  dynalite = require('dynalite')({ createTableMs: 0 });
+  await new Promise<void>((r) => dynalite.listen(dynPort, '127.0.0.1', () => r()));
+  ddb = new DynamoDBClient({ endpoint: `http://127.0.0.1:${dynPort}`, region, credentials: creds });
+  await ddb.send(
+    new CreateTableCommand({
+      TableName: 'logferry-state',
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+
+  kinesis = await startKinesisEmulator();
+});
+
+afterAll(async () => {
+  await kinesis?.stop();
+  await s3rver?.close();
+  await new Promise<void>((r) => (dynalite ? dynalite.close(() => r()) : r()));
+  s3?.destroy();
+  ddb?.destroy();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('checkpoint stores', () => {
+  it('S3: round-trips, and refuses to overwrite a checkpoint someone else changed', async () => {
+    const a = new S3StateStore(s3, 'duo-state', 'a/');
+    const b = new S3StateStore(s3, 'duo-state', 'a/');
+    expect(await a.get('duo/duo/authentication')).toBeUndefined();
+    await a.put('duo/duo/authentication', { v: 1, ts: 1, seen: ['x'] });
+    expect(await b.get('duo/duo/authentication')).toEqual({ v: 1, ts: 1, seen: ['x'] });
+    await b.put('duo/duo/authentication', { v: 1, ts: 2, seen: [] });
+    await expect(a.put('duo/duo/authentication', { v: 1, ts: 3, seen: [] })).rejects.toThrow(
+      /changed by someone else/,
+    );
+    // After reading again, the writer may go on.
+    expect(await a.get('duo/duo/authentication')).toEqual({ v: 1, ts: 2, seen: [] });
+    await a.put('duo/duo/authentication', { v: 1, ts: 3, seen: [] });
+  });
+
+  it('S3: a corrupt checkpoint object is a StateError', async () => {
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'duo-state', Key: 'c/duo/duo/telephony.json', Body: '{"v":1,"ts"' }),
+    );
+    const err = await new S3StateStore(s3, 'duo-state', 'c/').get('duo/duo/telephony').catch((e: Error) => e);
+    expect(err).toBeInstanceOf(StateError);
+    expect((err as Error).message).toMatch(/corrupt.*refusing to start/);
+  });
+
+  it('DynamoDB: round-trips with a conditional update and detects a second writer', async () => {
+    const a = new DynamodbStateStore(ddb, 'logferry-state', 'id');
+    const b = new DynamodbStateStore(ddb, 'logferry-state', 'id');
+    expect(await a.get('k1')).toBeUndefined();
+    await a.put('k1', { v: 1, ts: 5, seen: [] });
+    await a.put('k1', { v: 1, ts: 6, seen: [] });
+    expect(await b.get('k1')).toEqual({ v: 1, ts: 6, seen: [] });
+    await b.put('k1', { v: 1, ts: 7, seen: [] });
+    await expect(a.put('k1', { v: 1, ts: 8, seen: [] })).rejects.toThrow(/changed by someone else/);
+    expect(await a.get('k1')).toEqual({ v: 1, ts: 7, seen: [] });
+    await a.put('k1', { v: 1, ts: 8, seen: [] });
+    expect(await b.get('k1')).toEqual({ v: 1, ts: 8, seen: [] });
+  });
+});
+
+async function createStream(name: string): Promise<void> {
+  await kinesis.client.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
+  for (;;) {
+    const d = await kinesis.client.send(new DescribeStreamCommand({ StreamName: name }));
+    if (d.StreamDescription?.StreamStatus === 'ACTIVE') return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function readStream(name: string): Promise<Record<string, unknown>[]> {
+  const d = await kinesis.client.send(new DescribeStreamCommand({ StreamName: name }));
+  const out: Record<string, unknown>[] = [];
+  for (const shard of d.StreamDescription?.Shards ?? []) {
+    let it = (
+      await kinesis.client.send(
+        new GetShardIteratorCommand({
+          StreamName: name,
+          ShardId: shard.ShardId!,
+          ShardIteratorType: 'TRIM_HORIZON',
+        }),
+      )
+    ).ShardIterator;
+    for (let i = 0; it && i < 100; i++) {
+      const r = await kinesis.client.send(new GetRecordsCommand({ ShardIterator: it, Limit: 10_000 }));
+      for (const rec of r.Records ?? []) out.push(JSON.parse(Buffer.from(rec.Data!).toString('utf8')));
+      if (!r.Records?.length) break;
+      it = r.NextShardIterator;
+    }
+  }
+  return out;
+}
+
+let streamNo = 0;
+describeSinkConformance(
+  'kinesis',
+  async () => {
+    const stream = `conformance-${++streamNo}`;
+    await createStream(stream);
+    const client = new KinesisClient({
+      endpoint: kinesis.endpoint,
+      region,
+      credentials: kinesis.credentials,
+      requestHandler: new NodeHttpHandler(),
+    });
+    // kinesis-mock never throttles: refuse chosen records at the client boundary, answering
+    // them the way PutRecords does (per-record ErrorCode), and do not send them.
+    const faults: { remaining: number; dataset?: string }[] = [];
+    let slowMs = 0;
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as { Records?: { Data: Uint8Array }[] };
+        if (slowMs) await new Promise((r) => setTimeout(r, slowMs));
+        const fault = faults.find((f) => f.remaining > 0);
+        if (!fault || !input.Records) return next(args);
+        fault.remaining--;
+        const all = input.Records;
+        const refuse = all.map(
+          (r) =>
+            !fault.dataset ||
+            (JSON.parse(Buffer.from(r.Data).toString()) as { event: { dataset: string } }).event.dataset ===
+              fault.dataset,
+        );
+        const kept = all.filter((_, i) => !refuse[i]);
+        let sent: { Records: { SequenceNumber?: string; ShardId?: string }[] } = { Records: [] };
+        if (kept.length) {
+          const res = await next({ ...args, input: { ...input, Records: kept } });
+          sent = res.output as typeof sent;
+        }
+        let k = 0;
+        const Records = all.map((_, i) =>
+          refuse[i]
+            ? { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded for shard' }
+            : sent.Records[k++]!,
+        );
+        return {
+          response: {},
+          output: { Records, FailedRecordCount: refuse.filter(Boolean).length, $metadata: {} },
+        } as never;
+      },
+      { step: 'initialize', name: 'conformanceFaults' },
+    );
+    const sink = new KinesisSink(
+      kinesisSinkSchema.parse({ type: 'kinesis', name: 'kinesis', stream }),
+      client,
+    );
+    return {
+      sink,
+      readBack: async () => (await readStream(stream)).map((d) => (d as { event: { id: string } }).event.id),
+      failNext: (times, dataset) => {
+        faults.push({ remaining: times, dataset });
+      },
+      slowDown: (ms) => {
+        slowMs = ms;
+      },
+      close: () => sink.close(),
+    };
+  },
+  {
+    perEventFailures: true,
+    idempotent: {
+      reason: 'Kinesis keeps every put; readers drop repeats by event.id (also the partition key)',
+    },
+  },
+);
+
+describe('Kinesis sink', () => {
+  it('splits a large write into calls within the limits and dead-letters an oversize record', async () => {
+    await createStream('duo-big');
+    const sends: number[] = [];
+    const client = new KinesisClient({
+      endpoint: kinesis.endpoint,
+      region,
+      credentials: kinesis.credentials,
+      requestHandler: new NodeHttpHandler(),
+    });
+    const real = client.send.bind(client);
+    client.send = ((cmd: PutRecordsCommand) => {
+      sends.push(cmd.input.Records?.length ?? 0);
+      return real(cmd) as Promise<PutRecordsCommandOutput>;
+    }) as typeof client.send;
+    const sink = new KinesisSink(
+      kinesisSinkSchema.parse({ type: 'kinesis', name: 'k', stream: 'duo-big' }),
+      client,
+    );
+    const ev = (n: number, pad = 0): LogEvent => ({
+      id: `id-${n}`,
+      dataset: 'duo.authentication',
+      timestamp: 0,
+      origin: { source: 't', type: 't', ref: `t/${n}` },
+      doc: { '@timestamp': '1970-01-01T00:00:00.000Z', event: { id: `id-${n}` }, pad: 'x'.repeat(pad) },
+    });
+    const events = [...Array.from({ length: 1200 }, (_, i) => ev(i)), ev(9999, 1024 * 1024)];
+    const failures = await sink.write(events);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ index: 1200, retryable: false });
+    expect(failures[0]!.error.message).toMatch(/over Kinesis's 1 MiB record limit/);
+    expect(sends).toEqual([500, 500, 200]);
+    expect(await readStream('duo-big')).toHaveLength(1200);
+    await sink.close();
+  });
+});
+
+describe('scheduled Duo Lambda with the old DUOPULL_* variables', () => {
+  it('pulls all three logs into Kinesis with checkpoints in S3, and the next run adds nothing twice', async () => {
+    await createStream('duo-logs');
+    const fake = new FakeDuo();
+    const endpoint = await fake.listen();
+    const base = Date.now() - 3_600_000;
+    const auth = makeEvents('authentication', 1500, base, 0);
+    fake.add('authentication', auth);
+    fake.withoutTimestamp.add(auth[700]!.id);
+    fake.add('administrator', makeEvents('administrator', 40, base, 1000));
+    fake.add('telephony', makeEvents('telephony', 30, base, 100));
+    const env = {
+      DUOPULL_REGION: region,
+      DUOPULL_S3_BUCKET: 'duo-state',
+      DUOPULL_KINESIS_STREAM: 'duo-logs',
+      DUOPULL_HOST: fake.host,
+      DUOPULL_IKEY: fake.ikey,
+      DUOPULL_SKEY: fake.skey,
+      DUOPULL_ENDPOINT: endpoint,
+      AWS_ENDPOINT_URL_S3: s3Endpoint,
+      AWS_ENDPOINT_URL_KINESIS: kinesis.endpoint,
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    };
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    delete process.env.LOGFERRY_CONFIG;
+    delete process.env.LOGFERRY_CONFIG_YAML;
+    try {
+      const ctx = { getRemainingTimeInMillis: () => 60_000 };
+      const first = await handler({ 'detail-type': 'Scheduled Event' }, ctx);
+      expect(first.logs.map((l) => [l.log, l.events])).toEqual([
+        ['authentication', 1500],
+        ['administrator', 40],
+        ['telephony', 30],
+      ]);
+      fake.add('telephony', makeEvents('telephony', 5, base + 3000, 100, 30));
+      const second = await handler({}, ctx);
+      expect(second.logs.map((l) => l.events)).toEqual([0, 0, 5]);
+      const records = await readStream('duo-logs');
+      const ids = records.map((r) => (r as { event: { id: string } }).event.id);
+      expect(ids).toHaveLength(1574);
+      expect(new Set(ids).size).toBe(1574);
+      // The event without a timestamp is dead-lettered beside the checkpoints, content included.
+      const dl = await s3.send(
+        new ListObjectsV2Command({ Bucket: 'duo-state', Prefix: 'logferry/dead-letter/' }),
+      );
+      expect(dl.Contents).toHaveLength(1);
+      const entry = await s3.send(new GetObjectCommand({ Bucket: 'duo-state', Key: dl.Contents![0]!.Key! }));
+      const text = await entry.Body!.transformToString();
+      expect(text).toContain('has no timestamp');
+      expect(text).not.toContain(fake.skey);
+      expect(JSON.stringify(records)).not.toContain(fake.skey);
+    } finally {
+      resetDuoSource();
+      await resetLambdaApp();
+      process.env = saved;
+      await fake.close();
+    }
+  });
+});
