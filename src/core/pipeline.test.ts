@@ -68,6 +68,19 @@ describe('runBatch', () => {
     });
   });
 
+  it('keeps the content of an object item (a Duo event) in its dead letter', async () => {
+    const p = testPipeline({ parser: countingParser, sinks: [new MemorySink()] });
+    const value = { txid: 'abc', user: { name: 'alice' } };
+    const item: RawItem = {
+      ackId: 'o',
+      origin: { source: 's', type: 'duo', ref: 'duo/auth/abc' },
+      body: { kind: 'object', value },
+    };
+    const res = await runBatch({ source: 's', items: [item] }, p);
+    expect(res.items[0]!.status).toBe('dead-lettered');
+    expect(JSON.parse(Buffer.from(p.deadLetter.entries[0]!.data!, 'base64').toString())).toEqual(value);
+  });
+
   it('delivers the events parsed before damage and records where the damage was', async () => {
     const sink = new MemorySink();
     const p = testPipeline({ parser: countingParser, sinks: [sink] });

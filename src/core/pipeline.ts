@@ -180,12 +180,7 @@ async function deadLetterItem(
       retryable: false,
       attempts: 1,
       parser: parserName,
-      data:
-        item.body.kind === 'bytes'
-          ? item.body.bytes.toString('base64')
-          : item.body.kind === 'base64'
-            ? item.body.text
-            : undefined,
+      data: originalData(item),
       position: err instanceof ParseError ? err.position : undefined,
     });
     if (result.status !== 'failed') result.status = 'dead-lettered';
