@@ -69,7 +69,13 @@ describe('runBatch', () => {
   });
 
   it('keeps the content of an object item (a Duo event) in its dead letter', async () => {
-    const p = testPipeline({ parser: countingParser, sinks: [new MemorySink()] });
+    const noTimestamp: Parser = {
+      name: 'duo_auth',
+      parse() {
+        throw new ParseError('event has no timestamp');
+      },
+    };
+    const p = testPipeline({ parser: noTimestamp, sinks: [new MemorySink()] });
     const value = { txid: 'abc', user: { name: 'alice' } };
     const item: RawItem = {
       ackId: 'o',
