@@ -5,17 +5,19 @@
  * 500, as in config/examples/aws-s3.yaml). Each side runs in its own process.
  */
 import { albBenchFile, MiB, sizeOf } from './aws-files.js';
-import { bestOf } from './aws-run.js';
+import { alternate } from './aws-run.js';
 import { progress, result } from './lib.js';
 
 const sizeMib = Number(process.env.BENCH_SIZE_MB ?? 256);
 progress(`alb: ${sizeMib} MiB of lines`);
 const file = await albBenchFile(sizeMib);
 progress(`  ${file.lines} lines, ${(sizeOf(file.path) / MiB).toFixed(0)} MiB gzip`);
-const ours = await bestOf('alb-ours', file.path);
+const { ours, base } = await alternate(
+  { mode: 'alb-ours', file: file.path },
+  { mode: 'alb-baseline', file: file.path },
+);
 progress(`  ours: ${ours.events} events in ${ours.seconds.toFixed(1)} s, peak RSS ${ours.peak_rss_mb} MB`);
 if (ours.events !== file.lines) throw new Error(`parsed ${ours.events} of ${file.lines} lines`);
-const base = await bestOf('alb-baseline', file.path);
 progress(`  baseline: ${base.events} lines in ${base.seconds.toFixed(1)} s, peak RSS ${base.peak_rss_mb} MB`);
 console.log(
   JSON.stringify(

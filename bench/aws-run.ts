@@ -50,17 +50,27 @@ export async function runWorker(mode: string, file: string, nodeArgs: string[] =
 }
 
 /**
- * The fastest of `runs` runs (BENCH_RUNS, default 2): on a shared machine the slowest runs say
- * more about the neighbours than about the code. Peak RSS is the highest seen.
+ * Ours and the baseline, alternately, `BENCH_RUNS` times each (default 3), keeping each side's
+ * fastest run: on a shared machine load comes and goes, and alternating gives both sides the
+ * same chances. Peak RSS is the highest seen per side.
  */
-export async function bestOf(mode: string, file: string, nodeArgs: string[] = []): Promise<WorkerResult> {
-  const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 2));
-  let best: WorkerResult | undefined;
-  let peak = 0;
+export async function alternate(
+  ours: { mode: string; file: string; nodeArgs?: string[] },
+  base: { mode: string; file: string; nodeArgs?: string[] },
+): Promise<{ ours: WorkerResult; base: WorkerResult }> {
+  const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+  const keep = (best: WorkerResult | undefined, r: WorkerResult): WorkerResult =>
+    !best
+      ? r
+      : {
+          ...(r.seconds < best.seconds ? r : best),
+          peak_rss_mb: Math.max(best.peak_rss_mb, r.peak_rss_mb),
+        };
+  let o: WorkerResult | undefined;
+  let b: WorkerResult | undefined;
   for (let i = 0; i < runs; i++) {
-    const r = await runWorker(mode, file, nodeArgs);
-    peak = Math.max(peak, r.peak_rss_mb);
-    if (!best || r.seconds < best.seconds) best = r;
+    o = keep(o, await runWorker(ours.mode, ours.file, ours.nodeArgs));
+    b = keep(b, await runWorker(base.mode, base.file, base.nodeArgs));
   }
-  return { ...best!, peak_rss_mb: peak };
+  return { ours: o!, base: b! };
 }

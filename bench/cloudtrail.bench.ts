@@ -6,7 +6,7 @@
  * document as one string, reads a file of the same records capped at 480 MiB.
  */
 import { cloudTrailBenchFile, MiB, sizeOf } from './aws-files.js';
-import { bestOf } from './aws-run.js';
+import { alternate } from './aws-run.js';
 import { progress, result } from './lib.js';
 
 const sizeMib = Number(process.env.BENCH_SIZE_MB ?? 1024);
@@ -18,10 +18,12 @@ const baseFile = baseMib === sizeMib ? file : await cloudTrailBenchFile(baseMib)
 progress(`  ${file.records} records, ${(sizeOf(file.path) / MiB).toFixed(0)} MiB gzip`);
 
 // As in a 128 MB Lambda, where the runtime keeps the V8 heap under the function's memory.
-const ours = await bestOf('cloudtrail-ours', file.path, ['--max-old-space-size=96']);
+const { ours, base } = await alternate(
+  { mode: 'cloudtrail-ours', file: file.path, nodeArgs: ['--max-old-space-size=96'] },
+  { mode: 'cloudtrail-baseline', file: baseFile.path },
+);
 progress(`  ours: ${ours.events} events in ${ours.seconds.toFixed(1)} s, peak RSS ${ours.peak_rss_mb} MB`);
 if (ours.events !== file.records) throw new Error(`parsed ${ours.events} of ${file.records} records`);
-const base = await bestOf('cloudtrail-baseline', baseFile.path);
 progress(
   `  baseline: ${base.events} records in ${base.seconds.toFixed(1)} s, peak RSS ${base.peak_rss_mb} MB`,
 );

@@ -108,6 +108,15 @@ describe('alert text', () => {
   });
 });
 
+describe('output configuration', () => {
+  it('a sink output naming no configured sink is a config error', async () => {
+    const { create } = await import('./sink/index.js');
+    expect(() => create({ type: 'sink', name: 'to-archive', sink: 'nope' }, new Map())).toThrow(
+      "alert output 'to-archive': no sink named 'nope'",
+    );
+  });
+});
+
 describe('Slack output against a strict fake', () => {
   let slack: FakeSlack;
   beforeEach(async () => {

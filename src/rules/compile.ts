@@ -236,3 +236,13 @@ export function indexKey(c: Condition): { field: string; values: string[] } | un
   }
   return undefined;
 }
+
+/**
+ * A field every match needs to be present (any top-level test but `exists: false`): rules that
+ * cannot be looked up by value are at least skipped, as a group, when that field is absent.
+ */
+export function requiredField(c: Condition): string | undefined {
+  const tests = 'all' in c ? c.all : [c];
+  for (const t of tests) if ('field' in t && !(t.op === 'exists' && t.values[0] === false)) return t.field;
+  return undefined;
+}

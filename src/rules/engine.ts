@@ -4,12 +4,22 @@ import { describeError } from '../core/errors.js';
 import type { LogEvent } from '../core/event.js';
 import { eventId } from '../core/ids.js';
 import type { Metrics } from '../core/metrics.js';
-import { type Accessor, accessor, compileCondition, type Doc, indexKey, type Predicate } from './compile.js';
+import {
+  type Accessor,
+  accessor,
+  compileCondition,
+  type Doc,
+  indexKey,
+  type Predicate,
+  requiredField,
+} from './compile.js';
 import type { Alert, Rule } from './types.js';
 import type { WindowStore, WindowTotals, WindowUpdate } from './window.js';
 
 interface Compiled {
   rule: Rule;
+  /** Matches since the metrics were last updated. */
+  matches: number;
   match: Predicate;
   where?: Predicate;
   group: Accessor[];
@@ -21,6 +31,8 @@ interface Compiled {
 
 interface DatasetRules {
   indexed: { get: Accessor; byValue: Map<string, Compiled[]> }[];
+  /** Rules tried only when a field they need is present. */
+  guarded: { get: Accessor; rules: Compiled[] }[];
   always: Compiled[];
 }
 
@@ -45,6 +57,7 @@ export class RuleEngine implements Detector {
   private readonly compiled: Compiled[];
   private readonly perDataset = new Map<string, DatasetRules>();
   private lastFlush = Date.now();
+  private readonly scratch: WindowUpdate = { key: '', ts: 0, windowMs: 0, count: 1, sum: 0 };
 
   constructor(
     readonly rules: readonly Rule[],
@@ -52,6 +65,7 @@ export class RuleEngine implements Detector {
   ) {
     this.compiled = rules.map((rule) => ({
       rule,
+      matches: 0,
       match: compileCondition(rule.condition),
       where: rule.aggregate?.where ? compileCondition(rule.aggregate.where) : undefined,
       group: (rule.aggregate?.group_by ?? []).map(accessor),
@@ -65,13 +79,16 @@ export class RuleEngine implements Detector {
   private rulesFor(dataset: string): DatasetRules {
     let d = this.perDataset.get(dataset);
     if (d) return d;
-    d = { indexed: [], always: [] };
+    d = { indexed: [], guarded: [], always: [] };
     const byField = new Map<string, Map<string, Compiled[]>>();
+    const byPresence = new Map<string, Compiled[]>();
     for (const c of this.compiled) {
       if (!c.rule.datasets.includes(dataset) && !c.rule.datasets.includes('*')) continue;
       const key = indexKey(c.rule.condition);
       if (!key) {
-        d.always.push(c);
+        const need = requiredField(c.rule.condition);
+        if (need === undefined) d.always.push(c);
+        else byPresence.set(need, [...(byPresence.get(need) ?? []), c]);
         continue;
       }
       let m = byField.get(key.field);
@@ -86,6 +103,7 @@ export class RuleEngine implements Detector {
       }
     }
     for (const [field, byValue] of byField) d.indexed.push({ get: accessor(field), byValue });
+    for (const [field, rules] of byPresence) d.guarded.push({ get: accessor(field), rules });
     this.perDataset.set(dataset, d);
     return d;
   }
@@ -132,8 +150,21 @@ export class RuleEngine implements Detector {
           }
         }
       }
+      for (const g of rules.guarded)
+        if (g.get(doc) !== undefined)
+          for (const c of g.rules) this.test(c, ev, doc, hits, updates, updateHits, newValues);
       for (const c of rules.always) this.test(c, ev, doc, hits, updates, updateHits, newValues);
     }
+    for (const c of this.compiled)
+      if (c.matches > 0) {
+        this.opts.metrics?.inc(
+          'logferry_rule_matches_total',
+          { rule: c.rule.id },
+          c.matches,
+          'events matching a rule condition',
+        );
+        c.matches = 0;
+      }
     if (updates.length > 0) {
       // A window store that is down stops the windowed rules only; the others still alert.
       const totals = await this.opts.store.add(updates).catch((e) => {
@@ -176,12 +207,7 @@ export class RuleEngine implements Detector {
     newValues: Hit[],
   ): void {
     if (!c.match(doc)) return;
-    this.opts.metrics?.inc(
-      'logferry_rule_matches_total',
-      { rule: c.rule.id },
-      1,
-      'events matching a rule condition',
-    );
+    c.matches++;
     const a = c.rule.aggregate;
     if (!a) {
       hits.push({ c, ev });
@@ -191,7 +217,16 @@ export class RuleEngine implements Detector {
       newValues.push({ c, ev });
       return;
     }
-    const u: WindowUpdate = { key: groupKey(c, doc), ts: ev.timestamp, windowMs: a.window, count: 1, sum: 0 };
+    // In memory the window is updated on the spot, through one reused update object: no
+    // per-event garbage on the hot path.
+    const now = this.opts.store.addNow;
+    const u: WindowUpdate = now ? this.scratch : { key: '', ts: 0, windowMs: 0, count: 1, sum: 0 };
+    u.key = groupKey(c, doc);
+    u.ts = ev.timestamp;
+    u.windowMs = a.window;
+    u.count = 1;
+    u.sum = 0;
+    u.value = undefined;
     if (a.function === 'sum') {
       const v = c.field!(doc);
       // A value that is not a number is not summed (and does not crash the rule).
@@ -202,6 +237,12 @@ export class RuleEngine implements Detector {
       if (v === undefined || v === null || typeof v === 'object') return;
       u.value = String(v);
     } else if (a.function === 'ratio') u.sum = c.where!(doc) ? 1 : 0;
+    if (now) {
+      const value = aggregateValue(c.rule, now.call(this.opts.store, u));
+      if (value !== undefined && passes(c.rule, value))
+        hits.push({ c, ev, totals: { value, group: groupOf(c, doc) } });
+      return;
+    }
     updates.push(u);
     updateHits.push({ c, ev });
   }

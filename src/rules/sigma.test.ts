@@ -178,6 +178,25 @@ describe('Sigma import (aws/cloudtrail)', () => {
     ).toBe(false);
   });
 
+  it('|all: every value must match', async () => {
+    const { rule } = parseRule(
+      `title: All of them
+logsource: { product: aws, service: cloudtrail }
+detection:
+  sel:
+    userAgent|contains|all: [aws-cli, Python]
+  condition: sel
+level: low
+`,
+      'all.yml',
+    );
+    expect(rule.id).toBe('sigma.all-of-them');
+    expect(
+      await fires(rule, { eventSource: 's', eventName: 'n', userAgent: 'aws-cli/2.13.5 Python/3.11.4' }),
+    ).toBe(true);
+    expect(await fires(rule, { eventSource: 's', eventName: 'n', userAgent: 'aws-cli/2.13.5' })).toBe(false);
+  });
+
   it.each([
     [
       'a modifier',

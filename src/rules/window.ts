@@ -40,6 +40,8 @@ export interface Claim {
 export interface WindowStore {
   /** Applies the updates in order; returns, per update, the window's totals after it. */
   add(updates: readonly WindowUpdate[]): Promise<WindowTotals[]>;
+  /** The same for one update, synchronously, where state is in memory (the update is not kept). */
+  addNow?(u: WindowUpdate): WindowTotals;
   /**
    * Records `value` for the group; true when the group has history and the value was not seen
    * within the window (a user logging in from a new country).
@@ -142,10 +144,10 @@ export class MemoryWindowStore implements WindowStore {
   }
 
   async add(updates: readonly WindowUpdate[]): Promise<WindowTotals[]> {
-    return updates.map((u) => this.addOne(u));
+    return updates.map((u) => this.addNow(u));
   }
 
-  addOne(u: WindowUpdate): WindowTotals {
+  addNow(u: WindowUpdate): WindowTotals {
     this.dirty = true;
     if (u.ts > this.latest) this.latest = u.ts;
     let w = this.windows.get(u.key);

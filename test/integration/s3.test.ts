@@ -23,7 +23,7 @@ import { SourceRunner } from '../../src/runtimes/daemon/supervisor.js';
 import { resetLambdaApp } from '../../src/runtimes/lambda/bootstrap.js';
 import { handler as s3Handler } from '../../src/runtimes/lambda/s3.js';
 import { handler as sqsHandler } from '../../src/runtimes/lambda/sqs.js';
-import { s3ClientFor } from '../../src/sources/s3/index.js';
+import { s3ClientFor } from '../../src/sources/s3/objects.js';
 import type { S3SqsSourceConfig } from '../../src/sources/s3/schema.js';
 import { ALB_KEY, albFile, CT_KEY, cloudTrailFile } from '../../src/testing/aws-logs-fixtures.js';
 import { gzipUpTo } from '../../src/testing/parse-harness.js';
@@ -269,6 +269,52 @@ describe('s3_sqs visibility', () => {
   });
 });
 
+describe('s3_sqs failures', () => {
+  it('keeps a message on the queue when its object could not be read, and dead-letters a bad body', async () => {
+    const base = join(dir, 'failing');
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'failing-logs' }));
+    const key = `throttled/${ALB_KEY(80)}`;
+    const size = await put(key, gzipSync(albFile(5, 80)));
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify(s3Event(key, size)) }));
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: '<xml>not a notification</xml>' }));
+    const log = memoryLogger();
+    const app = await buildApp(parseConfig(configYaml(base, deny.endpoint, QueueUrl), 'test'), { log });
+    const [source] = await app.createSources();
+    const runner = new SourceRunner(source!, {
+      pipeline: app.pipeline,
+      state: app.state,
+      limits: app.config.limits,
+      log,
+    });
+    const stop = new AbortController();
+    const running = runner.run(stop.signal);
+    const started = Date.now();
+    const status = () => source!.status!() as { objects_failed: number; messages: number };
+    while (Date.now() - started < 30_000 && (status().objects_failed < 1 || status().messages < 2)) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    stop.abort();
+    await running;
+    await app.close();
+    expect(status().objects_failed).toBeGreaterThanOrEqual(1);
+    const left = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    // The throttled one stays (it comes back after retry_delay); the unreadable one was deleted.
+    expect(
+      Number(left.Attributes!.ApproximateNumberOfMessages) +
+        Number(left.Attributes!.ApproximateNumberOfMessagesNotVisible),
+    ).toBe(1);
+    const dl = await deadLetters(join(base, 'dlq'));
+    expect(dl.map((d) => d.error)).toEqual([
+      expect.stringMatching(/^parse SQS message .*: message body is not JSON/),
+    ]);
+  });
+});
+
 describe('Lambda handlers with s3rver', () => {
   const base = () => join(dir, 'lambda');
   const env = () => {
@@ -336,6 +382,15 @@ describe('Lambda handlers with s3rver', () => {
       dead_lettered: 0,
       skipped: ['s3:TestEvent for bucket amzn-s3-demo-bucket'],
     });
+  });
+
+  it('the s3 handler throws when an object could not be delivered, so Lambda retries the event', async () => {
+    env();
+    const key = `throttled/${ALB_KEY(64)}`;
+    const size = await put(key, gzipSync(albFile(3, 64)));
+    await expect(s3Handler(s3Event(key, size), ctx)).rejects.toThrow(
+      /^1 of 1 objects failed: source s3:\/\/aws-logs-bucket\/throttled\/.*\(SlowDown: /,
+    );
   });
 
   it('SNS-in-SQS messages and per-bucket format overrides', async () => {

@@ -60,7 +60,10 @@ const MIN_FIELDS = 18;
 
 function list(v: string | undefined): string[] | undefined {
   const s = str(v);
-  return s === undefined ? undefined : s.split(/[ ,]+/).filter((x) => x !== '');
+  if (s === undefined) return undefined;
+  // Mostly one value: skip the split (this runs three times per line).
+  if (s.indexOf(',') === -1 && s.indexOf(' ') === -1) return [s];
+  return s.split(/[ ,]+/).filter((x) => x !== '');
 }
 
 export const albFormat: LineFormat = {

@@ -54,12 +54,19 @@ export function splitRequest(v: string | undefined): { method?: string; url?: st
 }
 
 /** `TLSv1.2` → ECS `tls.version` 1.2 with protocol tls; `tlsv12` (NLB) → 1.2. */
+const tlsSeen = new Map<string, { version_protocol: string; version: string } | undefined>();
+
 export function tlsVersion(v: string | undefined): { version_protocol: string; version: string } | undefined {
   const s = str(v);
   if (!s) return undefined;
+  // A handful of distinct values in any log: parse each once.
+  if (tlsSeen.has(s)) return tlsSeen.get(s);
   const m = /^(tls|ssl)v?(\d)\.?(\d)?$/i.exec(s);
-  if (!m) return undefined;
-  return { version_protocol: m[1]!.toLowerCase(), version: m[3] === undefined ? m[2]! : `${m[2]}.${m[3]}` };
+  const out = m
+    ? { version_protocol: m[1]!.toLowerCase(), version: m[3] === undefined ? m[2]! : `${m[2]}.${m[3]}` }
+    : undefined;
+  if (tlsSeen.size < 64) tlsSeen.set(s, out);
+  return out;
 }
 
 /** Where a line came from, for ids: bucket + key + etag/version when the item is an S3 object. */
@@ -154,6 +161,8 @@ export async function* parseLines(
 /** ISO time to milliseconds; NLB writes no zone (it is UTC). */
 export function isoMillis(v: string | undefined): number | undefined {
   if (!v || v === '-') return undefined;
-  const t = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v}Z`);
+  const last = v.charCodeAt(v.length - 1);
+  const zoned = last === 0x5a || last === 0x7a || /[+-]\d\d:?\d\d$/.test(v);
+  const t = Date.parse(zoned ? v : `${v}Z`);
   return Number.isNaN(t) ? undefined : t;
 }

@@ -77,7 +77,10 @@ export interface SubscriptionOptions {
  * JSON object is parsed into `json` (its raw text is dropped unless `keepOriginal`: storing both
  * doubled the output). The log-group block is shared by every event of a message.
  */
-export function* subscriptionEvents(msg: SubscriptionMessage, opts: SubscriptionOptions = {}): Iterable<EventDraft> {
+export function* subscriptionEvents(
+  msg: SubscriptionMessage,
+  opts: SubscriptionOptions = {},
+): Iterable<EventDraft> {
   if (msg.messageType === 'CONTROL_MESSAGE') return;
   const jsonTarget = opts.jsonTarget ?? 'json';
   const cloud = { provider: 'aws', account: { id: msg.owner } };
@@ -91,16 +94,28 @@ export function* subscriptionEvents(msg: SubscriptionMessage, opts: Subscription
     };
     let doc: Record<string, unknown>;
     if (!json) {
-      doc = { '@timestamp': '', message: le.message, event: { provider: 'cloudwatch_logs' }, cloud, aws: { cloudwatch } };
+      doc = {
+        '@timestamp': '',
+        message: le.message,
+        event: { provider: 'cloudwatch_logs' },
+        cloud,
+        aws: { cloudwatch },
+      };
     } else {
       const event: Record<string, unknown> = { provider: 'cloudwatch_logs' };
       if (opts.keepOriginal) event.original = le.message;
       doc = jsonTarget === '' ? { '@timestamp': '', ...json } : { '@timestamp': '', [jsonTarget]: json };
-      doc.event = jsonTarget === '' && typeof json.event === 'object' ? { ...(json.event as object), ...event } : event;
+      doc.event =
+        jsonTarget === '' && typeof json.event === 'object' ? { ...(json.event as object), ...event } : event;
       doc.cloud = cloud;
       doc.aws = { cloudwatch };
     }
-    yield { dataset: DATASET, timestamp: le.timestamp, doc, idParts: [msg.owner, msg.logGroup, msg.logStream, le.id] };
+    yield {
+      dataset: DATASET,
+      timestamp: le.timestamp,
+      doc,
+      idParts: [msg.owner, msg.logGroup, msg.logStream, le.id],
+    };
   }
 }
 

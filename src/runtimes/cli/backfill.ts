@@ -8,9 +8,8 @@ import { ConfigError } from '../../core/errors.js';
 import { createLogger } from '../../core/log.js';
 import { runBatch } from '../../core/pipeline.js';
 import { formatFromKey } from '../../parsers/aws_logs/detect.js';
-import { s3ClientFor } from '../../sources/s3/index.js';
 import { normalizeEtag, type ObjectRef } from '../../sources/s3/notifications.js';
-import { objectItem } from '../../sources/s3/objects.js';
+import { objectItem, s3ClientFor } from '../../sources/s3/objects.js';
 import type { S3SqsSourceConfig } from '../../sources/s3/schema.js';
 import { EXIT, fail } from './exit.js';
 

@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { Deadline } from '../../core/deadline.js';
 import { DeliveryError, ParseError } from '../../core/errors.js';
 import { runBatch } from '../../core/pipeline.js';
-import { messageWork } from '../../sources/s3/index.js';
+import { messageWork } from '../../sources/s3/messages.js';
 import { type LambdaContext, lambdaApp } from './bootstrap.js';
 import type { BatchResponse } from './kinesis.js';
-import { s3Source } from './s3-common.js';
+import { s3Source } from './s3.js';
 
 /** The fields of an SQS Lambda event this handler relies on. */
 export const sqsEventSchema = z.object({

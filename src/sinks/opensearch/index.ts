@@ -10,7 +10,7 @@ import { createClient, describeEndpoint } from './client.js';
 import { type BulkChunk, chunksOf, indexNamer, splitChunk } from './request.js';
 import type { OpenSearchSinkConfig } from './schema.js';
 
-/** Asking only for what classify reads keeps a 5000-item answer small. */
+/** Asking only for what classify reads keeps the answer to a big bulk small. */
 const FILTER_PATH = 'errors,items.*.status,items.*.error';
 
 /**

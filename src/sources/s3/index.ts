@@ -1,4 +1,4 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
@@ -7,56 +7,15 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { awsClientConfig } from '../../core/aws.js';
-import type { RawItem } from '../../core/batch.js';
 import { isAcked } from '../../core/batch.js';
 import type { Source, SourceContext } from '../../core/component.js';
-import { ConfigError, describeError, isLogferryError } from '../../core/errors.js';
+import { ConfigError, describeError } from '../../core/errors.js';
 import { backoffDelay, sleep } from '../../core/retry.js';
-import { objectsFromBody } from './notifications.js';
-import { objectItem } from './objects.js';
+import { messageWork } from './messages.js';
+import { s3ClientFor } from './objects.js';
 import type { S3SqsSourceConfig } from './schema.js';
 
-/** The S3 client a source config describes (its `s3` settings, else its `aws` ones). */
-export function s3ClientFor(cfg: S3SqsSourceConfig): S3Client {
-  return new S3Client(awsClientConfig(cfg.s3 ?? cfg.aws));
-}
-
-/** What one SQS message asks for: its objects as items (none for test events and deletions). */
-export interface MessageWork {
-  id: string;
-  items: RawItem[];
-  /** Why the message announced nothing to read, for the logs. */
-  note?: string;
-}
-
-/**
- * Turns SQS messages into pipeline items (one per announced object, ack id `messageId/n`). A
- * body that is not a notification becomes one item for the `s3_notification` parser, which
- * fails it with the reason: the pipeline then dead-letters the body like any bad input.
- */
-export function messageWork(
-  messages: readonly { id: string; body: string }[],
-  cfg: Pick<S3SqsSourceConfig, 'name' | 'formats'>,
-  s3: S3Client,
-): MessageWork[] {
-  return messages.map((m) => {
-    try {
-      const notice = objectsFromBody(m.body);
-      const items = notice.objects.map((ref, i) =>
-        objectItem(s3, cfg.name, ref, `${m.id}/${i}`, cfg.formats),
-      );
-      return { id: m.id, items, note: items.length ? undefined : notice.skipped.join('; ') || 'no objects' };
-    } catch {
-      const bad: RawItem = {
-        ackId: `${m.id}/body`,
-        origin: { source: cfg.name, type: 'sqs', ref: `SQS message ${m.id}`, attrs: { message_id: m.id } },
-        body: { kind: 'bytes', bytes: Buffer.from(m.body) },
-        parser: 's3_notification',
-      };
-      return { id: m.id, items: [bad] };
-    }
-  });
-}
+export { messageWork, s3ClientFor };
 
 /**
  * Long-polls an SQS queue that S3 notifies (directly, through SNS or EventBridge), reads each
@@ -229,10 +188,7 @@ export class S3SqsSource implements Source {
           );
       } catch (e) {
         // The messages come back and are read again; event ids make that harmless.
-        ctx.log.warn(
-          { source: this.name },
-          `DeleteMessageBatch failed: ${isLogferryError(e) ? e.describe() : describeError(e)}`,
-        );
+        ctx.log.warn({ source: this.name }, `DeleteMessageBatch failed: ${describeError(e)}`);
       }
     }
   }

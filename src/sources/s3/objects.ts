@@ -3,11 +3,12 @@ import { Transform } from 'node:stream';
 
 const SLICE = 16 * 1024;
 
-import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import { awsClientConfig } from '../../core/aws.js';
 import type { RawItem } from '../../core/batch.js';
 import { oneLine, ParseError, SourceError } from '../../core/errors.js';
 import type { ObjectRef } from './notifications.js';
-import type { FormatOverride } from './schema.js';
+import type { FormatOverride, S3SqsSourceConfig } from './schema.js';
 
 export const objectUrl = (ref: { bucket: string; key: string }) => `s3://${ref.bucket}/${ref.key}`;
 
@@ -126,4 +127,9 @@ export function objectItem(
     body: { kind: 'stream', size: ref.size, open: () => openObject(client, ref) },
     parser: parserFor(ref, overrides),
   };
+}
+
+/** The S3 client a source config describes (its `s3` settings, else its `aws` ones). */
+export function s3ClientFor(cfg: S3SqsSourceConfig): S3Client {
+  return new S3Client(awsClientConfig(cfg.s3 ?? cfg.aws));
 }
