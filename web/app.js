@@ -53,6 +53,7 @@ async function refresh() {
     $('#t-delivered').textContent = fmt(s.totals.delivered);
     $('#t-retries').textContent = fmt(s.totals.retries);
     $('#t-dead').textContent = fmt(s.totals.dead_letters);
+    $('#t-alerts').textContent = fmt(s.totals.alerts);
     $('#sources tbody').replaceChildren(...s.sources.map(row));
     $('#config').textContent = JSON.stringify(s.config, null, 2);
   } catch {

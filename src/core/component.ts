@@ -76,7 +76,8 @@ export interface StateStore {
 
 /** The detection stage (issue #7 plugs the rule engine in here). */
 export interface Detector {
-  inspect(events: readonly LogEvent[]): Promise<void>;
+  /** Sees every chunk of events while they are delivered; `deadline` is the batch's (Lambda) deadline. */
+  inspect(events: readonly LogEvent[], deadline?: import('./deadline.js').Deadline): Promise<void>;
   close(): Promise<void>;
 }
 

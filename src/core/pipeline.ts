@@ -212,15 +212,13 @@ async function deliver(
   deadline: Deadline,
 ): Promise<Map<number, string>> {
   const failed = new Map<number, string>();
-  if (p.detector) {
-    try {
-      await p.detector.inspect(events);
-    } catch (e) {
-      // Rules never block delivery; the detector dead-letters its own alerts.
-      p.log.error({}, `detection failed: ${describeError(e)}`);
-    }
-  }
+  // Rules run beside delivery, not before it: a slow alert output must not hold back the logs.
+  // They never fail delivery either; the detector dead-letters alerts it cannot send.
+  const detection = p.detector?.inspect(events, deadline).catch((e: unknown) => {
+    p.log.error({}, `detection failed: ${describeError(e)}`);
+  });
   const perSink = await Promise.all(sinks.map((s) => deliverToSink(s, events, p, deadline)));
+  await detection;
   for (const f of perSink) for (const [i, why] of f) if (!failed.has(i)) failed.set(i, why);
   return failed;
 }

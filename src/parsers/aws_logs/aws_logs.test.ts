@@ -85,6 +85,17 @@ describe('aws_logs parser', () => {
     );
   });
 
+  it('reads files dropped in a folder (inbox source) by their file name', async () => {
+    const path =
+      '/srv/aws-logs/123456789012_elasticloadbalancing_us-east-2_app.my-loadbalancer.50dc6c495c0c9188_20180702T2225Z_192.168.131.39_2k4qfb2n.log.gz';
+    const item = s3Item(gzipSync(fixture('alb')));
+    const fileItem = { ...item, origin: { source: 'drop', type: 'file', ref: path, attrs: { size: 1 } } };
+    const r = await runParser(parser, fileItem);
+    expect(r.error).toBeUndefined();
+    expect(r.drafts.map((d) => d.dataset)).toEqual(Array(7).fill('aws.alb'));
+    expect(r.drafts[0]!.idParts).toEqual([path, 1]);
+  });
+
   it('refuses a zero-byte object', async () => {
     const r = await runParser(parser, s3Item('', { key: 'incoming/empty' }));
     expect(r.error?.message).toBe('object is empty (0 bytes): no log format to read');

@@ -72,6 +72,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: StatusDep
         delivered: deps.metrics.total('logferry_sink_events_total'),
         dead_letters: deps.metrics.total('logferry_dead_letters_total'),
         retries: deps.metrics.total('logferry_sink_retries_total'),
+        alerts: deps.metrics.total('logferry_alerts_total'),
       },
       config: deps.redactedConfig,
     });
