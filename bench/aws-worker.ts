@@ -8,25 +8,12 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import type { RawItem } from '../src/core/batch.js';
-import type { Parser, Sink, SinkFailure } from '../src/core/component.js';
-import type { LogEvent } from '../src/core/event.js';
+import type { Parser } from '../src/core/component.js';
 import { runBatch } from '../src/core/pipeline.js';
 import { AlbParser } from '../src/parsers/alb/index.js';
 import { CloudTrailParser } from '../src/parsers/cloudtrail/index.js';
-import { toNdjson } from '../src/sinks/stdout/index.js';
 import { testPipeline } from '../src/testing/memory.js';
-import { measure } from './lib.js';
-
-/** Serializes like the stdout sink and throws the bytes away. */
-class NullNdjsonSink implements Sink {
-  readonly name = 'null';
-  bytes = 0;
-  async write(events: readonly LogEvent[]): Promise<SinkFailure[]> {
-    this.bytes += toNdjson(events, 'doc').length;
-    return [];
-  }
-  async close() {}
-}
+import { measure, NullNdjsonSink } from './lib.js';
 
 async function pipelineRun(parser: Parser, file: string, key: string): Promise<number> {
   const sink = new NullNdjsonSink();

@@ -5,25 +5,11 @@
  */
 import { gunzipSync } from 'node:zlib';
 import type { RawItem } from '../src/core/batch.js';
-import type { Sink, SinkFailure } from '../src/core/component.js';
-import type { LogEvent } from '../src/core/event.js';
 import { runBatch } from '../src/core/pipeline.js';
 import { CloudWatchLogsParser } from '../src/parsers/cloudwatch_logs/index.js';
-import { toNdjson } from '../src/sinks/stdout/index.js';
 import { gzipJson, rng, subscriptionMessage } from '../src/testing/cwlogs-fixtures.js';
 import { testPipeline } from '../src/testing/memory.js';
-import { measure, progress, result } from './lib.js';
-
-/** Serializes like the stdout sink and throws the bytes away, so only our work is timed. */
-class CountingSink implements Sink {
-  readonly name = 'null';
-  bytes = 0;
-  async write(events: readonly LogEvent[]): Promise<SinkFailure[]> {
-    this.bytes += toNdjson(events, 'doc').length;
-    return [];
-  }
-  async close() {}
-}
+import { measure, NullNdjsonSink, progress, result } from './lib.js';
 
 const records = Number(process.env.BENCH_RECORDS ?? 2000);
 const r = rng(1);
@@ -55,7 +41,7 @@ function baseline(): number {
 }
 
 async function ours(): Promise<number> {
-  const sink = new CountingSink();
+  const sink = new NullNdjsonSink();
   const p = testPipeline(
     { parser: new CloudWatchLogsParser(), sinks: [sink] },
     {

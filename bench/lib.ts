@@ -1,3 +1,7 @@
+import type { Sink, SinkFailure } from '../src/core/component.js';
+import type { LogEvent } from '../src/core/event.js';
+import { toNdjson } from '../src/sinks/stdout/index.js';
+
 /** Shared pieces of every benchmark: timing, peak memory, and the one-line JSON result. */
 
 export interface BenchResult {
@@ -51,4 +55,15 @@ export function result(
 
 export function progress(msg: string): void {
   process.stderr.write(`${msg}\n`);
+}
+
+/** Serializes like the stdout sink and throws the bytes away, so only the pipeline's work is timed. */
+export class NullNdjsonSink implements Sink {
+  readonly name = 'null';
+  bytes = 0;
+  async write(events: readonly LogEvent[]): Promise<SinkFailure[]> {
+    this.bytes += toNdjson(events, 'doc').length;
+    return [];
+  }
+  async close() {}
 }

@@ -4,8 +4,6 @@
  * events (default 1 000 000), read as files of 5 000 records.
  */
 import type { RawItem } from '../src/core/batch.js';
-import type { Sink, SinkFailure } from '../src/core/component.js';
-import type { LogEvent } from '../src/core/event.js';
 import { memoryLogger } from '../src/core/log.js';
 import { runBatch } from '../src/core/pipeline.js';
 import { CloudTrailParser } from '../src/parsers/cloudtrail/index.js';
@@ -13,20 +11,9 @@ import { RuleEngine } from '../src/rules/engine.js';
 import { loadRules, parseRule } from '../src/rules/load.js';
 import type { Rule } from '../src/rules/types.js';
 import { MemoryWindowStore } from '../src/rules/window.js';
-import { toNdjson } from '../src/sinks/stdout/index.js';
 import { rng } from '../src/testing/cwlogs-fixtures.js';
 import { testPipeline } from '../src/testing/memory.js';
-import { measure, progress, result } from './lib.js';
-
-class CountingSink implements Sink {
-  readonly name = 'null';
-  bytes = 0;
-  async write(events: readonly LogEvent[]): Promise<SinkFailure[]> {
-    this.bytes += toNdjson(events, 'doc').length;
-    return [];
-  }
-  async close() {}
-}
+import { measure, NullNdjsonSink, progress, result } from './lib.js';
 
 const TOTAL = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const PER_FILE = 5000;
@@ -166,7 +153,7 @@ async function run(withRules: boolean): Promise<{ events: number; alerts: number
     },
   });
   const p = testPipeline(
-    { parser: new CloudTrailParser(), sinks: [new CountingSink()] },
+    { parser: new CloudTrailParser(), sinks: [new NullNdjsonSink()] },
     {
       delivery: { maxAttempts: 1, backoff: { baseMs: 1, maxMs: 1 }, chunkEvents: 2000 },
       ...(withRules ? { detector: engine } : {}),

@@ -27,7 +27,8 @@ async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeout
   for (;;) {
     const v = await f();
     if (v !== undefined) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`timed out waiting for ${what}; daemon said: ${daemonLog}`);
     await new Promise((res) => setTimeout(res, 100));
   }
 }
@@ -68,6 +69,9 @@ async function deliveredIds(): Promise<string[]> {
   return out;
 }
 
+/** What the daemons printed, to explain a failure. */
+let daemonLog = '';
+
 function startDaemon(): ChildProcess {
   const child = spawn(
     process.execPath,
@@ -78,7 +82,9 @@ function startDaemon(): ChildProcess {
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
-  child.stderr?.resume();
+  child.stderr?.on('data', (d: Buffer) => {
+    daemonLog = (daemonLog + d.toString()).slice(-6000);
+  });
   return child;
 }
 

@@ -1,17 +1,8 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
-import {
-  hostPort,
-  int,
-  isoMillis,
-  type LineFormat,
-  num,
-  parseLines,
-  splitRequest,
-  str,
-  tlsVersion,
-} from '../aws_lb/fields.js';
+import { httpAccessDoc } from '../aws_lb/access.js';
+import { int, isoMillis, type LineFormat, num, parseLines, str } from '../aws_lb/fields.js';
 
 export const DATASET = 'aws.elb';
 
@@ -29,49 +20,32 @@ export const elbClassicFormat: LineFormat = {
     if (f.length !== 12 && f.length !== 15) return `has ${f.length} fields, classic ELB lines have 12 or 15`;
     const time = isoMillis(f[0]);
     if (time === undefined) return `has '${f[0]}' where the timestamp should be`;
-    const client = hostPort(f[2]);
-    const backend = hostPort(f[3]);
-    const req = splitRequest(f[11]);
-    const status = int(f[7]);
-    const tls = tlsVersion(f[14]);
-    const cipher = str(f[13]);
-    const ua = str(f[12]);
-    const doc = {
-      '@timestamp': '',
-      event: {
-        kind: 'event',
-        category: ['web'],
-        type: ['access'],
-        outcome: status === undefined ? undefined : status < 400 ? 'success' : 'failure',
-        provider: 'elasticloadbalancing',
+    const { doc, status, method } = httpAccessDoc(
+      {
+        client: f[2],
+        backend: f[3],
+        status: f[7],
+        receivedBytes: f[9],
+        sentBytes: f[10],
+        request: f[11],
+        userAgent: f[12],
+        sslCipher: f[13],
+        sslProtocol: f[14],
       },
       cloud,
-      source: client ? { ip: client.ip, port: client.port, address: client.ip } : undefined,
-      destination: backend ? { ip: backend.ip, port: backend.port, address: backend.ip } : undefined,
-      http: {
-        request: { method: req.method, bytes: int(f[9]) },
-        response: { status_code: status, bytes: int(f[10]) },
-        version: req.version,
-      },
-      url: req.url ? { original: req.url } : undefined,
-      user_agent: ua ? { original: ua } : undefined,
-      tls:
-        tls || cipher
-          ? { version_protocol: tls?.version_protocol, version: tls?.version, cipher }
-          : undefined,
-      aws: {
-        elb: {
-          type: 'classic',
-          name: str(f[1]),
-          protocol: req.method ? 'http' : 'tcp',
-          request_processing_time: num(f[4]),
-          backend_processing_time: num(f[5]),
-          response_processing_time: num(f[6]),
-          elb_status_code: status,
-          backend_status_code: int(f[8]),
-          ssl_cipher: cipher,
-          ssl_protocol: str(f[14]),
-        },
+    );
+    doc.aws = {
+      elb: {
+        type: 'classic',
+        name: str(f[1]),
+        protocol: method ? 'http' : 'tcp',
+        request_processing_time: num(f[4]),
+        backend_processing_time: num(f[5]),
+        response_processing_time: num(f[6]),
+        elb_status_code: status,
+        backend_status_code: int(f[8]),
+        ssl_cipher: str(f[13]),
+        ssl_protocol: str(f[14]),
       },
     };
     return { dataset: DATASET, timestamp: time, doc, idParts };

@@ -1,16 +1,8 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
-import {
-  hostPort,
-  int,
-  isoMillis,
-  type LineFormat,
-  num,
-  parseLines,
-  str,
-  tlsVersion,
-} from '../aws_lb/fields.js';
+import { endpoint } from '../aws_lb/access.js';
+import { int, isoMillis, type LineFormat, num, parseLines, str, tlsVersion } from '../aws_lb/fields.js';
 
 export const DATASET = 'aws.nlb';
 
@@ -30,8 +22,6 @@ export const nlbFormat: LineFormat = {
     if (f[0] !== 'tls') return `starts with '${f[0]}', NLB lines start with 'tls'`;
     const time = isoMillis(f[2]);
     if (time === undefined) return `has '${f[2]}' where the time should be`;
-    const client = hostPort(f[5]);
-    const dest = hostPort(f[6]);
     const tls = tlsVersion(f[15]);
     const connectionMs = num(f[7]);
     const doc = {
@@ -44,8 +34,8 @@ export const nlbFormat: LineFormat = {
         duration: connectionMs === undefined ? undefined : Math.round(connectionMs * 1e6),
       },
       cloud,
-      source: client ? { ip: client.ip, port: client.port, address: client.ip, bytes: int(f[9]) } : undefined,
-      destination: dest ? { ip: dest.ip, port: dest.port, address: dest.ip, bytes: int(f[10]) } : undefined,
+      source: endpoint(f[5], { bytes: int(f[9]) }),
+      destination: endpoint(f[6], { bytes: int(f[10]) }),
       tls: {
         version_protocol: tls?.version_protocol,
         version: tls?.version,

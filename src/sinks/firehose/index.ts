@@ -3,6 +3,7 @@ import { awsClientConfig } from '../../core/aws.js';
 import type { Sink, SinkFailure } from '../../core/component.js';
 import { DeliveryError } from '../../core/errors.js';
 import type { LogEvent } from '../../core/event.js';
+import { InFlight } from '../inflight.js';
 import type { FirehoseSinkConfig } from './schema.js';
 
 /** Firehose refuses a record over 1,000 KiB. */
@@ -43,7 +44,7 @@ export function batchRecords(
  */
 export class FirehoseSink implements Sink {
   readonly name: string;
-  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly inflight = new InFlight();
 
   constructor(
     private readonly cfg: FirehoseSinkConfig,
@@ -52,14 +53,8 @@ export class FirehoseSink implements Sink {
     this.name = cfg.name;
   }
 
-  async write(events: readonly LogEvent[]): Promise<SinkFailure[]> {
-    const p = this.deliver(events);
-    this.inflight.add(p);
-    try {
-      return await p;
-    } finally {
-      this.inflight.delete(p);
-    }
+  write(events: readonly LogEvent[]): Promise<SinkFailure[]> {
+    return this.inflight.track(this.deliver(events));
   }
 
   private async deliver(events: readonly LogEvent[]): Promise<SinkFailure[]> {
@@ -120,7 +115,7 @@ export class FirehoseSink implements Sink {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.inflight]);
+    await this.inflight.drain();
   }
 }
 

@@ -7,6 +7,7 @@ import { awsClientConfig } from '../../core/aws.js';
 import type { Sink, SinkFailure } from '../../core/component.js';
 import { DeliveryError } from '../../core/errors.js';
 import type { LogEvent } from '../../core/event.js';
+import { InFlight } from '../inflight.js';
 import type { S3ArchiveSinkConfig } from './schema.js';
 
 const gzipAsync = promisify(gzip);
@@ -38,7 +39,7 @@ export function objectName(ids: readonly string[]): string {
 export class S3ArchiveSink implements Sink {
   readonly name: string;
   private readonly recent = new Set<string>();
-  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly inflight = new InFlight();
 
   constructor(
     private readonly cfg: S3ArchiveSinkConfig,
@@ -47,14 +48,8 @@ export class S3ArchiveSink implements Sink {
     this.name = cfg.name;
   }
 
-  async write(events: readonly LogEvent[]): Promise<SinkFailure[]> {
-    const p = this.deliver(events);
-    this.inflight.add(p);
-    try {
-      return await p;
-    } finally {
-      this.inflight.delete(p);
-    }
+  write(events: readonly LogEvent[]): Promise<SinkFailure[]> {
+    return this.inflight.track(this.deliver(events));
   }
 
   private async deliver(events: readonly LogEvent[]): Promise<SinkFailure[]> {
@@ -136,7 +131,7 @@ export class S3ArchiveSink implements Sink {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.inflight]);
+    await this.inflight.drain();
   }
 }
 
