@@ -65,6 +65,21 @@ describe('daily files sink', () => {
     expect((await read(join(dir, 'd', 'd-2026-11-25.jsonl'))).map((l) => l.n)).toEqual([1, 2, 3]);
   });
 
+  it('keeps every line whole when many writers append at once to a file a crash left torn', async () => {
+    const path = join(dir, 'd', 'd-2026-11-25.jsonl');
+    await mkdir(join(dir, 'd'));
+    await writeFile(path, `${JSON.stringify(ev('d', '2026-11-25T00:00:00Z', -1).doc)}\n{"torn":`);
+    const s = sink({ fsync: false });
+    const writers = Array.from({ length: 20 }, (_, w) =>
+      s.write(Array.from({ length: 50 }, (_, i) => ev('d', '2026-11-25T01:00:00Z', w * 1000 + i))),
+    );
+    expect((await Promise.all(writers)).flat()).toEqual([]);
+    await s.close();
+    const lines = await read(path);
+    expect(lines).toHaveLength(1001);
+    expect(new Set(lines.map((l) => l.n)).size).toBe(1001);
+  });
+
   it('cuts a torn last line left by a crash, then writes the event whole', async () => {
     const e1 = ev('d', '2026-11-25T01:00:00Z', 1);
     const e2 = ev('d', '2026-11-25T01:00:01Z', 2);

@@ -26,6 +26,12 @@ interface OpenDayFile {
 export class DailyFilesSink implements Sink {
   readonly name: string;
   private readonly files = new Map<string, OpenDayFile>();
+  /**
+   * One operation at a time per day file: sources write concurrently (a loop per shard), and
+   * two opens of one file would each cut what they take for a torn line, which can be the other's
+   * append in progress; a large append can also be split into several write() calls.
+   */
+  private readonly queues = new Map<string, Promise<unknown>>();
   private lastRetentionDay = '';
 
   constructor(private readonly cfg: DailyFilesSinkConfig) {
@@ -68,6 +74,17 @@ export class DailyFilesSink implements Sink {
       await this.applyRetention(today);
     }
     return failures;
+  }
+
+  private exclusive<T>(path: string, f: () => Promise<T>): Promise<T> {
+    const prev = this.queues.get(path) ?? Promise.resolve();
+    const next = prev.then(f, f);
+    const settled = next.catch(() => undefined);
+    this.queues.set(path, settled);
+    void settled.then(() => {
+      if (this.queues.get(path) === settled) this.queues.delete(path);
+    });
+    return next;
   }
 
   private async append(path: string, events: LogEvent[]): Promise<void> {
@@ -132,8 +149,10 @@ export class DailyFilesSink implements Sink {
         const m = DAY_FILE.exec(f);
         if (m && m[2]! < cutoff) {
           const p = join(dir, f);
-          await this.closeFile(p);
-          await rm(p, { force: true });
+          await this.exclusive(p, async () => {
+            await this.closeFile(p);
+            await rm(p, { force: true });
+          });
           removed.push(p);
         }
       }
@@ -142,6 +161,7 @@ export class DailyFilesSink implements Sink {
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled([...this.queues.values()]);
     for (const p of [...this.files.keys()]) await this.closeFile(p);
   }
 }
