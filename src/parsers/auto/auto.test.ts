@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -8,10 +10,14 @@ import { MemorySink, testPipeline } from '../../testing/memory.js';
 import { AutoParser } from './index.js';
 
 async function run(body: RawItem['body']) {
+  return runAt('inbox/f', body);
+}
+
+async function runAt(ref: string, body: RawItem['body']) {
   const sink = new MemorySink();
   const p = testPipeline({ parser: new AutoParser(), sinks: [sink] });
   const res = await runBatch(
-    { source: 'in', items: [{ ackId: 'f', origin: { source: 'in', type: 'file', ref: 'inbox/f' }, body }] },
+    { source: 'in', items: [{ ackId: 'f', origin: { source: 'in', type: 'file', ref }, body }] },
     p,
   );
   return { item: res.items[0]!, events: [...sink.byId.values()], dead: p.deadLetter.entries };
@@ -33,6 +39,23 @@ describe('auto parser', () => {
       ...Array(4).fill('aws.cloudwatch_logs'),
       'generic.json',
     ]);
+  });
+
+  it('hands AWS log files to their own parsers, by file name or by content', async () => {
+    const fixtures = join(import.meta.dirname, '..');
+    const trail = readFileSync(join(fixtures, 'cloudtrail/fixtures/aws-docs.json'));
+    const alb = readFileSync(join(fixtures, 'alb/fixtures/aws-docs.log'));
+    const byContent = await run(stream(gzipSync(trail)));
+    expect(new Set(byContent.events.map((e) => e.dataset))).toEqual(new Set(['aws.cloudtrail']));
+    expect(byContent.events.length).toBeGreaterThan(0);
+    const albEvents = await run(stream(alb));
+    expect(new Set(albEvents.events.map((e) => e.dataset))).toEqual(new Set(['aws.alb']));
+    // A digest file, known by its name, holds no events.
+    const digest = await runAt(
+      'AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2026/11/25/x.json.gz',
+      stream(gzipSync(trail)),
+    );
+    expect(digest.item).toMatchObject({ status: 'delivered', events: 0 });
   });
 
   it('reads JSON lines, taking the timestamp from the document', async () => {

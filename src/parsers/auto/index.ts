@@ -4,12 +4,15 @@ import { jsonErrorReason, LimitError, ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
 import { contentHash } from '../../core/ids.js';
 import { checkRecordSize, decodeBase64, isGzip, maybeGunzip } from '../../core/limits.js';
+import { formatFromKey, sniffFormat } from '../aws_logs/detect.js';
+import { awsLogParser, headText, peek } from '../aws_logs/index.js';
 import { bodyBytes } from '../bytes.js';
 import { looksLikeSubscription, subscriptionEvents, validateSubscription } from '../cloudwatch_logs/index.js';
 import { jsonLineDraft } from '../json_lines/draft.js';
 import { openBody } from '../json_lines/index.js';
 import { type Line, readLines } from '../lines.js';
 
+const SNIFF_BYTES = 16 * 1024;
 const BASE64_TOKEN = /^[A-Za-z0-9+/]{16,}={0,2}$/;
 
 /**
@@ -31,14 +34,46 @@ export class AutoParser implements Parser {
       yield* this.fromBytes(bytes, item, ctx, item.body.kind === 'base64' ? 1 : 0);
       return;
     }
-    yield* this.fromStream(item, ctx);
+    yield* this.fromFile(item, ctx);
   }
 
-  /** Files: JSON lines and text stream line by line; a single JSON document is read whole (capped). */
+  /**
+   * A whole file: AWS log files (CloudTrail, ELB/ALB/NLB, known by their key layout or their
+   * first bytes) go to their own parsers; everything else is read line by line.
+   */
+  private async *fromFile(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+    const key = String(item.origin.attrs?.key ?? item.origin.ref);
+    const byKey = formatFromKey(key);
+    if (byKey === 'digest') return;
+    if (byKey) {
+      yield* awsLogParser(byKey).parse(item, ctx);
+      return;
+    }
+    const { head, all } = await peek(await openBody(item), SNIFF_BYTES);
+    const text = headText(head);
+    const format = sniffFormat(text);
+    const rest: RawItem = { ...item, body: { kind: 'stream', open: async () => all } };
+    // A Kinesis or S3 Lambda event starts like a CloudTrail file ({"Records":[…); only CloudTrail
+    // records name a service endpoint as their eventSource.
+    if (
+      format &&
+      (format !== 'cloudtrail' || /"eventSource"\s*:\s*"[a-z0-9.-]+\.amazonaws\.com"/.test(text))
+    ) {
+      yield* awsLogParser(format).parse(rest, ctx);
+      return;
+    }
+    yield* this.fromStream(rest, ctx, true, item);
+  }
+
+  /**
+   * Files: JSON lines and text stream line by line; a single JSON document is read whole
+   * (capped), from `reopen`, the item that can be read again from its start.
+   */
   private async *fromStream(
     item: RawItem,
     ctx: ParseContext,
     wholeFallback = true,
+    reopen: RawItem = item,
   ): AsyncIterable<EventDraft> {
     const lines = readLines(await openBody(item), ctx.limits.max_line_bytes, item.origin.ref)[
       Symbol.asyncIterator
@@ -55,7 +90,7 @@ export class AutoParser implements Parser {
           `${first.value.oversize ? 'first line is too long' : 'record is not valid JSON'}`,
         );
       // Pretty-printed or single-line-too-long document: read it whole, within the cap.
-      yield* this.fromBytes(await bodyBytes(item, ctx.limits), item, ctx, 0);
+      yield* this.fromBytes(await bodyBytes(reopen, ctx.limits), item, ctx, 0);
       return;
     }
     yield* this.fromLine(first.value, item, ctx);

@@ -22,7 +22,7 @@ const parsers: Record<AwsLogFormat, Parser> = {
 };
 
 /** Reads up to `bytes` from a stream and gives back those bytes plus a stream of everything (nothing is lost). */
-async function peek(input: Readable, bytes: number): Promise<{ head: Buffer; all: Readable }> {
+export async function peek(input: Readable, bytes: number): Promise<{ head: Buffer; all: Readable }> {
   const it = (input as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   const seen: Buffer[] = [];
   let size = 0;
@@ -45,7 +45,7 @@ async function peek(input: Readable, bytes: number): Promise<{ head: Buffer; all
   return { head: Buffer.concat(seen), all: Readable.from(replay(), { objectMode: false }) };
 }
 
-function headText(head: Buffer): string {
+export function headText(head: Buffer): string {
   if (!isGzip(head)) return head.subarray(0, SNIFF_BYTES).toString('utf8');
   try {
     // Sync flush inflates what a partial stream holds without calling it truncated. 2 KB of
@@ -86,6 +86,11 @@ export class AwsLogsParser implements Parser {
     }
     yield* parsers[format].parse({ ...item, body: { kind: 'stream', open: async () => all } }, ctx);
   }
+}
+
+/** The parser for one recognized AWS log format. */
+export function awsLogParser(format: AwsLogFormat): Parser {
+  return parsers[format];
 }
 
 export function create(): Parser {

@@ -1,4 +1,4 @@
-import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -99,12 +99,16 @@ describe('daily files sink', () => {
     const old = new Date(Date.now() - 40 * 86_400_000).toISOString().slice(0, 10);
     const recent = new Date(Date.now() - 3 * 86_400_000).toISOString().slice(0, 10);
     for (const day of [old, recent]) await writeFile(join(dir, 'd', `d-${day}.jsonl`), '{}\n');
+    const longAgo = new Date(Date.now() - 40 * 86_400_000);
+    await utimes(join(dir, 'd', `d-${old}.jsonl`), longAgo, longAgo);
+    // Old events written just now (a backfill) stay until the file goes quiet.
+    await writeFile(join(dir, 'd', 'd-2019-01-01.jsonl'), '{}\n');
     await writeFile(join(dir, 'd', 'notes.txt'), 'not a day file');
     const s = sink({ retention_days: 30 });
     await s.write([ev('d', `${today}T00:00:00Z`, 1)]);
     await s.close();
     expect((await readdir(join(dir, 'd'))).sort()).toEqual(
-      [`d-${recent}.jsonl`, `d-${today}.jsonl`, 'notes.txt'].sort(),
+      ['d-2019-01-01.jsonl', `d-${recent}.jsonl`, `d-${today}.jsonl`, 'notes.txt'].sort(),
     );
   });
 

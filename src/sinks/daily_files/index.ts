@@ -147,8 +147,13 @@ export class DailyFilesSink implements Sink {
       if (!(await stat(dir).catch(() => undefined))?.isDirectory()) continue;
       for (const f of await readdir(dir)) {
         const m = DAY_FILE.exec(f);
-        if (m && m[2]! < cutoff) {
-          const p = join(dir, f);
+        const p = join(dir, f);
+        // A day file written to lately (a backfill of old events) is kept until it goes quiet.
+        if (
+          m &&
+          m[2]! < cutoff &&
+          ((await stat(p).catch(() => undefined))?.mtimeMs ?? 0) < Date.parse(cutoff)
+        ) {
           await this.exclusive(p, async () => {
             await this.closeFile(p);
             await rm(p, { force: true });

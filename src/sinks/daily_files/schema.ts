@@ -9,7 +9,7 @@ export const dailyFilesSinkSchema = z
     path: z.string().min(1),
     /** Folder (and file prefix) per dataset, e.g. `duo.authentication: auth`; default the dataset name. */
     directories: z.record(z.string(), z.string().regex(/^[\w.-]+$/)).default({}),
-    /** Day files older than this many days are deleted; 0 keeps everything. */
+    /** Day files older than this many days, and not written to for as long, are deleted; 0 keeps everything. */
     retention_days: z.number().int().nonnegative().default(30),
     /** Which day an event belongs to: its own timestamp, or when logferry wrote it. */
     day_from: z.enum(['event', 'arrival']).default('event'),
