@@ -45,7 +45,11 @@ async function ours(): Promise<number> {
   const p = testPipeline(
     { parser: new CloudWatchLogsParser(), sinks: [sink] },
     {
-      delivery: { maxAttempts: 1, backoff: { baseMs: 1, maxMs: 1 }, chunkEvents: Number(process.env.BENCH_CHUNK_EVENTS ?? 2000) },
+      delivery: {
+        maxAttempts: 1,
+        backoff: { baseMs: 1, maxMs: 1 },
+        chunkEvents: Number(process.env.BENCH_CHUNK_EVENTS ?? 2000),
+      },
     },
   );
   let events = 0;
