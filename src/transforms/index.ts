@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Transform } from '../core/component.js';
 import type { LogEvent } from '../core/event.js';
 import { deleteField, getField, setField } from '../core/fields.js';
+import { checkRegex } from '../rules/safe-regex.js';
 
 const only = { datasets: z.array(z.string()).optional() };
 
@@ -25,7 +26,13 @@ export const transformSchema = z.discriminatedUnion('type', [
       ...only,
     })
     .strict()
-    .refine((t) => t.equals !== undefined || t.matches !== undefined, 'give `equals` or `matches`'),
+    .refine((t) => t.equals !== undefined || t.matches !== undefined, 'give `equals` or `matches`')
+    .superRefine((t, ctx) => {
+      // The same ReDoS guard as rules: a config regex runs on every event of every source.
+      const verdict = t.matches === undefined ? { ok: true } : checkRegex(t.matches);
+      if (!verdict.ok)
+        ctx.addIssue({ code: 'custom', path: ['matches'], message: verdict.reason ?? 'unsafe regex' });
+    }),
 ]);
 export type TransformConfig = z.infer<typeof transformSchema>;
 
