@@ -1,6 +1,6 @@
-import { pipeline, Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
-import { oneLine, ParseError } from '../core/errors.js';
+import type { Readable } from 'node:stream';
+import { ParseError } from '../core/errors.js';
+import { decodedChunks } from './decode.js';
 
 export interface Line {
   /** 1-based line number. */
@@ -17,28 +17,7 @@ export interface Line {
  * ParseError that says how many compressed bytes were read before the damage.
  */
 export async function* readLines(input: Readable, maxLineBytes: number, what = 'input'): AsyncIterable<Line> {
-  let compressedRead = 0;
-  const it = (input as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
-  const head = await it.next();
-  if (head.done) return;
-  const first = Buffer.from(head.value);
-  const gzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
-  async function* raw(): AsyncIterable<Buffer> {
-    compressedRead += first.length;
-    yield first;
-    for (let r = await it.next(); !r.done; r = await it.next()) {
-      const b = Buffer.from(r.value);
-      compressedRead += b.length;
-      yield b;
-    }
-  }
-  let source: AsyncIterable<Buffer> = raw();
-  if (gzip) {
-    const gunzip = createGunzip();
-    // pipeline() carries a read error of the input into the gunzip stream we iterate.
-    pipeline(Readable.from(source), gunzip, () => {});
-    source = gunzip;
-  }
+  const source = decodedChunks(input, what);
   let pending: Buffer[] = [];
   let pendingLen = 0;
   let skipping = 0;
@@ -75,13 +54,13 @@ export async function* readLines(input: Readable, maxLineBytes: number, what = '
       }
     }
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (gzip && typeof code === 'string' && code.startsWith('Z_')) {
+    // Say how far the good part went: the lines before the damage were already handed on.
+    if (e instanceof ParseError && e.position) {
       throw new ParseError(
-        `${what}: gzip is damaged after line ${no} (${oneLine((e as Error).message, 120)})`,
+        `${e.message.replace(': gzip is damaged', `: gzip is damaged after line ${no}`)}`,
         {
-          cause: e,
-          position: `compressed byte ${compressedRead}`,
+          cause: e.cause,
+          position: e.position,
         },
       );
     }

@@ -1,6 +1,6 @@
 import { pipeline, Readable, type TransformOptions } from 'node:stream';
 import { createGunzip, type ZlibOptions } from 'node:zlib';
-import { oneLine, ParseError } from '../../core/errors.js';
+import { oneLine, ParseError } from '../core/errors.js';
 
 /**
  * The bytes of a stream, gunzipped when it starts with the gzip magic. Damaged gzip ends the
