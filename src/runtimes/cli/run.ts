@@ -24,7 +24,7 @@ export function registerRun(program: Command): void {
         const log = createLogger(opts.logLevel ?? config.daemon.log_level);
         const statusListen = opts.status === 'off' ? false : opts.status;
         const daemon = await startDaemon(config, { log, statusListen });
-        process.stderr.write(`${banner(config, opts.config)}\n`);
+        process.stderr.write(`${banner(config, opts.config, statusListen ?? config.daemon.status_listen)}\n`);
         const stop = async (sig: string) => {
           log.info({ signal: sig }, 'stopping: finishing in-flight batches');
           await daemon.stop();

@@ -1,0 +1,25 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../config/load.js';
+import { banner } from './banner.js';
+
+const local = parseConfig(
+  readFileSync(join(import.meta.dirname, '../../../config/examples/local.yaml'), 'utf8'),
+  'local.yaml',
+  {},
+);
+
+describe('start-up banner', () => {
+  it('tells a new user where to drop files, where output goes and where the dashboard is', () => {
+    const text = banner(local, 'config/examples/local.yaml');
+    expect(text).toContain('source inbox: drop files into ./var/inbox');
+    expect(text).toContain('sink   daily: writing to ./var/logs');
+    expect(text).toContain('dead letters: ./var/dead-letter');
+    expect(text).toContain('status and dashboard: http://127.0.0.1:8686/');
+  });
+
+  it('does not promise a dashboard that was turned off', () => {
+    expect(banner(local, 'local.yaml', false)).not.toContain('dashboard');
+  });
+});
