@@ -56,9 +56,11 @@ export class DailyFilesSink implements Sink {
     const failures: SinkFailure[] = [];
     for (const [path, idx] of groups) {
       try {
-        await this.append(
-          path,
-          idx.map((i) => events[i]!),
+        await this.exclusive(path, () =>
+          this.append(
+            path,
+            idx.map((i) => events[i]!),
+          ),
         );
       } catch (e) {
         const err = new DeliveryError(`cannot write ${path}: ${(e as Error).message}`, {
