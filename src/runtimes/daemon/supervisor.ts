@@ -1,6 +1,6 @@
 import type { BatchResult } from '../../core/batch.js';
 import type { Logger, Source, SourceContext, StateStore } from '../../core/component.js';
-import { describeError, SourceError, StateError } from '../../core/errors.js';
+import { ConfigError, describeError, SourceError, StateError } from '../../core/errors.js';
 import type { Limits } from '../../core/limits.js';
 import type { Pipeline } from '../../core/pipeline.js';
 import { runBatch } from '../../core/pipeline.js';
@@ -83,6 +83,7 @@ export class SourceRunner {
     };
     for (let attempt = 1; !signal.aborted; attempt++) {
       if (!this.paused) this.state = 'running';
+      const started = Date.now();
       try {
         await this.source.run(ctx);
         if (signal.aborted) break;
@@ -93,12 +94,18 @@ export class SourceRunner {
         this.lastError = describeError(e);
         // A checkpoint a person must look at, or a source that says retrying cannot help
         // (wrong credentials): stop it and show it as failed.
-        if (e instanceof StateError || (e instanceof SourceError && !e.retryable)) {
+        if (
+          e instanceof StateError ||
+          e instanceof ConfigError ||
+          (e instanceof SourceError && !e.retryable)
+        ) {
           this.state = 'failed';
           log.error({ source: this.source.name }, `source ${this.source.name} stopped: ${this.lastError}`);
           return;
         }
         this.restarts++;
+        // A source that ran for a while before failing starts the backoff over.
+        if (Date.now() - started > 5 * 60_000) attempt = 1;
         const delay = backoffDelay(attempt, { baseMs: 1000, maxMs: 60_000 }) + 500;
         log.error(
           { source: this.source.name, retry_in_ms: delay },
