@@ -71,6 +71,8 @@ async function deliveredIds(): Promise<string[]> {
 
 /** What the daemons printed, to explain a failure. */
 let daemonLog = '';
+/** Every daemon started, so a failed test leaves none running. */
+const children: ChildProcess[] = [];
 
 function startDaemon(): ChildProcess {
   const child = spawn(
@@ -82,6 +84,7 @@ function startDaemon(): ChildProcess {
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
+  children.push(child);
   child.stderr?.on('data', (d: Buffer) => {
     daemonLog = (daemonLog + d.toString()).slice(-6000);
   });
@@ -129,6 +132,7 @@ sinks:
 }, 60_000);
 
 afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await k?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
