@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { CreateTableCommand, DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
@@ -12,7 +12,6 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertRouter } from '../../src/alerts/router.js';
@@ -31,8 +30,8 @@ import type { Alert } from '../../src/rules/types.js';
 import { MemoryWindowStore } from '../../src/rules/window.js';
 import { resetLambdaApp } from '../../src/runtimes/lambda/bootstrap.js';
 import { handler as s3Handler } from '../../src/runtimes/lambda/s3.js';
+import { type DynamoEmulator, startDynalite } from '../../src/testing/dynalite.js';
 import { MemoryDeadLetterStore } from '../../src/testing/memory.js';
-import { freePort } from '../../src/testing/ports.js';
 import { type S3Emulator, startS3 } from '../../src/testing/s3rver.js';
 import { loadEvent } from '../events/load.js';
 
@@ -279,47 +278,26 @@ alerts:
 });
 
 describe('DynamoDB window store against dynalite', () => {
-  let server: { close(cb: () => void): void };
-  let endpoint: string;
-  const clients: DynamoDBClient[] = [];
-  const client = () => {
-    const c = new DynamoDBClient({
-      endpoint,
-      region: 'us-east-1',
-      credentials: creds,
-      requestHandler: new NodeHttpHandler(),
-    });
-    clients.push(c);
-    return c;
-  };
+  let ddb: DynamoEmulator;
+  const client = () => ddb.client();
 
   beforeAll(async () => {
-    const port = await freePort();
-    const { createRequire } = await import('node:module');
-    const dynalite = createRequire(import.meta.url)('dynalite');
-    server = dynalite({ createTableMs: 0 });
-    await new Promise<void>((r) =>
-      (server as unknown as { listen(p: number, cb: () => void): void }).listen(port, r),
-    );
-    endpoint = `http://127.0.0.1:${port}`;
-    await client().send(
-      new CreateTableCommand({
-        TableName: 'logferry-rules',
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'N' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    ddb = await startDynalite();
+    await ddb.createTable({
+      TableName: 'logferry-rules',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'N' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    });
   });
   afterAll(async () => {
-    for (const c of clients) c.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
+    await ddb?.stop();
   });
 
   const DENIALS = `id: duo-repeated-denials
@@ -391,7 +369,7 @@ rules:
     type: dynamodb
     table: logferry-rules
     region: us-east-1
-    endpoint: ${endpoint}
+    endpoint: ${ddb.endpoint}
     credentials: { access_key_id: test, secret_access_key: test }
 alerts:
   outputs: [{ type: sink, name: to-archive, sink: archive }]

@@ -4,11 +4,9 @@
  * handler configured only by the old Go Lambda's DUOPULL_* variables.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateStreamCommand,
   DescribeStreamCommand,
@@ -18,13 +16,7 @@ import {
   type PutRecordsCommand,
   type PutRecordsCommandOutput,
 } from '@aws-sdk/client-kinesis';
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StateError } from '../../src/core/errors.js';
@@ -37,54 +29,44 @@ import { DynamodbStateStore } from '../../src/state/dynamodb/index.js';
 import { S3StateStore } from '../../src/state/s3/index.js';
 import { makeEvents } from '../../src/testing/duo-events.js';
 import { FakeDuo } from '../../src/testing/duo-fake.js';
+import { type DynamoEmulator, startDynalite } from '../../src/testing/dynalite.js';
 import { type KinesisEmulator, startKinesisEmulator } from '../../src/testing/kinesis-emulator.js';
-import { freePort } from '../../src/testing/ports.js';
+import { type S3Emulator, startS3 } from '../../src/testing/s3rver.js';
 import { describeSinkConformance } from '../sink-conformance.js';
 
-const require = createRequire(import.meta.url);
-const creds = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 const region = 'us-east-1';
 
 let dir: string;
-let s3rver: { run(): Promise<unknown>; close(): Promise<void> };
+let s3emu: S3Emulator;
 let s3Endpoint: string;
 let s3: S3Client;
-let dynalite: Server;
+let dynamo: DynamoEmulator;
 let ddb: DynamoDBClient;
 let kinesis: KinesisEmulator;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'duo-int-'));
-  const S3rver = require('s3rver');
-  const s3Port = await freePort();
-  s3rver = new S3rver({ port: s3Port, address: '127.0.0.1', silent: true, directory: join(dir, 's3') });
-  await s3rver.run();
-  s3Endpoint = `http://127.0.0.1:${s3Port}`;
-  s3 = new S3Client({ endpoint: s3Endpoint, region, credentials: creds, forcePathStyle: true });
-  await s3.send(new CreateBucketCommand({ Bucket: 'duo-state' }));
+  s3emu = await startS3();
+  s3Endpoint = s3emu.endpoint;
+  s3 = s3emu.client;
+  await s3emu.createBucket('duo-state');
 
-  const dynPort = await freePort();
-  dynalite = require('dynalite')({ createTableMs: 0 });
-  await new Promise<void>((r) => dynalite.listen(dynPort, '127.0.0.1', () => r()));
-  ddb = new DynamoDBClient({ endpoint: `http://127.0.0.1:${dynPort}`, region, credentials: creds });
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: 'logferry-state',
-      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  dynamo = await startDynalite();
+  ddb = dynamo.client();
+  await dynamo.createTable({
+    TableName: 'logferry-state',
+    AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+    BillingMode: 'PAY_PER_REQUEST',
+  });
 
   kinesis = await startKinesisEmulator();
 });
 
 afterAll(async () => {
   await kinesis?.stop();
-  await s3rver?.close();
-  await new Promise<void>((r) => (dynalite ? dynalite.close(() => r()) : r()));
-  s3?.destroy();
-  ddb?.destroy();
+  await s3emu?.stop();
+  await dynamo?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
