@@ -4,7 +4,7 @@
  * `npm run package` also zips each Lambda (dist/lambda/<name>.zip) for upload or CDK.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -25,12 +25,15 @@ const banner = {
   ].join('\n'),
 };
 
+/** Every module in src/runtimes/lambda that exports a `handler` (the others are shared helpers). */
 async function handlers(): Promise<string[]> {
   const dir = join(root, 'src/runtimes/lambda');
-  return (await readdir(dir))
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts') && f !== 'bootstrap.ts')
-    .map((f) => f.replace(/\.ts$/, ''))
-    .sort();
+  const names: string[] = [];
+  for (const f of await readdir(dir)) {
+    if (!f.endsWith('.ts') || f.endsWith('.test.ts') || f.endsWith('.d.ts')) continue;
+    if (/export (async )?function handler\b/.test(await readFile(join(dir, f), 'utf8'))) names.push(f.slice(0, -3));
+  }
+  return names.sort();
 }
 
 function zipDir(dir: string, out: string): Promise<void> {

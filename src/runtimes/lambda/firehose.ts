@@ -2,10 +2,11 @@ import { z } from 'zod';
 import type { RawItem } from '../../core/batch.js';
 import type { Sink, SinkFailure } from '../../core/component.js';
 import { Deadline } from '../../core/deadline.js';
-import { DeliveryError, ParseError } from '../../core/errors.js';
+import { DeliveryError } from '../../core/errors.js';
 import type { LogEvent } from '../../core/event.js';
 import { type Pipeline, runBatch } from '../../core/pipeline.js';
 import { type LambdaContext, lambdaApp, pickSource } from './bootstrap.js';
+import { parseEvent } from './events.js';
 
 /** The Firehose data-transformation event (records from Direct PUT or a Kinesis stream). */
 export const firehoseEventSchema = z.object({
@@ -69,18 +70,12 @@ export function firehoseItems(event: FirehoseTransformEvent, source: string): Ra
  */
 export async function handler(event: unknown, context: LambdaContext): Promise<FirehoseTransformResponse> {
   const app = await lambdaApp();
-  const parsed = firehoseEventSchema.safeParse(event);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ParseError(`not a Firehose transformation event: ${issue.path.join('.')} ${issue.message}`, {
-      cause: parsed.error,
-    });
-  }
+  const input = parseEvent(firehoseEventSchema, event, 'a Firehose transformation event');
   const types = app.config.sources.some((s) => s.type === 'kinesis')
     ? ['kinesis']
     : [app.config.sources[0]!.type];
   const source = pickSource(app.config, types);
-  const items = firehoseItems(parsed.data, source);
+  const items = firehoseItems(input, source);
   const collector = new RecordCollector();
   const route = app.pipeline.route(source);
   const pipeline: Pipeline = { ...app.pipeline, route: () => ({ parser: route.parser, sinks: [collector] }) };
@@ -94,7 +89,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<F
         retryable: true,
       },
     );
-  const records = parsed.data.records.map((r, i) => {
+  const records = input.records.map((r, i) => {
     const status = result.items[i]!.status;
     const lines = collector.byRecord.get(r.recordId);
     if (status === 'dead-lettered' && !lines)

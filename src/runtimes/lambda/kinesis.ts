@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { RawItem } from '../../core/batch.js';
 import { Deadline } from '../../core/deadline.js';
-import { DeliveryError, ParseError } from '../../core/errors.js';
 import { runBatch } from '../../core/pipeline.js';
 import { type LambdaContext, lambdaApp, pickSource } from './bootstrap.js';
+import { type BatchResponse, batchResponse, parseEvent } from './events.js';
 
 /** The fields of a Kinesis Lambda event this handler relies on (others pass through unread). */
 export const kinesisEventSchema = z.object({
@@ -21,10 +21,6 @@ export const kinesisEventSchema = z.object({
   ),
 });
 export type KinesisEvent = z.infer<typeof kinesisEventSchema>;
-
-export interface BatchResponse {
-  batchItemFailures: { itemIdentifier: string }[];
-}
 
 export function kinesisItems(event: KinesisEvent, source: string): RawItem[] {
   return event.Records.map((r) => {
@@ -51,29 +47,19 @@ export function kinesisItems(event: KinesisEvent, source: string): RawItem[] {
  */
 export async function handler(event: unknown, context: LambdaContext): Promise<BatchResponse> {
   const app = await lambdaApp();
-  const parsed = kinesisEventSchema.safeParse(event);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    // Not a Kinesis event at all: nothing can be acknowledged record by record.
-    throw new ParseError(`not a Kinesis event: ${issue.path.join('.')} ${issue.message}`, {
-      cause: parsed.error,
-    });
-  }
+  const records = parseEvent(kinesisEventSchema, event, 'a Kinesis event');
   const source = pickSource(app.config, ['kinesis']);
-  const items = kinesisItems(parsed.data, source);
+  const items = kinesisItems(records, source);
   const result = await runBatch({ source, items }, app.pipeline, Deadline.fromLambda(context));
-  const failures = result.items
-    .filter((r) => r.status === 'failed')
-    .map((r) => ({ itemIdentifier: r.ackId }));
+  const failed = result.items.filter((r) => r.status === 'failed');
   app.deps.log.info(
-    { records: items.length, events: result.events, failed: failures.length, cut_short: result.cutShort },
+    { records: items.length, events: result.events, failed: failed.length, cut_short: result.cutShort },
     'kinesis batch done',
   );
-  if (items.length > 0 && failures.length === items.length) {
-    throw new DeliveryError(`all ${items.length} records failed: ${result.items[0]!.error ?? 'unknown'}`, {
-      sink: 'pipeline',
-      retryable: true,
-    });
-  }
-  return { batchItemFailures: failures };
+  return batchResponse(
+    failed.map((r) => r.ackId),
+    items.length,
+    'records',
+    failed[0]?.error,
+  );
 }

@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { Deadline } from '../../core/deadline.js';
-import { DeliveryError, ParseError } from '../../core/errors.js';
 import { runBatch } from '../../core/pipeline.js';
 import { messageWork } from '../../sources/s3/messages.js';
 import { type LambdaContext, lambdaApp } from './bootstrap.js';
-import type { BatchResponse } from './kinesis.js';
+import { type BatchResponse, batchResponse, parseEvent } from './events.js';
 import { s3Source } from './s3.js';
 
 /** The fields of an SQS Lambda event this handler relies on. */
@@ -21,16 +20,10 @@ export const sqsEventSchema = z.object({
  */
 export async function handler(event: unknown, context: LambdaContext): Promise<BatchResponse> {
   const app = await lambdaApp();
-  const parsed = sqsEventSchema.safeParse(event);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ParseError(`not an SQS event: ${issue.path.join('.')} ${issue.message}`, {
-      cause: parsed.error,
-    });
-  }
+  const sqsEvent = parseEvent(sqsEventSchema, event, 'an SQS event');
   const { source, s3 } = s3Source(app);
   const work = messageWork(
-    parsed.data.Records.map((r) => ({ id: r.messageId, body: r.body })),
+    sqsEvent.Records.map((r) => ({ id: r.messageId, body: r.body })),
     source,
     s3,
   );
@@ -40,23 +33,16 @@ export async function handler(event: unknown, context: LambdaContext): Promise<B
   for (const r of result.items) {
     if (r.status === 'failed') failedMessages.add(r.ackId.slice(0, r.ackId.lastIndexOf('/')));
   }
-  const failures = [...failedMessages].map((id) => ({ itemIdentifier: id }));
   app.deps.log.info(
     {
       messages: work.length,
       objects: items.length,
       events: result.events,
-      failed: failures.length,
+      failed: failedMessages.size,
       cut_short: result.cutShort,
     },
     'sqs batch done',
   );
-  if (work.length > 0 && failures.length === work.length) {
-    const first = result.items.find((r) => r.status === 'failed');
-    throw new DeliveryError(`all ${work.length} messages failed: ${first?.error ?? 'unknown'}`, {
-      sink: 'pipeline',
-      retryable: true,
-    });
-  }
-  return { batchItemFailures: failures };
+  const first = result.items.find((r) => r.status === 'failed');
+  return batchResponse([...failedMessages], work.length, 'messages', first?.error);
 }
