@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { RawItem } from '../core/batch.js';
 import { LimitError, ParseError } from '../core/errors.js';
 import { decodeBase64, type Limits } from '../core/limits.js';
@@ -25,4 +26,13 @@ export async function bodyBytes(item: RawItem, limits: Limits): Promise<Buffer> 
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/** The body of an item as a stream, whatever form it arrived in (files and S3 objects stay streams). */
+export async function openBody(item: RawItem): Promise<Readable> {
+  const b = item.body;
+  if (b.kind === 'stream') return b.open();
+  if (b.kind === 'bytes') return Readable.from([b.bytes]);
+  if (b.kind === 'base64') return Readable.from([decodeBase64(b.text, 'record data')]);
+  return Readable.from([Buffer.from(typeof b.value === 'string' ? b.value : JSON.stringify(b.value))]);
 }

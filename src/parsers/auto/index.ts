@@ -6,10 +6,9 @@ import { contentHash } from '../../core/ids.js';
 import { checkRecordSize, decodeBase64, isGzip, maybeGunzip } from '../../core/limits.js';
 import { formatFromKey, sniffFormat } from '../aws_logs/detect.js';
 import { awsLogParser, headText, peek } from '../aws_logs/index.js';
-import { bodyBytes } from '../bytes.js';
+import { bodyBytes, openBody } from '../bytes.js';
 import { looksLikeSubscription, subscriptionEvents, validateSubscription } from '../cloudwatch_logs/index.js';
 import { jsonLineDraft } from '../json_lines/draft.js';
-import { openBody } from '../json_lines/index.js';
 import { type Line, readLines } from '../lines.js';
 
 const SNIFF_BYTES = 16 * 1024;

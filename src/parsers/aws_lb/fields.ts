@@ -3,8 +3,8 @@ import type { RawItem } from '../../core/batch.js';
 import type { ParseContext } from '../../core/component.js';
 import { LimitError, ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
+import { openBody } from '../bytes.js';
 import { decodedChunks } from '../decode.js';
-import { openBody } from '../json_lines/index.js';
 import { readLines } from '../lines.js';
 import { tokenize } from './tokenize.js';
 

@@ -6,9 +6,9 @@ import { ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
 import { isGzip } from '../../core/limits.js';
 import { AlbParser } from '../alb/index.js';
+import { openBody } from '../bytes.js';
 import { CloudTrailParser } from '../cloudtrail/index.js';
 import { ElbClassicParser } from '../elb_classic/index.js';
-import { openBody } from '../json_lines/index.js';
 import { NlbParser } from '../nlb/index.js';
 import { type AwsLogFormat, formatFromKey, sniffFormat } from './detect.js';
 

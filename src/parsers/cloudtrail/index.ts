@@ -3,8 +3,8 @@ import type { ParseContext, Parser } from '../../core/component.js';
 import { jsonErrorReason, LimitError, ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
 import { objectIdentity } from '../aws_lb/fields.js';
+import { openBody } from '../bytes.js';
 import { decodedChunks } from '../decode.js';
-import { openBody } from '../json_lines/index.js';
 import { RecordsScanner, type ScannedRecord } from './scan.js';
 
 export const DATASET = 'aws.cloudtrail';

@@ -1,20 +1,11 @@
-import { Readable } from 'node:stream';
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
 import { jsonErrorReason, LimitError, ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
 import { contentHash } from '../../core/ids.js';
-import { decodeBase64 } from '../../core/limits.js';
+import { openBody } from '../bytes.js';
 import { readLines } from '../lines.js';
 import { jsonLineDraft } from './draft.js';
-
-export async function openBody(item: RawItem): Promise<Readable> {
-  const b = item.body;
-  if (b.kind === 'stream') return b.open();
-  if (b.kind === 'bytes') return Readable.from([b.bytes]);
-  if (b.kind === 'base64') return Readable.from([decodeBase64(b.text, 'record data')]);
-  return Readable.from([Buffer.from(typeof b.value === 'string' ? b.value : JSON.stringify(b.value))]);
-}
 
 /** One event per JSON line; a bad line is set aside on its own and the rest go on. */
 export class JsonLinesParser implements Parser {
