@@ -1,14 +1,15 @@
+import type { ConformanceHarness } from '../../../test/sink-conformance.js';
 import { describeSinkConformance } from '../../../test/sink-conformance.js';
 import { OpenSearchFake } from '../../testing/opensearch-fake.js';
 import { create } from './index.js';
 import { openSearchSinkSchema } from './schema.js';
 
-describeSinkConformance(
-  'opensearch',
-  async () => {
+/** The sink against a fresh fake cluster; `failStatus` is what the cluster answers failed items with. */
+function harness(extra: Record<string, unknown>, failStatus: 429 | 503) {
+  return async (): Promise<ConformanceHarness> => {
     const fake = await new OpenSearchFake().start();
     const sink = await create(
-      openSearchSinkSchema.parse({ name: 'search', type: 'opensearch', endpoint: fake.url }),
+      openSearchSinkSchema.parse({ name: 'search', type: 'opensearch', endpoint: fake.url, ...extra }),
     );
     return {
       sink,
@@ -16,7 +17,7 @@ describeSinkConformance(
       failNext: (times, dataset) =>
         fake.failBulks(
           times,
-          429,
+          failStatus,
           dataset ? (_id, doc) => (doc.event as { dataset?: string }).dataset === dataset : undefined,
         ),
       slowDown: (ms) => fake.slowDown(ms),
@@ -25,38 +26,13 @@ describeSinkConformance(
         await fake.stop();
       },
     };
-  },
-  { perEventFailures: true, idempotent: true },
-);
+  };
+}
+
+describeSinkConformance('opensearch', harness({}, 429), { perEventFailures: true, idempotent: true });
 
 // The same contract with writes joined by time: close() must still send what waits.
-describeSinkConformance(
-  'opensearch with flush_interval',
-  async () => {
-    const fake = await new OpenSearchFake().start();
-    const sink = await create(
-      openSearchSinkSchema.parse({
-        name: 'search',
-        type: 'opensearch',
-        endpoint: fake.url,
-        flush_interval: '200ms',
-      }),
-    );
-    return {
-      sink,
-      readBack: async () => fake.docs().map((d) => d.id),
-      failNext: (times, dataset) =>
-        fake.failBulks(
-          times,
-          503,
-          dataset ? (_id, doc) => (doc.event as { dataset?: string }).dataset === dataset : undefined,
-        ),
-      slowDown: (ms) => fake.slowDown(ms),
-      async close() {
-        await sink.close();
-        await fake.stop();
-      },
-    };
-  },
-  { perEventFailures: true, idempotent: true },
-);
+describeSinkConformance('opensearch with flush_interval', harness({ flush_interval: '200ms' }, 503), {
+  perEventFailures: true,
+  idempotent: true,
+});
