@@ -184,12 +184,7 @@ describe('s3_sqs daemon source with s3rver and fauxqs', () => {
     const log = memoryLogger();
     const app = await buildApp(config, { log });
     const [source] = await app.createSources();
-    const runner = new SourceRunner(source!, {
-      pipeline: app.pipeline,
-      state: app.state,
-      limits: app.config.limits,
-      log,
-    });
+    const runner = SourceRunner.forApp(source!, app);
     const stop = new AbortController();
     const running = runner.run(stop.signal);
     const started = Date.now();
@@ -231,12 +226,7 @@ describe('s3_sqs visibility', () => {
     // Hidden for 4 s at a time, renewed every 2 s; the object takes 7 s to arrive.
     const app = await buildApp(parseConfig(configYaml(base, deny.endpoint, QueueUrl, '4s'), 'test'), { log });
     const [source] = await app.createSources();
-    const runner = new SourceRunner(source!, {
-      pipeline: app.pipeline,
-      state: app.state,
-      limits: app.config.limits,
-      log,
-    });
+    const runner = SourceRunner.forApp(source!, app);
     const stop = new AbortController();
     const running = runner.run(stop.signal);
     await new Promise((r) => setTimeout(r, 5500));
@@ -280,12 +270,7 @@ describe('s3_sqs failures', () => {
     const log = memoryLogger();
     const app = await buildApp(parseConfig(configYaml(base, deny.endpoint, QueueUrl), 'test'), { log });
     const [source] = await app.createSources();
-    const runner = new SourceRunner(source!, {
-      pipeline: app.pipeline,
-      state: app.state,
-      limits: app.config.limits,
-      log,
-    });
+    const runner = SourceRunner.forApp(source!, app);
     const stop = new AbortController();
     const running = runner.run(stop.signal);
     const started = Date.now();

@@ -22,10 +22,7 @@ export async function startDaemon(
 ): Promise<Daemon> {
   const app = await buildApp(config, { log: opts.log, detector: opts.detector });
   const sources = await app.createSources();
-  const runners = sources.map(
-    (s) =>
-      new SourceRunner(s, { pipeline: app.pipeline, state: app.state, limits: config.limits, log: opts.log }),
-  );
+  const runners = sources.map((s) => SourceRunner.forApp(s, app));
   const listen = opts.statusListen ?? config.daemon.status_listen;
   const server = listen
     ? await startStatusServer(listen, {

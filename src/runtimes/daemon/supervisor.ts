@@ -1,3 +1,4 @@
+import type { App } from '../../app.js';
 import type { BatchResult } from '../../core/batch.js';
 import type { Logger, Source, SourceContext, StateStore } from '../../core/component.js';
 import { ConfigError, describeError, SourceError, StateError } from '../../core/errors.js';
@@ -26,6 +27,16 @@ export class SourceRunner {
     readonly source: Source,
     private readonly deps: { pipeline: Pipeline; state: StateStore; limits: Limits; log: Logger },
   ) {}
+
+  /** A runner for one of an app's sources, with the app's pipeline, checkpoints and log. */
+  static forApp(source: Source, app: App): SourceRunner {
+    return new SourceRunner(source, {
+      pipeline: app.pipeline,
+      state: app.state,
+      limits: app.config.limits,
+      log: app.deps.log,
+    });
+  }
 
   pause(): void {
     if (this.paused || this.state === 'stopped' || this.state === 'failed') return;
