@@ -1,5 +1,6 @@
 import type { Batch, BatchResult, ItemResult, RawItem } from './batch.js';
 import type {
+  DeadLetterEntry,
   DeadLetterStore,
   Detector,
   Logger,
@@ -113,16 +114,8 @@ export async function runBatch(
         const origin = { ...item.origin, ref: `${item.origin.ref} ${part.ref}` };
         const line = describeError(isLogferryError(error) ? Object.assign(error, { origin }) : error);
         p.log.warn({ source: item.origin.source }, line);
-        await p.deadLetter.put({
-          kind: 'item',
-          source: item.origin.source,
-          origin,
-          error: line,
-          retryable: false,
-          attempts: 1,
-          parser: parserName,
-          data: part.data === undefined ? undefined : Buffer.from(part.data).toString('base64'),
-        });
+        const data = part.data === undefined ? undefined : Buffer.from(part.data).toString('base64');
+        await p.deadLetter.put(itemEntry(origin, line, parserName, data));
         result.rejected = (result.rejected ?? 0) + 1;
       },
     };
@@ -172,17 +165,8 @@ async function deadLetterItem(
     p.log.error({ err, ref: item.origin.ref }, `unexpected error while parsing: ${line}`);
   else p.log.warn({ source: item.origin.source }, line);
   try {
-    await p.deadLetter.put({
-      kind: 'item',
-      source: item.origin.source,
-      origin: item.origin,
-      error: line,
-      retryable: false,
-      attempts: 1,
-      parser: parserName,
-      data: originalData(item),
-      position: err instanceof ParseError ? err.position : undefined,
-    });
+    const position = err instanceof ParseError ? err.position : undefined;
+    await p.deadLetter.put(itemEntry(item.origin, line, parserName, originalData(item), position));
     if (result.status !== 'failed') result.status = 'dead-lettered';
     result.error = line;
   } catch (dlqErr) {
@@ -190,6 +174,27 @@ async function deadLetterItem(
     result.error = `${line}; dead-letter store failed: ${describeError(dlqErr)}`;
     p.log.error({ ref: item.origin.ref }, result.error);
   }
+}
+
+/** A dead letter for an item, or a part of one, that could not be read. */
+function itemEntry(
+  origin: Origin,
+  error: string,
+  parser: string,
+  data?: string,
+  position?: string,
+): DeadLetterEntry {
+  return {
+    kind: 'item',
+    source: origin.source,
+    origin,
+    error,
+    retryable: false,
+    attempts: 1,
+    parser,
+    data,
+    position,
+  };
 }
 
 /** The item's original content for the dead-letter store (streams are too big: their origin says where). */
