@@ -1,5 +1,8 @@
 import type { Readable } from 'node:stream';
-import { ParseError } from '../core/errors.js';
+import type { RawItem } from '../core/batch.js';
+import type { ParseContext } from '../core/component.js';
+import { LimitError, ParseError } from '../core/errors.js';
+import { openBody } from './bytes.js';
 import { decodedChunks } from './decode.js';
 
 export interface Line {
@@ -72,4 +75,17 @@ export async function* readLines(input: Readable, maxLineBytes: number, what = '
 
 function stripCr(s: string): string {
   return s.endsWith('\r') ? s.slice(0, -1) : s;
+}
+
+/** The lines of an item; a line over the limit is set aside (`ctx.reject`) and not yielded. */
+export async function* itemLines(item: RawItem, ctx: ParseContext): AsyncIterable<Line> {
+  const max = ctx.limits.max_line_bytes;
+  for await (const line of readLines(await openBody(item), max, item.origin.ref)) {
+    if (line.oversize) {
+      await ctx.reject(
+        { ref: `line ${line.no}` },
+        new LimitError(`line ${line.no} is ${line.oversize} bytes, over the ${max}-byte limit`),
+      );
+    } else yield line;
+  }
 }

@@ -1,6 +1,6 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
-import { jsonErrorReason, LimitError, ParseError } from '../../core/errors.js';
+import { jsonErrorReason, ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
 import { contentHash } from '../../core/ids.js';
 import { checkRecordSize, decodeBase64, isGzip, maybeGunzip } from '../../core/limits.js';
@@ -9,7 +9,7 @@ import { awsLogParser, headText, peek } from '../aws_logs/index.js';
 import { bodyBytes, openBody } from '../bytes.js';
 import { looksLikeSubscription, subscriptionEvents, validateSubscription } from '../cloudwatch_logs/index.js';
 import { jsonLineDraft } from '../json_lines/draft.js';
-import { type Line, readLines } from '../lines.js';
+import { itemLines, type Line } from '../lines.js';
 
 const SNIFF_BYTES = 16 * 1024;
 const BASE64_TOKEN = /^[A-Za-z0-9+/]{16,}={0,2}$/;
@@ -74,21 +74,16 @@ export class AutoParser implements Parser {
     wholeFallback = true,
     reopen: RawItem = item,
   ): AsyncIterable<EventDraft> {
-    const lines = readLines(await openBody(item), ctx.limits.max_line_bytes, item.origin.ref)[
-      Symbol.asyncIterator
-    ]();
+    const lines = itemLines(item, ctx)[Symbol.asyncIterator]();
     let first: IteratorResult<Line>;
     do first = await lines.next();
-    while (!first.done && !first.value.oversize && first.value.text.trim() === '');
+    while (!first.done && first.value.text.trim() === '');
     if (first.done) return;
     const head = first.value.text.trimStart();
     if ((head.startsWith('{') || head.startsWith('[')) && !parsesAsJson(head)) {
       await lines.return?.();
-      if (!wholeFallback)
-        throw new ParseError(
-          `${first.value.oversize ? 'first line is too long' : 'record is not valid JSON'}`,
-        );
-      // Pretty-printed or single-line-too-long document: read it whole, within the cap.
+      if (!wholeFallback) throw new ParseError('record is not valid JSON');
+      // A pretty-printed document: read it whole, within the cap.
       yield* this.fromBytes(await bodyBytes(reopen, ctx.limits), item, ctx, 0);
       return;
     }
@@ -99,13 +94,6 @@ export class AutoParser implements Parser {
 
   private async *fromLine(line: Line, item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
     const ref = `line ${line.no}`;
-    if (line.oversize) {
-      await ctx.reject(
-        { ref },
-        new LimitError(`${ref} is ${line.oversize} bytes, over the ${ctx.limits.max_line_bytes}-byte limit`),
-      );
-      return;
-    }
     const text = line.text.trim();
     if (text === '') return;
     try {

@@ -1,11 +1,8 @@
-import { Readable } from 'node:stream';
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext } from '../../core/component.js';
-import { LimitError, ParseError } from '../../core/errors.js';
+import { ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
-import { openBody } from '../bytes.js';
-import { decodedChunks } from '../decode.js';
-import { readLines } from '../lines.js';
+import { itemLines } from '../lines.js';
 import { tokenize } from './tokenize.js';
 
 /** `-` (and `-1` for numbers) is how the load balancers write "no value". */
@@ -119,17 +116,8 @@ export async function* parseLines(
   const base = objectIdentity(item);
   const cloud = cloudFromItem(item);
   const fields: string[] = [];
-  // Inflated ahead on the thread pool (decodedChunks), split into lines here.
-  const text = Readable.from(decodedChunks(await openBody(item), item.origin.ref));
-  for await (const line of readLines(text, ctx.limits.max_line_bytes, item.origin.ref)) {
+  for await (const line of itemLines(item, ctx)) {
     const ref = `line ${line.no}`;
-    if (line.oversize) {
-      await ctx.reject(
-        { ref },
-        new LimitError(`${ref} is ${line.oversize} bytes, over the ${ctx.limits.max_line_bytes}-byte limit`),
-      );
-      continue;
-    }
     if (line.text === '' || line.text.trim() === '') continue;
     const f = tokenize(line.text, fields);
     let problem: string | undefined;

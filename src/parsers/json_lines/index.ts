@@ -1,10 +1,9 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
-import { jsonErrorReason, LimitError, ParseError } from '../../core/errors.js';
+import { jsonErrorReason, ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
 import { contentHash } from '../../core/ids.js';
-import { openBody } from '../bytes.js';
-import { readLines } from '../lines.js';
+import { itemLines } from '../lines.js';
 import { jsonLineDraft } from './draft.js';
 
 /** One event per JSON line; a bad line is set aside on its own and the rest go on. */
@@ -13,16 +12,7 @@ export class JsonLinesParser implements Parser {
   constructor(private readonly dataset = 'generic.json') {}
 
   async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
-    for await (const line of readLines(await openBody(item), ctx.limits.max_line_bytes, item.origin.ref)) {
-      if (line.oversize) {
-        await ctx.reject(
-          { ref: `line ${line.no}` },
-          new LimitError(
-            `line ${line.no} is ${line.oversize} bytes, over the ${ctx.limits.max_line_bytes}-byte limit`,
-          ),
-        );
-        continue;
-      }
+    for await (const line of itemLines(item, ctx)) {
       if (line.text.trim() === '') continue;
       let value: unknown;
       try {
