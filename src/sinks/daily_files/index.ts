@@ -47,7 +47,8 @@ export class DailyFilesSink implements Sink {
     const today = new Date().toISOString().slice(0, 10);
     const groups = new Map<string, number[]>();
     events.forEach((e, i) => {
-      const day = this.cfg.day_from === 'event' ? new Date(e.timestamp).toISOString().slice(0, 10) : today;
+      // The document's own @timestamp (already ISO, UTC) names its day: no second date formatting.
+      const day = this.cfg.day_from === 'event' ? e.doc['@timestamp'].slice(0, 10) : today;
       const path = this.pathFor(e.dataset, day);
       const g = groups.get(path);
       if (g) g.push(i);
