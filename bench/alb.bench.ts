@@ -7,6 +7,7 @@
 import { albBenchFile, MiB, sizeOf } from './aws-files.js';
 import { alternate } from './aws-run.js';
 import { progress, result } from './lib.js';
+import { pythonLoop, vsPython } from './python-baseline.js';
 
 const sizeMib = Number(process.env.BENCH_SIZE_MB ?? 256);
 progress(`alb: ${sizeMib} MiB of lines`);
@@ -19,12 +20,10 @@ const { ours, base } = await alternate(
 progress(`  ours: ${ours.events} events in ${ours.seconds.toFixed(1)} s, peak RSS ${ours.peak_rss_mb} MB`);
 if (ours.events !== file.lines) throw new Error(`parsed ${ours.events} of ${file.lines} lines`);
 progress(`  baseline: ${base.events} lines in ${base.seconds.toFixed(1)} s, peak RSS ${base.peak_rss_mb} MB`);
-console.log(
-  JSON.stringify(
-    result('alb', ours.events, ours.seconds, base.events, base.seconds, ours.peak_rss_mb, {
-      size_mib: sizeMib,
-      baseline_peak_rss_mb: base.peak_rss_mb,
-      target_ratio: 0.4,
-    }),
-  ),
-);
+const py = pythonLoop('alb', file.path, 1);
+const line = result('alb', ours.events, ours.seconds, base.events, base.seconds, ours.peak_rss_mb, {
+  size_mib: sizeMib,
+  baseline_peak_rss_mb: base.peak_rss_mb,
+  target_ratio: 0.6,
+});
+console.log(JSON.stringify({ ...line, ...vsPython(line.events_per_s, py) }));

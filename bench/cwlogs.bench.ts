@@ -3,6 +3,9 @@
  * records: base64 decode + gunzip + JSON.parse + JSON.stringify, no mapping.
  * BENCH_RECORDS sets how many records (default 2000, 50–500 events each).
  */
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { RawItem } from '../src/core/batch.js';
 import { runBatch } from '../src/core/pipeline.js';
@@ -10,6 +13,7 @@ import { CloudWatchLogsParser } from '../src/parsers/cloudwatch_logs/index.js';
 import { gzipJson, rng, subscriptionMessage } from '../src/testing/cwlogs-fixtures.js';
 import { testPipeline } from '../src/testing/memory.js';
 import { measure, NullNdjsonSink, progress, result } from './lib.js';
+import { pythonLoop, vsPython } from './python-baseline.js';
 
 const records = Number(process.env.BENCH_RECORDS ?? 2000);
 const r = rng(1);
@@ -81,6 +85,16 @@ for (let round = 0; round < 2; round++) {
     rss: Math.max(best.rss, o.peakRssMb),
   };
 }
-console.log(
-  JSON.stringify(result('cwlogs', totalEvents, best.ours, totalEvents, best.base, best.rss, { records })),
-);
+// The same records, one base64 record a line, for the Python loop the central-logging Lambda ran.
+const b64File = join(tmpdir(), `logferry-bench-cwlogs-${process.pid}.b64`);
+writeFileSync(b64File, `${payloads.join('\n')}\n`);
+const py = pythonLoop('cwlogs-b64lines', b64File);
+rmSync(b64File, { force: true });
+if (py && py.events !== totalEvents)
+  throw new Error(`python loop counted ${py.events} of ${totalEvents} events`);
+const line = result('cwlogs', totalEvents, best.ours, totalEvents, best.base, best.rss, {
+  records,
+  target_ratio: 0.6,
+  target_vs_python: 1.5,
+});
+console.log(JSON.stringify({ ...line, ...vsPython(line.events_per_s, py) }));

@@ -1,0 +1,102 @@
+/**
+ * `logferry decode FILE > out.ndjson` end to end, as a user runs it on a file of base64
+ * CloudWatch Logs records (one a line), against the raw Node loop and the central-logging
+ * Lambda's Python loop on the same file. The CLI runs as its own process, start-up included.
+ * BENCH_RECORDS sets the records (default 1000 of 200 events: 1 M events, half VPC flow lines,
+ * half JSON application logs, as in the issue that asked for this line).
+ */
+import { spawnSync } from 'node:child_process';
+import { closeSync, createReadStream, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { gzipJson, rng, subscriptionMessage } from '../src/testing/cwlogs-fixtures.js';
+import { measure, progress, result } from './lib.js';
+import { pythonLoop, vsPython } from './python-baseline.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const records = Number(process.env.BENCH_RECORDS ?? 1000);
+const perRecord = 200;
+const r = rng(3);
+const lines: string[] = [];
+for (let i = 0; i < records; i++) {
+  const msg = subscriptionMessage({
+    kind: i % 2 ? 'vpc' : 'app',
+    count: perRecord,
+    start: 1_764_000_000_000 + i * 10_000,
+    r,
+  });
+  lines.push(gzipJson(msg).toString('base64'));
+}
+const total = records * perRecord;
+const input = join(tmpdir(), `logferry-bench-decode-${process.pid}.b64`);
+const output = join(tmpdir(), `logferry-bench-decode-${process.pid}.ndjson`);
+writeFileSync(input, `${lines.join('\n')}\n`);
+progress(`decode: ${records} records, ${total} events`);
+
+function rawNode(): number {
+  let n = 0;
+  for (const l of lines) {
+    const msg = JSON.parse(gunzipSync(Buffer.from(l, 'base64')).toString('utf8')) as {
+      logEvents: unknown[];
+    };
+    for (const ev of msg.logEvents) if (JSON.stringify(ev).length > 0) n++;
+  }
+  return n;
+}
+
+async function countLines(path: string): Promise<number> {
+  let n = 0;
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) n++;
+  }
+  return n;
+}
+
+function cli(): { seconds: number; peakRssMb: number } {
+  const out = openSync(output, 'w');
+  try {
+    // The child reports its own peak RSS from an exit hook (report-rss.mjs).
+    const started = process.hrtime.bigint();
+    const args = [
+      '--import',
+      join(here, 'report-rss.mjs'),
+      join(here, '..', 'bin', 'logferry.mjs'),
+      'decode',
+      input,
+    ];
+    const res = spawnSync(process.execPath, args, {
+      stdio: ['ignore', out, 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: '' },
+      maxBuffer: 1 << 24,
+    });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (res.status !== 0)
+      throw new Error(`decode exited ${res.status}: ${res.stderr.toString().slice(-500)}`);
+    const kb = /peak_rss_kb=(\d+)/.exec(res.stderr.toString())?.[1];
+    return { seconds, peakRssMb: Math.round(Number(kb ?? 0) / 1024) };
+  } finally {
+    closeSync(out);
+  }
+}
+
+rawNode();
+const base = await measure(async () => rawNode());
+let best = Infinity;
+let peak = 0;
+for (let i = 0; i < 2; i++) {
+  const run = cli();
+  best = Math.min(best, run.seconds);
+  peak = Math.max(peak, run.peakRssMb);
+}
+const written = await countLines(output);
+rmSync(output, { force: true });
+if (written !== total) throw new Error(`decode wrote ${written} of ${total} events`);
+const py = pythonLoop('cwlogs-b64lines', input);
+rmSync(input, { force: true });
+const line = result('decode_cli', total, best, base.value, base.seconds, peak, {
+  records,
+  target_vs_python: 1.2,
+});
+console.log(JSON.stringify({ ...line, ...vsPython(line.events_per_s, py) }));
