@@ -297,6 +297,28 @@ describe('http_intake: NDJSON POST /ingest', () => {
   });
 });
 
+describe('http_intake start-up', () => {
+  it('says which address it cannot listen on', async () => {
+    const { port } = await start();
+    const cfg = httpIntakeSourceSchema.parse({
+      name: 'second',
+      type: 'http_intake',
+      listen: `127.0.0.1:${port}`,
+      ingest: {},
+    });
+    const ctx: SourceContext = {
+      state: new MemoryStateStore(),
+      signal: new AbortController().signal,
+      limits: defaultLimits,
+      log: memoryLogger(),
+      process: () => Promise.reject(new Error('not reached')),
+    };
+    await expect(new HttpIntakeSource(cfg).run(ctx)).rejects.toThrow(
+      `cannot listen on 127.0.0.1:${port}: EADDRINUSE`,
+    );
+  });
+});
+
 describe('http_intake config', () => {
   it('refuses a non-loopback listen address without an access key and a token', () => {
     const base = { name: 'i', type: 'http_intake', listen: '0.0.0.0:8088', firehose: {}, ingest: {} };

@@ -4,7 +4,7 @@ import { resolveSecret, type Secret } from '../../config/secrets.js';
 import type { Batch, BatchResult, RawItem } from '../../core/batch.js';
 import { isAcked } from '../../core/batch.js';
 import type { Source, SourceContext } from '../../core/component.js';
-import { describeError, oneLine } from '../../core/errors.js';
+import { describeError, oneLine, SourceError } from '../../core/errors.js';
 import { contentHash } from '../../core/ids.js';
 import type { Metrics } from '../../core/metrics.js';
 import type { Deps } from '../../registry.js';
@@ -92,9 +92,17 @@ export class HttpIntakeSource implements Source {
       });
     });
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      const refused = (e: NodeJS.ErrnoException) =>
+        // Retryable: a port still held by a process that is stopping frees up; the runner backs off.
+        reject(
+          new SourceError(`cannot listen on ${this.cfg.listen}: ${e.code ?? e.message}`, {
+            retryable: true,
+            cause: e,
+          }),
+        );
+      server.once('error', refused);
       server.listen(port, host, () => {
-        server.off('error', reject);
+        server.off('error', refused);
         resolve();
       });
     });
