@@ -198,12 +198,15 @@ describe('http_intake: Firehose HTTP endpoint delivery', () => {
 
   it('answers 500 when a sink cannot take the events, so Firehose retries; the retry delivers each event once', async () => {
     const sink = new MemorySink().failNext(3, true);
-    const { base } = await start({}, { sink });
+    const { base, log } = await start({}, { sink });
     const req = firehoseRequest([cwPayload(4)]);
     const failed = await post(`${base}/firehose`, req.body, req.headers);
     expect(failed.status).toBe(500);
     expect(failed.json.requestId).toBe(req.requestId);
     expect(String(failed.json.errorMessage)).toContain('not delivered');
+    // Which destination failed and what it said is for the operator's log, not for the sender.
+    expect(String(failed.json.errorMessage)).not.toContain('destination busy');
+    expect(JSON.stringify(log.entries)).toContain('destination busy');
     expect(failed.headers.get('retry-after')).toBe('5');
     expect(sink.byId.size).toBe(0);
     const retried = await post(`${base}/firehose`, req.body, req.headers);

@@ -182,8 +182,8 @@ export class HttpIntakeSource implements Source {
       const result = await ctx.process(this.firehoseBatch(body, requestId, stream, attrs));
       const failed = notDelivered(result);
       if (failed) {
-        ctx.log.warn({ source: this.name, request_id: requestId }, `intake ${this.name}: ${failed}`);
-        return answer(500, failed, this.retryAfter());
+        ctx.log.warn({ source: this.name, request_id: requestId }, `intake ${this.name}: ${failed.detail}`);
+        return answer(500, failed.summary, this.retryAfter());
       }
       return answer(200);
     } catch (e) {
@@ -233,8 +233,8 @@ export class HttpIntakeSource implements Source {
       const result = await ctx.process(this.ingestBatch(body, key));
       const failed = notDelivered(result);
       if (failed) {
-        ctx.log.warn({ source: this.name, request_id: key }, `intake ${this.name}: ${failed}`);
-        return { status: 500, body: { error: failed }, headers: this.retryAfter() };
+        ctx.log.warn({ source: this.name, request_id: key }, `intake ${this.name}: ${failed.detail}`);
+        return { status: 500, body: { error: failed.summary }, headers: this.retryAfter() };
       }
       const r = result.items[0]!;
       return {
@@ -326,14 +326,16 @@ export class HttpIntakeSource implements Source {
   }
 }
 
-/** Why a batch cannot be acknowledged, or undefined when every item was delivered or dead-lettered. */
-function notDelivered(result: BatchResult): string | undefined {
+/**
+ * Why a batch cannot be acknowledged, or undefined when every item was delivered or
+ * dead-lettered. The sender gets the summary; the detail (which sink, what it said) names
+ * internals and goes only to the log.
+ */
+function notDelivered(result: BatchResult): { summary: string; detail: string } | undefined {
   const failed = result.items.filter((r) => !isAcked(r));
   if (failed.length === 0) return undefined;
-  return oneLine(
-    `${failed.length} of ${result.items.length} records not delivered: ${failed[0]!.error ?? 'delivery failed'}`,
-    1000,
-  );
+  const summary = `${failed.length} of ${result.items.length} records not delivered yet; send the request again later`;
+  return { summary, detail: oneLine(`${summary}: ${failed[0]!.error ?? 'delivery failed'}`, 1000) };
 }
 
 function prefixed(attrs: Record<string, string>): Record<string, string> {
