@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Secret } from '../../config/secrets.js';
@@ -297,6 +298,19 @@ describe('http_intake: NDJSON POST /ingest', () => {
     const { base } = await start({ ingest: undefined });
     expect((await post(`${base}/ingest`, 'x', { authorization: `Bearer ${TOKEN}` })).status).toBe(404);
     expect((await fetch(`${base}/firehose`)).status).toBe(405);
+  });
+});
+
+describe('http_intake connections', () => {
+  it('drops connections beyond max_connections on arrival', async () => {
+    const { port, base } = await start({ max_connections: 1 });
+    const held = connect(port, '127.0.0.1');
+    await new Promise((r) => held.once('connect', r));
+    try {
+      await expect(post(`${base}/ingest`, '{"a":1}', { authorization: `Bearer ${TOKEN}` })).rejects.toThrow();
+    } finally {
+      held.destroy();
+    }
   });
 });
 

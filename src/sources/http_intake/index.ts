@@ -84,6 +84,8 @@ export class HttpIntakeSource implements Source {
       requestTimeout: this.cfg.request_timeout,
       headersTimeout: Math.min(20_000, this.cfg.request_timeout),
     });
+    // Each connection holds a socket and parser state whether or not it sends anything.
+    server.maxConnections = this.cfg.max_connections;
     server.on('request', (req, res) => {
       this.onRequest(req, res, ctx).catch((e: unknown) => {
         ctx.log.error({ source: this.name }, `intake ${this.name}: ${describeError(e)}`);

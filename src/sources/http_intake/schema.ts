@@ -63,6 +63,8 @@ export const httpIntakeSourceSchema = z
       .default(64 * MiB),
     /** Requests in the pipeline at once; more get 429 with Retry-After, so memory stays bounded. */
     max_concurrent: z.number().int().min(1).max(1000).default(8),
+    /** Open connections at once (idle keep-alive ones included); more are dropped on arrival. */
+    max_connections: z.number().int().min(1).max(100_000).default(256),
     /** Seconds a sender is told to wait (Retry-After) when the intake is full or shutting down. */
     retry_after: z.number().int().min(1).max(3600).default(5),
     /** Time to receive a whole request body before the connection is dropped. */
