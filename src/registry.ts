@@ -17,6 +17,7 @@ import { s3ArchiveSinkSchema } from './sinks/s3_archive/schema.js';
 import { stdoutSinkSchema } from './sinks/stdout/schema.js';
 import { demoSourceSchema } from './sources/demo/schema.js';
 import { duoSourceSchema } from './sources/duo/schema.js';
+import { httpIntakeSourceSchema } from './sources/http_intake/schema.js';
 import { inboxSourceSchema } from './sources/inbox/schema.js';
 import { kinesisSourceSchema } from './sources/kinesis/schema.js';
 import { s3SqsSourceSchema } from './sources/s3/schema.js';
@@ -45,6 +46,7 @@ export const sources = {
   demo: { schema: demoSourceSchema, load: () => import('./sources/demo/index.js') },
   duo: { schema: duoSourceSchema, load: () => import('./sources/duo/index.js') },
   s3_sqs: { schema: s3SqsSourceSchema, load: () => import('./sources/s3/index.js') },
+  http_intake: { schema: httpIntakeSourceSchema, load: () => import('./sources/http_intake/index.js') },
 } satisfies Record<string, Entry<Source>>;
 
 export const sinks = {

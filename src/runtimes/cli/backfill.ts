@@ -12,6 +12,7 @@ import { normalizeEtag, type ObjectRef } from '../../sources/s3/notifications.js
 import { objectItem, s3ClientFor } from '../../sources/s3/objects.js';
 import type { S3SqsSourceConfig } from '../../sources/s3/schema.js';
 import { EXIT, fail } from './exit.js';
+import { ProgressLine } from './progress.js';
 
 /** What a backfill remembers between runs: keys are listed in order, so "done up to" is enough. */
 export interface BackfillCheckpoint {
@@ -192,7 +193,7 @@ export function registerBackfill(program: Command): void {
           const stop = new AbortController();
           process.once('SIGINT', () => stop.abort());
           process.once('SIGTERM', () => stop.abort());
-          const tty = process.stderr.isTTY;
+          const bar = new ProgressLine();
           const result = await backfill({
             app,
             source,
@@ -202,12 +203,12 @@ export function registerBackfill(program: Command): void {
             since,
             batchSize,
             signal: stop.signal,
-            progress: (p) =>
-              process.stderr.write(tty ? `\r\x1b[K${progressLine(url, p)}` : `${progressLine(url, p)}\n`),
+            progress: (p) => bar.update(progressLine(url, p)),
           });
           await app.close();
+          bar.done();
           process.stderr.write(
-            `${tty ? '\n' : ''}${progressLine(url, result)}${stop.signal.aborted ? ' (interrupted: run again to resume)' : ' (done)'}\n`,
+            `${progressLine(url, result)}${stop.signal.aborted ? ' (interrupted: run again to resume)' : ' (done)'}\n`,
           );
           if (result.retry.length) {
             process.stderr.write(

@@ -19,6 +19,17 @@ describe('start-up banner', () => {
     expect(text).toContain('status and dashboard: http://127.0.0.1:8686/');
   });
 
+  it('tells where the HTTP intake listens', () => {
+    const cfg = parseConfig(
+      'sources: [{ name: intake, type: http_intake, firehose: {}, ingest: {} }]\nsinks: [{ name: out, type: stdout }]',
+      'intake.yaml',
+      {},
+    );
+    expect(banner(cfg, 'intake.yaml')).toContain(
+      'source intake: accepting POST on http://127.0.0.1:8088: /firehose (Firehose), /ingest (NDJSON)',
+    );
+  });
+
   it('does not promise a dashboard that was turned off', () => {
     expect(banner(local, 'local.yaml', false)).not.toContain('dashboard');
   });

@@ -6,6 +6,10 @@ function sourceLine(s: Config['sources'][number]): string {
   if ('queue_url' in s) return `reading S3 notifications from ${s.queue_url}`;
   if ('host' in s) return `pulling Duo logs from ${s.host}`;
   if (s.type === 'demo') return 'generating realistic CloudWatch Logs records';
+  if (s.type === 'http_intake') {
+    const paths = [s.firehose && `${s.firehose.path} (Firehose)`, s.ingest && `${s.ingest.path} (NDJSON)`];
+    return `accepting POST on http://${s.listen}: ${paths.filter(Boolean).join(', ')}`;
+  }
   return `type ${s.type}`;
 }
 

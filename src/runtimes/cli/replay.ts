@@ -7,6 +7,7 @@ import type { LogEvent } from '../../core/event.js';
 import { createLogger } from '../../core/log.js';
 import { type Pipeline, runBatch } from '../../core/pipeline.js';
 import { EXIT, fail } from './exit.js';
+import { ProgressLine } from './progress.js';
 
 export interface ReplayOptions {
   /** Send to this sink instead of the one recorded (events) or the source's sinks (items). */
@@ -14,6 +15,13 @@ export interface ReplayOptions {
   /** Only dead letters stored at or after this time. */
   since?: Date;
   report: (line: string) => void;
+  /** Called after each dead letter is read, with the counts so far (for a progress line). */
+  progress?: (counts: ReplayProgress) => void;
+}
+
+export interface ReplayProgress extends ReplaySummary {
+  /** Dead letters read from the store so far (events wait for a full write before they count). */
+  read: number;
 }
 
 export interface ReplaySummary {
@@ -41,7 +49,9 @@ export async function replay(app: App, opts: ReplayOptions): Promise<ReplaySumma
     if (entries.length) await replayEvents(app.sinks.get(sinkName)!, entries, app, opts, sum);
   };
 
+  let read = 0;
   for await (const entry of app.deadLetter.list()) {
+    opts.progress?.({ ...sum, read: ++read });
     if (opts.since && Date.parse(entry.time) < opts.since.getTime()) continue;
     if (entry.kind === 'event') {
       const target = opts.sink ?? entry.sink;
@@ -64,6 +74,7 @@ export async function replay(app: App, opts: ReplayOptions): Promise<ReplaySumma
     }
   }
   for (const name of [...pending.keys()]) await flush(name);
+  opts.progress?.({ ...sum, read });
   return sum;
 }
 
@@ -181,12 +192,18 @@ export function registerReplay(program: Command): void {
           );
         const config = await loadConfigFile(o.config);
         const app = await buildApp(config, { log: createLogger(config.daemon.log_level) });
+        const bar = new ProgressLine();
         try {
           const sum = await replay(app, {
             sink: o.sink,
             since,
-            report: (l) => process.stdout.write(`${l}\n`),
+            report: (l) => bar.above(`${l}\n`, process.stdout),
+            progress: (c) =>
+              bar.update(
+                `replay: ${c.read} dead letters read, ${c.replayed} replayed, ${c.kept} kept, ${c.skipped} skipped`,
+              ),
           });
+          bar.done();
           process.stderr.write(`replayed ${sum.replayed}, kept ${sum.kept}, skipped ${sum.skipped}\n`);
           process.exitCode = sum.kept > 0 ? EXIT.failure : EXIT.ok;
         } finally {
