@@ -31,11 +31,20 @@ export class JsonLinesParser implements Parser {
         );
         continue;
       }
-      yield jsonLineDraft(value as Record<string, unknown>, this.dataset, [
-        item.origin.ref,
-        line.no,
-        contentHash(line.text),
-      ]);
+      let draft: EventDraft;
+      try {
+        draft = jsonLineDraft(
+          value as Record<string, unknown>,
+          this.dataset,
+          [item.origin.ref, line.no, contentHash(line.text)],
+          ctx.trustEventFields,
+        );
+      } catch (e) {
+        if (!(e instanceof ParseError)) throw e;
+        await ctx.reject({ ref: `line ${line.no}`, data: line.text }, e);
+        continue;
+      }
+      yield draft;
     }
   }
 }
