@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { constants, type Stats } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { UnsafeNameError } from './errors.js';
+import type { Readable } from 'node:stream';
+import { SourceError, UnsafeNameError } from './errors.js';
 
 /** Permissions for what logferry creates: files, and the folders that hold them. */
 export interface FileModes {
@@ -70,4 +72,34 @@ export async function syncDir(dir: string): Promise<void> {
   } finally {
     await d.close();
   }
+}
+
+/** What a directory entry is, in words for a log line. */
+export function describeKind(st: Stats): string {
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a named pipe';
+  if (st.isSocket()) return 'a socket';
+  return st.isFile() ? 'a regular file' : 'a device';
+}
+
+/**
+ * Opens `path` for reading only if it is a regular file itself: no symlink is followed (a link
+ * dropped into an inbox could point at any file logferry may read), and a pipe swapped in after
+ * the listing neither blocks nor is read.
+ */
+export async function openRegularFile(path: string): Promise<Readable> {
+  const fh = await open(
+    path,
+    constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0),
+  ).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ELOOP') throw new SourceError(`${path} is a symbolic link; not read`, { cause: e });
+    throw e;
+  });
+  const st = await fh.stat();
+  if (!st.isFile()) {
+    await fh.close();
+    throw new SourceError(`${path} is ${describeKind(st)}, not a regular file; not read`);
+  }
+  return fh.createReadStream();
 }
