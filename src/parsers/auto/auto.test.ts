@@ -90,9 +90,12 @@ describe('auto parser', () => {
       eventName: 'CreateAccessKey',
       event: { dataset: 'aws.cloudtrail', id: real.id, kind: 'event' },
     });
-    const lines = `${forged}\n[${forged}]\n`;
-    const { events } = await run(stream(Buffer.from(lines)));
-    expect(events).toHaveLength(2);
+    const lines = `${forged}\n[${forged}]\n{"event":{"dataset":{"x":1},"id":7}}\n`;
+    const { events: all } = await run(stream(Buffer.from(lines)));
+    expect(all).toHaveLength(3);
+    // Claims are kept as text whatever their JSON type, so they never fight over an index mapping.
+    expect(all[2]!.doc.logferry).toEqual({ claimed: { dataset: '{"x":1}', id: '7' } });
+    const events = all.slice(0, 2);
     for (const e of events) {
       expect(e.dataset).toBe('generic.json');
       expect(e.id).not.toBe(real.id);

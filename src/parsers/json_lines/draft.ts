@@ -49,9 +49,10 @@ export function jsonLineDraft(
     delete event!.dataset;
     delete event!.id;
     const logferry = isObject(value.logferry) ? value.logferry : {};
+    // Always strings: a number here and an object there would fight over one index mapping.
     logferry.claimed = {
-      ...(claimedDataset === undefined ? {} : { dataset: claimedDataset }),
-      ...(claimedId === undefined ? {} : { id: claimedId }),
+      ...(claimedDataset === undefined ? {} : { dataset: asText(claimedDataset) }),
+      ...(claimedId === undefined ? {} : { id: asText(claimedId) }),
     };
     value.logferry = logferry;
     return draft;
@@ -75,6 +76,10 @@ function trustedDataset(claimed: string): string {
   if (clean !== claimed)
     throw new ParseError(`event.dataset ${quote(claimed)} is not a dataset name (letters, digits, . _ -)`);
   return claimed;
+}
+
+function asText(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
