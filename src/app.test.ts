@@ -95,4 +95,20 @@ describe('event fields and trust (source → parser → rules → daily files)',
       'parse in/f1 line 3: event.dataset ".." cannot be used as a name',
     ]);
   });
+
+  it('refuses a configured json_lines dataset that is no plain name', async () => {
+    const config = parseConfig(
+      `
+state: { type: file, path: ${join(dir, 'state')} }
+dead_letter: { type: file, path: ${join(dir, 'dlq')} }
+sources: [{ name: drop, type: inbox, path: ${join(dir, 'in')}, parser: json_lines, parser_options: { dataset: '..' } }]
+sinks: [{ name: files, type: daily_files, path: ${join(dir, 'out')} }]
+`,
+      'c.yaml',
+      {},
+    );
+    await expect(buildApp(config, { log: memoryLogger() })).rejects.toThrow(
+      'parser_options.dataset ".." is not a dataset name (letters, digits, . _ -; not . or ..)',
+    );
+  });
 });
