@@ -82,7 +82,11 @@ export async function buildApp(config: Config, opts: AppOptions): Promise<App> {
     const targets = opts.sinkOverride
       ? [...sinks.values()]
       : (s.sinks ?? [...sinks.keys()]).map((n) => sinks.get(n)!);
-    routes.set(s.name, { parser: await loadParser(s.parser, s.parser_options), sinks: targets });
+    routes.set(s.name, {
+      parser: await loadParser(s.parser, s.parser_options),
+      sinks: targets,
+      trustEventFields: s.trust_event_fields,
+    });
   }
 
   const pipeline: Pipeline = {

@@ -11,6 +11,12 @@ export const sourceBase = {
   /** Options for the parser, e.g. `{dataset: app.audit}` for json_lines. */
   parser_options: z.record(z.string(), z.unknown()).default({}),
   sinks: z.array(componentName).optional(),
+  /**
+   * Take `event.dataset` and `event.id` from the payload (logferry's own output read back in,
+   * e.g. day files). Off by default: a payload must not choose its dataset (which rules fire,
+   * where it is written) or its id (which stored document it replaces).
+   */
+  trust_event_fields: z.boolean().default(false),
 };
 
 export const sinkBase = {
@@ -41,3 +47,14 @@ export const awsClientOptions = z
   })
   .strict();
 export type AwsClientOptions = z.infer<typeof awsClientOptions>;
+
+/**
+ * Permissions of the files a component creates, as a quoted octal string (`'0600'`, `'0640'`);
+ * folders get the matching search bits. Quoted because YAML reads a bare 0600 as six hundred.
+ */
+export const fileMode = z
+  .string()
+  .regex(/^0?[0-7]{3}$/, "write the mode as a quoted octal string, e.g. '0600'")
+  .transform((s) => Number.parseInt(s, 8))
+  .refine((m) => (m & 0o600) === 0o600, 'the owner must be able to read and write (at least 0600)')
+  .default(0o600);

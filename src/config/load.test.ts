@@ -27,10 +27,15 @@ function errorOf(text: string, env: NodeJS.ProcessEnv = {}): string {
 describe('config loading', () => {
   it('fills in defaults', () => {
     const c = parseConfig(minimal, 'cfg.yaml', {});
-    expect(c.state).toEqual({ type: 'file', path: './var/state' });
-    expect(c.dead_letter).toEqual({ type: 'file', path: './var/dead-letter' });
+    expect(c.state).toEqual({ type: 'file', path: './var/state', mode: 0o600 });
+    expect(c.dead_letter).toEqual({ type: 'file', path: './var/dead-letter', mode: 0o600 });
     expect(c.delivery.max_attempts).toBe(5);
-    expect(c.sources[0]).toMatchObject({ parser: 'auto', poll_interval: 1000, after: 'move' });
+    expect(c.sources[0]).toMatchObject({
+      parser: 'auto',
+      poll_interval: 1000,
+      after: 'move',
+      trust_event_fields: false,
+    });
     expect(c.limits.max_inflated_bytes).toBe(64 * 1024 * 1024);
   });
 

@@ -70,6 +70,16 @@ export class StateError extends LogferryError {
   }
 }
 
+/**
+ * A value from an event (a dataset, say) cannot become a file, key, index or stream name. Never
+ * retryable: the same event is refused every time, so it goes to the dead-letter store.
+ */
+export class UnsafeNameError extends LogferryError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, { ...details, stage: details.stage ?? 'deliver', retryable: false });
+  }
+}
+
 export function isLogferryError(e: unknown): e is LogferryError {
   return e instanceof LogferryError;
 }

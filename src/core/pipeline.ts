@@ -20,6 +20,8 @@ import { type BackoffOptions, backoffDelay, sleep } from './retry.js';
 export interface Route {
   parser: Parser;
   sinks: Sink[];
+  /** The source's `trust_event_fields`, handed to its parser (see ParseContext). */
+  trustEventFields?: boolean;
 }
 
 export interface DeliveryOptions {
@@ -110,6 +112,7 @@ export async function runBatch(
     const parserName = item.parser ?? route.parser.name;
     const ctx: ParseContext = {
       limits: p.limits,
+      trustEventFields: route.trustEventFields === true,
       reject: async (part, error) => {
         const origin = { ...item.origin, ref: `${item.origin.ref} ${part.ref}` };
         const line = describeError(isLogferryError(error) ? Object.assign(error, { origin }) : error);

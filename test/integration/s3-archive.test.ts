@@ -129,6 +129,23 @@ describe('s3 archive', () => {
     await pathStyle.write([ev('aws.vpcflow', '2026-01-02T03:04:05Z', 9)]);
   });
 
+  it('keeps a dataset one key segment: separators become _, and . or .. are refused for good', async () => {
+    const bucket = await newBucket();
+    const sink = sinkFor(bucket, s3.client, { prefix: 'arch/', partitioning: 'path' });
+    const failures = await sink.write([
+      ev('../../outside', '2026-11-25T10:00:00Z', 1),
+      ev('..', '2026-11-25T10:00:00Z', 2),
+      ev('app', '2026-11-25T10:00:00Z', 3),
+    ]);
+    expect(failures.map((f) => [f.index, f.retryable, f.error.message])).toEqual([
+      [1, false, 'dataset ".." cannot be used as a name'],
+    ]);
+    expect((await s3.keys(bucket)).map((k) => k.replace(/[^/]+\.ndjson\.gz$/, '*'))).toEqual([
+      'arch/.._.._outside/2026/11/25/10/*',
+      'arch/app/2026/11/25/10/*',
+    ]);
+  });
+
   it('sends a failed batch again onto the same key, even from a new process', async () => {
     const bucket = await newBucket();
     const events = [1, 2, 3].map((n) => ev(DATASET, '2026-11-25T10:00:00Z', n));

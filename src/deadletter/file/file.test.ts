@@ -1,8 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileDeadLetterStore } from './index.js';
+import { create, FileDeadLetterStore } from './index.js';
+import { fileDeadLetterSchema } from './schema.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -42,5 +43,28 @@ describe('file dead-letter store', () => {
     for await (const e of s.list()) after.push(e.id);
     expect(after).toEqual([b]);
     await expect(s.remove('../../etc/passwd')).rejects.toThrow('not a dead-letter id');
+  });
+
+  it('creates dead letters 0600 in folders 0700 (they hold raw input), or as `mode` says', async () => {
+    const entry = {
+      kind: 'item' as const,
+      source: 's',
+      origin: { source: 's', type: 'file', ref: 'in/f line 3' },
+      error: 'parse: bad',
+      retryable: false,
+      attempts: 1,
+      data: Buffer.from('password=hunter2').toString('base64'),
+    };
+    const root = join(dir, 'private');
+    const id = await create(fileDeadLetterSchema.parse({ type: 'file', path: root })).put(entry);
+    expect((await stat(root)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(root, id.slice(0, 10)))).mode & 0o777).toBe(0o700);
+    expect((await stat(join(root, `${id}.json`))).mode & 0o777).toBe(0o600);
+    const shared = join(dir, 'shared');
+    const id2 = await create(fileDeadLetterSchema.parse({ type: 'file', path: shared, mode: '0640' })).put(
+      entry,
+    );
+    expect((await stat(join(shared, id2.slice(0, 10)))).mode & 0o777).toBe(0o750);
+    expect((await stat(join(shared, `${id2}.json`))).mode & 0o777).toBe(0o640);
   });
 });

@@ -3,7 +3,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeadLetterEntry, DeadLetterStore, StoredDeadLetter } from '../../core/component.js';
 import { StateError } from '../../core/errors.js';
-import { writeFileAtomic } from '../../core/fsutil.js';
+import { type FileModes, modesFor, PRIVATE_MODES, writeFileAtomic } from '../../core/fsutil.js';
 import type { FileDeadLetterConfig } from './schema.js';
 
 /**
@@ -11,14 +11,18 @@ import type { FileDeadLetterConfig } from './schema.js';
  * replay goes oldest first; each file is written atomically.
  */
 export class FileDeadLetterStore implements DeadLetterStore {
-  constructor(private readonly dir: string) {}
+  constructor(
+    private readonly dir: string,
+    /** Private by default: dead letters hold raw rejected input, which may carry secrets. */
+    private readonly modes: FileModes = PRIVATE_MODES,
+  ) {}
 
   async put(entry: DeadLetterEntry): Promise<string> {
     const now = new Date();
     const day = now.toISOString().slice(0, 10);
     const id = `${day}/${now.getTime().toString().padStart(14, '0')}-${randomBytes(5).toString('hex')}`;
     const stored: StoredDeadLetter = { id, time: now.toISOString(), ...entry };
-    await writeFileAtomic(join(this.dir, `${id}.json`), `${JSON.stringify(stored)}\n`);
+    await writeFileAtomic(join(this.dir, `${id}.json`), `${JSON.stringify(stored)}\n`, this.modes);
     return id;
   }
 
@@ -50,5 +54,5 @@ export class FileDeadLetterStore implements DeadLetterStore {
 }
 
 export function create(cfg: FileDeadLetterConfig): DeadLetterStore {
-  return new FileDeadLetterStore(cfg.path);
+  return new FileDeadLetterStore(cfg.path, modesFor(cfg.mode));
 }

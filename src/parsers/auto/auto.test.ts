@@ -9,13 +9,13 @@ import { gzipJson, kinesisLambdaEvent, subscriptionMessage } from '../../testing
 import { MemorySink, testPipeline } from '../../testing/memory.js';
 import { AutoParser } from './index.js';
 
-async function run(body: RawItem['body']) {
-  return runAt('inbox/f', body);
+async function run(body: RawItem['body'], trustEventFields = false) {
+  return runAt('inbox/f', body, trustEventFields);
 }
 
-async function runAt(ref: string, body: RawItem['body']) {
+async function runAt(ref: string, body: RawItem['body'], trustEventFields = false) {
   const sink = new MemorySink();
-  const p = testPipeline({ parser: new AutoParser(), sinks: [sink] });
+  const p = testPipeline({ parser: new AutoParser(), sinks: [sink], trustEventFields });
   const res = await runBatch(
     { source: 'in', items: [{ ackId: 'f', origin: { source: 'in', type: 'file', ref }, body }] },
     p,
@@ -74,11 +74,58 @@ describe('auto parser', () => {
     expect(events).toHaveLength(4); // the same message twice: same ids
   });
 
-  it('keeps a document logferry already wrote as it was (same id)', async () => {
+  it('keeps a document logferry already wrote as it was (same id) when the source trusts event fields', async () => {
     const first = await run(stream(gzipJson(msg())));
     const again = first.events.map((e) => JSON.stringify(e.doc)).join('\n');
-    const second = await run(stream(Buffer.from(again)));
+    const second = await run(stream(Buffer.from(again)), true);
     expect(second.events.map((e) => e.id).sort()).toEqual(first.events.map((e) => e.id).sort());
+    expect(new Set(second.events.map((e) => e.dataset))).toEqual(new Set(['aws.cloudwatch_logs']));
+  });
+
+  it('does not let a JSON line choose its dataset or id unless the source trusts event fields', async () => {
+    const real = (await run(stream(gzipJson(msg())))).events[0]!;
+    const forged = JSON.stringify({
+      '@timestamp': '2026-11-25T08:00:00Z',
+      eventSource: 'iam.amazonaws.com',
+      eventName: 'CreateAccessKey',
+      event: { dataset: 'aws.cloudtrail', id: real.id, kind: 'event' },
+    });
+    const lines = `${forged}\n[${forged}]\n{"event":{"dataset":{"x":1},"id":7}}\n`;
+    const { events: all } = await run(stream(Buffer.from(lines)));
+    expect(all).toHaveLength(3);
+    // Claims are kept as text whatever their JSON type, so they never fight over an index mapping.
+    expect(all[2]!.doc.logferry).toEqual({ claimed: { dataset: '{"x":1}', id: '7' } });
+    const events = all.slice(0, 2);
+    for (const e of events) {
+      expect(e.dataset).toBe('generic.json');
+      expect(e.id).not.toBe(real.id);
+      expect(e.doc.event).toEqual({ kind: 'event', id: e.id, dataset: 'generic.json' });
+      // Kept where no rule or sink reads it as the real thing.
+      expect(e.doc.logferry).toEqual({ claimed: { dataset: 'aws.cloudtrail', id: real.id } });
+    }
+  });
+
+  it('refuses, line by line, a trusted claim that is no dataset name or no id', async () => {
+    const lines = [
+      '{"event":{"dataset":"../../outside/x","id":"abc"}}',
+      '{"event":{"dataset":".."}}',
+      '{"event":{"dataset":"app.audit","id":"../x"}}',
+      '[{"event":{"dataset":"."}},{"event":{"dataset":"app.audit"},"ok":1}]',
+      '{"event":{"dataset":"app.audit","id":"abc"},"ok":2}',
+    ].join('\n');
+    const { item, events, dead } = await run(stream(Buffer.from(lines)), true);
+    expect(item).toMatchObject({ status: 'delivered', events: 2, rejected: 4 });
+    expect(events.map((e) => [e.dataset, e.doc.ok])).toEqual([
+      ['app.audit', 1],
+      ['app.audit', 2],
+    ]);
+    expect(events[1]!.id).toBe('abc');
+    expect(dead.map((d) => d.error)).toEqual([
+      'parse inbox/f line 1: event.dataset "../../outside/x" is not a dataset name (letters, digits, . _ -)',
+      'parse inbox/f line 2: event.dataset ".." cannot be used as a name',
+      'parse inbox/f line 3: event.id "../x" is not an event id (letters, digits, _ and -)',
+      'parse inbox/f line 4[0]: event.dataset "." cannot be used as a name',
+    ]);
   });
 
   it('sets aside bad lines one by one and keeps the good ones', async () => {

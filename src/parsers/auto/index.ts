@@ -177,12 +177,20 @@ export class AutoParser implements Parser {
     if (Array.isArray(value)) {
       for (const [i, v] of value.entries()) {
         if (v && typeof v === 'object' && !Array.isArray(v)) {
-          yield jsonLineDraft(v as Record<string, unknown>, 'generic.json', [
-            item.origin.ref,
-            lineNo ?? 0,
-            i,
-            contentHash(JSON.stringify(v)),
-          ]);
+          let draft: EventDraft;
+          try {
+            draft = jsonLineDraft(
+              v as Record<string, unknown>,
+              'generic.json',
+              [item.origin.ref, lineNo ?? 0, i, contentHash(JSON.stringify(v))],
+              ctx.trustEventFields,
+            );
+          } catch (e) {
+            if (!(e instanceof ParseError)) throw e;
+            await ctx.reject({ ref: `${what}[${i}]`, data: JSON.stringify(v) }, e);
+            continue;
+          }
+          yield draft;
         } else
           await ctx.reject(
             { ref: `${what}[${i}]`, data: JSON.stringify(v) },
@@ -192,11 +200,13 @@ export class AutoParser implements Parser {
       return;
     }
     if (value && typeof value === 'object') {
-      yield jsonLineDraft(value as Record<string, unknown>, 'generic.json', [
-        item.origin.ref,
-        lineNo ?? 0,
-        contentHash(text ?? JSON.stringify(value)),
-      ]);
+      // A refused claim throws a ParseError: the line (or the item) is set aside like bad JSON.
+      yield jsonLineDraft(
+        value as Record<string, unknown>,
+        'generic.json',
+        [item.origin.ref, lineNo ?? 0, contentHash(text ?? JSON.stringify(value))],
+        ctx.trustEventFields,
+      );
       return;
     }
     throw new ParseError(`${what} is JSON but not an object`);

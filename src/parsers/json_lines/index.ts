@@ -1,8 +1,9 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
-import { jsonErrorReason, ParseError } from '../../core/errors.js';
+import { ConfigError, jsonErrorReason, ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
 import { contentHash } from '../../core/ids.js';
+import { safeNameComponent } from '../../core/names.js';
 import { itemLines } from '../lines.js';
 import { jsonLineDraft } from './draft.js';
 
@@ -31,15 +32,38 @@ export class JsonLinesParser implements Parser {
         );
         continue;
       }
-      yield jsonLineDraft(value as Record<string, unknown>, this.dataset, [
-        item.origin.ref,
-        line.no,
-        contentHash(line.text),
-      ]);
+      let draft: EventDraft;
+      try {
+        draft = jsonLineDraft(
+          value as Record<string, unknown>,
+          this.dataset,
+          [item.origin.ref, line.no, contentHash(line.text)],
+          ctx.trustEventFields,
+        );
+      } catch (e) {
+        if (!(e instanceof ParseError)) throw e;
+        await ctx.reject({ ref: `line ${line.no}`, data: line.text }, e);
+        continue;
+      }
+      yield draft;
     }
   }
 }
 
+/** The configured dataset names folders, keys and indexes: it must already be a plain name. */
 export function create(opts: { dataset?: string } = {}): Parser {
-  return new JsonLinesParser(opts.dataset);
+  const d = opts.dataset;
+  if (d !== undefined && (typeof d !== 'string' || !isPlainName(d)))
+    throw new ConfigError(
+      `parser_options.dataset ${JSON.stringify(d)} is not a dataset name (letters, digits, . _ -; not . or ..)`,
+    );
+  return new JsonLinesParser(d);
+}
+
+function isPlainName(d: string): boolean {
+  try {
+    return safeNameComponent(d, 'dataset') === d;
+  } catch {
+    return false;
+  }
 }

@@ -5,7 +5,7 @@ import type { DeadLetterEntry, DeadLetterStore, Sink, StoredDeadLetter } from '.
 import { ConfigError, describeError } from '../../core/errors.js';
 import type { LogEvent } from '../../core/event.js';
 import { createLogger } from '../../core/log.js';
-import { type Pipeline, runBatch } from '../../core/pipeline.js';
+import { type Pipeline, type Route, runBatch } from '../../core/pipeline.js';
 import { EXIT, fail } from './exit.js';
 import { ProgressLine } from './progress.js';
 
@@ -124,15 +124,19 @@ async function replayItem(
     return;
   }
   const parser = entry.parser ? await app.pipeline.parser(entry.parser) : undefined;
-  let sinks: Sink[];
-  try {
-    sinks = opts.sink ? [app.sinks.get(opts.sink)!] : app.pipeline.route(entry.source).sinks;
-  } catch {
+  const own = sourceRoute(app, entry.source);
+  const sinks = opts.sink ? [app.sinks.get(opts.sink)!] : own?.sinks;
+  if (!sinks || !(parser ?? own)) {
     sum.skipped++;
     opts.report(`skipped ${entry.id}: source '${entry.source}' is not in the config; name a --sink`);
     return;
   }
-  const route = { parser: parser ?? app.pipeline.route(entry.source).parser, sinks };
+  // The source's trust setting holds for its replays too, so ids come out as they did the first time.
+  const route: Route = {
+    parser: (parser ?? own?.parser)!,
+    sinks,
+    trustEventFields: own?.trustEventFields,
+  };
   // New failures are caught here first: the entry is replaced only if the item went through.
   const captured = new CapturingDeadLetters();
   const p: Pipeline = { ...app.pipeline, route: () => route, deadLetter: captured };
@@ -162,6 +166,14 @@ async function replayItem(
   opts.report(
     `replayed ${entry.id}: ${r.events} events${captured.entries.length ? `, ${captured.entries.length} refused again (new dead letters)` : ''}`,
   );
+}
+
+function sourceRoute(app: App, source: string): Route | undefined {
+  try {
+    return app.pipeline.route(source);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Holds the dead letters of one replayed item until it is known whether the item went through. */

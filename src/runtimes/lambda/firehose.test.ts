@@ -82,4 +82,17 @@ describe('Firehose transformation handler', () => {
       /^not a Firehose transformation event: invocationId/,
     );
   });
+
+  it("parses under the kinesis source's trust_event_fields", async () => {
+    const line = Buffer.from('{"event":{"dataset":"app.audit","id":"abc"},"n":1}\n');
+    const untrusted = await handler(transformEvent([line]), ctx);
+    expect(decode(untrusted.records[0]!.data)[0].event.dataset).toBe('generic.json');
+    await resetLambdaApp();
+    process.env.LOGFERRY_CONFIG_YAML = process.env.LOGFERRY_CONFIG_YAML!.replace(
+      'parser: auto }',
+      'parser: auto, trust_event_fields: true }',
+    );
+    const trusted = await handler(transformEvent([line]), ctx);
+    expect(decode(trusted.records[0]!.data)[0].event).toEqual({ dataset: 'app.audit', id: 'abc' });
+  });
 });

@@ -78,7 +78,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<F
   const items = firehoseItems(input, source);
   const collector = new RecordCollector();
   const route = app.pipeline.route(source);
-  const pipeline: Pipeline = { ...app.pipeline, route: () => ({ parser: route.parser, sinks: [collector] }) };
+  const pipeline: Pipeline = { ...app.pipeline, route: () => ({ ...route, sinks: [collector] }) };
   const result = await runBatch({ source, items }, pipeline, Deadline.fromLambda(context));
   const retry = result.items.find((r) => r.status === 'failed');
   if (retry)

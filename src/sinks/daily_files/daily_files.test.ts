@@ -1,4 +1,4 @@
-import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -124,5 +124,57 @@ describe('daily files sink', () => {
     await s.close();
     expect(failures.map((f) => [f.index, f.retryable])).toEqual([[0, true]]);
     expect(failures[0]!.error.message).toMatch(/cannot write .*d-2026-11-25\.jsonl/);
+  });
+
+  it('keeps every dataset one folder below its root, and refuses one that is . or ..', async () => {
+    const root = join(dir, 'root');
+    const s = new DailyFilesSink(
+      dailyFilesSinkSchema.parse({ name: 'daily', type: 'daily_files', path: root }),
+    );
+    const failures = await s.write([
+      ev('../../outside/x', '2026-11-25T01:00:00Z', 1),
+      ev('..', '2026-11-25T01:00:00Z', 2),
+      ev('.', '2026-11-25T01:00:00Z', 3),
+      ev('constructor', '2026-11-25T01:00:00Z', 4),
+      ev('app', '2026-11-25T01:00:00Z', 5),
+    ]);
+    await s.close();
+    expect(await readdir(dir)).toEqual(['root']);
+    expect((await readdir(root)).sort()).toEqual(['.._.._outside_x', 'app', 'constructor']);
+    expect(failures.map((f) => [f.index, f.retryable, f.error.message])).toEqual([
+      [1, false, 'dataset ".." cannot be used as a name'],
+      [2, false, 'dataset "." cannot be used as a name'],
+    ]);
+  });
+
+  it('refuses . and .. as configured folder names', () => {
+    for (const d of ['.', '..'])
+      expect(
+        dailyFilesSinkSchema.safeParse({
+          name: 'daily',
+          type: 'daily_files',
+          path: dir,
+          directories: { app: d },
+        }).success,
+      ).toBe(false);
+  });
+
+  it('creates day files 0600 and their folders 0700 unless `mode` says otherwise', async () => {
+    const a = sink();
+    await a.write([ev('d', '2026-11-25T01:00:00Z', 1)]);
+    await a.close();
+    expect((await stat(join(dir, 'd'))).mode & 0o777).toBe(0o700);
+    expect((await stat(join(dir, 'd', 'd-2026-11-25.jsonl'))).mode & 0o777).toBe(0o600);
+    const b = sink({ mode: '0640' });
+    await b.write([ev('e', '2026-11-25T01:00:00Z', 1)]);
+    await b.close();
+    expect((await stat(join(dir, 'e'))).mode & 0o777).toBe(0o750);
+    expect((await stat(join(dir, 'e', 'e-2026-11-25.jsonl'))).mode & 0o777).toBe(0o640);
+    expect(
+      dailyFilesSinkSchema.safeParse({ name: 'x', type: 'daily_files', path: dir, mode: 640 }).success,
+    ).toBe(false);
+    expect(
+      dailyFilesSinkSchema.safeParse({ name: 'x', type: 'daily_files', path: dir, mode: '0400' }).success,
+    ).toBe(false);
   });
 });

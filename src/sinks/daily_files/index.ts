@@ -1,8 +1,10 @@
-import { type FileHandle, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { type FileHandle, lstat, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Sink, SinkFailure } from '../../core/component.js';
-import { DeliveryError } from '../../core/errors.js';
+import { DeliveryError, toError } from '../../core/errors.js';
 import type { LogEvent } from '../../core/event.js';
+import { type FileModes, modesFor, pathUnder } from '../../core/fsutil.js';
+import { safeNameComponent } from '../../core/names.js';
 import type { DailyFilesSinkConfig } from './schema.js';
 
 const DAY_FILE = /^(.+)-(\d{4}-\d{2}-\d{2})\.jsonl$/;
@@ -33,28 +35,39 @@ export class DailyFilesSink implements Sink {
    */
   private readonly queues = new Map<string, Promise<unknown>>();
   private lastRetentionDay = '';
+  private readonly modes: FileModes;
 
   constructor(private readonly cfg: DailyFilesSinkConfig) {
     this.name = cfg.name;
+    this.modes = modesFor(cfg.mode);
   }
 
+  /** Throws UnsafeNameError for a dataset that cannot be a folder name (the event is refused). */
   pathFor(dataset: string, day: string): string {
-    const dir = this.cfg.directories[dataset] ?? dataset;
-    return join(this.cfg.path, dir, `${dir}-${day}.jsonl`);
+    const dir = Object.hasOwn(this.cfg.directories, dataset)
+      ? this.cfg.directories[dataset]!
+      : safeNameComponent(dataset, 'dataset');
+    return pathUnder(this.cfg.path, dir, `${dir}-${safeNameComponent(day, 'day')}.jsonl`);
   }
 
   async write(events: readonly LogEvent[]): Promise<SinkFailure[]> {
     const today = new Date().toISOString().slice(0, 10);
     const groups = new Map<string, number[]>();
+    const failures: SinkFailure[] = [];
     events.forEach((e, i) => {
       // The document's own @timestamp (already ISO, UTC) names its day: no second date formatting.
-      const day = this.cfg.day_from === 'event' ? e.doc['@timestamp'].slice(0, 10) : today;
-      const path = this.pathFor(e.dataset, day);
+      const day = this.cfg.day_from === 'event' ? String(e.doc['@timestamp']).slice(0, 10) : today;
+      let path: string;
+      try {
+        path = this.pathFor(e.dataset, day);
+      } catch (err) {
+        failures.push({ index: i, retryable: false, error: toError(err) });
+        return;
+      }
       const g = groups.get(path);
       if (g) g.push(i);
       else groups.set(path, [i]);
     });
-    const failures: SinkFailure[] = [];
     for (const [path, idx] of groups) {
       try {
         await this.exclusive(path, () =>
@@ -118,8 +131,8 @@ export class DailyFilesSink implements Sink {
       this.files.set(path, cached);
       return cached;
     }
-    await mkdir(join(path, '..'), { recursive: true });
-    const fh = await open(path, 'a+');
+    await mkdir(dirname(path), { recursive: true, mode: this.modes.dir });
+    const fh = await open(path, 'a+', this.modes.file);
     const ids = await scanTail(fh, this.cfg.dedup_scan_bytes);
     const file = { fh, ids };
     this.files.set(path, file);
@@ -147,7 +160,8 @@ export class DailyFilesSink implements Sink {
     }
     for (const d of dirs) {
       const dir = join(this.cfg.path, d);
-      if (!(await stat(dir).catch(() => undefined))?.isDirectory()) continue;
+      // lstat: a symlinked folder in the root leads elsewhere, and retention deletes nothing there.
+      if (!(await lstat(dir).catch(() => undefined))?.isDirectory()) continue;
       for (const f of await readdir(dir)) {
         const m = DAY_FILE.exec(f);
         const p = join(dir, f);

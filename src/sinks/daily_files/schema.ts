@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { sinkBase } from '../../config/common.js';
+import { fileMode, sinkBase } from '../../config/common.js';
 
 export const dailyFilesSinkSchema = z
   .object({
@@ -8,7 +8,15 @@ export const dailyFilesSinkSchema = z
     /** Root folder: one folder per dataset below it, one `<name>-YYYY-MM-DD.jsonl` per day. */
     path: z.string().min(1),
     /** Folder (and file prefix) per dataset, e.g. `duo.authentication: auth`; default the dataset name. */
-    directories: z.record(z.string(), z.string().regex(/^[\w.-]+$/)).default({}),
+    directories: z
+      .record(
+        z.string(),
+        z
+          .string()
+          .regex(/^[\w.-]+$/, 'use letters, digits, dot, dash and underscore')
+          .refine((d) => d !== '.' && d !== '..', 'a folder name cannot be . or ..'),
+      )
+      .default({}),
     /** Day files older than this many days, and not written to for as long, are deleted; 0 keeps everything. */
     retention_days: z.number().int().nonnegative().default(30),
     /** Which day an event belongs to: its own timestamp, or when logferry wrote it. */
@@ -19,6 +27,8 @@ export const dailyFilesSinkSchema = z
      * On opening an existing day file, read this many bytes from its end to learn which event
      * ids it already holds: a batch replayed after a crash then adds no duplicate line.
      */
+    /** Permissions of day files (quoted octal); their folders get the matching search bits. */
+    mode: fileMode,
     dedup_scan_bytes: z
       .number()
       .int()

@@ -62,6 +62,10 @@ export class OpenSearchSink implements Sink {
       running.add(p);
     };
     for (const c of chunks) {
+      if ('unnamed' in c) {
+        failures.push(this.failure(c.unnamed.index, false, c.unnamed.error.message));
+        continue;
+      }
       if ('oversize' in c) {
         const o = c.oversize;
         failures.push(

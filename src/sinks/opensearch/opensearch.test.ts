@@ -56,6 +56,25 @@ function item(ackId: string, docs: unknown[]) {
   };
 }
 
+describe('opensearch sink: index names from event data', () => {
+  it('refuses for good an event whose dataset cannot be an index name, and sends the rest', async () => {
+    await start();
+    const s = await sink({ index: '{dataset}', flush_interval: 0 });
+    const events = ['..', 'app', '.'].map((dataset, n) =>
+      finalizeEvent(
+        { dataset, timestamp: Date.parse('2026-11-25T10:00:00Z'), doc: { n }, idParts: [n] },
+        { source: 'src', type: 'test', ref: `test/${n}` },
+      ),
+    );
+    const failures = await s.write(events);
+    expect(failures.map((f) => [f.index, f.retryable, f.error.message])).toEqual([
+      [0, false, 'dataset ".." cannot be used as a name'],
+      [2, false, 'dataset "." cannot be used as a name'],
+    ]);
+    expect(fake.docs().map((d) => d.index)).toEqual(['app']);
+  });
+});
+
 describe('opensearch sink: authentication', () => {
   it('sends basic auth and keeps the password out of every failure', async () => {
     await start({ auth: { basic: { username: 'logferry', password: 'pa55-w0rd!' } } });

@@ -18,6 +18,14 @@ describe('index names', () => {
     expect(indexNamer('logs-{dataset}')(ev('a', '2026-01-02T03:04:05Z', 1))).toBe('logs-a');
   });
 
+  it('keeps the dataset one part of the name through the shared sanitizer', () => {
+    const name = indexNamer('logs-{dataset}-{yyyy.MM.dd}');
+    expect(name(ev('../../x/Y', '2026-11-25T00:00:00Z', 1))).toBe('logs-.._.._x_y-2026.11.25');
+    expect(() => indexNamer('{dataset}')(ev('..', '2026-11-25T00:00:00Z', 1))).toThrow(
+      'dataset ".." cannot be used as a name',
+    );
+  });
+
   it('turns a pattern into the template glob', () => {
     expect(patternToGlob('logs-{dataset}-{yyyy.MM.dd}')).toBe('logs-*-*');
     expect(patternToGlob('logs-{dataset}')).toBe('logs-*');
@@ -26,6 +34,15 @@ describe('index names', () => {
 
 describe('bulk bodies', () => {
   const opts = { op: 'create' as const, documentId: true, maxBytes: 2000, maxDocs: 3, indexOf: () => 'logs' };
+
+  it('sets aside an event that can have no index name and frames the others', () => {
+    const events = [ev('a', '2026-11-25T00:00:00Z', 1), ev('.', '2026-11-25T00:00:00Z', 2)];
+    const { chunks, unnamed } = buildChunks(events, [0, 1], { ...opts, indexOf: indexNamer('{dataset}') });
+    expect(chunks.map((c) => c.events)).toEqual([[0]]);
+    expect(unnamed.map((u) => [u.index, u.error.message])).toEqual([
+      [1, 'dataset "." cannot be used as a name'],
+    ]);
+  });
 
   it('frames action and source lines with a final newline and the event id', () => {
     const e = ev('d', '2026-11-25T00:00:00Z', 1);

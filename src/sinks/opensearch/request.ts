@@ -1,4 +1,6 @@
+import { toError } from '../../core/errors.js';
 import type { LogEvent } from '../../core/event.js';
+import { safeNameComponent } from '../../core/names.js';
 
 /** One `_bulk` body and which events (by index into the write) it carries, in order. */
 export interface BulkChunk {
@@ -13,7 +15,8 @@ const SAFE_ID = /^[\w-]+$/;
 
 /**
  * Turns `logs-{dataset}-{yyyy.MM.dd}` into a function of the event. Dates are the event's UTC
- * time; the dataset is lowercased and cleaned so every event gets a legal index name.
+ * time; the dataset goes through the shared `safeNameComponent` and is lowercased, so it stays one
+ * part of a legal index name. Throws UnsafeNameError for a dataset that is `.`, `..` or empty.
  */
 export function indexNamer(pattern: string): (e: LogEvent) => string {
   const parts: ((e: LogEvent, d: Date) => string)[] = [];
@@ -43,7 +46,7 @@ export function indexNamer(pattern: string): (e: LogEvent) => string {
 }
 
 function cleanDataset(dataset: string): string {
-  return dataset.toLowerCase().replace(/[^a-z0-9._-]/g, '_') || 'unknown';
+  return safeNameComponent(dataset, 'dataset').toLowerCase();
 }
 
 function formatDate(fmt: string, d: Date): string {
@@ -75,13 +78,17 @@ export interface BuildOptions {
 /**
  * Cuts the events into bulk bodies of at most `maxBytes` and `maxDocs`, lazily, so the caller
  * can send one body while the next is being built. An event that alone is over `maxBytes` comes
- * out as `oversize` instead of being sent.
+ * out as `oversize`, and one that can have no index name as `unnamed`, instead of being sent.
  */
 export function* chunksOf(
   events: readonly LogEvent[],
   indexes: readonly number[],
   o: BuildOptions,
-): Generator<{ chunk: BulkChunk } | { oversize: { index: number; bytes: number } }> {
+): Generator<
+  | { chunk: BulkChunk }
+  | { oversize: { index: number; bytes: number } }
+  | { unnamed: { index: number; error: Error } }
+> {
   let parts: string[] = [];
   let members: number[] = [];
   let bytes = 0;
@@ -89,7 +96,13 @@ export function* chunksOf(
   const prefixes = new Map<string, string>();
   for (const i of indexes) {
     const e = events[i]!;
-    const index = o.indexOf(e);
+    let index: string;
+    try {
+      index = o.indexOf(e);
+    } catch (err) {
+      yield { unnamed: { index: i, error: toError(err) } };
+      continue;
+    }
     let prefix = prefixes.get(index);
     if (prefix === undefined) {
       prefix = `{"${o.op}":{"_index":${JSON.stringify(index)}`;
@@ -121,14 +134,20 @@ export function buildChunks(
   events: readonly LogEvent[],
   indexes: readonly number[],
   o: BuildOptions,
-): { chunks: BulkChunk[]; oversize: { index: number; bytes: number }[] } {
+): {
+  chunks: BulkChunk[];
+  oversize: { index: number; bytes: number }[];
+  unnamed: { index: number; error: Error }[];
+} {
   const chunks: BulkChunk[] = [];
   const oversize: { index: number; bytes: number }[] = [];
+  const unnamed: { index: number; error: Error }[] = [];
   for (const c of chunksOf(events, indexes, o)) {
     if ('chunk' in c) chunks.push(c.chunk);
-    else oversize.push(c.oversize);
+    else if ('oversize' in c) oversize.push(c.oversize);
+    else unnamed.push(c.unnamed);
   }
-  return { chunks, oversize };
+  return { chunks, oversize, unnamed };
 }
 
 /** Halves of a chunk, for a cluster that answered 413. */

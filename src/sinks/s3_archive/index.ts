@@ -5,17 +5,22 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { awsClientConfig } from '../../core/aws.js';
 import type { Sink, SinkFailure } from '../../core/component.js';
-import { DeliveryError } from '../../core/errors.js';
+import { DeliveryError, toError } from '../../core/errors.js';
 import type { LogEvent } from '../../core/event.js';
+import { safeNameComponent } from '../../core/names.js';
 import { InFlight } from '../inflight.js';
 import type { S3ArchiveSinkConfig } from './schema.js';
 
 const gzipAsync = promisify(gzip);
 
-/** The partition folder of an event: dataset, UTC date and hour of the event's own time. */
+/**
+ * The partition folder of an event: dataset, UTC date and hour of the event's own time. Throws
+ * UnsafeNameError for a dataset that is no key segment (`.`, `..`): tools that map keys to paths
+ * (s3 sync, mounts, emulators) would resolve it.
+ */
 export function partitionOf(e: LogEvent, style: 'hive' | 'path'): string {
   const d = new Date(Number.isFinite(e.timestamp) ? e.timestamp : 0).toISOString();
-  const dataset = e.dataset.replace(/[^A-Za-z0-9._-]/g, '_') || 'unknown';
+  const dataset = safeNameComponent(e.dataset, 'dataset');
   const [date, hour] = [d.slice(0, 10), d.slice(11, 13)];
   return style === 'hive'
     ? `dataset=${dataset}/date=${date}/hour=${hour}/`
@@ -55,15 +60,21 @@ export class S3ArchiveSink implements Sink {
   private async deliver(events: readonly LogEvent[]): Promise<SinkFailure[]> {
     const groups = new Map<string, number[]>();
     const seen = new Set<string>();
+    const failures: SinkFailure[] = [];
     events.forEach((e, i) => {
       if (this.recent.has(e.id) || seen.has(e.id)) return;
+      let key: string;
+      try {
+        key = partitionOf(e, this.cfg.partitioning);
+      } catch (err) {
+        failures.push({ index: i, retryable: false, error: toError(err) });
+        return;
+      }
       seen.add(e.id);
-      const key = partitionOf(e, this.cfg.partitioning);
       const g = groups.get(key);
       if (g) g.push(i);
       else groups.set(key, [i]);
     });
-    const failures: SinkFailure[] = [];
     await Promise.all(
       [...groups].map(async ([partition, idx]) => {
         const ids = idx.map((i) => events[i]!.id);
@@ -86,11 +97,11 @@ export class S3ArchiveSink implements Sink {
     );
     // Repeats of a failed event inside the same write fail with it.
     if (failures.length > 0) {
-      const failedIds = new Set(failures.map((f) => events[f.index]!.id));
+      const failedIds = new Map(failures.map((f) => [events[f.index]!.id, f]));
       const reported = new Set(failures.map((f) => f.index));
       events.forEach((e, i) => {
-        if (failedIds.has(e.id) && !reported.has(i))
-          failures.push({ index: i, retryable: true, error: failures[0]!.error });
+        const f = failedIds.get(e.id);
+        if (f && !reported.has(i)) failures.push({ index: i, retryable: f.retryable, error: f.error });
       });
     }
     return failures.sort((a, b) => a.index - b.index);

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -70,5 +70,47 @@ describe('inbox source', () => {
     expect(await source.ingest('broken.gz', ctx)).toBe(true);
     expect(p.deadLetter.entries).toHaveLength(1);
     expect(p.deadLetter.entries[0]!.error).toContain('broken.gz');
+  });
+
+  it('skips symlinks and anything else that is not a regular file, and says so once', async () => {
+    const { source, ctx, sink } = setup();
+    const log = memoryLogger();
+    await mkdir(join(dir, 'in'));
+    await writeFile(join(dir, 'secret.txt'), '{"password":"hunter2"}\n');
+    await symlink(join(dir, 'secret.txt'), join(dir, 'in', 'link.jsonl'));
+    await mkdir(join(dir, 'in', 'folder'));
+    await writeFile(join(dir, 'in', 'real.jsonl'), '{"a":1}\n');
+    expect(await source.readyFiles(Date.now() + 1000, log)).toEqual(['real.jsonl']);
+    expect(await source.readyFiles(Date.now() + 1000, log)).toEqual(['real.jsonl']);
+    expect(log.entries.map((e) => [e.level, e.msg]).sort()).toEqual([
+      ['warn', `skipping ${join(dir, 'in', 'folder')}: a folder; the inbox reads regular files only`],
+      [
+        'warn',
+        `skipping ${join(dir, 'in', 'link.jsonl')}: a symbolic link; the inbox reads regular files only`,
+      ],
+    ]);
+    // Named directly (a link swapped in after the listing), it is still not read.
+    expect(await source.ingest('link.jsonl', ctx)).toBe(false);
+    expect(sink.byId.size).toBe(0);
+    expect(await readlink(join(dir, 'in', 'link.jsonl'))).toBe(join(dir, 'secret.txt'));
+  });
+
+  it('does not follow a symlink swapped in between the listing and the read', async () => {
+    const { source, ctx, sink, p } = setup();
+    await mkdir(join(dir, 'in'));
+    await writeFile(join(dir, 'secret.txt'), '{"password":"hunter2"}\n');
+    await writeFile(join(dir, 'in', 'a.jsonl'), '{"a":1}\n');
+    const real = ctx.process;
+    ctx.process = async (b) => {
+      await rm(join(dir, 'in', 'a.jsonl'));
+      await symlink(join(dir, 'secret.txt'), join(dir, 'in', 'a.jsonl'));
+      return real(b);
+    };
+    await source.ingest('a.jsonl', ctx);
+    expect(sink.byId.size).toBe(0);
+    expect(p.deadLetter.entries.map((e) => e.error)).toEqual([
+      `source ${join(dir, 'in', 'a.jsonl')}: ${join(dir, 'in', 'a.jsonl')} is a symbolic link; not read`,
+    ]);
+    expect(JSON.stringify(p.deadLetter.entries)).not.toContain('hunter2');
   });
 });

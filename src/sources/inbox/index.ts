@@ -1,10 +1,10 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Batch } from '../../core/batch.js';
 import { isAcked } from '../../core/batch.js';
-import type { Source, SourceContext } from '../../core/component.js';
+import type { Logger, Source, SourceContext } from '../../core/component.js';
 import { describeError } from '../../core/errors.js';
+import { describeKind, openRegularFile } from '../../core/fsutil.js';
 import { backoffDelay, sleep } from '../../core/retry.js';
 import type { InboxSourceConfig } from './schema.js';
 
@@ -17,6 +17,8 @@ export class InboxSource implements Source {
   /** File name → when to try it again after a failed delivery. */
   private readonly failures = new Map<string, number>();
   private readonly attempts = new Map<string, number>();
+  /** Entries already reported as not regular files, so each is logged once, not every poll. */
+  private readonly skipped = new Set<string>();
   private processed = 0;
   private waiting = 0;
 
@@ -37,7 +39,7 @@ export class InboxSource implements Source {
   async run(ctx: SourceContext): Promise<void> {
     await mkdir(this.cfg.path, { recursive: true });
     while (!ctx.signal.aborted) {
-      const ready = await this.readyFiles();
+      const ready = await this.readyFiles(Date.now(), ctx.log);
       this.waiting = ready.length;
       for (const name of ready) {
         if (ctx.signal.aborted) break;
@@ -48,13 +50,28 @@ export class InboxSource implements Source {
     }
   }
 
-  /** Files that have not changed for `settle` ms, oldest first. */
-  async readyFiles(now = Date.now()): Promise<string[]> {
+  /**
+   * Regular files that have not changed for `settle` ms, oldest first. Symlinks (which could
+   * point at any file logferry can read), folders, pipes and devices are skipped and logged once.
+   */
+  async readyFiles(now = Date.now(), log?: Logger): Promise<string[]> {
     const names = (await readdir(this.cfg.path)).filter((n) => !IGNORED.test(n));
     const found: { name: string; mtime: number }[] = [];
+    for (const name of this.skipped) if (!names.includes(name)) this.skipped.delete(name);
     for (const name of names) {
-      const st = await stat(join(this.cfg.path, name)).catch(() => undefined);
-      if (!st?.isFile() || now - st.mtimeMs < this.cfg.settle) continue;
+      const path = join(this.cfg.path, name);
+      const st = await lstat(path).catch(() => undefined);
+      if (!st) continue;
+      if (!st.isFile()) {
+        if (!this.skipped.has(name))
+          log?.warn(
+            { file: path },
+            `skipping ${path}: ${describeKind(st)}; the inbox reads regular files only`,
+          );
+        this.skipped.add(name);
+        continue;
+      }
+      if (now - st.mtimeMs < this.cfg.settle) continue;
       const retryAt = this.failures.get(name);
       if (retryAt !== undefined && retryAt > now) continue;
       found.push({ name, mtime: st.mtimeMs });
@@ -64,14 +81,21 @@ export class InboxSource implements Source {
 
   async ingest(name: string, ctx: SourceContext): Promise<boolean> {
     const path = join(this.cfg.path, name);
-    const st = await stat(path);
+    const st = await lstat(path);
+    if (!st.isFile()) {
+      ctx.log.warn(
+        { file: path },
+        `skipping ${path}: ${describeKind(st)}; the inbox reads regular files only`,
+      );
+      return false;
+    }
     const batch: Batch = {
       source: this.name,
       items: [
         {
           ackId: path,
           origin: { source: this.name, type: 'file', ref: path, attrs: { size: st.size } },
-          body: { kind: 'stream', open: async () => createReadStream(path), size: st.size },
+          body: { kind: 'stream', open: () => openRegularFile(path), size: st.size },
         },
       ],
     };

@@ -1,9 +1,10 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StateError } from '../../core/errors.js';
-import { FileStateStore } from './index.js';
+import { create, FileStateStore } from './index.js';
+import { fileStateSchema } from './schema.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -36,5 +37,23 @@ describe('file checkpoint store', () => {
     expect((err as StateError).message).toMatch(
       /checkpoint .*duo%2Fauth\.json is corrupt .*refusing to start/,
     );
+  });
+
+  it('creates checkpoints 0600 in a folder 0700, or as `mode` says', async () => {
+    const root = join(dir, 'state');
+    await create(fileStateSchema.parse({ type: 'file', path: root })).put('duo/auth', { mintime: 1 });
+    expect((await stat(root)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(root, 'duo%2Fauth.json'))).mode & 0o777).toBe(0o600);
+    const shared = join(dir, 'shared');
+    await create(fileStateSchema.parse({ type: 'file', path: shared, mode: '0644' })).put('k', 1);
+    expect((await stat(shared)).mode & 0o777).toBe(0o755);
+    expect((await stat(join(shared, 'k.json'))).mode & 0o777).toBe(0o644);
+  });
+
+  it('keeps every key a file inside its folder, . and .. included', async () => {
+    const s = new FileStateStore(join(dir, 'state'));
+    for (const k of ['.', '..', '../outside', '/etc/x']) await s.put(k, { k });
+    expect(await readdir(dir)).toEqual(['state']);
+    for (const k of ['.', '..', '../outside', '/etc/x']) expect(await s.get(k)).toEqual({ k });
   });
 });

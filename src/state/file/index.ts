@@ -1,16 +1,19 @@
 import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { StateStore } from '../../core/component.js';
 import { StateError } from '../../core/errors.js';
-import { writeFileAtomic } from '../../core/fsutil.js';
+import { type FileModes, modesFor, PRIVATE_MODES, pathUnder, writeFileAtomic } from '../../core/fsutil.js';
 import type { FileStateConfig } from './schema.js';
 
 /** Checkpoints as one JSON file per key, replaced by atomic rename so a crash never leaves half a file. */
 export class FileStateStore implements StateStore {
-  constructor(private readonly dir: string) {}
+  constructor(
+    private readonly dir: string,
+    private readonly modes: FileModes = PRIVATE_MODES,
+  ) {}
 
+  /** Keys name shards, Duo logs and prefixes; encoded so that no key holds a separator. */
   private file(key: string): string {
-    return join(this.dir, `${encodeURIComponent(key)}.json`);
+    return pathUnder(this.dir, `${encodeURIComponent(key)}.json`);
   }
 
   async get<T>(key: string): Promise<T | undefined> {
@@ -34,7 +37,7 @@ export class FileStateStore implements StateStore {
   }
 
   async put<T>(key: string, value: T): Promise<void> {
-    await writeFileAtomic(this.file(key), `${JSON.stringify(value)}\n`);
+    await writeFileAtomic(this.file(key), `${JSON.stringify(value)}\n`, this.modes);
   }
 
   async delete(key: string): Promise<void> {
@@ -43,5 +46,5 @@ export class FileStateStore implements StateStore {
 }
 
 export function create(cfg: FileStateConfig): StateStore {
-  return new FileStateStore(cfg.path);
+  return new FileStateStore(cfg.path, modesFor(cfg.mode));
 }
