@@ -165,7 +165,7 @@ describe('conditions', () => {
   });
 
   it('a regex that backtracks in V8 completes on a hostile message', async () => {
-    const hostile = { message: `${'a'.repeat(41)}b` };
+    const hostile = { message: `${'a'.repeat(60)}b` };
     expect(await match("  message: { regex: '(a|aa)+$' }", hostile)).toBe(false);
     expect(await match("  message: { regex: '(a|aa)+$' }", { message: 'baa' })).toBe(true);
     expect(await match("  message: '*a*a*a*a*a*a*a*c'", hostile)).toBe(false);
