@@ -47,6 +47,8 @@ export async function* decodedChunks(
       inflated += (chunk as Buffer).length;
       if (inflated > limits.max_inflated_bytes && inflated > limits.max_inflate_ratio * compressedRead) {
         gunzip.destroy();
+        // Release the source too (an S3 GetObject holds a connection until its body ends).
+        input.destroy();
         throw new LimitError(
           `gzip inflates over ${limits.max_inflate_ratio}× its size (${inflated} bytes from ${compressedRead} compressed, past the ${limits.max_inflated_bytes}-byte allowance): decompression bomb?`,
           { position: `compressed byte ${compressedRead}` },
