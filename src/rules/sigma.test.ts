@@ -206,6 +206,11 @@ level: low
       "sigma.yml:10: unsupported Sigma modifier 'base64offset'",
     ],
     [
+      'placeholders',
+      MODIFIERS.replace("eventName|startswith: 'Create'", "src_ip|expand: '%Legitimate_IP_Ranges%'"),
+      "sigma.yml:10: unsupported Sigma modifier 'expand': its %placeholders% stand for a site's own values; write them into the rule",
+    ],
+    [
       'an aggregation',
       ROOT.replace(
         'condition: selection_usertype and not selection_eventtype',

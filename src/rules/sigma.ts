@@ -139,6 +139,11 @@ function modifiers(mods: string[], at: YamlPath): Modifiers {
     else if (['i', 'm', 's'].includes(mod) && out.op === 'regex') out.flags += mod;
     else if ((MODIFIERS[mod] || mod === 'exists' || mod === 'fieldref') && out.op === 'equals')
       out.op = MODIFIERS[mod] ?? mod;
+    else if (mod === 'expand')
+      throw new RuleIssue(
+        "unsupported Sigma modifier 'expand': its %placeholders% stand for a site's own values; write them into the rule",
+        at,
+      );
     else throw new RuleIssue(`unsupported Sigma modifier '${mod}'`, at);
   }
   return out;

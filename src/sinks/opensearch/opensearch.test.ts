@@ -243,7 +243,7 @@ describe('opensearch sink: response size', () => {
     closers.push(() => s.close());
     const failures = await s.write(conformanceEvents(2));
     expect(failures.map((f) => f.retryable)).toEqual([true, true]);
-    expect(failures[0]!.error.message).toMatch(/response is over the 1048576-byte limit/);
+    expect(failures[0]!.error.message).toBe(`${endpoint}: response is over the 1048576-byte limit`);
     expect(failures[0]!.error.message).not.toContain('\n');
     expect(await sentAll).toBe(false);
   }, 60_000);
