@@ -68,11 +68,21 @@ function some(v: unknown, test: (x: unknown) => boolean): boolean {
 }
 
 /**
- * The text a string test reads. With `ignore_case`, numbers and booleans are read as their
- * text too, as Sigma's backends do: `publiclyAccessible: 'true'` matches CloudTrail's JSON true.
+ * The text a string test reads. With `ignore_case`, numbers, booleans and mappings are read as
+ * their (JSON) text too, as Sigma's backends see them: `publiclyAccessible: 'true'` matches
+ * CloudTrail's JSON true, `requestParameters|contains: Suspended` looks inside the mapping.
  */
 function textOf(x: unknown, asText: boolean): string | undefined {
-  const s = typeof x === 'string' ? x : asText && isScalar(x) ? String(x) : undefined;
+  const s =
+    typeof x === 'string'
+      ? x
+      : !asText
+        ? undefined
+        : isScalar(x)
+          ? String(x)
+          : x !== null && typeof x === 'object'
+            ? JSON.stringify(x)
+            : undefined;
   return s !== undefined && s.length > MAX_TEXT ? s.slice(0, MAX_TEXT) : s;
 }
 

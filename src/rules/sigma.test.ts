@@ -329,6 +329,19 @@ describe('Sigma fidelity (as the reference tooling compares)', () => {
     expect(await fires(rule, key('mallory'))).toBe(true);
   });
 
+  it('contains on a mapping reads its text, as backends that store it flattened do', async () => {
+    const rule = sigmaRule(
+      "  sel:\n    eventName: PutBucketVersioning\n    requestParameters|contains: 'Suspended'\n  condition: sel",
+    );
+    const put = (Status: string) => ({
+      eventSource: 's3.amazonaws.com',
+      eventName: 'PutBucketVersioning',
+      requestParameters: { bucketName: 'logs', VersioningConfiguration: { Status } },
+    });
+    expect(await fires(rule, put('Suspended'))).toBe(true);
+    expect(await fires(rule, put('Enabled'))).toBe(false);
+  });
+
   it('re with the i flag, and cased', async () => {
     const re = sigmaRule("  sel:\n    eventName|re|i: '^stop(logging)?$'\n  condition: sel");
     expect(await fires(re, { eventSource: 'cloudtrail.amazonaws.com', eventName: 'StopLogging' })).toBe(true);
