@@ -1,7 +1,8 @@
 /**
  * Detection cost: CloudTrail files → cloudtrail parser → 100 rules (field, regex, numeric and
  * windowed) → NDJSON sink, against the same pipeline with no rules. BENCH_EVENTS sets how many
- * events (default 1 000 000), read as files of 5 000 records.
+ * events (default 1 000 000), read as files of 5 000 records. Then patterns that backtrack
+ * catastrophically in V8, each on a hostile 64 KiB field: one line per pattern with its time.
  */
 import type { RawItem } from '../src/core/batch.js';
 import { memoryLogger } from '../src/core/log.js';
@@ -9,6 +10,7 @@ import { runBatch } from '../src/core/pipeline.js';
 import { CloudTrailParser } from '../src/parsers/cloudtrail/index.js';
 import { RuleEngine } from '../src/rules/engine.js';
 import { loadRules, parseRule } from '../src/rules/load.js';
+import { compileGlob, compileRegex, type TextTest } from '../src/rules/pattern.js';
 import type { Rule } from '../src/rules/types.js';
 import { MemoryWindowStore } from '../src/rules/window.js';
 import { rng } from '../src/testing/cwlogs-fixtures.js';
@@ -199,3 +201,22 @@ console.log(
     }),
   ),
 );
+
+// V8 takes 44 s for the first on 41 characters; the linear engine must stay in milliseconds on
+// the longest text a rule reads (64 KiB).
+const HOSTILE: [string, TextTest, string][] = [
+  ['regex (a|aa)+$', compileRegex('(a|aa)+$'), `${'a'.repeat(65_535)}b`],
+  ['regex a*a*a*a*a*b', compileRegex('a*a*a*a*a*b'), 'a'.repeat(65_536)],
+  ['regex ([a-z]|[a-c])+$', compileRegex('([a-z]|[a-c])+$'), `${'c'.repeat(65_535)}!`],
+  ['regex (\\w+\\s?)+$', compileRegex('(\\w+\\s?)+$'), `${'word '.repeat(13_107)}!`],
+  // `\\` is a literal backslash: `.*\\.*\\.*\.exe` as a backtracking regex is cubic.
+  ['wildcard *\\\\*\\\\*.exe', compileGlob('*\\\\*\\\\*.exe', true), `${'\\'.repeat(65_532)}.exe`],
+  ['wildcard *a?a?a?a?b*', compileGlob('*a?a?a?a?b*', true), 'a'.repeat(65_536)],
+  ['wildcard *a*a*a*a*a*a*c', compileGlob('*a*a*a*a*a*a*c', true), 'a'.repeat(65_536)],
+];
+for (const [name, test, text] of HOSTILE) {
+  const t = await measure(async () => test(text));
+  progress(
+    `pathological ${name} on ${text.length} chars: ${(t.seconds * 1000).toFixed(1)} ms, match ${t.value}`,
+  );
+}

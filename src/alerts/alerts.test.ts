@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
 import { redact, Secret } from '../config/secrets.js';
@@ -10,6 +12,7 @@ import { MemoryWindowStore } from '../rules/window.js';
 import { MemoryDeadLetterStore, MemorySink } from '../testing/memory.js';
 import { FakeSlack } from '../testing/slack-fake.js';
 import { FakeWebhookReceiver } from '../testing/webhook-fake.js';
+import { post } from './http.js';
 import { AlertRouter } from './router.js';
 import { alertEvent, SinkAlertOutput } from './sink/index.js';
 import { SlackAlertOutput, slackPayload } from './slack/index.js';
@@ -243,6 +246,42 @@ describe('webhook output against a signature-checking receiver', () => {
     expect(logged).not.toContain('tok_9f8e7d6c5b4a');
     expect(JSON.stringify(deadLetter.entries)).not.toContain('tok_9f8e7d6c5b4a');
   });
+});
+
+describe('HTTP answers', () => {
+  it('reads only the start of an error body, however long the endpoint keeps sending', async () => {
+    // 64 MB in 64 KB writes that wait for the client: it is all sent only if the client reads it all.
+    const piece = Buffer.alloc(64 * 1024, 'x');
+    let closed: (all: boolean) => void = () => {};
+    const sentAll = new Promise<boolean>((r) => {
+      closed = r;
+    });
+    const server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      let left = 1024;
+      const write = () => {
+        while (left > 0) {
+          left--;
+          if (!res.write(piece)) return void res.once('drain', write);
+        }
+        res.end();
+      };
+      res.on('close', () => closed(res.writableFinished));
+      write();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const failure = await post('webhook:big', `http://127.0.0.1:${port}/hook`, '{}', {}, 30_000);
+      expect(failure?.retryable).toBe(false);
+      expect(failure?.error.message).toBe(`webhook:big: HTTP 400 ${'x'.repeat(200)}`);
+      expect(await sentAll).toBe(false);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  }, 60_000);
 });
 
 describe('routing', () => {

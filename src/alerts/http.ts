@@ -32,7 +32,7 @@ export async function post(
       error: new DeliveryError(`${output}: ${why}`, { sink: output, retryable: true }),
     };
   }
-  const text = (await res.text().catch(() => '')).slice(0, 200).replace(/\s+/g, ' ');
+  const text = (await bodyStart(res, MAX_BODY_READ)).slice(0, 200).replace(/\s+/g, ' ');
   if (res.ok) return undefined;
   const retryable = res.status === 429 || res.status === 408 || res.status >= 500;
   const retryAfter = Number(res.headers.get('retry-after'));
@@ -44,6 +44,29 @@ export async function post(
     }),
     ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
   };
+}
+
+/** Only the start of an answer is ever shown, so only that much is read: a hostile endpoint cannot fill memory. */
+const MAX_BODY_READ = 4096;
+
+async function bodyStart(res: Response, max: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      size += value.length;
+    }
+  } catch {
+    // The body broke off: what arrived is enough to describe the answer.
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  return Buffer.concat(parts).subarray(0, max).toString('utf8');
 }
 
 function causeCode(e: unknown): string {

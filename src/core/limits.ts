@@ -22,6 +22,17 @@ export const LimitsSchema = z
       .int()
       .positive()
       .default(1024 * 1024),
+    /**
+     * How much larger than its compressed bytes a streamed object may inflate, once past
+     * `max_inflated_bytes`: logs compress 10–50×, a bomb hundreds or thousands of times.
+     */
+    max_inflate_ratio: z.number().positive().default(200),
+    /** Longest top-level key of a JSON document (CloudTrail's is `Records`). */
+    max_key_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024),
   })
   .strict();
 

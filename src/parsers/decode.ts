@@ -1,13 +1,22 @@
 import { pipeline, Readable, type TransformOptions } from 'node:stream';
 import { createGunzip, type ZlibOptions } from 'node:zlib';
-import { oneLine, ParseError } from '../core/errors.js';
+import { LimitError, oneLine, ParseError } from '../core/errors.js';
+import type { Limits } from '../core/limits.js';
+
+export type InflateLimits = Pick<Limits, 'max_inflated_bytes' | 'max_inflate_ratio'>;
 
 /**
  * The bytes of a stream, gunzipped when it starts with the gzip magic. Damaged gzip ends the
  * iteration with a ParseError whose position is the count of compressed bytes read (the same
- * convention as readLines), so an operator can see how far the object was good.
+ * convention as readLines), so an operator can see how far the object was good. Past
+ * `max_inflated_bytes` of output, inflating more than `max_inflate_ratio` times the compressed
+ * bytes read is a decompression bomb: a LimitError stops it.
  */
-export async function* decodedChunks(input: Readable, what: string): AsyncIterable<Buffer> {
+export async function* decodedChunks(
+  input: Readable,
+  what: string,
+  limits: InflateLimits,
+): AsyncIterable<Buffer> {
   let compressedRead = 0;
   const it = (input as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
   const head = await it.next();
@@ -32,8 +41,21 @@ export async function* decodedChunks(input: Readable, what: string): AsyncIterab
   const options: ZlibOptions & TransformOptions = { chunkSize: 128 * 1024, highWaterMark: 2 * 1024 * 1024 };
   const gunzip = createGunzip(options);
   pipeline(Readable.from(raw()), gunzip, () => {});
+  let inflated = 0;
   try {
-    for await (const chunk of gunzip) yield chunk as Buffer;
+    for await (const chunk of gunzip) {
+      inflated += (chunk as Buffer).length;
+      if (inflated > limits.max_inflated_bytes && inflated > limits.max_inflate_ratio * compressedRead) {
+        gunzip.destroy();
+        // Release the source too (an S3 GetObject holds a connection until its body ends).
+        input.destroy();
+        throw new LimitError(
+          `gzip inflates over ${limits.max_inflate_ratio}× its size (${inflated} bytes from ${compressedRead} compressed, past the ${limits.max_inflated_bytes}-byte allowance): decompression bomb?`,
+          { position: `compressed byte ${compressedRead}` },
+        );
+      }
+      yield chunk as Buffer;
+    }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && code.startsWith('Z_')) {

@@ -2,6 +2,11 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../core/errors.js';
+import { defaultLimits } from '../core/limits.js';
+import { runBatch } from '../core/pipeline.js';
+import { MemorySink, testPipeline } from '../testing/memory.js';
+import { s3Item } from '../testing/parse-harness.js';
+import { JsonLinesParser } from './json_lines/index.js';
 import { type Line, readLines } from './lines.js';
 
 async function collect(input: Readable, max = 100): Promise<Line[]> {
@@ -69,5 +74,27 @@ describe('readLines', () => {
 
   it('yields nothing for an empty body', async () => {
     expect(await collect(Readable.from([]))).toEqual([]);
+  });
+});
+
+describe('inflated-size cap on streamed objects', () => {
+  it('dead-letters a .jsonl.gz that inflates past the ratio allowance, naming the object', async () => {
+    // 8 MB of one repeated line gzips to a few KB: a small decompression bomb.
+    const line = `${JSON.stringify({ message: 'x'.repeat(200) })}\n`;
+    const bomb = gzipSync(line.repeat(40_000));
+    const sink = new MemorySink();
+    const p = testPipeline(
+      { parser: new JsonLinesParser(), sinks: [sink] },
+      { limits: { ...defaultLimits, max_inflated_bytes: 1024 * 1024, max_inflate_ratio: 100 } },
+    );
+    const item = s3Item(bomb, { bucket: 'logs', key: 'app/2026/12/01/bomb.jsonl.gz' });
+    await runBatch({ source: 's3', items: [item] }, p);
+    expect(p.deadLetter.entries).toHaveLength(1);
+    const entry = p.deadLetter.entries[0]!;
+    expect(entry.error).toMatch(
+      /^parse s3:\/\/logs\/app\/2026\/12\/01\/bomb\.jsonl\.gz: gzip inflates over 100× its size \(\d+ bytes from \d+ compressed, past the 1048576-byte allowance\): decompression bomb\?$/,
+    );
+    expect(entry.error).not.toContain('\n');
+    expect(sink.byId.size).toBeLessThan(40_000);
   });
 });

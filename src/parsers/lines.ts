@@ -2,8 +2,9 @@ import type { Readable } from 'node:stream';
 import type { RawItem } from '../core/batch.js';
 import type { ParseContext } from '../core/component.js';
 import { LimitError, ParseError } from '../core/errors.js';
+import { defaultLimits } from '../core/limits.js';
 import { openBody } from './bytes.js';
-import { decodedChunks } from './decode.js';
+import { decodedChunks, type InflateLimits } from './decode.js';
 
 export interface Line {
   /** 1-based line number. */
@@ -19,8 +20,13 @@ export interface Line {
  * kept) so the caller can set it aside and go on. Damaged gzip stops the stream with a
  * ParseError that says how many compressed bytes were read before the damage.
  */
-export async function* readLines(input: Readable, maxLineBytes: number, what = 'input'): AsyncIterable<Line> {
-  const source = decodedChunks(input, what);
+export async function* readLines(
+  input: Readable,
+  maxLineBytes: number,
+  what = 'input',
+  inflate: InflateLimits = defaultLimits,
+): AsyncIterable<Line> {
+  const source = decodedChunks(input, what, inflate);
   let pending: Buffer[] = [];
   let pendingLen = 0;
   let skipping = 0;
@@ -80,7 +86,7 @@ function stripCr(s: string): string {
 /** The lines of an item; a line over the limit is set aside (`ctx.reject`) and not yielded. */
 export async function* itemLines(item: RawItem, ctx: ParseContext): AsyncIterable<Line> {
   const max = ctx.limits.max_line_bytes;
-  for await (const line of readLines(await openBody(item), max, item.origin.ref)) {
+  for await (const line of readLines(await openBody(item), max, item.origin.ref, ctx.limits)) {
     if (line.oversize) {
       await ctx.reject(
         { ref: `line ${line.no}` },

@@ -1,4 +1,5 @@
 import { type Cidr, inCidr, parseCidr } from './cidr.js';
+import { compileGlob, compileRegex, hasWildcard, type TextTest, unescapeValue } from './pattern.js';
 import type { Condition, FieldTest } from './types.js';
 
 export type Doc = Record<string, unknown>;
@@ -66,60 +67,56 @@ function some(v: unknown, test: (x: unknown) => boolean): boolean {
   return test(v);
 }
 
-/** Sigma wildcards: `*` any run, `?` one character, `\*` `\?` `\\` literal. */
-export function hasWildcard(s: string): boolean {
-  return /(^|[^\\])(\\\\)*[*?]/.test(s);
+/**
+ * The text a string test reads. With `ignore_case`, numbers, booleans and mappings are read as
+ * their (JSON) text too, as Sigma's backends see them: `publiclyAccessible: 'true'` matches
+ * CloudTrail's JSON true, `requestParameters|contains: Suspended` looks inside the mapping.
+ */
+function textOf(x: unknown, asText: boolean): string | undefined {
+  const s =
+    typeof x === 'string'
+      ? x
+      : !asText
+        ? undefined
+        : isScalar(x)
+          ? String(x)
+          : x !== null && typeof x === 'object'
+            ? JSON.stringify(x)
+            : undefined;
+  return s !== undefined && s.length > MAX_TEXT ? s.slice(0, MAX_TEXT) : s;
 }
 
-/** A value without wildcards, its `\\*` `\\?` `\\\\` escapes undone. */
-export function unescapeValue(v: string): string {
-  return v.includes('\\') ? v.replace(/\\([*?\\])/g, '$1') : v;
-}
-
-export function wildcardRegex(s: string, ignoreCase: boolean): RegExp {
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (c === '\\' && i + 1 < s.length && '*?\\'.includes(s[i + 1]!)) {
-      out += `\\${s[++i]}`;
-    } else if (c === '*') out += '.*';
-    else if (c === '?') out += '.';
-    else out += c.replace(/[.+^${}()|[\]\\/-]/g, '\\$&');
-  }
-  // Consecutive `.*` collapse so `**` cannot multiply backtracking.
-  return new RegExp(`^${out.replace(/(\.\*)+/g, '.*')}$`, ignoreCase ? 'is' : 's');
-}
-
-const text = (x: unknown): string | undefined =>
-  typeof x === 'string' ? (x.length > MAX_TEXT ? x.slice(0, MAX_TEXT) : x) : undefined;
+const isScalar = (x: unknown): x is number | boolean => typeof x === 'number' || typeof x === 'boolean';
 
 function stringTest(t: FieldTest): (x: unknown) => boolean {
   const ic = t.ignoreCase;
   const vals = (t.values as string[]).map((v) => (ic ? v.toLowerCase() : v));
   const norm = ic ? (x: string) => x.toLowerCase() : (x: string) => x;
+  const read = (x: unknown) => {
+    const s = textOf(x, ic);
+    return s === undefined ? undefined : norm(s);
+  };
   switch (t.op) {
     case 'contains':
       return (x) => {
-        const s = text(x);
-        if (s === undefined) return false;
-        const n = norm(s);
-        return vals.some((v) => n.includes(v));
+        const s = read(x);
+        return s !== undefined && vals.some((v) => s.includes(v));
       };
     case 'startswith':
       return (x) => {
-        const s = text(x);
-        return s !== undefined && vals.some((v) => norm(s).startsWith(v));
+        const s = read(x);
+        return s !== undefined && vals.some((v) => s.startsWith(v));
       };
     case 'endswith':
       return (x) => {
-        const s = text(x);
-        return s !== undefined && vals.some((v) => norm(s).endsWith(v));
+        const s = read(x);
+        return s !== undefined && vals.some((v) => s.endsWith(v));
       };
     case 'regex': {
-      const res = (t.values as string[]).map((v) => new RegExp(v, ic ? 'i' : ''));
+      const res = (t.values as string[]).map((v) => compileRegex(v, ic));
       return (x) => {
-        const s = text(x);
-        return s !== undefined && res.some((r) => r.test(s));
+        const s = textOf(x, ic);
+        return s !== undefined && res.some((r) => r(s));
       };
     }
     case 'cidr': {
@@ -131,28 +128,45 @@ function stringTest(t: FieldTest): (x: unknown) => boolean {
   }
 }
 
+/** Equality key: with `ignore_case`, strings, numbers and booleans compare as lower-case text. */
+function equalityKey(x: unknown, ic: boolean): unknown {
+  if (!ic) return x;
+  if (typeof x === 'string') return x.toLowerCase();
+  return isScalar(x) ? String(x).toLowerCase() : x;
+}
+
 function equalsTest(t: FieldTest): (x: unknown) => boolean {
   const exact = new Set<unknown>();
-  const globs: RegExp[] = [];
-  for (const v of t.values) {
-    if (typeof v === 'string' && hasWildcard(v)) globs.push(wildcardRegex(v, true));
-    else if (typeof v === 'string') {
-      const plain = unescapeValue(v);
-      exact.add(t.ignoreCase ? plain.toLowerCase() : plain);
-    } else exact.add(v);
-  }
+  const globs: TextTest[] = [];
   const ic = t.ignoreCase;
+  for (const v of t.values) {
+    if (typeof v === 'string' && hasWildcard(v)) globs.push(compileGlob(v, true));
+    else exact.add(equalityKey(typeof v === 'string' ? unescapeValue(v) : v, ic));
+  }
   if (globs.length === 0) {
     if (exact.size === 1 && !ic) {
       const only = [...exact][0];
       return (x) => x === only;
     }
-    return (x) => exact.has(ic && typeof x === 'string' ? x.toLowerCase() : x);
+    return (x) => exact.has(equalityKey(x, ic));
   }
   return (x) => {
-    if (exact.has(ic && typeof x === 'string' ? x.toLowerCase() : x)) return true;
-    const s = text(x);
-    return s !== undefined && globs.some((g) => g.test(s));
+    if (exact.has(equalityKey(x, ic))) return true;
+    const s = textOf(x, ic);
+    return s !== undefined && globs.some((g) => g(s));
+  };
+}
+
+/** Sigma's `fieldref`: the field holds the same value as another field of the same event. */
+function fieldEqualsTest(t: FieldTest, get: Accessor): Predicate {
+  const other = accessor(t.values[0] as string);
+  const ic = t.ignoreCase;
+  return (doc) => {
+    const a = get(doc);
+    const b = other(doc);
+    if (a === undefined || a === null || b === undefined || b === null) return false;
+    const keys = new Set((Array.isArray(b) ? b : [b]).map((y) => equalityKey(y, ic)));
+    return some(a, (x) => x !== null && keys.has(equalityKey(x, ic)));
   };
 }
 
@@ -183,6 +197,7 @@ export function compileTest(t: FieldTest): Predicate {
       return present === want;
     };
   }
+  if (t.op === 'equals_field') return fieldEqualsTest(t, get);
   const test =
     t.op === 'equals' || t.op === 'in'
       ? equalsTest(t)

@@ -1,5 +1,5 @@
 import { parseCidr } from './cidr.js';
-import { checkRegex } from './safe-regex.js';
+import { checkRegex } from './pattern.js';
 import { type Condition, type FieldTest, OPERATORS, type Operator, SYMBOLS } from './types.js';
 
 export type YamlPath = (string | number)[];
@@ -140,6 +140,10 @@ function makeTest(
   for (const v of list) {
     if (op === 'exists') {
       if (typeof v !== 'boolean' || list.length > 1) throw new RuleIssue(`'exists' takes true or false`, at);
+    } else if (op === 'equals_field') {
+      if (typeof v !== 'string' || list.length > 1)
+        throw new RuleIssue(`'equals_field' on '${field}' takes one field path`, at);
+      checkFieldPath(v, at);
     } else if (NUMERIC_OPS.has(op)) {
       if (typeof v !== 'number' || !Number.isFinite(v))
         throw new RuleIssue(

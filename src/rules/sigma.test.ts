@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exampleEvents, runExample } from './examples.js';
 import { parseRule, RuleLoadError } from './load.js';
@@ -204,6 +206,11 @@ level: low
       "sigma.yml:10: unsupported Sigma modifier 'base64offset'",
     ],
     [
+      'placeholders',
+      MODIFIERS.replace("eventName|startswith: 'Create'", "src_ip|expand: '%Legitimate_IP_Ranges%'"),
+      "sigma.yml:10: unsupported Sigma modifier 'expand': its %placeholders% stand for a site's own values; write them into the rule",
+    ],
+    [
       'an aggregation',
       ROOT.replace(
         'condition: selection_usertype and not selection_eventtype',
@@ -236,5 +243,118 @@ level: low
     ],
   ])('reports %s by name with its line', (_what, text, message) => {
     expect(sigmaError(text)).toBe(message);
+  });
+});
+
+const sigmahq = (name: string) =>
+  parseRule(readFileSync(join(import.meta.dirname, 'fixtures', 'sigmahq', name), 'utf8'), name);
+
+const sigmaRule = (detection: string) =>
+  parseRule(
+    `title: T\nlogsource: { product: aws, service: cloudtrail }\ndetection:\n${detection}\nlevel: low\n`,
+    't.yml',
+  ).rule;
+
+describe('Sigma fidelity (as the reference tooling compares)', () => {
+  it("'true' in a SigmaHQ rule matches CloudTrail's JSON true", async () => {
+    const { rule, warnings } = sigmahq('aws_rds_public_db_restore.yml');
+    expect(warnings).toEqual([]);
+    const restore = (publiclyAccessible: unknown) => ({
+      eventSource: 'rds.amazonaws.com',
+      eventName: 'RestoreDBInstanceFromDBSnapshot',
+      responseElements: { dBInstanceIdentifier: 'restored', publiclyAccessible },
+    });
+    expect(await fires(rule, restore(true))).toBe(true);
+    expect(await fires(rule, restore(false))).toBe(false);
+    expect(await fires(rule, restore('true'))).toBe(true);
+  });
+
+  it("'false' and 1 of over a request's booleans", async () => {
+    const { rule } = sigmahq('aws_cloudtrail_bucket_block_public_access_weakened.yml');
+    const put = (over: Record<string, boolean>) => ({
+      eventSource: 's3.amazonaws.com',
+      eventName: 'PutBucketPublicAccessBlock',
+      requestParameters: {
+        bucketName: 'logs',
+        PublicAccessBlockConfiguration: {
+          xmlns: 'http://s3.amazonaws.com/doc/2006-03-01/',
+          RestrictPublicBuckets: true,
+          BlockPublicPolicy: true,
+          BlockPublicAcls: true,
+          IgnorePublicAcls: true,
+          ...over,
+        },
+      },
+    });
+    expect(await fires(rule, put({}))).toBe(false);
+    expect(await fires(rule, put({ BlockPublicPolicy: false }))).toBe(true);
+  });
+
+  it('the exists modifier', async () => {
+    const { rule } = sigmahq('aws_bedrock_logging_config_deleted.yml');
+    const del = {
+      eventSource: 'bedrock.amazonaws.com',
+      eventName: 'DeleteModelInvocationLoggingConfiguration',
+    };
+    expect(await fires(rule, del)).toBe(true);
+    expect(await fires(rule, { ...del, errorCode: 'AccessDenied' })).toBe(false);
+  });
+
+  it('wildcards inside contains, startswith and endswith values', async () => {
+    const rule = sigmaRule(
+      "  sel:\n    userAgent|contains: 'aws-cli/*Python'\n    eventName|startswith: 'Get?ecret'\n    eventSource|endswith: '*manager.amazonaws.com'\n  condition: sel",
+    );
+    const base = { eventSource: 'secretsmanager.amazonaws.com', eventName: 'GetSecretValue' };
+    expect(await fires(rule, { ...base, userAgent: 'x aws-cli/2.13.5 Python/3.11 y' })).toBe(true);
+    expect(await fires(rule, { ...base, userAgent: 'Python aws-cli/2.13.5' })).toBe(false);
+    expect(await fires(rule, { ...base, eventName: 'GetXSecret', userAgent: 'aws-cli/2 Python' })).toBe(
+      false,
+    );
+    expect(
+      await fires(rule, { ...base, eventSource: 'secrets.amazonaws.com', userAgent: 'aws-cli/ Python' }),
+    ).toBe(false);
+  });
+
+  it('fieldref compares two fields of the event', async () => {
+    const rule = sigmaRule(
+      '  sel:\n    eventName: CreateAccessKey\n  self:\n    userIdentity.userName|fieldref: requestParameters.userName\n  condition: sel and not self',
+    );
+    const key = (target: string) => ({
+      eventSource: 'iam.amazonaws.com',
+      eventName: 'CreateAccessKey',
+      requestParameters: { userName: target },
+    });
+    // The record() helper's caller is Alice.
+    expect(await fires(rule, key('Alice'))).toBe(false);
+    expect(await fires(rule, key('mallory'))).toBe(true);
+  });
+
+  it('contains on a mapping reads its text, as backends that store it flattened do', async () => {
+    const rule = sigmaRule(
+      "  sel:\n    eventName: PutBucketVersioning\n    requestParameters|contains: 'Suspended'\n  condition: sel",
+    );
+    const put = (Status: string) => ({
+      eventSource: 's3.amazonaws.com',
+      eventName: 'PutBucketVersioning',
+      requestParameters: { bucketName: 'logs', VersioningConfiguration: { Status } },
+    });
+    expect(await fires(rule, put('Suspended'))).toBe(true);
+    expect(await fires(rule, put('Enabled'))).toBe(false);
+  });
+
+  it('re with the i flag, and cased', async () => {
+    const re = sigmaRule("  sel:\n    eventName|re|i: '^stop(logging)?$'\n  condition: sel");
+    expect(await fires(re, { eventSource: 'cloudtrail.amazonaws.com', eventName: 'StopLogging' })).toBe(true);
+    const plainRe = sigmaRule("  sel:\n    eventName|re: '^stop(logging)?$'\n  condition: sel");
+    expect(await fires(plainRe, { eventSource: 'cloudtrail.amazonaws.com', eventName: 'StopLogging' })).toBe(
+      false,
+    );
+    const cased = sigmaRule('  sel:\n    eventName|cased: StopLogging\n  condition: sel');
+    expect(await fires(cased, { eventSource: 'cloudtrail.amazonaws.com', eventName: 'StopLogging' })).toBe(
+      true,
+    );
+    expect(await fires(cased, { eventSource: 'cloudtrail.amazonaws.com', eventName: 'stoplogging' })).toBe(
+      false,
+    );
   });
 });

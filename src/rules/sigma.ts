@@ -1,12 +1,12 @@
 import { CLOUDTRAIL_DATASET, cloudtrailField } from './cloudtrail-fields.js';
-import { wildcardRegex } from './compile.js';
 import { RuleIssue, type YamlPath } from './condition.js';
+import { compileGlob, hasWildcard, unescapeValue } from './pattern.js';
 
 /**
  * A subset of Sigma (https://sigmahq.io) for `logsource: {product: aws, service: cloudtrail}`:
  * selections as maps (AND of fields, a list of values = any) or lists of maps (any), `null`
- * for "field absent", modifiers contains / startswith / endswith / re / cidr / all / gt / gte /
- * lt / lte, and conditions with and / or / not, parentheses, `1 of x*`, `all of x*`, `them`.
+ * for "field absent", modifiers contains / startswith / endswith (wildcards allowed) / re (with
+ * i, m, s) / cidr / all / gt / gte / lt / lte / exists / fieldref / cased, and conditions with and / or / not, parentheses, `1 of x*`, `all of x*`, `them`.
  * Anything else is refused by name, never ignored. Strings match case-insensitively, as in Sigma.
  */
 
@@ -122,6 +122,33 @@ function selection(v: unknown, at: YamlPath): Cond {
   return selectionMap(v as Raw, at);
 }
 
+/** Modifiers read, in Sigma's order: a value modifier, `all`, and the flags that adjust them. */
+interface Modifiers {
+  op: string;
+  all: boolean;
+  cased: boolean;
+  /** Inline flags for `re`: i, m, s. */
+  flags: string;
+}
+
+function modifiers(mods: string[], at: YamlPath): Modifiers {
+  const out: Modifiers = { op: 'equals', all: false, cased: false, flags: '' };
+  for (const mod of mods) {
+    if (mod === 'all') out.all = true;
+    else if (mod === 'cased') out.cased = true;
+    else if (['i', 'm', 's'].includes(mod) && out.op === 'regex') out.flags += mod;
+    else if ((MODIFIERS[mod] || mod === 'exists' || mod === 'fieldref') && out.op === 'equals')
+      out.op = MODIFIERS[mod] ?? mod;
+    else if (mod === 'expand')
+      throw new RuleIssue(
+        "unsupported Sigma modifier 'expand': its %placeholders% stand for a site's own values; write them into the rule",
+        at,
+      );
+    else throw new RuleIssue(`unsupported Sigma modifier '${mod}'`, at);
+  }
+  return out;
+}
+
 function selectionMap(m: Raw, at: YamlPath): Raw {
   const tests: Raw[] = [];
   for (const [key, value] of Object.entries(m)) {
@@ -129,42 +156,67 @@ function selectionMap(m: Raw, at: YamlPath): Raw {
     const [name, ...mods] = key.split('|');
     if (!name) throw new RuleIssue(`unsupported Sigma construct: keyword search ('${key}')`, kat);
     const field = cloudtrailField(name);
-    let all = false;
-    let op = 'equals';
-    for (const mod of mods) {
-      if (mod === 'all') all = true;
-      else if (MODIFIERS[mod] && op === 'equals') op = MODIFIERS[mod]!;
-      else throw new RuleIssue(`unsupported Sigma modifier '${mod}'`, kat);
-    }
+    const mod = modifiers(mods, kat);
     const values = Array.isArray(value) ? value : [value];
     if (values.some((x) => x !== null && typeof x === 'object'))
       throw new RuleIssue(`unsupported Sigma value for '${key}': nested lists or maps`, kat);
     const one = (vs: unknown[]): Raw => {
       if (vs.length === 1 && vs[0] === null) return { field, exists: false };
       if (vs.includes(null)) return { any: [{ field, exists: false }, one(vs.filter((x) => x !== null))] };
-      if (op === 'equals') {
-        // Sigma equality is case-insensitive; wildcards are handled by the equality test itself.
-        return { field, in: vs.map((x) => (typeof x === 'string' ? x : x)), ignore_case: true };
-      }
-      if (op === 'regex') return { field, regex: vs.map(String) };
-      if (['gt', 'gte', 'lt', 'lte'].includes(op)) return { field, [op]: vs[0] };
-      if (op === 'cidr') return { field, cidr: vs.map(String) };
-      return { field, [op]: vs.map((x) => unescapeWildcards(String(x), kat)), ignore_case: true };
+      return valueTest(field, mod, vs, kat);
     };
-    tests.push(all ? { all: values.map((x) => one([x])) } : one(values));
+    tests.push(mod.all ? { all: values.map((x) => one([x])) } : one(values));
   }
   if (tests.length === 0) throw new RuleIssue('empty Sigma selection', at);
   return tests.length === 1 ? tests[0]! : { all: tests };
 }
 
-/** contains/startswith/endswith take literal text; a wildcard inside them is not supported. */
-function unescapeWildcards(v: string, at: YamlPath): string {
-  if (/(^|[^\\])[*?]/.test(v))
-    throw new RuleIssue(
-      `unsupported Sigma construct: wildcard inside a contains/startswith/endswith value ('${v}')`,
-      at,
-    );
-  return v.replace(/\\([*?\\])/g, '$1');
+/**
+ * One field's test. Sigma compares case-insensitively unless `cased`, and as text: its backends
+ * turn every value into a query string, so `'true'` matches a JSON true (see `ignore_case`).
+ */
+function valueTest(field: string, mod: Modifiers, vs: unknown[], at: YamlPath): Raw {
+  const ignore_case = !mod.cased;
+  switch (mod.op) {
+    case 'equals':
+      return { field, in: vs, ignore_case };
+    case 'exists':
+      if (vs.length !== 1 || typeof vs[0] !== 'boolean')
+        throw new RuleIssue("Sigma 'exists' takes true or false", at);
+      return { field, exists: vs[0] };
+    case 'fieldref':
+      if (vs.length !== 1)
+        throw new RuleIssue("unsupported Sigma construct: 'fieldref' with a list of fields", at);
+      return { field, equals_field: cloudtrailField(String(vs[0])), ignore_case };
+    case 'regex': {
+      const flags = mod.flags ? `(?${[...new Set(mod.flags)].join('')})` : '';
+      return { field, regex: vs.map((v) => flags + String(v)) };
+    }
+    case 'gt':
+    case 'gte':
+    case 'lt':
+    case 'lte':
+      return { field, [mod.op]: vs[0] };
+    case 'cidr':
+      return { field, cidr: vs.map(String) };
+    default:
+      return textTest(field, mod.op, vs.map(String), ignore_case);
+  }
+}
+
+/**
+ * contains / startswith / endswith: plain values stay string operations; a value with wildcards
+ * becomes the whole-text wildcard Sigma means (`contains: 'a*b'` is `*a*b*`).
+ */
+function textTest(field: string, op: string, vs: string[], ignore_case: boolean): Raw {
+  const plain = vs.filter((v) => !hasWildcard(v)).map(unescapeValue);
+  const wild = vs
+    .filter(hasWildcard)
+    .map((v) => (op === 'startswith' ? `${v}*` : op === 'endswith' ? `*${v}` : `*${v}*`));
+  const parts: Raw[] = [];
+  if (plain.length) parts.push({ field, [op]: plain, ignore_case });
+  if (wild.length) parts.push({ field, in: wild, ignore_case });
+  return parts.length === 1 ? parts[0]! : { any: parts };
 }
 
 class ConditionParser {
@@ -240,7 +292,7 @@ class ConditionParser {
       const names =
         pattern === 'them'
           ? [...this.selections.keys()].filter((n) => !n.startsWith('_'))
-          : [...this.selections.keys()].filter((n) => wildcardRegex(pattern, false).test(n));
+          : [...this.selections.keys()].filter(compileGlob(pattern, false));
       if (names.length === 0) throw new RuleIssue(`'${t} of ${pattern}' matches no selection`, this.at);
       const parts = names.map((n) => this.selections.get(n)!);
       if (parts.length === 1) return parts[0]!;

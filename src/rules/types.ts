@@ -10,6 +10,7 @@ export const OPERATORS = [
   'regex',
   'cidr',
   'exists',
+  'equals_field',
   'gt',
   'gte',
   'lt',

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Transform } from '../core/component.js';
 import type { LogEvent } from '../core/event.js';
 import { deleteField, getField, setField } from '../core/fields.js';
-import { checkRegex } from '../rules/safe-regex.js';
+import { checkRegex, compileRegex } from '../rules/pattern.js';
 
 const only = { datasets: z.array(z.string()).optional() };
 
@@ -28,7 +28,7 @@ export const transformSchema = z.discriminatedUnion('type', [
     .strict()
     .refine((t) => t.equals !== undefined || t.matches !== undefined, 'give `equals` or `matches`')
     .superRefine((t, ctx) => {
-      // The same ReDoS guard as rules: a config regex runs on every event of every source.
+      // Refused at load, as in rules: a regex the linear-time engine cannot run.
       const verdict = t.matches === undefined ? { ok: true } : checkRegex(t.matches);
       if (!verdict.ok)
         ctx.addIssue({ code: 'custom', path: ['matches'], message: verdict.reason ?? 'unsafe regex' });
@@ -58,12 +58,12 @@ export function createTransform(cfg: TransformConfig): Transform {
         return e;
       };
     case 'drop': {
-      const re = cfg.matches === undefined ? undefined : new RegExp(cfg.matches);
+      const matches = cfg.matches === undefined ? undefined : compileRegex(cfg.matches);
       return (e) => {
         if (!applies(e)) return e;
         const v = getField(e.doc, cfg.field);
         if (cfg.equals !== undefined && v === cfg.equals) return null;
-        if (re && typeof v === 'string' && re.test(v)) return null;
+        if (matches && typeof v === 'string' && matches(v)) return null;
         return e;
       };
     }

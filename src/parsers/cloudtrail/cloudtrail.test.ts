@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { ParseError } from '../../core/errors.js';
+import { LimitError, ParseError } from '../../core/errors.js';
+import { defaultLimits } from '../../core/limits.js';
 import { finalizeEvent } from '../../core/pipeline.js';
 import { type Doc, gzipUpTo, runParser, s3Item } from '../../testing/parse-harness.js';
 import { CloudTrailParser } from './index.js';
@@ -126,7 +127,12 @@ describe('cloudtrail parser', () => {
   it('sets aside a record over the record limit', async () => {
     const big = JSON.stringify({ eventID: 'big', pad: 'x'.repeat(5000) });
     const doc = `{"Records":[${big},{"eventID":"small"}]}`;
-    const limits = { max_record_bytes: 1000, max_inflated_bytes: 1e6, max_line_bytes: 1000 };
+    const limits = {
+      ...defaultLimits,
+      max_record_bytes: 1000,
+      max_inflated_bytes: 1e6,
+      max_line_bytes: 1000,
+    };
     const { drafts, rejected } = await runParser(parser, s3Item(doc, { chunk: 100 }), limits);
     expect(drafts.map((d) => d.idParts)).toEqual([['small']]);
     expect(rejected[0]!.error.message).toMatch(
@@ -148,5 +154,31 @@ describe('cloudtrail parser', () => {
     const at = Number(/^compressed byte (\d+)$/.exec((error as ParseError).position ?? '')?.[1]);
     expect(at).toBeGreaterThanOrEqual(good.length);
     expect(at).toBeLessThanOrEqual(damaged.length);
+  });
+
+  it('refuses a file whose top-level key is over the key limit, without buffering it', async () => {
+    // A 2 MB key streamed in 64 KB chunks: the scanner stops at the default 64 KiB cap.
+    const doc = `{"${'k'.repeat(2 * 1024 * 1024)}":1,"Records":[{"eventID":"a"}]}`;
+    const { drafts, error } = await runParser(parser, s3Item(gzipSync(doc), { key: KEY }));
+    expect(drafts).toEqual([]);
+    expect(error).toBeInstanceOf(LimitError);
+    expect(error!.message).toMatch(
+      /^a top-level key is over the 65536-byte limit \(near uncompressed byte \d+\): not a CloudTrail log file$/,
+    );
+  });
+
+  it('refuses a gzip file that inflates past the ratio allowance (decompression bomb)', async () => {
+    const record = JSON.stringify({ eventID: 'x', eventTime: '2024-01-01T00:00:00Z', pad: ' '.repeat(1000) });
+    const bomb = gzipSync(`{"Records":[${Array.from({ length: 4000 }, () => record).join(',')}]}`);
+    const limits = { ...defaultLimits, max_inflated_bytes: 1024 * 1024, max_inflate_ratio: 20 };
+    const { drafts, error } = await runParser(parser, s3Item(bomb, { key: KEY }), limits);
+    expect(error).toBeInstanceOf(LimitError);
+    expect(error!.message).toMatch(
+      /^gzip inflates over 20× its size \(\d+ bytes from \d+ compressed, past the 1048576-byte allowance\): decompression bomb\?$/,
+    );
+    expect(drafts.length).toBeLessThan(4000);
+    // The same file within a generous ratio goes through whole.
+    const ok = await runParser(parser, s3Item(bomb, { key: KEY }), { ...limits, max_inflate_ratio: 10_000 });
+    expect(ok.drafts).toHaveLength(4000);
   });
 });

@@ -79,10 +79,10 @@ export class CloudTrailParser implements Parser {
   async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
     const key = String(item.origin.attrs?.key ?? item.origin.ref);
     if (isDigestKey(key)) return;
-    const scanner = new RecordsScanner(ctx.limits.max_record_bytes);
+    const scanner = new RecordsScanner(ctx.limits.max_record_bytes, ctx.limits.max_key_bytes);
     const base = objectIdentity(item);
     const found: ScannedRecord[] = [];
-    for await (const chunk of decodedChunks(await openBody(item), item.origin.ref)) {
+    for await (const chunk of decodedChunks(await openBody(item), item.origin.ref, ctx.limits)) {
       scanner.push(chunk, found);
       for (const r of found) {
         const draft = await this.record(r, base, ctx);

@@ -1,4 +1,4 @@
-import { ParseError } from '../../core/errors.js';
+import { LimitError, ParseError } from '../../core/errors.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -30,6 +30,7 @@ export class RecordsScanner {
   private started = false;
   /** Strings at depth 1 are the top-level keys (and string values); kept to know which array is Records. */
   private keyParts: Buffer[] | undefined;
+  private keySize = 0;
   private expectKey = false;
   private lastKey = '';
   private inRecords = false;
@@ -41,7 +42,10 @@ export class RecordsScanner {
   private consumed = 0;
   readonly topKeys = new Set<string>();
 
-  constructor(private readonly maxRecordBytes: number) {}
+  constructor(
+    private readonly maxRecordBytes: number,
+    private readonly maxKeyBytes = 64 * 1024,
+  ) {}
 
   get sawRecords(): boolean {
     return this.inRecords || this.recordsDone;
@@ -85,9 +89,10 @@ export class RecordsScanner {
         }
         this.inString = false;
         if (keyStart !== -1) {
-          this.keyParts!.push(buf.subarray(keyStart, q));
+          this.keepKeyPart(buf.subarray(keyStart, q));
           const text = Buffer.concat(this.keyParts!).toString('utf8');
           this.keyParts = undefined;
+          this.keySize = 0;
           keyStart = -1;
           this.lastKey = text;
           this.topKeys.add(text);
@@ -100,6 +105,7 @@ export class RecordsScanner {
         this.inString = true;
         if (this.depth === 1 && this.expectKey) {
           this.keyParts = [];
+          this.keySize = 0;
           keyStart = i + 1;
         }
       } else if (c === OPEN_OBJ || c === OPEN_ARR) {
@@ -152,8 +158,19 @@ export class RecordsScanner {
       if (this.recSize <= this.maxRecordBytes) this.recParts.push(part);
       else this.recParts = [];
     }
-    if (keyStart !== -1) this.keyParts!.push(buf.subarray(keyStart));
+    if (keyStart !== -1) this.keepKeyPart(buf.subarray(keyStart));
     this.consumed += n;
+  }
+
+  /** A key still open at the end of a chunk is kept only up to the cap: past it the file is refused. */
+  private keepKeyPart(part: Buffer): void {
+    this.keySize += part.length;
+    if (this.keySize > this.maxKeyBytes)
+      throw new LimitError(
+        `a top-level key is over the ${this.maxKeyBytes}-byte limit (near uncompressed byte ${this.consumed}): not a CloudTrail log file`,
+        { position: `uncompressed byte ${this.consumed}` },
+      );
+    this.keyParts!.push(part);
   }
 
   /** Called at the end of the input: a document cut short is an error naming where it stopped. */

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { RawItem } from '../../core/batch.js';
+import { defaultLimits } from '../../core/limits.js';
 import { runBatch } from '../../core/pipeline.js';
 import { controlMessage, gzipJson, subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
 import { MemorySink, testPipeline } from '../../testing/memory.js';
@@ -23,7 +24,12 @@ async function run(...bodies: RawItem['body'][]) {
   const p = testPipeline(
     { parser: new CloudWatchLogsParser(), sinks: [sink] },
     {
-      limits: { max_record_bytes: 200_000, max_inflated_bytes: 1_000_000, max_line_bytes: 10_000 },
+      limits: {
+        ...defaultLimits,
+        max_record_bytes: 200_000,
+        max_inflated_bytes: 1_000_000,
+        max_line_bytes: 10_000,
+      },
     },
   );
   const res = await runBatch({ source: 'cw', items: bodies.map((b, i) => item(b, i)) }, p);

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { Client, type ClientOptions } from '@opensearch-project/opensearch';
+import type { IncomingMessage } from 'node:http';
+import { Client, type ClientOptions, Connection } from '@opensearch-project/opensearch';
 import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws';
 import { resolveSecret } from '../../config/secrets.js';
 import type { OpenSearchSinkConfig } from './schema.js';
@@ -16,6 +17,7 @@ export async function createClient(cfg: OpenSearchSinkConfig): Promise<Client> {
     // One node behind a load balancer is the common case; never hold a request back waiting
     // for a "dead" node to be pinged back to life.
     resurrectStrategy: 'none',
+    Connection: cappedConnection(cfg.max_response_bytes),
     ...(cfg.compression ? { compression: 'gzip' as const } : {}),
   };
   if (cfg.tls)
@@ -48,6 +50,34 @@ export async function createClient(cfg: OpenSearchSinkConfig): Promise<Client> {
     );
   }
   return new Client(opts);
+}
+
+type RequestArgs = Parameters<Connection['request']>;
+
+/**
+ * The client reads a response body whole and without a limit (chunked answers have no
+ * content-length for it to check), so a hostile or broken endpoint could fill memory: this
+ * connection breaks the response off past `maxBytes`, which the sink sees as a failed request.
+ */
+function cappedConnection(maxBytes: number): typeof Connection {
+  return class CappedConnection extends Connection {
+    override request(params: RequestArgs[0], callback: RequestArgs[1]) {
+      return super.request(params, (err: Error | null, response: IncomingMessage | null) => {
+        if (response) {
+          let size = 0;
+          // Listening here first is safe: the client adds its own listeners in this same tick.
+          response.on('data', (chunk: Buffer | string) => {
+            size += chunk.length;
+            if (size <= maxBytes || response.destroyed) return;
+            // The client's 'error' listener turns this into its failure, with our reason.
+            response.emit('error', new Error(`response is over the ${maxBytes}-byte limit`));
+            response.destroy();
+          });
+        }
+        callback(err, response);
+      });
+    }
+  };
 }
 
 /** Where the sink sends, for messages: scheme, host and port only (never credentials or paths). */

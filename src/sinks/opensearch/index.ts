@@ -137,7 +137,10 @@ export class OpenSearchSink implements Sink {
         return classify({ status: meta.statusCode, body: jsonBody(meta.body) }, chunk.events.length);
       // Connection refused, reset, timeout: the cluster may or may not have the documents;
       // `_id` makes sending them again safe.
-      return { kind: 'retry', reason: `${this.where} unreachable (${(e as Error).name}: ${safeMessage(e)})` };
+      const message = safeMessage(e);
+      if (/^response is over the \d+-byte limit$/.test(message))
+        return { kind: 'retry', reason: `${this.where}: ${message}` };
+      return { kind: 'retry', reason: `${this.where} unreachable (${(e as Error).name}: ${message})` };
     }
   }
 

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Client } from '@opensearch-project/opensearch';
 import { afterEach, describe, expect, it } from 'vitest';
 import { conformanceEvents } from '../../../test/sink-conformance.js';
@@ -219,6 +221,51 @@ describe('opensearch sink: per-document outcomes through runBatch', () => {
     const failures = await s.write([bad]);
     expect(failures.map((f) => f.retryable)).toEqual([false]);
   });
+});
+
+describe('opensearch sink: response size', () => {
+  it('breaks off a response body over max_response_bytes: the write fails, retryable, naming the limit', async () => {
+    // A "cluster" answering 200 with 64 MB in 64 KB writes that wait for the client.
+    const piece = Buffer.alloc(64 * 1024, ' ');
+    let closed: (all: boolean) => void = () => {};
+    const sentAll = new Promise<boolean>((r) => {
+      closed = r;
+    });
+    const server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      let left = 1024;
+      const write = () => {
+        while (left > 0) {
+          left--;
+          if (!res.write(piece)) return void res.once('drain', write);
+        }
+        res.end('{}');
+      };
+      res.on('close', () => closed(res.writableFinished));
+      write();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    closers.push(async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    });
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const s = await create(
+      openSearchSinkSchema.parse({
+        name: 'search',
+        type: 'opensearch',
+        endpoint,
+        max_response_bytes: 1024 * 1024,
+      }),
+    );
+    closers.push(() => s.close());
+    const failures = await s.write(conformanceEvents(2));
+    expect(failures.map((f) => f.retryable)).toEqual([true, true]);
+    expect(failures[0]!.error.message).toBe(`${endpoint}: response is over the 1048576-byte limit`);
+    expect(failures[0]!.error.message).not.toContain('\n');
+    expect(await sentAll).toBe(false);
+  }, 60_000);
 });
 
 describe('opensearch sink: Elasticsearch 8', () => {

@@ -78,6 +78,12 @@ export const openSearchSinkSchema = z
     /** Bulk requests in flight at once per write. */
     concurrency: z.number().int().min(1).max(32).default(2),
     request_timeout: duration.default(60_000),
+    /** Largest response body read; bulk answers list only failed documents. */
+    max_response_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024 * 1024),
     compression: z.boolean().default(false),
     tls: z
       .object({

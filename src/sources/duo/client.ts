@@ -23,6 +23,8 @@ export interface DuoClientOptions {
   endpoint?: string;
   retry: DuoRetryOptions;
   timeoutMs: number;
+  /** Largest response body read; past it the request is cut off and the log stops. */
+  maxResponseBytes?: number;
   log?: Logger;
   now?: () => number;
   random?: () => number;
@@ -39,6 +41,9 @@ export class DuoApiError extends SourceError {
     super(message, { retryable });
   }
 }
+
+/** The body was cut off at the size cap: asking again brings the same oversized answer. */
+class ResponseTooLarge extends Error {}
 
 /** 401/403: the credentials, the host or this machine's clock are wrong. Stops the log. */
 export class DuoAuthError extends DuoApiError {}
@@ -87,6 +92,7 @@ export class DuoClient {
         outcome = await this.once(path, params, signal);
       } catch (e) {
         if (signal?.aborted) throw new SourceError(`Duo ${path}: stopped`, { cause: e, retryable: true });
+        if (e instanceof ResponseTooLarge) throw new DuoApiError(`Duo ${path}: ${e.message}`, 200, undefined);
         outcome = { kind: 'error', message: `network error: ${(e as Error).message}` };
       }
       if (outcome.kind === 'ok') return outcome.response;
@@ -139,6 +145,7 @@ export class DuoClient {
     const qs = duoSig._canonParams(params);
     const req = this.target.protocol === 'http:' ? httpRequest : httpsRequest;
     this.stats.requests++;
+    const maxBytes = this.opts.maxResponseBytes ?? 32 * 1024 * 1024;
     const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const r = req(
         {
@@ -153,7 +160,14 @@ export class DuoClient {
         },
         (res: IncomingMessage) => {
           const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > maxBytes) {
+              r.destroy();
+              reject(new ResponseTooLarge(`response is over the ${maxBytes}-byte limit`));
+            } else chunks.push(c);
+          });
           res.on('end', () =>
             resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
           );

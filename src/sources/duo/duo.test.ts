@@ -17,7 +17,7 @@ import { makeEvents } from '../../testing/duo-events.js';
 import { FakeDuo } from '../../testing/duo-fake.js';
 import { MemorySink, MemoryStateStore, testPipeline } from '../../testing/memory.js';
 import { checkpointKey } from './checkpoint.js';
-import { DuoAuthError } from './client.js';
+import { DuoApiError, DuoAuthError } from './client.js';
 import { createDuoClient, DuoSource, type PollContext } from './index.js';
 import { duoSourceSchema } from './schema.js';
 
@@ -226,6 +226,22 @@ describe('Duo source against the strict fake', () => {
       1,
     );
     expect(sink.byId.size).toBe(5);
+  });
+
+  it('cuts off a response body over max_response_bytes and stops the log without retrying', async () => {
+    const { fake, source } = await setup({ over: { max_response_bytes: 64 * 1024 } });
+    fake.add('authentication', makeEvents('authentication', 1000, base, 10));
+    const sink = new MemorySink();
+    const { ctx, state } = await ctxFor(sink);
+    const err = await source.pollLog('authentication', ctx).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(DuoApiError);
+    expect((err as DuoApiError).message).toBe(
+      'Duo /admin/v2/logs/authentication: response is over the 65536-byte limit',
+    );
+    expect((err as DuoApiError).retryable).toBe(false);
+    expect(fake.requests).toHaveLength(1);
+    expect(sink.byId.size).toBe(0);
+    expect(await state.get(checkpointKey('duo', 'authentication'))).toBeUndefined();
   });
 
   it('dead-letters an event without a timestamp and goes on past it', async () => {

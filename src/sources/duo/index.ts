@@ -295,6 +295,7 @@ export async function createDuoClient(cfg: DuoSourceConfig, log?: Logger): Promi
       maxMs: cfg.retry.max_backoff,
     },
     timeoutMs: cfg.timeout,
+    maxResponseBytes: cfg.max_response_bytes,
     log,
   });
 }

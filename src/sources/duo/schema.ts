@@ -42,6 +42,12 @@ export const duoSourceSchema = z
       .strict()
       .prefault({}),
     timeout: duration.default(30_000),
+    /** Largest response body read; a full page of 1000 events is a few MB. */
+    max_response_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(32 * 1024 * 1024),
     logs: z
       .object({
         authentication: logSchema(60_000).prefault({}),

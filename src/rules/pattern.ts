@@ -1,0 +1,269 @@
+import { RE2JS } from 're2js';
+import { ConfigError } from '../core/errors.js';
+
+/**
+ * Text patterns that run in time linear in the text, whatever the pattern: a hostile log line
+ * must not stall the daemon or time out a Lambda on every retry. V8's backtracking engine takes
+ * exponential time on `(a|aa)+$`, and no shape heuristic catches every such pattern, so:
+ * - regexes that are plain text (`foo`, `^foo`, `foo$`, `^foo$`) become string operations;
+ * - every other regex runs on re2js (RE2's automata in JavaScript), after an `includes`
+ *   pre-check on a literal the match cannot do without, which skips the engine on most text;
+ * - Sigma wildcards (`*`, `?`) run on a matcher that places each literal segment once.
+ */
+
+export type TextTest = (text: string) => boolean;
+
+/** A regex the linear engine cannot run (backreferences, lookaround) or that does not parse. */
+export class RegexError extends ConfigError {}
+
+const MAX_PATTERN = 1000;
+
+export interface RegexVerdict {
+  ok: boolean;
+  reason?: string;
+}
+
+/** The load-time check: the same compilation the matcher uses, so what passes can run. */
+export function checkRegex(pattern: string): RegexVerdict {
+  try {
+    compileRegex(pattern);
+    return { ok: true };
+  } catch (e) {
+    if (e instanceof RegexError) return { ok: false, reason: e.message };
+    throw e;
+  }
+}
+
+export function compileRegex(pattern: string, ignoreCase = false): TextTest {
+  if (pattern.length > MAX_PATTERN) throw new RegexError(`regex is longer than ${MAX_PATTERN} characters`);
+  const literal = literalRegex(pattern);
+  if (literal) return literalTest(literal, ignoreCase);
+  const unsupported = unsupportedConstruct(pattern);
+  if (unsupported)
+    throw new RegexError(
+      `regex '${shorten(pattern)}' uses ${unsupported}, which the linear-time engine cannot run; rewrite it without`,
+    );
+  let re: RE2JS;
+  try {
+    re = RE2JS.compile(RE2JS.translateRegExp(pattern), ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
+  } catch (e) {
+    const why = (e as Error).message.replace(/^error parsing regexp: /, '');
+    throw new RegexError(`invalid regex '${shorten(pattern)}': ${why}`, { cause: e });
+  }
+  const needle = ignoreCase ? '' : requiredLiteral(pattern);
+  if (needle.length >= 2) return (s) => s.includes(needle) && re.test(s);
+  return (s) => re.test(s);
+}
+
+function shorten(p: string): string {
+  return p.length > 60 ? `${p.slice(0, 60)}…` : p;
+}
+
+interface Literal {
+  text: string;
+  start: boolean;
+  end: boolean;
+}
+
+const META = new Set([...'\\^$.|?*+()[]{}']);
+
+/** `foo`, `^foo`, `foo$`, `^foo$` with `\.`-style escapes: a regex that is only text. */
+function literalRegex(p: string): Literal | undefined {
+  const start = p.startsWith('^');
+  const end = p.endsWith('$') && !p.endsWith('\\$');
+  let text = '';
+  for (let i = start ? 1 : 0; i < p.length - (end ? 1 : 0); i++) {
+    const c = p[i]!;
+    if (c === '\\') {
+      const n = p[i + 1];
+      if (n === undefined || /[A-Za-z0-9]/.test(n)) return undefined;
+      text += n;
+      i++;
+    } else if (META.has(c)) return undefined;
+    else text += c;
+  }
+  return { text, start, end };
+}
+
+function literalTest({ text, start, end }: Literal, ignoreCase: boolean): TextTest {
+  const t = ignoreCase ? text.toLowerCase() : text;
+  const norm = ignoreCase ? (s: string) => s.toLowerCase() : (s: string) => s;
+  if (start && end) return (s) => norm(s) === t;
+  if (start) return (s) => norm(s).startsWith(t);
+  if (end) return (s) => norm(s).endsWith(t);
+  return (s) => norm(s).includes(t);
+}
+
+/** Backreferences and lookaround, found outside character classes. */
+function unsupportedConstruct(p: string): string | undefined {
+  let inClass = false;
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (c === '\\') {
+      const n = p[i + 1] ?? '';
+      if (!inClass && (/[1-9]/.test(n) || (n === 'k' && p[i + 2] === '<')))
+        return `a backreference (\\${n}${n === 'k' ? '<…>' : ''})`;
+      i++;
+    } else if (inClass) inClass = c !== ']';
+    else if (c === '[') {
+      inClass = true;
+      if (p[i + 1] === '^') i++;
+      if (p[i + 1] === ']') i++;
+    } else if (c === '(' && p[i + 1] === '?') {
+      const look = /^\(\?(=|!|<=|<!)/.exec(p.slice(i));
+      if (look) return `lookaround (${look[0]})`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The longest run of literal text every match contains (top level, not optional), or '' when
+ * unsure: inline flags, top-level alternation and escapes with arguments all give up.
+ */
+export function requiredLiteral(p: string): string {
+  if (/\(\?[a-zA-Z-]/.test(p.replace(/\(\?P?</g, ''))) return '';
+  let best = '';
+  let run = '';
+  let poisoned = false;
+  let depth = 0;
+  const flush = () => {
+    if (!poisoned && run.length > best.length) best = run;
+    run = '';
+    poisoned = false;
+  };
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (c === '\\') {
+      const n = p[i + 1] ?? '';
+      i++;
+      if (depth > 0) continue;
+      if (/[A-Za-z0-9]/.test(n)) {
+        flush();
+        // \x41, \u0041, \p{L}, \cA: what follows is the escape's argument, not text.
+        poisoned = /[xupPck0-9]/.test(n);
+        continue;
+      }
+      run += n;
+    } else if (c === '[') {
+      i = classEnd(p, i);
+      if (depth === 0) flush();
+    } else if (c === '(') {
+      depth++;
+      flush();
+    } else if (c === ')') {
+      depth--;
+    } else if (depth > 0) {
+    } else if (c === '|') return '';
+    else if (c === '*' || c === '?') {
+      run = run.slice(0, -1);
+      flush();
+    } else if (c === '{') {
+      const q = /^\{(\d*)(,\d*)?\}/.exec(p.slice(i));
+      if (q && (q[1] === '' || Number(q[1]) === 0)) run = run.slice(0, -1);
+      flush();
+      if (q) i += q[0].length - 1;
+    } else if (META.has(c)) flush();
+    else run += c;
+  }
+  flush();
+  return best;
+}
+
+function classEnd(p: string, i: number): number {
+  let j = i + 1;
+  if (p[j] === '^') j++;
+  if (p[j] === ']') j++;
+  while (j < p.length && p[j] !== ']') j += p[j] === '\\' ? 2 : 1;
+  return j;
+}
+
+/** Sigma wildcards: `*` any run, `?` one character, `\*` `\?` `\\` literal. */
+export function hasWildcard(s: string): boolean {
+  return /(^|[^\\])(\\\\)*[*?]/.test(s);
+}
+
+/** A value without wildcards, its `\*` `\?` `\\` escapes undone. */
+export function unescapeValue(v: string): string {
+  return v.includes('\\') ? v.replace(/\\([*?\\])/g, '$1') : v;
+}
+
+/** A run of text between stars; `any` marks the positions of `?`. */
+interface Segment {
+  text: string;
+  any: boolean[] | undefined;
+}
+
+/**
+ * A whole-text wildcard match in O(text × pattern): the first and last segments are pinned to
+ * the ends, each middle one is placed at its leftmost fit, and nothing is ever tried twice.
+ */
+export function compileGlob(glob: string, ignoreCase: boolean): TextTest {
+  const segs = globSegments(ignoreCase ? glob.toLowerCase() : glob);
+  const norm = ignoreCase ? (s: string) => s.toLowerCase() : (s: string) => s;
+  if (segs.length === 1) {
+    const only = segs[0]!;
+    return (raw) => {
+      const s = norm(raw);
+      return s.length === only.text.length && segmentAt(s, 0, only);
+    };
+  }
+  const first = segs[0]!;
+  const last = segs[segs.length - 1]!;
+  const middle = segs.slice(1, -1).filter((m) => m.text.length > 0);
+  return (raw) => {
+    const s = norm(raw);
+    const end = s.length - last.text.length;
+    if (end < first.text.length || !segmentAt(s, 0, first) || !segmentAt(s, end, last)) return false;
+    let pos = first.text.length;
+    for (const m of middle) {
+      const at = findSegment(s, m, pos, end);
+      if (at < 0) return false;
+      pos = at + m.text.length;
+    }
+    return true;
+  };
+}
+
+function globSegments(glob: string): Segment[] {
+  const segs: Segment[] = [];
+  let text = '';
+  let any: boolean[] = [];
+  const push = () => {
+    segs.push({ text, any: any.includes(true) ? any : undefined });
+    text = '';
+    any = [];
+  };
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '\\' && i + 1 < glob.length && '*?\\'.includes(glob[i + 1]!)) {
+      text += glob[++i];
+      any.push(false);
+    } else if (c === '*') push();
+    else {
+      text += c;
+      any.push(c === '?');
+    }
+  }
+  push();
+  return segs;
+}
+
+function segmentAt(s: string, at: number, seg: Segment): boolean {
+  if (!seg.any) return s.startsWith(seg.text, at);
+  if (at + seg.text.length > s.length) return false;
+  for (let k = 0; k < seg.text.length; k++)
+    if (!seg.any[k] && s.charCodeAt(at + k) !== seg.text.charCodeAt(k)) return false;
+  return true;
+}
+
+/** Leftmost position in [from, end - length] where the segment fits, or -1. */
+function findSegment(s: string, seg: Segment, from: number, end: number): number {
+  const limit = end - seg.text.length;
+  if (!seg.any) {
+    const at = s.indexOf(seg.text, from);
+    return at >= 0 && at <= limit ? at : -1;
+  }
+  for (let at = from; at <= limit; at++) if (segmentAt(s, at, seg)) return at;
+  return -1;
+}
