@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { type App, buildApp } from '../../app.js';
 import type { Config } from '../../config/schema.js';
-import { redact } from '../../config/secrets.js';
+import { redactConfig } from '../../config/secrets.js';
 import type { Detector, Logger } from '../../core/component.js';
 import { startStatusServer } from './status-server.js';
 import { SourceRunner } from './supervisor.js';
@@ -29,7 +29,7 @@ export async function startDaemon(
         runners,
         metrics: app.pipeline.metrics,
         startedAt: new Date(),
-        redactedConfig: redact(config),
+        redactedConfig: redactConfig(config),
         log: opts.log,
       })
     : undefined;
