@@ -21,8 +21,8 @@ export function collectReferences(tree: unknown, hasReference: (s: string) => bo
       return;
     }
     if (depth > 50 || value === null || typeof value !== 'object') return;
-    if (Array.isArray(value)) value.forEach((v, i) => walk(v, [...path, i], depth + 1));
-    else for (const [k, v] of Object.entries(value)) walk(v, [...path, k], depth + 1);
+    const entries = Array.isArray(value) ? value.entries() : Object.entries(value);
+    for (const [k, v] of entries) walk(v, [...path, k], depth + 1);
   };
   walk(tree, [], 0);
   return found;
