@@ -9,6 +9,7 @@ import type { Secret } from '../../config/secrets.js';
 import type { Logger } from '../../core/component.js';
 import { ConfigError } from '../../core/errors.js';
 import type { Metrics } from '../../core/metrics.js';
+import { isLoopbackHost } from '../../core/net.js';
 import { redactString, redactStrings } from '../../core/redact.js';
 import type { SourceRunner } from './supervisor.js';
 
@@ -65,11 +66,6 @@ function send(
 export function splitListen(listen: string): { host: string; port: number } {
   const idx = listen.lastIndexOf(':');
   return { host: listen.slice(0, idx).replace(/^\[|\]$/g, ''), port: Number(listen.slice(idx + 1)) };
-}
-
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || (isIP(h) === 4 && h.startsWith('127.'));
 }
 
 /**

@@ -171,5 +171,10 @@ function safeMessage(e: unknown): string {
 }
 
 export async function create(cfg: OpenSearchSinkConfig, deps?: Deps): Promise<Sink> {
+  if (cfg.tls?.insecure_skip_verify)
+    deps?.log.warn(
+      { sink: cfg.name },
+      `sink ${cfg.name}: tls.insecure_skip_verify is on, so any server on the path can pose as ${describeEndpoint(cfg.endpoint)} and receive the events and credentials; set tls.ca_file instead`,
+    );
   return new OpenSearchSink(cfg, await createClient(cfg), deps?.metrics);
 }
