@@ -3,6 +3,7 @@ import type { Sink, SinkFailure } from '../../core/component.js';
 import { DeliveryError } from '../../core/errors.js';
 import type { LogEvent } from '../../core/event.js';
 import type { Metrics } from '../../core/metrics.js';
+import { redactString } from '../../core/redact.js';
 import type { Deps } from '../../registry.js';
 import { Coalescer } from '../coalesce.js';
 import { type BulkVerdict, classify } from './classify.js';
@@ -165,9 +166,7 @@ function jsonBody(body: unknown): unknown {
 
 function safeMessage(e: unknown): string {
   // Connection errors quote the URL, which may hold user:password@.
-  return String((e as Error).message ?? '')
-    .replace(/\/\/[^/@\s]*@/g, '//')
-    .slice(0, 200);
+  return redactString(String((e as Error).message ?? '')).slice(0, 200);
 }
 
 export async function create(cfg: OpenSearchSinkConfig, deps?: Deps): Promise<Sink> {
