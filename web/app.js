@@ -14,6 +14,10 @@ function text(tag, value, cls) {
 // only as an Authorization header (never in a URL, where logs and history would keep it).
 const TOKEN_KEY = 'logferry-token';
 
+// Set when /status itself answers 401 (the API listens beyond loopback): polling waits for a
+// token instead of knocking every two seconds.
+let readsNeedToken = false;
+
 function authHeaders() {
   const token = sessionStorage.getItem(TOKEN_KEY);
   return token ? { authorization: `Bearer ${token}` } : {};
@@ -39,6 +43,7 @@ $('#auth').addEventListener('submit', (e) => {
   sessionStorage.setItem(TOKEN_KEY, $('#token').value.trim());
   $('#token').value = '';
   $('#auth').hidden = true;
+  readsNeedToken = false;
   refresh();
 });
 
@@ -75,9 +80,15 @@ function row(src) {
 }
 
 async function refresh() {
+  if (readsNeedToken) return;
   try {
     const res = await api('/status');
-    if (res.status === 401) return;
+    if (res.status === 401) {
+      readsNeedToken = true;
+      $('#conn').textContent = 'token needed';
+      $('#conn').className = 'badge bad';
+      return;
+    }
     const s = await res.json();
     $('#conn').textContent = 'live';
     $('#conn').className = 'badge ok';
