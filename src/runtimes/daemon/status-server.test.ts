@@ -117,6 +117,8 @@ describe('status API: who may call it', () => {
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, 'logferry.internal']) {
       expect((await call(port, { path: '/status', headers: { host } })).status, host).toBe(200);
     }
+    for (const host of ['attacker.example@127.0.0.1', '127.0.0.1/x'])
+      expect((await call(port, { path: '/status', headers: { host } })).status, host).toBe(403);
     expect((await call(port, { path: '/status', headers: { host: 'logferry.internal.evil' } })).status).toBe(
       403,
     );

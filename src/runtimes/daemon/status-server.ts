@@ -122,7 +122,8 @@ function caller(req: IncomingMessage): { remote: string; forwarded_for?: string 
  * itself, and a reverse proxy's name must be listed.
  */
 export function hostAllowed(hostHeader: string | undefined, allowed: readonly string[]): boolean {
-  if (!hostHeader) return false;
+  // Only what a browser can send: a name or an IP address, and a port. No userinfo tricks.
+  if (!hostHeader || !/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(hostHeader)) return false;
   let hostname: string;
   try {
     hostname = new URL(`http://${hostHeader}`).hostname.toLowerCase();
