@@ -82,7 +82,9 @@ export function isLogferryError(e: unknown): e is LogferryError {
 export function describeError(e: unknown): string {
   const text =
     e instanceof LogferryError ? e.describe() : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-  return oneLine(redactString(text));
+  // Only the start is printed; cutting well past the 500 kept characters bounds the work on a
+  // huge message without leaving half a credential in what is shown.
+  return oneLine(redactString(text.slice(0, 4000)));
 }
 
 export function oneLine(text: string, max = 500): string {
