@@ -1,5 +1,8 @@
+import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load.js';
 import { Secret } from '../../config/secrets.js';
@@ -231,5 +234,40 @@ describe('status API: what it answers', () => {
     expect(JSON.parse(res.body).sources[0].endpoint).toBe(
       'https://[redacted]@proxy.internal/?token=[redacted]',
     );
+  });
+
+  it('shows the daemon config with ${VAR} references and without URL credentials', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'logferry-status-'));
+    const config = parseConfig(
+      `
+state: { type: file, path: ${dir}/state }
+dead_letter: { type: file, path: ${dir}/dlq }
+sources:
+  - name: in
+    type: inbox
+    path: \${INBOX}
+    parser: json_lines
+    parser_options: { dataset: app.audit, url: 'https://svc:Pa55@feed.example/x?api_key=k9' }
+sinks: [{ name: out, type: stdout }]
+daemon: { status_listen: '127.0.0.1:0' }
+`,
+      'cfg.yaml',
+      { INBOX: join(dir, 'private-inbox') },
+    );
+    const daemon = await startDaemon(config, { log: memoryLogger() });
+    try {
+      const port = (daemon.server!.address() as AddressInfo).port;
+      const res = await call(port, { path: '/status', headers: { host: `127.0.0.1:${port}` } });
+      expect(res.body).not.toMatch(/Pa55|k9/);
+      const shown = JSON.parse(res.body).config;
+      expect(JSON.stringify(shown)).not.toContain('private-inbox');
+      expect(shown.sources[0]).toMatchObject({
+        path: '${INBOX}',
+        parser_options: { url: 'https://[redacted]@feed.example/x?api_key=[redacted]' },
+      });
+    } finally {
+      await daemon.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
