@@ -74,6 +74,10 @@ describe('redactStrings', () => {
       n: 3,
       buf,
     }) as Record<string, unknown>;
+    expect((out.err as { stack: string }).stack).toMatch(
+      /^Error: GET https:\/\/\[redacted\]@c failed\n\s+at /,
+    );
+    delete (out.err as { stack?: string }).stack;
     expect(out).toEqual({
       endpoint: 'https://[redacted]@host',
       list: ['x?token=[redacted]'],

@@ -41,13 +41,18 @@ export function redactString(text: string): string {
 /**
  * Deep copy with `redactString` applied to every string (keys included). Objects with their own
  * `toJSON` (a `Secret`, a `Date`) are serialized first, so a secret stays `[redacted]`; errors
- * become `{type, message}` with the message redacted (a stack can quote anything).
+ * become `{type, message, stack}`, each redacted (a stack's first line quotes the message).
  */
 export function redactStrings(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return redactString(value);
   if (value === null || typeof value !== 'object') return value;
   if (depth > 20) return REDACTED;
-  if (value instanceof Error) return { type: value.name, message: redactString(value.message) };
+  if (value instanceof Error)
+    return {
+      type: value.name,
+      message: redactString(value.message),
+      ...(value.stack ? { stack: redactString(value.stack) } : {}),
+    };
   if (Buffer.isBuffer(value) || ArrayBuffer.isView(value)) return value;
   const withJson = value as { toJSON?: () => unknown };
   if (typeof withJson.toJSON === 'function') return redactStrings(withJson.toJSON(), depth + 1);
