@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { resolveSecret, type Secret } from '../../config/secrets.js';
 import type { Sink } from '../../core/component.js';
-import { isLoopbackHost } from '../../core/net.js';
+import { clearTextWarning } from '../../core/net.js';
 import type { Deps } from '../../registry.js';
 import type { Alert } from '../../rules/types.js';
 import { post } from '../http.js';
@@ -69,15 +69,7 @@ export function outboundWarnings(cfg: WebhookAlertConfig, url: Secret): string[]
     warnings.push(
       `alert output ${cfg.name}: webhook requests are unsigned; set signing_secret so the receiver can reject forged alerts`,
     );
-  let target: URL | undefined;
-  try {
-    target = new URL(url.reveal());
-  } catch {
-    // A malformed URL fails on the first send with its own message.
-  }
-  if (target?.protocol === 'http:' && !isLoopbackHost(target.hostname))
-    warnings.push(
-      `alert output ${cfg.name}: the webhook URL is http://, so alerts (and any token in the URL) cross the network in clear text; use https://`,
-    );
+  const clearText = clearTextWarning(cfg.name, url.reveal());
+  if (clearText) warnings.push(clearText);
   return warnings;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { duration, sourceBase } from '../../config/common.js';
 import { SecretRefSchema } from '../../config/secrets.js';
-import { isLoopbackHost } from '../../core/net.js';
+import { isClearTextRemote } from '../../core/net.js';
 
 const logSchema = (interval: number) =>
   z
@@ -59,7 +59,7 @@ export const duoSourceSchema = z
   })
   .strict()
   .superRefine((cfg, ctx) => {
-    if (cfg.endpoint && !cfg.allow_insecure_http && insecureRemote(cfg.endpoint))
+    if (cfg.endpoint && !cfg.allow_insecure_http && isClearTextRemote(cfg.endpoint))
       ctx.addIssue({
         code: 'custom',
         path: ['endpoint'],
@@ -68,10 +68,5 @@ export const duoSourceSchema = z
       });
   });
 
-/** Plain HTTP to another machine (loopback stays allowed: the fake server, a local TLS proxy). */
-function insecureRemote(endpoint: string): boolean {
-  const url = new URL(endpoint);
-  return url.protocol === 'http:' && !isLoopbackHost(url.hostname);
-}
 export type DuoSourceConfig = z.infer<typeof duoSourceSchema>;
 export type DuoLogName = keyof DuoSourceConfig['logs'];
