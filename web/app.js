@@ -10,8 +10,45 @@ function text(tag, value, cls) {
   return el;
 }
 
+// The control token (docs/security.md) lives in sessionStorage: gone when the tab closes, sent
+// only as an Authorization header (never in a URL, where logs and history would keep it).
+const TOKEN_KEY = 'logferry-token';
+
+// Set when /status itself answers 401 (the API listens beyond loopback): polling waits for a
+// token instead of knocking every two seconds.
+let readsNeedToken = false;
+
+function authHeaders() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+async function api(path, init = {}) {
+  const res = await fetch(path, {
+    cache: 'no-store',
+    ...init,
+    headers: { ...init.headers, ...authHeaders() },
+  });
+  if (res.status === 401) askForToken(sessionStorage.getItem(TOKEN_KEY) ? 'token refused' : 'token needed');
+  return res;
+}
+
+function askForToken(why) {
+  $('#auth-why').textContent = why;
+  $('#auth').hidden = false;
+}
+
+$('#auth').addEventListener('submit', (e) => {
+  e.preventDefault();
+  sessionStorage.setItem(TOKEN_KEY, $('#token').value.trim());
+  $('#token').value = '';
+  $('#auth').hidden = true;
+  readsNeedToken = false;
+  refresh();
+});
+
 async function control(name, action) {
-  await fetch(`/sources/${encodeURIComponent(name)}/${action}`, {
+  await api(`/sources/${encodeURIComponent(name)}/${action}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: '{}',
@@ -43,8 +80,15 @@ function row(src) {
 }
 
 async function refresh() {
+  if (readsNeedToken) return;
   try {
-    const res = await fetch('/status', { cache: 'no-store' });
+    const res = await api('/status');
+    if (res.status === 401) {
+      readsNeedToken = true;
+      $('#conn').textContent = 'token needed';
+      $('#conn').className = 'badge bad';
+      return;
+    }
     const s = await res.json();
     $('#conn').textContent = 'live';
     $('#conn').className = 'badge ok';

@@ -3,6 +3,7 @@ import { isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { type Config, configSchema } from './schema.js';
+import { collectReferences, rememberReferences } from './substitutions.js';
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
@@ -31,6 +32,7 @@ export function parseConfig(text: string, name = 'config', env: NodeJS.ProcessEn
       cause: e,
     });
   }
+  const references = collectReferences(doc.toJS(), (v) => v.search(ENV_REF) >= 0);
   const missing: string[] = [];
   visit(doc, {
     Scalar(_key, node) {
@@ -51,7 +53,10 @@ export function parseConfig(text: string, name = 'config', env: NodeJS.ProcessEn
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
     throw new ConfigError(`${name}: config must be a YAML mapping`);
   const result = configSchema.safeParse(raw);
-  if (result.success) return result.data;
+  if (result.success) {
+    rememberReferences(result.data, references);
+    return result.data;
+  }
   throw new ConfigError(formatIssues(result.error.issues, doc, name, lineOf), { cause: result.error });
 }
 

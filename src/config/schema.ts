@@ -5,6 +5,19 @@ import { deadLetterStores, parsers, sinks, sources, stateStores } from '../regis
 import { rulesConfigSchema } from '../rules/config.js';
 import { transformSchema } from '../transforms/index.js';
 import { duration } from './common.js';
+import { SecretRefSchema } from './secrets.js';
+
+/** `host:port` of the status API (`[::1]:8686` for IPv6); port 0 picks a free one. */
+export const statusListenSchema = z
+  .string()
+  .regex(/^(\[[0-9A-Fa-f:.]+\]|[\w.-]+):\d{1,5}$/, 'write host:port, like 127.0.0.1:8686')
+  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'the port must be 0-65535');
+
+/** A host name, or host:port, that the status API answers to besides loopback and IP addresses. */
+const allowedHost = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'write a host name like logferry.internal or logferry.internal:443')
+  .transform((s) => s.toLowerCase());
 
 function union<T extends Record<string, { schema: z.ZodObject }>>(entries: T) {
   const schemas = Object.values(entries).map((e) => e.schema) as unknown as [
@@ -41,9 +54,14 @@ export const configSchema = z
     daemon: z
       .object({
         /** host:port of the status/control API and dashboard; `false` turns it off. */
-        status_listen: z
-          .union([z.string().regex(/^[\w.:[\]-]+:\d+$/), z.literal(false)])
-          .default('127.0.0.1:8686'),
+        status_listen: z.union([statusListenSchema, z.literal(false)]).default('127.0.0.1:8686'),
+        /**
+         * Bearer token for control calls (and for reads when the API listens beyond loopback):
+         * {file}, {env}, {ssm} or {aws_secretsmanager}. Required to listen on anything but loopback.
+         */
+        status_token: SecretRefSchema.optional(),
+        /** Host names the API answers to besides localhost and IP addresses (a reverse proxy's name). */
+        status_allowed_hosts: z.array(allowedHost).default([]),
         log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
         /** How long a SIGTERM waits for in-flight batches before giving up. */
         drain_timeout: duration.default(30_000),

@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { redact, resolveSecret, Secret } from './secrets.js';
+import { parseConfig } from './load.js';
+import { redact, redactConfig, resolveSecret, Secret } from './secrets.js';
 
 describe('secrets', () => {
   it('never shows a secret when printed, logged or serialized', () => {
@@ -29,5 +30,41 @@ describe('secrets', () => {
       nested: { webhook_url: '[redacted]', host: 'api-1.duosecurity.com' },
       token: { env: 'TOK' },
     });
+  });
+
+  it('redacts credentials by value and shows ${VAR} references instead of what they hold', () => {
+    const config = parseConfig(
+      `
+sources:
+  - name: duo
+    type: duo
+    host: api-1234abcd.duosecurity.com
+    ikey: DIWJ8X6AEYOR5OMC6TQ1
+    skey: { env: DUO_SKEY }
+    endpoint: https://user:PASSWORD@proxy.internal:8443
+  - name: inbox
+    type: inbox
+    path: \${INBOX_DIR}/in
+    parser: json_lines
+    parser_options: { dataset: app.audit, url: 'https://u:hunter2@h/x?token=t0k&page=2', note: '\${NOTE}' }
+sinks:
+  - { name: out, type: stdout }
+`,
+      'cfg.yaml',
+      { INBOX_DIR: '/srv/secret-mount', NOTE: 'sk-live-value' },
+    );
+    const out = JSON.stringify(redactConfig(config));
+    expect(out).not.toMatch(/PASSWORD|hunter2|t0k|sk-live-value|secret-mount/);
+    const [duo, inbox] = (redactConfig(config) as { sources: Record<string, unknown>[] }).sources;
+    expect(duo).toMatchObject({
+      endpoint: 'https://[redacted]@proxy.internal:8443',
+      skey: { env: 'DUO_SKEY' },
+    });
+    expect(inbox).toMatchObject({
+      path: '${INBOX_DIR}/in',
+      parser_options: { url: 'https://[redacted]@h/x?token=[redacted]&page=2', note: '${NOTE}' },
+    });
+    // The config itself keeps the values the components need.
+    expect(config.sources[1]).toMatchObject({ path: '/srv/secret-mount/in' });
   });
 });

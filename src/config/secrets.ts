@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { inspect } from 'node:util';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { REDACTED, redactString } from '../core/redact.js';
+import { type ConfigPath, pathKey, referencesOf } from './substitutions.js';
 
 /**
  * Where a secret comes from. A literal string works but is discouraged; the others keep the
@@ -15,8 +17,6 @@ export const SecretRefSchema = z.union([
   z.object({ ssm: z.string().min(1) }).strict(),
 ]);
 export type SecretRef = z.infer<typeof SecretRefSchema>;
-
-const REDACTED = '[redacted]';
 
 /** Holds a secret so that printing, logging or serializing it shows `[redacted]`. */
 export class Secret {
@@ -83,25 +83,41 @@ export async function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv = pro
 
 const SECRET_KEY = /(secret|skey|password|passwd|token|api[_-]?key|authorization|webhook|access[_-]?key)/i;
 
-/** Deep copy with every secret-looking key's value replaced, for status output and error context. */
-export function redact(value: unknown, depth = 0): unknown {
+function isSecretRefObject(v: object): boolean {
+  return 'env' in v || 'file' in v || 'ssm' in v || 'aws_secretsmanager' in v;
+}
+
+/**
+ * Deep copy for status output and error context: a secret-looking key's value is replaced, a
+ * secret reference (`{env: X}`) stays readable, and every other string is redacted by value
+ * (URL userinfo, secret query parameters).
+ */
+export function redact(value: unknown): unknown {
+  return redactAt(value, [], undefined, 0);
+}
+
+/** `redact` for a loaded config: values that came from `${VAR}` show the reference as written. */
+export function redactConfig(config: object): unknown {
+  return redactAt(config, [], referencesOf(config), 0);
+}
+
+function redactAt(
+  value: unknown,
+  path: ConfigPath,
+  references: ReadonlyMap<string, string> | undefined,
+  depth: number,
+): unknown {
+  const written = references?.get(pathKey(path));
+  if (written !== undefined && (value === null || typeof value !== 'object')) return redactString(written);
+  if (typeof value === 'string') return redactString(value);
   if (depth > 20 || value === null || typeof value !== 'object') return value;
   if (value instanceof Secret) return REDACTED;
-  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  if (Array.isArray(value)) return value.map((v, i) => redactAt(v, [...path, i], references, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[k] =
-      SECRET_KEY.test(k) && v !== undefined && v !== null && typeof v !== 'object'
-        ? REDACTED
-        : redact(v, depth + 1);
-    if (
-      SECRET_KEY.test(k) &&
-      v &&
-      typeof v === 'object' &&
-      !('env' in v || 'file' in v || 'ssm' in v || 'aws_secretsmanager' in v)
-    ) {
-      out[k] = REDACTED;
-    }
+    const hidden =
+      SECRET_KEY.test(k) && v !== undefined && v !== null && (typeof v !== 'object' || !isSecretRefObject(v));
+    out[k] = hidden ? REDACTED : redactAt(v, [...path, k], references, depth + 1);
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import type { Origin } from './event.js';
+import { redactString } from './redact.js';
 
 /** Where in the flow an error happened; tells operators which component to look at. */
 export type Stage = 'config' | 'source' | 'parse' | 'transform' | 'detect' | 'deliver' | 'state' | 'alert';
@@ -84,11 +85,16 @@ export function isLogferryError(e: unknown): e is LogferryError {
   return e instanceof LogferryError;
 }
 
-/** One line for any thrown value, for logs and dead-letter entries. */
+/**
+ * One line for any thrown value, for logs, status and dead-letter entries. Credentials a message
+ * quotes (a URL with a password, a signed URL from an SDK error) are cut out here, once for all.
+ */
 export function describeError(e: unknown): string {
   const text =
     e instanceof LogferryError ? e.describe() : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-  return oneLine(text);
+  // Only the start is printed; cutting well past the 500 kept characters bounds the work on a
+  // huge message without leaving half a credential in what is shown.
+  return oneLine(redactString(text.slice(0, 4000)));
 }
 
 export function oneLine(text: string, max = 500): string {

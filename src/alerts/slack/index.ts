@@ -1,4 +1,7 @@
 import { resolveSecret, type Secret } from '../../config/secrets.js';
+import type { Sink } from '../../core/component.js';
+import { clearTextWarning } from '../../core/net.js';
+import type { Deps } from '../../registry.js';
 import type { Alert } from '../../rules/types.js';
 import { human, round } from '../format.js';
 import { post } from '../http.js';
@@ -84,6 +87,13 @@ export class SlackAlertOutput implements AlertOutput {
   async close(): Promise<void> {}
 }
 
-export async function create(cfg: SlackAlertConfig): Promise<AlertOutput> {
-  return new SlackAlertOutput(cfg.name, await resolveSecret(cfg.webhook_url), cfg.timeout);
+export async function create(
+  cfg: SlackAlertConfig,
+  _sinks?: Map<string, Sink>,
+  deps?: Pick<Deps, 'log'>,
+): Promise<AlertOutput> {
+  const url = await resolveSecret(cfg.webhook_url);
+  const clearText = clearTextWarning(cfg.name, url.reveal());
+  if (clearText) deps?.log.warn({ output: cfg.name }, clearText);
+  return new SlackAlertOutput(cfg.name, url, cfg.timeout);
 }

@@ -1,5 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { resolveSecret, type Secret } from '../../config/secrets.js';
+import type { Sink } from '../../core/component.js';
+import { clearTextWarning } from '../../core/net.js';
+import type { Deps } from '../../registry.js';
 import type { Alert } from '../../rules/types.js';
 import { post } from '../http.js';
 import type { AlertFailure, AlertOutput } from '../types.js';
@@ -44,11 +47,29 @@ export class WebhookAlertOutput implements AlertOutput {
   async close(): Promise<void> {}
 }
 
-export async function create(cfg: WebhookAlertConfig): Promise<AlertOutput> {
+export async function create(
+  cfg: WebhookAlertConfig,
+  _sinks?: Map<string, Sink>,
+  deps?: Pick<Deps, 'log'>,
+): Promise<AlertOutput> {
+  const url = await resolveSecret(cfg.webhook_url);
+  for (const warning of outboundWarnings(cfg, url)) deps?.log.warn({ output: cfg.name }, warning);
   return new WebhookAlertOutput(
     cfg.name,
-    await resolveSecret(cfg.webhook_url),
+    url,
     cfg.signing_secret === undefined ? undefined : await resolveSecret(cfg.signing_secret),
     cfg.timeout,
   );
+}
+
+/** What a receiver or someone on the path could abuse, said once at start-up (the URL itself is a secret). */
+export function outboundWarnings(cfg: WebhookAlertConfig, url: Secret): string[] {
+  const warnings: string[] = [];
+  if (cfg.signing_secret === undefined)
+    warnings.push(
+      `alert output ${cfg.name}: webhook requests are unsigned; set signing_secret so the receiver can reject forged alerts`,
+    );
+  const clearText = clearTextWarning(cfg.name, url.reveal());
+  if (clearText) warnings.push(clearText);
+  return warnings;
 }

@@ -67,4 +67,27 @@ describe('file dead-letter store', () => {
     expect((await stat(join(shared, id2.slice(0, 10)))).mode & 0o777).toBe(0o750);
     expect((await stat(join(shared, `${id2}.json`))).mode & 0o777).toBe(0o640);
   });
+
+  it('stores messages and origins without credentials, and the payload as it came', async () => {
+    const s = new FileDeadLetterStore(dir);
+    const data = Buffer.from('{"url":"https://u:p@h"}').toString('base64');
+    await s.put({
+      kind: 'item',
+      source: 's',
+      origin: { source: 's', type: 'http', ref: 'https://u:hunter2@logs.example.com/in?token=tok3n' },
+      error: 'deliver: GET https://admin:hunter2@search:9200 answered 401 (Authorization: Bearer eyJx)',
+      retryable: false,
+      attempts: 1,
+      data,
+    });
+    const listed = [];
+    for await (const e of s.list()) listed.push(e);
+    const stored = listed[0];
+    expect(JSON.stringify(stored)).not.toMatch(/hunter2|tok3n|eyJx/);
+    expect(stored).toMatchObject({
+      error: 'deliver: GET https://[redacted]@search:9200 answered 401 (Authorization: Bearer [redacted])',
+      origin: { ref: 'https://[redacted]@logs.example.com/in?token=[redacted]' },
+      data,
+    });
+  });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { DeadLetterEntry, DeadLetterStore, StoredDeadLetter } from '../../core/component.js';
 import { StateError } from '../../core/errors.js';
 import { type FileModes, modesFor, PRIVATE_MODES, writeFileAtomic } from '../../core/fsutil.js';
+import { redactDeadLetter } from '../../core/redact.js';
 import type { FileDeadLetterConfig } from './schema.js';
 
 /**
@@ -21,7 +22,7 @@ export class FileDeadLetterStore implements DeadLetterStore {
     const now = new Date();
     const day = now.toISOString().slice(0, 10);
     const id = `${day}/${now.getTime().toString().padStart(14, '0')}-${randomBytes(5).toString('hex')}`;
-    const stored: StoredDeadLetter = { id, time: now.toISOString(), ...entry };
+    const stored: StoredDeadLetter = { id, time: now.toISOString(), ...redactDeadLetter(entry) };
     await writeFileAtomic(join(this.dir, `${id}.json`), `${JSON.stringify(stored)}\n`, this.modes);
     return id;
   }

@@ -10,6 +10,7 @@ import {
 import { awsClientConfig } from '../../core/aws.js';
 import type { DeadLetterEntry, DeadLetterStore, StoredDeadLetter } from '../../core/component.js';
 import { StateError } from '../../core/errors.js';
+import { redactDeadLetter } from '../../core/redact.js';
 import type { S3DeadLetterConfig } from './schema.js';
 
 const ID = /^\d{4}-\d{2}-\d{2}\/\d{14}-[0-9a-f]{10}$/;
@@ -32,7 +33,7 @@ export class S3DeadLetterStore implements DeadLetterStore {
   async put(entry: DeadLetterEntry): Promise<string> {
     const now = new Date();
     const id = `${now.toISOString().slice(0, 10)}/${now.getTime().toString().padStart(14, '0')}-${randomBytes(5).toString('hex')}`;
-    const stored: StoredDeadLetter = { id, time: now.toISOString(), ...entry };
+    const stored: StoredDeadLetter = { id, time: now.toISOString(), ...redactDeadLetter(entry) };
     try {
       await this.client.send(
         new PutObjectCommand({

@@ -1,4 +1,5 @@
 import type { DeadLetterEntry, DeadLetterStore, StoredDeadLetter } from '../../core/component.js';
+import { redactDeadLetter } from '../../core/redact.js';
 
 /** Keeps dead letters in memory and reports each as one line; `decode` uses it to show bad input. */
 export class ReportingDeadLetterStore implements DeadLetterStore {
@@ -7,8 +8,9 @@ export class ReportingDeadLetterStore implements DeadLetterStore {
 
   async put(entry: DeadLetterEntry): Promise<string> {
     const id = String(this.entries.length + 1);
-    this.entries.push({ ...entry, id, time: new Date().toISOString() });
-    this.report(`logferry: ${entry.error}`);
+    const safe = redactDeadLetter(entry);
+    this.entries.push({ ...safe, id, time: new Date().toISOString() });
+    this.report(`logferry: ${safe.error}`);
     return id;
   }
 

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfigFile } from '../../config/load.js';
+import { statusListenSchema } from '../../config/schema.js';
+import { ConfigError } from '../../core/errors.js';
 import { createLogger } from '../../core/log.js';
 import { demoSourceSchema } from '../../sources/demo/schema.js';
 import { startDaemon } from '../daemon/daemon.js';
@@ -12,7 +14,10 @@ export function registerRun(program: Command): void {
     .description('run the daemon: every configured source as its own loop, with the status API')
     .option('-c, --config <file>', 'config file', 'config/examples/local.yaml')
     .option('--demo', 'add a source that generates realistic CloudWatch Logs records (no AWS needed)')
-    .option('--status <host:port>', 'listen address of the status API and dashboard, or "off"')
+    .option(
+      '--status <host:port>',
+      'listen address of the status API and dashboard (beyond loopback needs daemon.status_token), or "off"',
+    )
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent')
     .action(async (opts: { config: string; demo?: boolean; status?: string; logLevel?: string }) => {
       try {
@@ -22,7 +27,7 @@ export function registerRun(program: Command): void {
             demoSourceSchema.parse({ type: 'demo', name: 'demo' }) as (typeof config.sources)[number],
           );
         const log = createLogger(opts.logLevel ?? config.daemon.log_level);
-        const statusListen = opts.status === 'off' ? false : opts.status;
+        const statusListen = parseStatusFlag(opts.status);
         const daemon = await startDaemon(config, { log, statusListen });
         process.stderr.write(`${banner(config, opts.config, statusListen ?? config.daemon.status_listen)}\n`);
         const stop = async (sig: string) => {
@@ -40,4 +45,13 @@ export function registerRun(program: Command): void {
         fail(e);
       }
     });
+}
+
+/** `--status` is checked like `daemon.status_listen` in the config: same rule, same kind of error. */
+export function parseStatusFlag(value: string | undefined): string | false | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'off') return false;
+  const r = statusListenSchema.safeParse(value);
+  if (r.success) return r.data;
+  throw new ConfigError(`--status ${JSON.stringify(value)}: ${r.error.issues[0]!.message} (or "off")`);
 }

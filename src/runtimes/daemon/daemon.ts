@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
 import { type App, buildApp } from '../../app.js';
 import type { Config } from '../../config/schema.js';
-import { redact } from '../../config/secrets.js';
+import { redactConfig, resolveSecret } from '../../config/secrets.js';
 import type { Detector, Logger } from '../../core/component.js';
-import { startStatusServer } from './status-server.js';
+import { checkExposure, startStatusServer } from './status-server.js';
 import { SourceRunner } from './supervisor.js';
 
 export interface Daemon {
@@ -20,17 +20,23 @@ export async function startDaemon(
   config: Config,
   opts: { log: Logger; detector?: Detector; statusListen?: string | false },
 ): Promise<Daemon> {
+  const listen = opts.statusListen ?? config.daemon.status_listen;
+  const tokenRef = config.daemon.status_token;
+  const token = listen && tokenRef !== undefined ? await resolveSecret(tokenRef) : undefined;
+  // Before any source starts: an API that would be open to the network stops the daemon here.
+  if (listen) checkExposure(listen, token);
   const app = await buildApp(config, { log: opts.log, detector: opts.detector });
   const sources = await app.createSources();
   const runners = sources.map((s) => SourceRunner.forApp(s, app));
-  const listen = opts.statusListen ?? config.daemon.status_listen;
   const server = listen
     ? await startStatusServer(listen, {
         runners,
         metrics: app.pipeline.metrics,
         startedAt: new Date(),
-        redactedConfig: redact(config),
+        redactedConfig: redactConfig(config),
         log: opts.log,
+        token,
+        allowedHosts: config.daemon.status_allowed_hosts,
       })
     : undefined;
   const controller = new AbortController();

@@ -3,6 +3,7 @@ import type { Sink, SinkFailure } from '../../core/component.js';
 import { DeliveryError } from '../../core/errors.js';
 import type { LogEvent } from '../../core/event.js';
 import type { Metrics } from '../../core/metrics.js';
+import { redactString } from '../../core/redact.js';
 import type { Deps } from '../../registry.js';
 import { Coalescer } from '../coalesce.js';
 import { type BulkVerdict, classify } from './classify.js';
@@ -172,11 +173,14 @@ function jsonBody(body: unknown): unknown {
 
 function safeMessage(e: unknown): string {
   // Connection errors quote the URL, which may hold user:password@.
-  return String((e as Error).message ?? '')
-    .replace(/\/\/[^/@\s]*@/g, '//')
-    .slice(0, 200);
+  return redactString(String((e as Error).message ?? '')).slice(0, 200);
 }
 
 export async function create(cfg: OpenSearchSinkConfig, deps?: Deps): Promise<Sink> {
+  if (cfg.tls?.insecure_skip_verify)
+    deps?.log.warn(
+      { sink: cfg.name },
+      `sink ${cfg.name}: tls.insecure_skip_verify is on, so any server on the path can pose as ${describeEndpoint(cfg.endpoint)} and receive the events and credentials; set tls.ca_file instead`,
+    );
   return new OpenSearchSink(cfg, await createClient(cfg), deps?.metrics);
 }

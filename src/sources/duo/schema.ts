@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { duration, sourceBase } from '../../config/common.js';
 import { SecretRefSchema } from '../../config/secrets.js';
+import { isClearTextRemote } from '../../core/net.js';
 
 const logSchema = (interval: number) =>
   z
@@ -25,6 +26,11 @@ export const duoSourceSchema = z
     skey: SecretRefSchema,
     /** Connect here instead of https://host (a proxy, or the fake server in tests and --demo). */
     endpoint: z.string().url().optional(),
+    /**
+     * Allow an `http://` endpoint off this machine. Requests carry the ikey and a signature, and
+     * the answers are your users' sign-ins: in clear text anyone on the path reads them.
+     */
+    allow_insecure_http: z.boolean().default(false),
     /** Where a log without a checkpoint starts: this long before now (Duo keeps 180 days). */
     lookback: duration.default(86_400_000),
     /** Records per request (Duo allows at most 1000). */
@@ -57,6 +63,16 @@ export const duoSourceSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((cfg, ctx) => {
+    if (cfg.endpoint && !cfg.allow_insecure_http && isClearTextRemote(cfg.endpoint))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['endpoint'],
+        message:
+          'an http:// endpoint sends Duo requests and logs in clear text: use https://, or set allow_insecure_http: true',
+      });
+  });
+
 export type DuoSourceConfig = z.infer<typeof duoSourceSchema>;
 export type DuoLogName = keyof DuoSourceConfig['logs'];
