@@ -5,6 +5,11 @@ import type { Limits } from './limits.js';
 export interface ParseContext {
   limits: Limits;
   /**
+   * The source's `trust_event_fields`: the payload may name its own `event.dataset` and
+   * `event.id`. Unset or false, the parser's dataset and id replace whatever the payload claims.
+   */
+  trustEventFields?: boolean;
+  /**
    * Sets aside one bad part of an item (a line, a record inside a wrapper) in the dead-letter
    * store and lets the parser go on with the rest. `ref` is appended to the item's origin.
    */

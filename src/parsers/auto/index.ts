@@ -52,12 +52,7 @@ export class AutoParser implements Parser {
     const text = headText(head);
     const format = sniffFormat(text);
     const rest: RawItem = { ...item, body: { kind: 'stream', open: async () => all } };
-    // A Kinesis or S3 Lambda event starts like a CloudTrail file ({"Records":[…); only CloudTrail
-    // records name a service endpoint as their eventSource.
-    if (
-      format &&
-      (format !== 'cloudtrail' || /"eventSource"\s*:\s*"[a-z0-9.-]+\.amazonaws\.com"/.test(text))
-    ) {
+    if (format) {
       yield* awsLogParser(format).parse(rest, ctx);
       return;
     }
