@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { loadEvent } from '../../../test/events/load.js';
 import type { RawItem } from '../../core/batch.js';
 import { runBatch } from '../../core/pipeline.js';
 import { gzipJson, kinesisLambdaEvent, subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
@@ -94,7 +95,11 @@ describe('auto parser', () => {
     const { item, events, dead } = await run({ kind: 'bytes', bytes: Buffer.from(JSON.stringify(event)) });
     expect(item.rejected).toBe(1);
     expect(events).toHaveLength(4);
-    expect(dead[0]!.origin.ref).toBe('inbox/f Records[1]');
+    const seq = event.Records[1]!.kinesis.sequenceNumber;
+    expect(dead[0]!.origin.ref).toBe(
+      `inbox/f Records[1] (shard shardId-000000000000, sequence ${seq}, partition key pk-1)`,
+    );
+    expect(dead[0]!.error).toContain(`sequence ${seq}`);
   });
 
   it('dead-letters a truncated single JSON document', async () => {
@@ -103,5 +108,19 @@ describe('auto parser', () => {
     );
     expect(item.status).toBe('dead-lettered');
     expect(dead[0]!.error).toMatch(/record is not valid JSON/);
+  });
+
+  it('reads CloudWatch Logs subscribed directly to a Lambda (AWS documentation event)', async () => {
+    const event = Buffer.from(JSON.stringify(loadEvent('cloudwatch_logs', 'aws-docs')));
+    const { events } = await run(stream(event));
+    expect(events.map((e) => [e.dataset, e.doc.message])).toEqual([
+      ['aws.cloudwatch_logs', '[ERROR] First test message'],
+      ['aws.cloudwatch_logs', '[ERROR] Second test message'],
+    ]);
+  });
+
+  it('reads the bodies of an SQS Lambda event (AWS documentation event)', async () => {
+    const { events } = await run(stream(Buffer.from(JSON.stringify(loadEvent('sqs', 'aws-docs')))));
+    expect(events.map((e) => [e.dataset, e.doc.message])).toEqual([['generic.text', 'Test message.']]);
   });
 });

@@ -8,6 +8,7 @@ import { formatFromKey, sniffFormat } from '../aws_logs/detect.js';
 import { awsLogParser, headText, peek } from '../aws_logs/index.js';
 import { bodyBytes, openBody } from '../bytes.js';
 import { looksLikeSubscription, subscriptionEvents, validateSubscription } from '../cloudwatch_logs/index.js';
+import { envelopeParts } from '../envelope.js';
 import { jsonLineDraft } from '../json_lines/draft.js';
 import { itemLines, type Line } from '../lines.js';
 
@@ -16,8 +17,9 @@ const BASE64_TOKEN = /^[A-Za-z0-9+/]{16,}={0,2}$/;
 
 /**
  * Recognizes what arrives at an inbox or a stream: CloudWatch Logs subscription payloads (gzip or
- * plain), Kinesis and Firehose Lambda events wrapping them, base64 records, JSON documents,
- * JSON lines and plain text lines. Used where a source carries mixed content.
+ * plain, one or many back to back), Lambda events wrapping payloads (Kinesis, Firehose, SQS, and
+ * CloudWatch Logs subscribed directly: `{"awslogs":{"data":…}}`), base64 records, JSON
+ * documents, JSON lines and plain text lines. Used where a source carries mixed content.
  */
 export class AutoParser implements Parser {
   readonly name = 'auto';
@@ -156,15 +158,17 @@ export class AutoParser implements Parser {
       yield* subscriptionEvents(validateSubscription(value, what));
       return;
     }
-    const wrapped = wrappedRecords(value);
-    if (wrapped) {
-      for (const [i, rec] of wrapped.entries()) {
-        const ref = `${what === 'record' || what === 'object' ? '' : `${what} `}Records[${i}]`;
+    const parts = envelopeParts(value);
+    if (parts) {
+      for (const part of parts) {
+        const ref = `${what === 'record' || what === 'object' ? '' : `${what} `}${part.ref}`;
+        const body = part.body as { kind: 'base64'; text: string } | { kind: 'bytes'; bytes: Buffer };
         try {
-          yield* this.fromBytes(decodeBase64(rec, 'record data'), item, ctx, 1, 'record');
+          const bytes = body.kind === 'base64' ? decodeBase64(body.text, 'record data') : body.bytes;
+          yield* this.fromBytes(bytes, item, ctx, 1, 'record');
         } catch (e) {
           if (!(e instanceof ParseError)) throw e;
-          await ctx.reject({ ref, data: rec }, e);
+          await ctx.reject({ ref, data: body.kind === 'base64' ? body.text : body.bytes }, e);
         }
       }
       return;
@@ -205,19 +209,6 @@ function parsesAsJson(text: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Base64 payloads of a Kinesis Lambda event (`Records[].kinesis.data`) or a Firehose one (`records[].data`). */
-function wrappedRecords(value: unknown): string[] | undefined {
-  if (!value || typeof value !== 'object') return undefined;
-  const v = value as { Records?: unknown; records?: unknown };
-  if (Array.isArray(v.Records) && v.Records.every((r) => typeof r?.kinesis?.data === 'string')) {
-    return v.Records.map((r) => r.kinesis.data as string);
-  }
-  if (Array.isArray(v.records) && v.records.every((r) => typeof r?.data === 'string' && 'recordId' in r)) {
-    return v.records.map((r) => r.data as string);
-  }
-  return undefined;
 }
 
 export function textDraft(text: string, idParts: (string | number)[]): EventDraft {
