@@ -7,6 +7,7 @@ import { maybeGunzip } from '../core/limits.js';
 import { sniffFormat } from './aws_logs/detect.js';
 import { headText, peek } from './aws_logs/index.js';
 import { bodyBytes, openBody } from './bytes.js';
+import { cloudWatchLogsEventSchema } from './cloudwatch_logs/schema.js';
 import { itemLines } from './lines.js';
 
 /** One payload inside an envelope, with the coordinates a user can search for. */
@@ -52,9 +53,6 @@ const sqsEvent = z.object({
     .min(1),
 });
 
-/** CloudWatch Logs subscribed directly to a Lambda function. */
-export const cloudWatchLogsEvent = z.object({ awslogs: z.object({ data: z.string() }) });
-
 /** Parenthesized coordinates, leaving out the unknown ones. */
 function coordinates(parts: [string, string | undefined][]): string {
   const known = parts.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `${k} ${v}`);
@@ -68,7 +66,7 @@ function coordinates(parts: [string, string | undefined][]): string {
  */
 export function envelopeParts(value: unknown): EnvelopePart[] | undefined {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
-  const logs = cloudWatchLogsEvent.safeParse(value);
+  const logs = cloudWatchLogsEventSchema.safeParse(value);
   if (logs.success) return [{ ref: 'awslogs.data', body: { kind: 'base64', text: logs.data.awslogs.data } }];
   const kinesis = kinesisEvent.safeParse(value);
   if (kinesis.success) {

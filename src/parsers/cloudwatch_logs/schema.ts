@@ -29,3 +29,6 @@ export const cloudwatchLogsParserSchema = z
     keep_original: z.boolean().default(false),
   })
   .strict();
+
+/** The event of CloudWatch Logs subscribed directly to a Lambda function: base64 of the gzip message. */
+export const cloudWatchLogsEventSchema = z.object({ awslogs: z.object({ data: z.string() }) });
