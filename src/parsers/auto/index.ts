@@ -155,7 +155,9 @@ export class AutoParser implements Parser {
     text?: string,
   ): AsyncIterable<EventDraft> {
     if (looksLikeSubscription(value)) {
-      yield* subscriptionEvents(validateSubscription(value, what));
+      yield* subscriptionEvents(validateSubscription(value, what), {
+        trustEventFields: ctx.trustEventFields,
+      });
       return;
     }
     const parts = envelopeParts(value);
