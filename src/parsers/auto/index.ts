@@ -8,6 +8,7 @@ import { formatFromKey, sniffFormat } from '../aws_logs/detect.js';
 import { awsLogParser, headText, peek } from '../aws_logs/index.js';
 import { bodyBytes, openBody } from '../bytes.js';
 import { looksLikeSubscription, subscriptionEvents, validateSubscription } from '../cloudwatch_logs/index.js';
+import { assertText } from '../decode.js';
 import { envelopeParts } from '../envelope.js';
 import { jsonLineDraft } from '../json_lines/draft.js';
 import { itemLines, type Line } from '../lines.js';
@@ -121,6 +122,7 @@ export class AutoParser implements Parser {
     what = 'record',
   ): AsyncIterable<EventDraft> {
     const plain = maybeGunzip(bytes, ctx.limits, what);
+    assertText(plain, what);
     const text = plain.toString('utf8').trim();
     if (text === '') throw new ParseError(`${what} is empty`);
     if (text.startsWith('{') || text.startsWith('[')) {
