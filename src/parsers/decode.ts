@@ -48,7 +48,8 @@ export async function* decodedChunks(input: Readable, what: string): AsyncIterab
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && code.startsWith('Z_')) {
-      throw new ParseError(`${what}: gzip is damaged (${oneLine((e as Error).message, 120)})`, {
+      const reason = oneLine((e as Error).message, 120);
+      throw new ParseError(`${what}: gzip is damaged (${reason}), read up to compressed byte ${compressedRead}`, {
         cause: e,
         position: `compressed byte ${compressedRead}`,
       });

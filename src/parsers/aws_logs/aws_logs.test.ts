@@ -4,8 +4,10 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { loadEvent } from '../../../test/events/load.js';
 import { ParseError } from '../../core/errors.js';
+import { runBatch } from '../../core/pipeline.js';
 import { subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
-import { runParser, s3Item } from '../../testing/parse-harness.js';
+import { MemorySink, testPipeline } from '../../testing/memory.js';
+import { gzipUpTo, runParser, s3Item } from '../../testing/parse-harness.js';
 import { formatFromKey, keyContext, sniffFormat } from './detect.js';
 import { AwsLogsParser } from './index.js';
 
@@ -150,5 +152,37 @@ describe('aws_logs parser', () => {
     expect(r.drafts).toHaveLength(4);
     expect(r.rejected.map((x) => x.ref)).toEqual([`message 1 at uncompressed byte ${a.length}`]);
     expect(r.rejected[0]!.error.message).toMatch(/is not a CloudWatch Logs subscription message: logGroup/);
+  });
+
+  it('names the bucket, key and line or byte offset of bad input in the dead letter', async () => {
+    const sink = new MemorySink();
+    const p = testPipeline({ parser, sinks: [sink] });
+    const albKey =
+      'AWSLogs/123456789012/elasticloadbalancing/us-east-2/2018/07/02/123456789012_elasticloadbalancing_us-east-2_app.my-loadbalancer.50dc6c495c0c9188_20180702T2225Z_192.168.131.39_2k4qfb2n.log.gz';
+    const lines = fixture('alb').toString().split('\n');
+    lines.splice(2, 0, 'http this is not an ALB line');
+    const trailKey =
+      'AWSLogs/111122223333/CloudTrail/us-east-2/2015/08/01/111122223333_CloudTrail_us-east-2_20150801T0210Z_Mu0KsOhtH1ar15ZZ.json.gz';
+    const trail = gzipUpTo(fixture('cloudtrail', 'aws-docs.json'));
+    const damaged = Buffer.concat([trail.subarray(0, trail.length - 40), Buffer.alloc(64, 0xff)]);
+    await runBatch(
+      {
+        source: 'test',
+        items: [
+          s3Item(gzipSync(lines.join('\n')), { key: albKey }),
+          s3Item(damaged, { key: trailKey, chunk: 200 }),
+        ],
+      },
+      p,
+    );
+    const errors = p.deadLetter.entries.map((d) => d.error);
+    expect(errors[0]).toMatch(
+      new RegExp(`^parse s3://logs-bucket/${albKey.replaceAll('.', '\\.')} line 3: `),
+    );
+    expect(errors[1]).toMatch(
+      new RegExp(
+        `^parse s3://logs-bucket/${trailKey.replaceAll('.', '\\.')}: .*gzip is damaged .*compressed byte \\d+`,
+      ),
+    );
   });
 });
