@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { pipeline, Readable, type TransformOptions } from 'node:stream';
 import { createGunzip, type ZlibOptions } from 'node:zlib';
 import { oneLine, ParseError } from '../core/errors.js';
@@ -49,10 +50,13 @@ export async function* decodedChunks(input: Readable, what: string): AsyncIterab
     const code = (e as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && code.startsWith('Z_')) {
       const reason = oneLine((e as Error).message, 120);
-      throw new ParseError(`${what}: gzip is damaged (${reason}), read up to compressed byte ${compressedRead}`, {
-        cause: e,
-        position: `compressed byte ${compressedRead}`,
-      });
+      throw new ParseError(
+        `${what}: gzip is damaged (${reason}), read up to compressed byte ${compressedRead}`,
+        {
+          cause: e,
+          position: `compressed byte ${compressedRead}`,
+        },
+      );
     }
     throw e;
   }
@@ -62,14 +66,18 @@ const SAMPLE_BYTES = 64 * 1024;
 
 /**
  * Why some bytes are binary rather than text, or undefined when they read as text: a NUL byte
- * (no text log holds one; UTF-16 and compressed or image files do), or a sample where more than
- * 30% of the characters are invalid UTF-8 or control characters. A few Latin-1 accents stay text.
+ * (no text log holds one; UTF-16 and compressed or image files do), or a sample that is not
+ * UTF-8 and where more than 30% of the characters are invalid or control characters. A few
+ * Latin-1 accents stay text.
  */
 export function binaryReason(buf: Buffer, offset = 0, sample = true): string | undefined {
   const nul = buf.indexOf(0);
   if (nul !== -1) return `a NUL byte at uncompressed byte ${offset + nul}`;
   if (!sample) return undefined;
-  const text = buf.subarray(0, SAMPLE_BYTES).toString('utf8');
+  const head = buf.subarray(0, SAMPLE_BYTES);
+  // Valid UTF-8 (the common case, checked natively) is text; only the rest is counted.
+  if (isUtf8(head)) return undefined;
+  const text = head.toString('utf8');
   let odd = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
