@@ -173,7 +173,9 @@ export class EnvelopeParser implements Parser {
       return;
     }
     const { head, all } = await peek(await openBody(item), SNIFF_BYTES);
-    const reopened: RawItem = { ...item, body: { kind: 'stream', open: async () => all } };
+    // Bytes in memory can be read again; a stream goes on from what was peeked.
+    const reopened: RawItem =
+      item.body.kind === 'stream' ? { ...item, body: { kind: 'stream', open: async () => all } } : item;
     const text = headText(head).trimStart();
     // AWS log files (CloudTrail's {"Records":[…]} included) can be huge: they stream on unread.
     if (ENVELOPE_KEYS.test(text) && !sniffFormat(text)) {
