@@ -69,13 +69,17 @@ async function put(key: string, body: Buffer | string): Promise<number> {
   return bytes.length;
 }
 
-/** Event ids found in the daily files under `root`. */
+/**
+ * Event ids found in the daily files under `root`. Polled while the sink appends, so a file may
+ * end in a line still being written: that one (unterminated) is not counted yet.
+ */
 async function delivered(root: string): Promise<string[]> {
   const out: string[] = [];
   for (const d of await readdir(root).catch(() => [] as string[])) {
     for (const f of await readdir(join(root, d))) {
-      for (const line of (await readFile(join(root, d, f), 'utf8')).split('\n'))
-        if (line) out.push((JSON.parse(line) as { event: { id: string } }).event.id);
+      const lines = (await readFile(join(root, d, f), 'utf8')).split('\n');
+      lines.pop();
+      for (const line of lines) if (line) out.push((JSON.parse(line) as { event: { id: string } }).event.id);
     }
   }
   return out;
