@@ -6,7 +6,7 @@ export function registerDecode(program: Command): void {
   program
     .command('decode')
     .description(
-      'print NDJSON events from a Lambda event (Kinesis, Firehose, SQS, CloudWatch Logs {"awslogs":…}), base64 records one per line, a gzip CloudWatch payload, a Firehose archive of CloudWatch Logs, or JSON lines',
+      'print NDJSON events from a Lambda event (Kinesis, Firehose, SQS, CloudWatch Logs {"awslogs":…}), base64 records one per line, a gzip CloudWatch payload, a Firehose archive of CloudWatch Logs, an AWS log file, or JSON lines',
     )
     .argument('[file]', 'input file; - or nothing reads standard input')
     .option('-p, --parser <name>', 'parser for the payloads; envelopes are unwrapped for any parser', 'auto')

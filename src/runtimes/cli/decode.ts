@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import type { Logger } from '../../core/component.js';
 import { defaultLimits, type Limits } from '../../core/limits.js';
 import { memoryLogger } from '../../core/log.js';
@@ -51,7 +51,8 @@ export async function decode(
         {
           ackId: name,
           origin: { source: 'decode', type: 'file', ref: name },
-          body: { kind: 'bytes', bytes },
+          // Read as a file, like the inbox reads one: AWS log files and archives are recognized.
+          body: { kind: 'stream', open: async () => Readable.from([bytes]), size: bytes.length },
         },
       ],
     },
