@@ -15,7 +15,7 @@ describe('globMatch', () => {
     expect(globMatch('*', '')).toBe(true);
   });
 
-  it('answers at once on inputs that make backtracking matchers explode', () => {
+  it('matches many stars against a long input (the shape that makes backtracking matchers explode)', () => {
     const pattern = `${'a*'.repeat(30)}b`;
     expect(globMatch(pattern, 'a'.repeat(50_000))).toBe(false);
   });
