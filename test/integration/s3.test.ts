@@ -26,6 +26,7 @@ import { handler as sqsHandler } from '../../src/runtimes/lambda/sqs.js';
 import { s3ClientFor } from '../../src/sources/s3/objects.js';
 import type { S3SqsSourceConfig } from '../../src/sources/s3/schema.js';
 import { ALB_KEY, albFile, CT_KEY, cloudTrailFile } from '../../src/testing/aws-logs-fixtures.js';
+import { controlMessage, subscriptionMessage } from '../../src/testing/cwlogs-fixtures.js';
 import { gzipUpTo } from '../../src/testing/parse-harness.js';
 import { startDenyProxy } from '../../src/testing/s3-deny-proxy.js';
 import { type S3Emulator, startS3 } from '../../src/testing/s3rver.js';
@@ -68,13 +69,28 @@ async function put(key: string, body: Buffer | string): Promise<number> {
   return bytes.length;
 }
 
-/** Event ids found in the daily files under `root`. */
+/**
+ * Event ids found in the daily files under `root`. Polled while the sink appends, so a file may
+ * end in a line still being written: that one (unterminated) is not counted yet.
+ */
 async function delivered(root: string): Promise<string[]> {
   const out: string[] = [];
   for (const d of await readdir(root).catch(() => [] as string[])) {
     for (const f of await readdir(join(root, d))) {
+      const lines = (await readFile(join(root, d, f), 'utf8')).split('\n');
+      lines.pop();
+      for (const line of lines) if (line) out.push((JSON.parse(line) as { event: { id: string } }).event.id);
+    }
+  }
+  return out;
+}
+
+async function deliveredDocs(root: string): Promise<{ event: { dataset: string }; cloud?: unknown }[]> {
+  const out: { event: { dataset: string }; cloud?: unknown }[] = [];
+  for (const d of await readdir(root).catch(() => [] as string[])) {
+    for (const f of await readdir(join(root, d))) {
       for (const line of (await readFile(join(root, d, f), 'utf8')).split('\n'))
-        if (line) out.push((JSON.parse(line) as { event: { id: string } }).event.id);
+        if (line) out.push(JSON.parse(line));
     }
   }
   return out;
@@ -563,5 +579,45 @@ describe('backfill', () => {
     const ids = await delivered(join(base, 'logs'));
     expect(ids.length).toBe(100);
     expect(new Set(ids).size).toBe(100);
+  });
+
+  it('reads a Firehose archive of CloudWatch Logs and fills CloudTrail account and region from the key', async () => {
+    const base = join(dir, 'backfill-shapes');
+    const a = subscriptionMessage({ kind: 'app', count: 3, start: 1_764_000_000_000 });
+    const b = subscriptionMessage({ kind: 'vpc', count: 4, start: 1_764_000_100_000 });
+    // Firehose appends record after record with no separator; gzip members may be concatenated.
+    await put(
+      'archive/2026/11/25/10/central-archive-1-2026-11-25-10-00-00-9a1b2c3d-1e2f-4a5b-8c9d-0e1f2a3b4c5d.gz',
+      Buffer.concat([
+        gzipSync(JSON.stringify(a) + JSON.stringify(controlMessage())),
+        gzipSync(JSON.stringify(b)),
+      ]),
+    );
+    const record = (JSON.parse(cloudTrailFile(1, 77)) as { Records: Record<string, unknown>[] }).Records[0]!;
+    delete record.recipientAccountId;
+    delete record.awsRegion;
+    await put(
+      'archive/AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/25/111122223333_CloudTrail_eu-west-1_20261125T1100Z_abcdEFGH12345678.json.gz',
+      gzipSync(JSON.stringify({ Records: [record] })),
+    );
+    const app = await buildApp(parseConfig(configYaml(base, s3.endpoint), 'test'), { log: memoryLogger() });
+    const source = app.config.sources[0] as S3SqsSourceConfig;
+    const done = await backfill({
+      app,
+      source,
+      s3: s3ClientFor(source),
+      bucket: BUCKET,
+      prefix: 'archive/',
+      batchSize: 4,
+    });
+    await app.close();
+    expect(done).toMatchObject({ objects: 2, events: 8, dead_lettered: 0, failed: 0 });
+    const docs = await deliveredDocs(join(base, 'logs'));
+    expect(docs.filter((d) => d.event.dataset === 'aws.cloudwatch_logs')).toHaveLength(7);
+    expect(docs.find((d) => d.event.dataset === 'aws.cloudtrail')?.cloud).toEqual({
+      provider: 'aws',
+      region: 'eu-west-1',
+      account: { id: '111122223333' },
+    });
   });
 });

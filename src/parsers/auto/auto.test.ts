@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { loadEvent } from '../../../test/events/load.js';
 import type { RawItem } from '../../core/batch.js';
 import { runBatch } from '../../core/pipeline.js';
-import { gzipJson, kinesisLambdaEvent, subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
+import { gzipJson, kinesisLambdaEvent, rng, subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
 import { MemorySink, testPipeline } from '../../testing/memory.js';
 import { AutoParser } from './index.js';
 
@@ -141,7 +142,11 @@ describe('auto parser', () => {
     const { item, events, dead } = await run({ kind: 'bytes', bytes: Buffer.from(JSON.stringify(event)) });
     expect(item.rejected).toBe(1);
     expect(events).toHaveLength(4);
-    expect(dead[0]!.origin.ref).toBe('inbox/f Records[1]');
+    const seq = event.Records[1]!.kinesis.sequenceNumber;
+    expect(dead[0]!.origin.ref).toBe(
+      `inbox/f Records[1] (shard shardId-000000000000, sequence ${seq}, partition key pk-1)`,
+    );
+    expect(dead[0]!.error).toContain(`sequence ${seq}`);
   });
 
   it('dead-letters a truncated single JSON document', async () => {
@@ -150,5 +155,43 @@ describe('auto parser', () => {
     );
     expect(item.status).toBe('dead-lettered');
     expect(dead[0]!.error).toMatch(/record is not valid JSON/);
+  });
+
+  it('reads CloudWatch Logs subscribed directly to a Lambda (AWS documentation event)', async () => {
+    const event = Buffer.from(JSON.stringify(loadEvent('cloudwatch_logs', 'aws-docs')));
+    const { events } = await run(stream(event));
+    expect(events.map((e) => [e.dataset, e.doc.message])).toEqual([
+      ['aws.cloudwatch_logs', '[ERROR] First test message'],
+      ['aws.cloudwatch_logs', '[ERROR] Second test message'],
+    ]);
+  });
+
+  it('reads the bodies of an SQS Lambda event (AWS documentation event)', async () => {
+    const { events } = await run(stream(Buffer.from(JSON.stringify(loadEvent('sqs', 'aws-docs')))));
+    expect(events.map((e) => [e.dataset, e.doc.message])).toEqual([['generic.text', 'Test message.']]);
+  });
+
+  it('refuses binary records and files as binary instead of splitting them into text events', async () => {
+    const r = rng(7);
+    const noise = Buffer.from(Array.from({ length: 4096 }, () => 1 + Math.floor(r() * 255)));
+    const record = await run({ kind: 'bytes', bytes: noise });
+    expect(record.item.status).toBe('dead-lettered');
+    expect(record.events).toEqual([]);
+    expect(record.dead[0]!.error).toMatch(
+      /^parse inbox\/f: record is binary, not text: \d+% of its first 4096 bytes/,
+    );
+    const utf16 = await run(stream(Buffer.from('hello\nworld\n', 'utf16le')));
+    expect(utf16.item.status).toBe('dead-lettered');
+    expect(utf16.events).toEqual([]);
+    expect(utf16.dead[0]!.error).toMatch(/is binary, not text: a NUL byte at uncompressed byte 1$/);
+    const gzipped = await run(stream(gzipSync(noise)));
+    expect(gzipped.item.status).toBe('dead-lettered');
+    expect(gzipped.events).toEqual([]);
+  });
+
+  it('still reads text with a few bytes that are not UTF-8 (Latin-1 accents)', async () => {
+    const { item, events } = await run(stream(Buffer.from('caf\xe9 ouvert\nna\xefve\n', 'latin1')));
+    expect(item.status).toBe('delivered');
+    expect(events).toHaveLength(2);
   });
 });

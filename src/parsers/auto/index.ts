@@ -8,6 +8,8 @@ import { formatFromKey, sniffFormat } from '../aws_logs/detect.js';
 import { awsLogParser, headText, peek } from '../aws_logs/index.js';
 import { bodyBytes, openBody } from '../bytes.js';
 import { looksLikeSubscription, subscriptionEvents, validateSubscription } from '../cloudwatch_logs/index.js';
+import { assertText } from '../decode.js';
+import { envelopeParts } from '../envelope.js';
 import { jsonLineDraft } from '../json_lines/draft.js';
 import { itemLines, type Line } from '../lines.js';
 
@@ -16,8 +18,9 @@ const BASE64_TOKEN = /^[A-Za-z0-9+/]{16,}={0,2}$/;
 
 /**
  * Recognizes what arrives at an inbox or a stream: CloudWatch Logs subscription payloads (gzip or
- * plain), Kinesis and Firehose Lambda events wrapping them, base64 records, JSON documents,
- * JSON lines and plain text lines. Used where a source carries mixed content.
+ * plain, one or many back to back), Lambda events wrapping payloads (Kinesis, Firehose, SQS, and
+ * CloudWatch Logs subscribed directly: `{"awslogs":{"data":…}}`), base64 records, JSON
+ * documents, JSON lines and plain text lines. Used where a source carries mixed content.
  */
 export class AutoParser implements Parser {
   readonly name = 'auto';
@@ -52,12 +55,7 @@ export class AutoParser implements Parser {
     const text = headText(head);
     const format = sniffFormat(text);
     const rest: RawItem = { ...item, body: { kind: 'stream', open: async () => all } };
-    // A Kinesis or S3 Lambda event starts like a CloudTrail file ({"Records":[…); only CloudTrail
-    // records name a service endpoint as their eventSource.
-    if (
-      format &&
-      (format !== 'cloudtrail' || /"eventSource"\s*:\s*"[a-z0-9.-]+\.amazonaws\.com"/.test(text))
-    ) {
+    if (format) {
       yield* awsLogParser(format).parse(rest, ctx);
       return;
     }
@@ -124,6 +122,7 @@ export class AutoParser implements Parser {
     what = 'record',
   ): AsyncIterable<EventDraft> {
     const plain = maybeGunzip(bytes, ctx.limits, what);
+    assertText(plain, what);
     const text = plain.toString('utf8').trim();
     if (text === '') throw new ParseError(`${what} is empty`);
     if (text.startsWith('{') || text.startsWith('[')) {
@@ -158,18 +157,22 @@ export class AutoParser implements Parser {
     text?: string,
   ): AsyncIterable<EventDraft> {
     if (looksLikeSubscription(value)) {
-      yield* subscriptionEvents(validateSubscription(value, what));
+      yield* subscriptionEvents(validateSubscription(value, what), {
+        trustEventFields: ctx.trustEventFields,
+      });
       return;
     }
-    const wrapped = wrappedRecords(value);
-    if (wrapped) {
-      for (const [i, rec] of wrapped.entries()) {
-        const ref = `${what === 'record' || what === 'object' ? '' : `${what} `}Records[${i}]`;
+    const parts = envelopeParts(value);
+    if (parts) {
+      for (const part of parts) {
+        const ref = `${what === 'record' || what === 'object' ? '' : `${what} `}${part.ref}`;
+        const body = part.body as { kind: 'base64'; text: string } | { kind: 'bytes'; bytes: Buffer };
         try {
-          yield* this.fromBytes(decodeBase64(rec, 'record data'), item, ctx, 1, 'record');
+          const bytes = body.kind === 'base64' ? decodeBase64(body.text, 'record data') : body.bytes;
+          yield* this.fromBytes(bytes, item, ctx, 1, 'record');
         } catch (e) {
           if (!(e instanceof ParseError)) throw e;
-          await ctx.reject({ ref, data: rec }, e);
+          await ctx.reject({ ref, data: body.kind === 'base64' ? body.text : body.bytes }, e);
         }
       }
       return;
@@ -220,19 +223,6 @@ function parsesAsJson(text: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Base64 payloads of a Kinesis Lambda event (`Records[].kinesis.data`) or a Firehose one (`records[].data`). */
-function wrappedRecords(value: unknown): string[] | undefined {
-  if (!value || typeof value !== 'object') return undefined;
-  const v = value as { Records?: unknown; records?: unknown };
-  if (Array.isArray(v.Records) && v.Records.every((r) => typeof r?.kinesis?.data === 'string')) {
-    return v.Records.map((r) => r.kinesis.data as string);
-  }
-  if (Array.isArray(v.records) && v.records.every((r) => typeof r?.data === 'string' && 'recordId' in r)) {
-    return v.records.map((r) => r.data as string);
-  }
-  return undefined;
 }
 
 export function textDraft(text: string, idParts: (string | number)[]): EventDraft {

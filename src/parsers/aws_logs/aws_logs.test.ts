@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { loadEvent } from '../../../test/events/load.js';
 import { ParseError } from '../../core/errors.js';
-import { runParser, s3Item } from '../../testing/parse-harness.js';
+import { runBatch } from '../../core/pipeline.js';
+import { subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
+import { MemorySink, testPipeline } from '../../testing/memory.js';
+import { gzipUpTo, runParser, s3Item } from '../../testing/parse-harness.js';
 import { formatFromKey, keyContext, sniffFormat } from './detect.js';
 import { AwsLogsParser } from './index.js';
 
@@ -99,5 +103,86 @@ describe('aws_logs parser', () => {
   it('refuses a zero-byte object', async () => {
     const r = await runParser(parser, s3Item('', { key: 'incoming/empty' }));
     expect(r.error?.message).toBe('object is empty (0 bytes): no log format to read');
+  });
+
+  it('refuses Lambda events that open like a CloudTrail file ({"Records":[…) instead of reading them as CloudTrail', async () => {
+    for (const [source, name] of [
+      ['kinesis', 'aws-docs'],
+      ['s3', 's3-put'],
+      ['s3', 'sqs-s3'],
+      ['s3', 'sns-s3'],
+    ] as const) {
+      const text = JSON.stringify(loadEvent(source, name));
+      expect(sniffFormat(text), `${source}/${name}`).toBeUndefined();
+      const r = await runParser(parser, s3Item(text, { key: `events/${name}.json` }));
+      expect(r.drafts).toEqual([]);
+      expect(r.error?.message).toMatch(/^unknown log format:/);
+    }
+    expect(sniffFormat(fixture('cloudtrail', 'insights.json').toString())).toBe('cloudtrail');
+  });
+
+  it('reads a Firehose archive of CloudWatch Logs: messages back to back in multi-member gzip', async () => {
+    const docs = readFileSync(
+      join(import.meta.dirname, '../cloudwatch_logs/fixtures/aws-docs-data.b64'),
+      'utf8',
+    );
+    const first = gunzipSync(Buffer.from(docs, 'base64')).toString('utf8');
+    const a = JSON.stringify(subscriptionMessage({ kind: 'app', count: 3, start: 1_764_000_000_000 }));
+    const b = JSON.stringify(subscriptionMessage({ kind: 'vpc', count: 2, start: 1_764_000_100_000 }));
+    // Firehose appends each record's bytes as they are, and may concatenate gzip members.
+    const object = Buffer.concat([gzipSync(first + a), gzipSync(b)]);
+    const key =
+      'cwlogs/2026/11/25/10/central-archive-1-2026-11-25-10-00-00-9a1b2c3d-1e2f-4a5b-8c9d-0e1f2a3b4c5d.gz';
+    const r = await runParser(parser, s3Item(object, { key, chunk: 50 }));
+    expect(r.error).toBeUndefined();
+    expect(r.rejected).toEqual([]);
+    expect(r.drafts.map((d) => d.dataset)).toEqual(Array(7).fill('aws.cloudwatch_logs'));
+    expect(r.drafts.slice(0, 2).map((d) => d.doc.message)).toEqual([
+      '[ERROR] First test message',
+      '[ERROR] Second test message',
+    ]);
+  });
+
+  it('sets aside one bad message of an archive, naming its index and byte offset, and reads the rest', async () => {
+    const a = JSON.stringify(subscriptionMessage({ kind: 'app', count: 2, start: 1_764_000_000_000 }));
+    const bad = '{"messageType":"DATA_MESSAGE","owner":"123456789012"}';
+    const object = gzipSync(`${a}${bad}\n${a}`);
+    const r = await runParser(parser, s3Item(object, { key: 'cwlogs/2026/11/25/10/archive.gz' }));
+    expect(r.error).toBeUndefined();
+    expect(r.drafts).toHaveLength(4);
+    expect(r.rejected.map((x) => x.ref)).toEqual([`message 1 at uncompressed byte ${a.length}`]);
+    expect(r.rejected[0]!.error.message).toMatch(/is not a CloudWatch Logs subscription message: logGroup/);
+  });
+
+  it('names the bucket, key and line or byte offset of bad input in the dead letter', async () => {
+    const sink = new MemorySink();
+    const p = testPipeline({ parser, sinks: [sink] });
+    const albKey =
+      'AWSLogs/123456789012/elasticloadbalancing/us-east-2/2018/07/02/123456789012_elasticloadbalancing_us-east-2_app.my-loadbalancer.50dc6c495c0c9188_20180702T2225Z_192.168.131.39_2k4qfb2n.log.gz';
+    const lines = fixture('alb').toString().split('\n');
+    lines.splice(2, 0, 'http this is not an ALB line');
+    const trailKey =
+      'AWSLogs/111122223333/CloudTrail/us-east-2/2015/08/01/111122223333_CloudTrail_us-east-2_20150801T0210Z_Mu0KsOhtH1ar15ZZ.json.gz';
+    const trail = gzipUpTo(fixture('cloudtrail', 'aws-docs.json'));
+    const damaged = Buffer.concat([trail.subarray(0, trail.length - 40), Buffer.alloc(64, 0xff)]);
+    await runBatch(
+      {
+        source: 'test',
+        items: [
+          s3Item(gzipSync(lines.join('\n')), { key: albKey }),
+          s3Item(damaged, { key: trailKey, chunk: 200 }),
+        ],
+      },
+      p,
+    );
+    const errors = p.deadLetter.entries.map((d) => d.error);
+    expect(errors[0]).toMatch(
+      new RegExp(`^parse s3://logs-bucket/${albKey.replaceAll('.', '\\.')} line 3: `),
+    );
+    expect(errors[1]).toMatch(
+      new RegExp(
+        `^parse s3://logs-bucket/${trailKey.replaceAll('.', '\\.')}: .*gzip is damaged .*compressed byte \\d+`,
+      ),
+    );
   });
 });

@@ -1,7 +1,7 @@
 import { isoMillis, keyContext } from '../aws_lb/fields.js';
 import { tokenize } from '../aws_lb/tokenize.js';
 
-export type AwsLogFormat = 'cloudtrail' | 'elb_classic' | 'alb' | 'nlb';
+export type AwsLogFormat = 'cloudtrail' | 'elb_classic' | 'alb' | 'nlb' | 'cloudwatch_logs';
 
 /**
  * The documented key layouts:
@@ -35,9 +35,7 @@ const HOST_PORT = /^[0-9a-fA-F.:[\]]+:\d+$/;
 /** Recognizes a format from the first (decompressed) bytes of an object whose key said nothing. */
 export function sniffFormat(head: string): AwsLogFormat | undefined {
   const text = head.trimStart();
-  if (text.startsWith('{')) {
-    return /^\{\s*"(Records|digestStartTime|awsAccountId)"/.test(text) ? 'cloudtrail' : undefined;
-  }
+  if (text.startsWith('{')) return sniffJson(text);
   const nl = text.indexOf('\n');
   // A first line cut off by the sniff window still shows its leading fields.
   const line = (nl === -1 ? text : text.slice(0, nl)).replace(/\r$/, '');
@@ -48,4 +46,24 @@ export function sniffFormat(head: string): AwsLogFormat | undefined {
     return 'elb_classic';
   }
   return undefined;
+}
+
+/** Lambda events (Kinesis, S3, SQS, SNS) also open with `{"Records":[`: only CloudTrail's records name an `*.amazonaws.com` endpoint. */
+const CLOUDTRAIL_RECORD = /"eventSource"\s*:\s*"[a-z0-9.-]+\.amazonaws\.com"/;
+const RECORDS_START = /^\{\s*"Records"\s*:\s*\[\s*(\]|\{)/;
+/** CloudWatch Logs writes `messageType` first in every subscription message (Firehose archives hold them back to back). */
+const SUBSCRIPTION_START = /^\{\s*"messageType"\s*:\s*"(DATA|CONTROL)_MESSAGE"/;
+
+/**
+ * JSON documents are recognized by their fields, not their first key: a CloudTrail file's first
+ * record must carry `eventTime` and a service `eventSource` (an empty `Records` array is a
+ * CloudTrail file with no events); digests by their own keys.
+ */
+function sniffJson(text: string): AwsLogFormat | undefined {
+  if (SUBSCRIPTION_START.test(text)) return 'cloudwatch_logs';
+  if (/^\{\s*"(digestStartTime|awsAccountId)"/.test(text)) return 'cloudtrail';
+  const records = RECORDS_START.exec(text);
+  if (!records) return undefined;
+  if (records[1] === ']') return 'cloudtrail';
+  return CLOUDTRAIL_RECORD.test(text) && /"eventTime"\s*:/.test(text) ? 'cloudtrail' : undefined;
 }

@@ -8,6 +8,7 @@ import { isGzip } from '../../core/limits.js';
 import { AlbParser } from '../alb/index.js';
 import { openBody } from '../bytes.js';
 import { CloudTrailParser } from '../cloudtrail/index.js';
+import { CloudWatchLogsParser } from '../cloudwatch_logs/index.js';
 import { ElbClassicParser } from '../elb_classic/index.js';
 import { NlbParser } from '../nlb/index.js';
 import { type AwsLogFormat, formatFromKey, sniffFormat } from './detect.js';
@@ -19,6 +20,7 @@ const parsers: Record<AwsLogFormat, Parser> = {
   elb_classic: new ElbClassicParser(),
   alb: new AlbParser(),
   nlb: new NlbParser(),
+  cloudwatch_logs: new CloudWatchLogsParser(),
 };
 
 /** Reads up to `bytes` from a stream and gives back those bytes plus a stream of everything (nothing is lost). */
@@ -81,7 +83,7 @@ export class AwsLogsParser implements Parser {
       all.destroy();
       const start = JSON.stringify(text.slice(0, 40));
       throw new ParseError(
-        `unknown log format: the key matches no AWS log file layout and the content (starting ${start}) is not CloudTrail, classic ELB, ALB or NLB; set a parser for this bucket/prefix in the source's formats to read it`,
+        `unknown log format: the key matches no AWS log file layout and the content (starting ${start}) is not CloudTrail, classic ELB, ALB, NLB or CloudWatch Logs subscription messages; set a parser for this bucket/prefix in the source's formats to read it`,
       );
     }
     yield* parsers[format].parse({ ...item, body: { kind: 'stream', open: async () => all } }, ctx);

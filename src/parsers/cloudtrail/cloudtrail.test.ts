@@ -181,4 +181,21 @@ describe('cloudtrail parser', () => {
     const ok = await runParser(parser, s3Item(bomb, { key: KEY }), { ...limits, max_inflate_ratio: 10_000 });
     expect(ok.drafts).toHaveLength(4000);
   });
+
+  it('takes account and region from the AWSLogs key when a record lacks them', async () => {
+    const rec = JSON.parse(fixture('aws-docs.json').toString()).Records[0];
+    delete rec.recipientAccountId;
+    delete rec.awsRegion;
+    const key =
+      'AWSLogs/111122223333/CloudTrail/eu-west-1/2024/01/01/111122223333_CloudTrail_eu-west-1_20240101T0000Z_abcdEFGH12345678.json.gz';
+    const { drafts } = await runParser(parser, s3Item(gzipSync(JSON.stringify({ Records: [rec] })), { key }));
+    expect(drafts[0]!.doc.cloud).toEqual({
+      provider: 'aws',
+      region: 'eu-west-1',
+      account: { id: '111122223333' },
+    });
+    // The record's own fields win over the key.
+    const own = await runParser(parser, s3Item(fixture('aws-docs.json'), { key }));
+    expect((own.drafts[0]!.doc.cloud as { account: unknown }).account).toEqual({ id: '123456789012' });
+  });
 });

@@ -2,7 +2,7 @@ import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
 import { jsonErrorReason, LimitError, ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
-import { objectIdentity } from '../aws_lb/fields.js';
+import { keyContext, objectIdentity } from '../aws_lb/fields.js';
 import { openBody } from '../bytes.js';
 import { decodedChunks } from '../decode.js';
 import { RecordsScanner, type ScannedRecord } from './scan.js';
@@ -32,11 +32,29 @@ function userOf(identity: Record<string, unknown> | undefined): Record<string, u
 }
 
 /**
+ * Whether a JSON object is a CloudTrail record: S3, SQS and Kinesis Lambda events also carry
+ * `eventVersion` and `eventTime`, but only CloudTrail names a service endpoint as its
+ * `eventSource` (Insights events name it inside `insightDetails`).
+ */
+export function isCloudTrailRecord(rec: unknown): rec is Record<string, unknown> {
+  if (!rec || typeof rec !== 'object' || Array.isArray(rec)) return false;
+  const r = rec as Record<string, unknown>;
+  if (typeof r.eventVersion !== 'string' || typeof r.eventTime !== 'string') return false;
+  const details = r.insightDetails as { eventSource?: unknown } | undefined;
+  const source = r.eventSource ?? details?.eventSource;
+  return typeof source === 'string' && source.endsWith('.amazonaws.com');
+}
+
+/**
  * One CloudTrail record as an ECS event. The record is kept whole under `aws.cloudtrail`; the
  * ECS fields are copies for searching and rules. The id comes from the record's own eventID
  * (unique per event, and the same when an organization trail delivers it twice).
  */
-export function cloudTrailDraft(rec: Record<string, unknown>, fallbackId: (string | number)[]): EventDraft {
+export function cloudTrailDraft(
+  rec: Record<string, unknown>,
+  fallbackId: (string | number)[],
+  where: { account?: string; region?: string } = {},
+): EventDraft {
   const time = typeof rec.eventTime === 'string' ? Date.parse(rec.eventTime) : Number.NaN;
   const ip = typeof rec.sourceIPAddress === 'string' ? rec.sourceIPAddress : undefined;
   const errorCode = typeof rec.errorCode === 'string' ? rec.errorCode : undefined;
@@ -44,10 +62,14 @@ export function cloudTrailDraft(rec: Record<string, unknown>, fallbackId: (strin
   const event: Record<string, unknown> = { kind: 'event', provider: rec.eventSource, action: rec.eventName };
   event.outcome = errorCode ? 'failure' : 'success';
   doc.event = event;
+  // Records written before recipientAccountId existed (or trimmed by a forwarder) still have the
+  // account and region in the key of the file that carried them.
+  const region = rec.awsRegion || where.region;
+  const account = rec.recipientAccountId || where.account;
   doc.cloud = {
     provider: 'aws',
-    ...(rec.awsRegion ? { region: rec.awsRegion } : {}),
-    ...(rec.recipientAccountId ? { account: { id: rec.recipientAccountId } } : {}),
+    ...(region ? { region } : {}),
+    ...(account ? { account: { id: account } } : {}),
   };
   if (ip) {
     // Calls made by AWS services carry the service's name here instead of an address.
@@ -81,11 +103,12 @@ export class CloudTrailParser implements Parser {
     if (isDigestKey(key)) return;
     const scanner = new RecordsScanner(ctx.limits.max_record_bytes, ctx.limits.max_key_bytes);
     const base = objectIdentity(item);
+    const where = typeof item.origin.attrs?.key === 'string' ? keyContext(item.origin.attrs.key) : {};
     const found: ScannedRecord[] = [];
     for await (const chunk of decodedChunks(await openBody(item), item.origin.ref, ctx.limits)) {
       scanner.push(chunk, found);
       for (const r of found) {
-        const draft = await this.record(r, base, ctx);
+        const draft = await this.record(r, base, where, ctx);
         if (draft) yield draft;
       }
       found.length = 0;
@@ -97,7 +120,12 @@ export class CloudTrailParser implements Parser {
     }
   }
 
-  private async record(r: ScannedRecord, base: string[], ctx: ParseContext): Promise<EventDraft | undefined> {
+  private async record(
+    r: ScannedRecord,
+    base: string[],
+    where: { account?: string; region?: string },
+    ctx: ParseContext,
+  ): Promise<EventDraft | undefined> {
     const ref = `Records[${r.index}]`;
     if (!r.bytes) {
       await ctx.reject(
@@ -118,7 +146,7 @@ export class CloudTrailParser implements Parser {
       );
       return undefined;
     }
-    return cloudTrailDraft(rec as Record<string, unknown>, [...base, r.index]);
+    return cloudTrailDraft(rec as Record<string, unknown>, [...base, r.index], where);
   }
 }
 

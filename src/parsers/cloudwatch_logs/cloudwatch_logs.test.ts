@@ -3,11 +3,13 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { RawItem } from '../../core/batch.js';
+import type { ParseContext } from '../../core/component.js';
+import type { EventDraft } from '../../core/event.js';
 import { defaultLimits } from '../../core/limits.js';
 import { runBatch } from '../../core/pipeline.js';
 import { controlMessage, gzipJson, subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
 import { MemorySink, testPipeline } from '../../testing/memory.js';
-import { CloudWatchLogsParser } from './index.js';
+import { CloudWatchLogsParser, create } from './index.js';
 
 const docsData = readFileSync(join(import.meta.dirname, 'fixtures/aws-docs-data.b64'), 'utf8');
 
@@ -137,4 +139,58 @@ describe('CloudWatch Logs subscription parser', () => {
       expect(dead[0]!.data).toBeDefined();
     });
   }
+});
+
+describe('CloudTrail delivered through CloudWatch Logs', () => {
+  const trail = JSON.parse(
+    readFileSync(join(import.meta.dirname, '../cloudtrail/fixtures/aws-docs.json'), 'utf8'),
+  ) as { Records: Record<string, unknown>[] };
+  // As a trail writes to its log group: one record per log event, the stream named after the account and region.
+  const message = (logGroup: string) => ({
+    messageType: 'DATA_MESSAGE',
+    owner: '123456789012',
+    logGroup,
+    logStream: '123456789012_CloudTrail_us-east-2',
+    subscriptionFilters: ['central-logging'],
+    logEvents: trail.Records.map((r, i) => ({
+      id: `3782734893472938472983749823749823749823749823749823740${i}`,
+      timestamp: Date.parse(String(r.eventTime)),
+      message: JSON.stringify(r),
+    })),
+  });
+
+  async function parse(parser: ReturnType<typeof create>, logGroup: string, trust?: boolean) {
+    const drafts: EventDraft[] = [];
+    const ctx: ParseContext = { limits: defaultLimits, trustEventFields: trust, reject: async () => {} };
+    for await (const d of parser.parse(item({ kind: 'bytes', bytes: gzipJson(message(logGroup)) }), ctx))
+      drafts.push(d);
+    return drafts;
+  }
+
+  it('normalizes the records of a log group the config names as aws.cloudtrail', async () => {
+    const parser = create({ cloudtrail_log_groups: ['aws-cloudtrail-logs-*', 'CloudTrail/*'] });
+    for (const group of ['aws-cloudtrail-logs-123456789012-3a1b2c3d', 'CloudTrail/DefaultLogGroup']) {
+      const drafts = await parse(parser, group);
+      expect(drafts.map((d) => d.dataset)).toEqual(['aws.cloudtrail', 'aws.cloudtrail', 'aws.cloudtrail']);
+      expect(drafts[0]!.idParts).toEqual([trail.Records[0]!.eventID]);
+      expect(drafts[0]!.doc).toMatchObject({
+        event: { action: trail.Records[0]!.eventName, provider: trail.Records[0]!.eventSource },
+        cloud: { account: { id: trail.Records[0]!.recipientAccountId } },
+        aws: { cloudtrail: trail.Records[0], cloudwatch: { log_group: group } },
+      });
+    }
+  });
+
+  it('leaves CloudTrail-shaped messages of other log groups alone unless the source trusts payloads', async () => {
+    const parser = create({ cloudtrail_log_groups: ['aws-cloudtrail-logs-*'] });
+    const spoof = await parse(parser, '/aws/lambda/some-app');
+    expect(spoof.map((d) => d.dataset)).toEqual(Array(3).fill('aws.cloudwatch_logs'));
+    const trusted = await parse(create(), '/aws/lambda/some-app', true);
+    expect(trusted.map((d) => d.dataset)).toEqual(Array(3).fill('aws.cloudtrail'));
+  });
+
+  it('refuses log-group patterns that are not strings', () => {
+    expect(() => create({ cloudtrail_log_groups: 'CloudTrail/*' })).toThrow();
+    expect(() => create({ cloudtrail_log_groups: [''] })).toThrow();
+  });
 });

@@ -1,9 +1,13 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
-import { jsonErrorReason, ParseError } from '../../core/errors.js';
+import { jsonErrorReason, LimitError, ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
+import { globMatch } from '../../core/glob.js';
 import { checkRecordSize, maybeGunzip } from '../../core/limits.js';
-import { bodyBytes } from '../bytes.js';
+import { bodyBytes, openBody } from '../bytes.js';
+import { cloudTrailDraft, isCloudTrailRecord } from '../cloudtrail/index.js';
+import { decodedChunks } from '../decode.js';
+import { ConcatenatedJsonScanner, type ScannedObject } from '../json_stream.js';
 import {
   cloudwatchLogsParserSchema,
   type SubscriptionLogEvent,
@@ -70,6 +74,23 @@ function parseJsonMessage(message: string): Record<string, unknown> | undefined 
 export interface SubscriptionOptions {
   jsonTarget?: string;
   keepOriginal?: boolean;
+  /** `*` globs of log groups whose messages are CloudTrail records. */
+  cloudtrailLogGroups?: readonly string[];
+  /** The source trusts payloads: a message that is a CloudTrail record is read as one wherever it is. */
+  trustEventFields?: boolean;
+}
+
+/**
+ * A CloudTrail record that reached CloudWatch Logs (trail → log group → subscription). Only a
+ * log group the config names, or a source whose payloads are trusted, makes one: otherwise any
+ * application could write a CloudTrail-shaped line and have rules take it for AWS's own record.
+ */
+function cloudTrailFromLogs(
+  json: Record<string, unknown> | undefined,
+  groupCarriesCloudTrail: boolean,
+  opts: SubscriptionOptions,
+): boolean {
+  return (groupCarriesCloudTrail || opts.trustEventFields === true) && isCloudTrailRecord(json);
 }
 
 /**
@@ -84,6 +105,7 @@ export function* subscriptionEvents(
   if (msg.messageType === 'CONTROL_MESSAGE') return;
   const jsonTarget = opts.jsonTarget ?? 'json';
   const cloud = { provider: 'aws', account: { id: msg.owner } };
+  const groupCarriesCloudTrail = (opts.cloudtrailLogGroups ?? []).some((g) => globMatch(g, msg.logGroup));
   for (const le of msg.logEvents) {
     const json = parseJsonMessage(le.message);
     const cloudwatch = {
@@ -92,6 +114,14 @@ export function* subscriptionEvents(
       subscription_filters: msg.subscriptionFilters,
       event_id: le.id,
     };
+    if (json && cloudTrailFromLogs(json, groupCarriesCloudTrail, opts)) {
+      const draft = cloudTrailDraft(json, [msg.owner, msg.logGroup, msg.logStream, le.id], {
+        account: msg.owner,
+      });
+      (draft.doc.aws as Record<string, unknown>).cloudwatch = cloudwatch;
+      yield draft;
+      continue;
+    }
     let doc: Record<string, unknown>;
     if (!json) {
       doc = {
@@ -119,17 +149,93 @@ export function* subscriptionEvents(
   }
 }
 
+/**
+ * Subscription messages: one per Kinesis/Firehose record (gzip or plain), or many back to back
+ * in a file or S3 object (`{…}{…}`, possibly multi-member gzip) as Firehose archives them. A
+ * file is streamed message by message; a bad message is set aside alone, named by its index
+ * and byte offset.
+ */
 export class CloudWatchLogsParser implements Parser {
   readonly name = 'cloudwatch_logs';
   constructor(private readonly opts: SubscriptionOptions = {}) {}
 
   async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+    const opts = ctx.trustEventFields ? { ...this.opts, trustEventFields: true } : this.opts;
+    if (item.body.kind === 'stream') {
+      yield* this.messages(decodedChunks(await openBody(item), item.origin.ref, ctx.limits), ctx, opts);
+      return;
+    }
     const bytes = await bodyBytes(item, ctx.limits);
-    yield* subscriptionEvents(decodeSubscription(bytes, ctx), this.opts);
+    checkRecordSize(bytes.length, ctx.limits, 'record');
+    const plain = maybeGunzip(bytes, ctx.limits, 'record');
+    let json: unknown;
+    try {
+      json = JSON.parse(plain.toString('utf8'));
+    } catch (e) {
+      if (!startsWithObject(plain)) {
+        throw new ParseError(`record is not JSON after decompression (${jsonErrorReason(e)})`, { cause: e });
+      }
+      // Several messages back to back (a record copied out of a Firehose archive).
+      yield* this.messages([plain], ctx, opts);
+      return;
+    }
+    yield* subscriptionEvents(validateSubscription(json, 'record'), opts);
   }
+
+  private async *messages(
+    chunks: AsyncIterable<Buffer> | Iterable<Buffer>,
+    ctx: ParseContext,
+    opts: SubscriptionOptions,
+  ): AsyncIterable<EventDraft> {
+    const scanner = new ConcatenatedJsonScanner(ctx.limits.max_record_bytes, 'input');
+    const found: ScannedObject[] = [];
+    for await (const chunk of chunks) {
+      scanner.push(chunk, found);
+      for (const o of found) {
+        const msg = await this.message(o, ctx);
+        if (msg) yield* subscriptionEvents(msg, opts);
+      }
+      found.length = 0;
+    }
+    scanner.end();
+    if (scanner.objectCount === 0) throw new ParseError('holds no CloudWatch Logs subscription message');
+  }
+
+  private async message(o: ScannedObject, ctx: ParseContext): Promise<SubscriptionMessage | undefined> {
+    const ref = `message ${o.index} at uncompressed byte ${o.offset}`;
+    try {
+      if (!o.bytes) {
+        throw new LimitError(
+          `${ref} is ${o.size} bytes, over the ${ctx.limits.max_record_bytes}-byte record limit`,
+        );
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(o.bytes.toString('utf8'));
+      } catch (e) {
+        throw new ParseError(`${ref} is not valid JSON (${jsonErrorReason(e)})`, { cause: e });
+      }
+      return validateSubscription(json, ref);
+    } catch (e) {
+      if (!(e instanceof ParseError)) throw e;
+      await ctx.reject({ ref, data: o.bytes }, e);
+      return undefined;
+    }
+  }
+}
+
+function startsWithObject(buf: Buffer): boolean {
+  for (const c of buf) {
+    if (c > 0x20) return c === 0x7b;
+  }
+  return false;
 }
 
 export function create(opts: Record<string, unknown> = {}): Parser {
   const o = cloudwatchLogsParserSchema.parse(opts);
-  return new CloudWatchLogsParser({ jsonTarget: o.json_target, keepOriginal: o.keep_original });
+  return new CloudWatchLogsParser({
+    jsonTarget: o.json_target,
+    keepOriginal: o.keep_original,
+    cloudtrailLogGroups: o.cloudtrail_log_groups,
+  });
 }

@@ -27,5 +27,13 @@ export const cloudwatchLogsParserSchema = z
     json_target: z.string().default('json'),
     /** Keep the raw text of a message that was parsed as JSON (in `event.original`). */
     keep_original: z.boolean().default(false),
+    /**
+     * Log groups that carry CloudTrail (a trail delivering to CloudWatch Logs), as `*` globs such
+     * as `aws-cloudtrail-logs-*` or `CloudTrail/*`: their messages become `aws.cloudtrail` events.
+     */
+    cloudtrail_log_groups: z.array(z.string().min(1).max(512)).max(100).default([]),
   })
   .strict();
+
+/** The event of CloudWatch Logs subscribed directly to a Lambda function: base64 of the gzip message. */
+export const cloudWatchLogsEventSchema = z.object({ awslogs: z.object({ data: z.string() }) });

@@ -159,7 +159,9 @@ export function progressLine(url: string, p: BackfillProgress): string {
 export function registerBackfill(program: Command): void {
   program
     .command('backfill')
-    .description('read the log objects already under s3://bucket/prefix (resumes where it stopped)')
+    .description(
+      'read the log objects already under s3://bucket/prefix: CloudTrail, ELB/ALB/NLB, Firehose archives of CloudWatch Logs (resumes where it stopped)',
+    )
     .argument('<url>', 's3://bucket/prefix to read')
     .option('-c, --config <file>', 'config file', 'config/examples/local.yaml')
     .option('--source <name>', 'the s3_sqs source whose S3 settings, formats and sinks to use')

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   controlMessage,
@@ -46,6 +47,31 @@ describe('logferry CLI', () => {
     expect(lines[0].aws.cloudwatch.log_group).toBe('/vpc/flow-logs');
   });
 
+  it('decodes with any parser inside any envelope: Kinesis event, base64 lines', async () => {
+    const msg = gzipJson(subscriptionMessage({ kind: 'vpc', count: 3, start: 1_764_000_000_000 }));
+    await writeFile(join(dir, 'kinesis.json'), JSON.stringify(kinesisLambdaEvent([msg]), null, 2));
+    await writeFile(join(dir, 'records.b64'), `${msg.toString('base64')}\n${msg.toString('base64')}\n`);
+    for (const file of ['kinesis.json', 'records.b64']) {
+      const r = logferry(['decode', '--parser', 'cloudwatch_logs', file]);
+      expect(r.stderr).toBe('');
+      expect(
+        r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l).event.dataset),
+      ).toEqual(Array(file === 'kinesis.json' ? 3 : 6).fill('aws.cloudwatch_logs'));
+    }
+  });
+
+  it('decodes a Firehose archive of CloudWatch Logs (messages back to back, multi-member gzip)', async () => {
+    const a = JSON.stringify(subscriptionMessage({ kind: 'app', count: 2, start: 1_764_000_000_000 }));
+    const b = JSON.stringify(subscriptionMessage({ kind: 'vpc', count: 3, start: 1_764_000_000_000 }));
+    await writeFile(join(dir, 'archive.gz'), Buffer.concat([gzipSync(a + b), gzipSync(a)]));
+    const r = logferry(['decode', 'archive.gz']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim().split('\n')).toHaveLength(7);
+  });
+
   it('decodes a raw base64 record and a gzip payload from stdin', () => {
     const gz = gzipJson(subscriptionMessage({ kind: 'app', count: 2, start: 1_764_000_000_000 }));
     expect(logferry(['decode'], gz.toString('base64')).stdout.trim().split('\n')).toHaveLength(2);
@@ -62,7 +88,9 @@ describe('logferry CLI', () => {
     expect(r.code).toBe(3);
     expect(r.stdout.trim().split('\n')).toHaveLength(2);
     expect(r.stderr.trim().split('\n')).toEqual([
-      expect.stringMatching(/^logferry: parse mixed\.json Records\[1\]: record: gzip stream is truncated/),
+      expect.stringMatching(
+        /^logferry: parse mixed\.json line 1 Records\[1\] \(shard shardId-000000000000, sequence \d+, partition key pk-1\): record: gzip stream is truncated/,
+      ),
     ]);
   });
 

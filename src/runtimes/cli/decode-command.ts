@@ -6,10 +6,10 @@ export function registerDecode(program: Command): void {
   program
     .command('decode')
     .description(
-      'print NDJSON events from a Kinesis Lambda event, a base64 record, a gzip CloudWatch payload or JSON lines',
+      'print NDJSON events from a Lambda event (Kinesis, Firehose, SQS, CloudWatch Logs {"awslogs":…}), base64 records one per line, a gzip CloudWatch payload, a Firehose archive of CloudWatch Logs, an AWS log file, or JSON lines',
     )
     .argument('[file]', 'input file; - or nothing reads standard input')
-    .option('-p, --parser <name>', 'parser to use', 'auto')
+    .option('-p, --parser <name>', 'parser for the payloads; envelopes are unwrapped for any parser', 'auto')
     .option('--envelope', 'print id, dataset and origin around each document')
     .addHelpText(
       'after',

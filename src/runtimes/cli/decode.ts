@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import type { Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import type { Logger } from '../../core/component.js';
 import { defaultLimits, type Limits } from '../../core/limits.js';
 import { memoryLogger } from '../../core/log.js';
 import { Metrics } from '../../core/metrics.js';
 import { runBatch } from '../../core/pipeline.js';
+import { withEnvelopes } from '../../parsers/envelope.js';
 import { parsers } from '../../registry.js';
 import { StdoutSink } from '../../sinks/stdout/index.js';
 import { ReportingDeadLetterStore } from './memory-dead-letter.js';
@@ -25,8 +26,9 @@ async function readInput(file: string | undefined): Promise<Buffer> {
 }
 
 /**
- * Turns a Kinesis Lambda event, a raw base64 record or a gzip payload into NDJSON, reporting
- * each bad part on stderr. Returns how many parts were bad.
+ * Turns a Lambda event (Kinesis, Firehose, SQS, CloudWatch Logs), base64 records one per line, a
+ * raw base64 record or a gzip payload into NDJSON with any parser, reporting each bad part on
+ * stderr. Returns how many parts were bad.
  */
 export async function decode(
   file: string | undefined,
@@ -36,7 +38,8 @@ export async function decode(
   const name = file && file !== '-' ? file : 'stdin';
   const load = parsers[opts.parser];
   if (!load) throw new Error(`unknown parser '${opts.parser}' (known: ${Object.keys(parsers).join(', ')})`);
-  const parser = (await load()).create({});
+  // Envelopes (Kinesis, Firehose, SQS, CloudWatch Logs events; base64 lines) wrap any payload.
+  const parser = withEnvelopes((await load()).create({}));
   const deadLetter = new ReportingDeadLetterStore(opts.report);
   const log: Logger = memoryLogger();
   const sink = new StdoutSink('stdout', opts.format, opts.stdout);
@@ -48,7 +51,8 @@ export async function decode(
         {
           ackId: name,
           origin: { source: 'decode', type: 'file', ref: name },
-          body: { kind: 'bytes', bytes },
+          // Read as a file, like the inbox reads one: AWS log files and archives are recognized.
+          body: { kind: 'stream', open: async () => Readable.from([bytes]), size: bytes.length },
         },
       ],
     },

@@ -7,10 +7,10 @@ import { defaultLimits } from '../../core/limits.js';
 import { memoryLogger } from '../../core/log.js';
 import { runBatch } from '../../core/pipeline.js';
 import { AutoParser } from '../../parsers/auto/index.js';
-import { gzipJson, subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
+import { gzipJson, kinesisLambdaEvent, subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
 import { MemorySink, MemoryStateStore, testPipeline } from '../../testing/memory.js';
 import { InboxSource } from './index.js';
-import { inboxSourceSchema } from './schema.js';
+import { type InboxSourceConfig, inboxSourceSchema } from './schema.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -112,5 +112,37 @@ describe('inbox source', () => {
       `source ${join(dir, 'in', 'a.jsonl')}: ${join(dir, 'in', 'a.jsonl')} is a symbolic link; not read`,
     ]);
     expect(JSON.stringify(p.deadLetter.entries)).not.toContain('hunter2');
+  });
+
+  it('reads a Lambda event dropped as a file with a configured parser, not only auto', async () => {
+    const { buildApp } = await import('../../app.js');
+    const { parseConfig } = await import('../../config/load.js');
+    const config = parseConfig(
+      `
+state: { type: file, path: ${join(dir, 'state')} }
+dead_letter: { type: file, path: ${join(dir, 'dlq')} }
+sources:
+  - { name: drop, type: inbox, path: ${join(dir, 'in')}, settle: 0, parser: cloudwatch_logs }
+sinks:
+  - { name: out, type: daily_files, path: ${join(dir, 'out')}, retention_days: 0 }
+`,
+      'test',
+    );
+    const app = await buildApp(config, { log: memoryLogger() });
+    const source = new InboxSource(config.sources[0] as InboxSourceConfig);
+    await mkdir(join(dir, 'in'));
+    const msg = gzipJson(subscriptionMessage({ kind: 'app', count: 3, start: 1_764_000_000_000 }));
+    await writeFile(join(dir, 'in', 'event.json'), JSON.stringify(kinesisLambdaEvent([msg])));
+    const ctx: SourceContext = {
+      state: app.state,
+      signal: new AbortController().signal,
+      limits: defaultLimits,
+      log: memoryLogger(),
+      process: (b) => runBatch(b, app.pipeline),
+    };
+    expect(await source.ingest('event.json', ctx)).toBe(true);
+    await app.close();
+    // One folder per dataset: the records were decoded, not stored as one generic document.
+    expect(await readdir(join(dir, 'out'))).toEqual(['aws.cloudwatch_logs']);
   });
 });

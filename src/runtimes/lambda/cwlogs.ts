@@ -1,0 +1,92 @@
+import type { App } from '../../app.js';
+import type { RawItem } from '../../core/batch.js';
+import { Deadline } from '../../core/deadline.js';
+import { DeliveryError, describeError, type ParseError } from '../../core/errors.js';
+import { runBatch } from '../../core/pipeline.js';
+import { cloudWatchLogsEventSchema } from '../../parsers/cloudwatch_logs/schema.js';
+import { type LambdaContext, lambdaApp, pickSource } from './bootstrap.js';
+import { parseEvent } from './events.js';
+
+export interface CloudWatchLogsHandlerResult {
+  events: number;
+  dead_lettered: number;
+}
+
+/** The one item of an invocation: the base64 gzip payload, named by the request that carried it. */
+export function cloudWatchLogsItem(data: string, source: string, requestId: string): RawItem {
+  return {
+    ackId: requestId,
+    origin: {
+      source,
+      type: 'cloudwatch_logs',
+      ref: `awslogs request ${requestId}`,
+      attrs: { request_id: requestId },
+    },
+    body: { kind: 'base64', text: data },
+  };
+}
+
+/**
+ * An event that is no subscription at all (a misrouted trigger) goes to the dead-letter store
+ * whole: retrying it cannot help, and the store keeps it for a look and a replay.
+ */
+async function deadLetterEvent(
+  app: App,
+  source: string,
+  event: unknown,
+  error: ParseError,
+  requestId: string,
+) {
+  const origin = { source, type: 'cloudwatch_logs', ref: `awslogs request ${requestId}` };
+  const line = describeError(Object.assign(error, { origin }));
+  app.deps.log.warn({ source }, line);
+  await app.pipeline.deadLetter.put({
+    kind: 'item',
+    source,
+    origin,
+    error: line,
+    retryable: false,
+    attempts: 1,
+    data: Buffer.from(JSON.stringify(event) ?? '').toString('base64'),
+  });
+}
+
+/**
+ * CloudWatch Logs subscribed directly to the function (`{"awslogs":{"data":…}}`). The trigger is
+ * an asynchronous invocation, so there is no partial-batch answer:
+ * - input that cannot be read (bad base64, gzip or shape; an event of another kind) is
+ *   dead-lettered and the invocation succeeds — retrying the same bytes cannot help;
+ * - a delivery that failed retryably (a sink down, the deadline reached) throws, so Lambda
+ *   retries the event (twice by default) and then hands it to the function's on-failure
+ *   destination or DLQ. Event ids are fixed by log group, stream and CloudWatch event id, so the
+ *   events a retry delivers again are not duplicated.
+ */
+export async function handler(event: unknown, context: LambdaContext): Promise<CloudWatchLogsHandlerResult> {
+  const app = await lambdaApp();
+  const types = app.config.sources.some((s) => s.type === 'kinesis')
+    ? ['kinesis']
+    : [app.config.sources[0]!.type];
+  const source = pickSource(app.config, types);
+  const requestId = context.awsRequestId ?? 'unknown';
+  let data: string;
+  try {
+    data = parseEvent(cloudWatchLogsEventSchema, event, 'a CloudWatch Logs subscription event').awslogs.data;
+  } catch (e) {
+    await deadLetterEvent(app, source, event, e as ParseError, requestId);
+    return { events: 0, dead_lettered: 1 };
+  }
+  const item = cloudWatchLogsItem(data, source, requestId);
+  const result = await runBatch({ source, items: [item] }, app.pipeline, Deadline.fromLambda(context));
+  const r = result.items[0]!;
+  app.deps.log.info(
+    { events: result.events, status: r.status, rejected: r.rejected ?? 0, cut_short: result.cutShort },
+    'cloudwatch logs event done',
+  );
+  if (r.status === 'failed') {
+    throw new DeliveryError(`CloudWatch Logs event not delivered: ${r.error ?? 'unknown'}`, {
+      sink: 'pipeline',
+      retryable: true,
+    });
+  }
+  return { events: result.events, dead_lettered: r.status === 'dead-lettered' ? 1 : 0 };
+}
