@@ -31,9 +31,9 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    sources: z.array(sourceConfigSchema).min(1, 'configure at least one source'),
+    sources: z.array(sourceConfigSchema).min(1, 'no source — write at least one source'),
     transforms: z.array(transformSchema).default([]),
-    sinks: z.array(sinkConfigSchema).min(1, 'configure at least one sink'),
+    sinks: z.array(sinkConfigSchema).min(1, 'no sink — write at least one sink'),
     /** Detection rules (issue #7); without this key no rules run. */
     rules: rulesConfigSchema.optional(),
     /** Where rule alerts go, routed by severity and tag. */
@@ -42,7 +42,9 @@ export const configSchema = z
       .object({
         /** host:port of the status/control API and dashboard; `false` turns it off. */
         status_listen: z
-          .union([z.string().regex(/^[\w.:[\]-]+:\d+$/), z.literal(false)])
+          .union([z.string().regex(/^[\w.:[\]-]+:\d+$/), z.literal(false)], {
+            error: 'not an address — write host:port like 127.0.0.1:8686, or false for no status API',
+          })
           .default('127.0.0.1:8686'),
         log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
         /** How long a SIGTERM waits for in-flight batches before giving up. */
@@ -59,7 +61,7 @@ export const configSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['sinks', i, 'name'],
-          message: `duplicate sink name '${s.name}'`,
+          message: `duplicate sink name '${s.name}' — write a name no other sink has`,
         });
       sinkNames.add(s.name);
     });
@@ -69,14 +71,14 @@ export const configSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['sources', i, 'name'],
-          message: `duplicate source name '${s.name}'`,
+          message: `duplicate source name '${s.name}' — write a name no other source has`,
         });
       sourceNames.add(s.name);
       if (!(s.parser in parsers)) {
         ctx.addIssue({
           code: 'custom',
           path: ['sources', i, 'parser'],
-          message: `unknown parser '${s.parser}' (known: ${Object.keys(parsers).join(', ')})`,
+          message: `unknown parser '${s.parser}' — write one of ${Object.keys(parsers).join(', ')}`,
         });
       }
       s.sinks?.forEach((name, j) => {
@@ -84,7 +86,7 @@ export const configSchema = z
           ctx.addIssue({
             code: 'custom',
             path: ['sources', i, 'sinks', j],
-            message: `no sink named '${name}'`,
+            message: `no sink named '${name}' — write one of ${[...sinkNames].join(', ')}`,
           });
       });
     });

@@ -86,7 +86,7 @@ function configYaml(base: string, s3Endpoint: string, queueUrl = '', visibility 
   return `
 state: { type: file, path: ${join(base, 'state')} }
 dead_letter: { type: file, path: ${join(base, 'dlq')} }
-delivery: { max_attempts: 2, backoff: 1, max_backoff: 2 }
+delivery: { max_attempts: 2, backoff: 1ms, max_backoff: 2ms }
 sources:
   - name: aws-logs
     type: s3_sqs

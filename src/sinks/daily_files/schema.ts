@@ -8,7 +8,17 @@ export const dailyFilesSinkSchema = z
     /** Root folder: one folder per dataset below it, one `<name>-YYYY-MM-DD.jsonl` per day. */
     path: z.string().min(1),
     /** Folder (and file prefix) per dataset, e.g. `duo.authentication: auth`; default the dataset name. */
-    directories: z.record(z.string(), z.string().regex(/^[\w.-]+$/)).default({}),
+    directories: z
+      .record(
+        z.string(),
+        z
+          .string()
+          .regex(
+            /^[\w.-]+$/,
+            'not a folder name — write letters, digits, dot, dash and underscore, like auth',
+          ),
+      )
+      .default({}),
     /** Day files older than this many days, and not written to for as long, are deleted; 0 keeps everything. */
     retention_days: z.number().int().nonnegative().default(30),
     /** Which day an event belongs to: its own timestamp, or when logferry wrote it. */
