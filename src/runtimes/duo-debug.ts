@@ -28,7 +28,9 @@ export async function startDemoDuo(now = Date.now()): Promise<{ fake: FakeDuo; e
 export function duoSourceOf(config: Config, name?: string, where = 'the config'): DuoSourceConfig {
   const found = config.sources.find((s) => s.type === 'duo' && (name === undefined || s.name === name));
   if (!found)
-    throw new ConfigError(name ? `${where}: no duo source named '${name}'` : `${where}: no source of type duo`);
+    throw new ConfigError(
+      name ? `${where}: no duo source named '${name}'` : `${where}: no source of type duo`,
+    );
   return found as DuoSourceConfig;
 }
 
