@@ -4,13 +4,15 @@ import type { z } from 'zod';
  * A zod error map for config files: every message says what is wrong, then what to write
  * ("got 90 — write a duration like 30s"). Schemas that set their own message keep it (zod
  * prefers a schema's message over this per-parse map), so those messages must follow the same form.
+ * Text the user wrote is echoed only where it cannot be a secret (choices, numbers, type names):
+ * a password or webhook URL in the wrong place is described by its kind, never shown.
  */
 export const writeHint: z.core.$ZodErrorMap = (issue) => {
   switch (issue.code) {
     case 'invalid_type':
       return issue.input === undefined
         ? `missing — write ${expectedText(issue.expected)}`
-        : `got ${valueText(issue.input)} — write ${expectedText(issue.expected)}`;
+        : `got ${kindOf(issue.input)} — write ${expectedText(issue.expected)}`;
     case 'invalid_value':
       return `${shown(issue.input)} is not allowed — write ${oneOf(issue.values.map(shown))}`;
     case 'invalid_union':
@@ -27,7 +29,7 @@ export const writeHint: z.core.$ZodErrorMap = (issue) => {
       return `${shown(issue.input)} — write a multiple of ${issue.divisor}`;
     case 'invalid_key':
     case 'invalid_element':
-      return `${shown(issue.input)} is not a valid ${issue.code === 'invalid_key' ? 'key' : 'entry'} — write ${issue.origin === 'map' ? 'a mapping of text keys' : 'text'}`;
+      return `not a valid ${issue.code === 'invalid_key' ? 'key' : 'entry'} — write ${issue.origin === 'map' ? 'a mapping of text keys' : 'text'}`;
     default:
       return undefined;
   }
@@ -48,11 +50,13 @@ function expectedText(expected: string): string {
   return EXPECTED[expected] ?? expected;
 }
 
-function valueText(value: unknown): string {
+/** What kind of value was written, without the value itself (it may be a secret). */
+function kindOf(value: unknown): string {
   if (value === null) return 'nothing (null)';
-  if (typeof value === 'string') return `the text ${shown(value)}`;
-  if (typeof value === 'number' || typeof value === 'boolean') return `the ${typeof value} ${value}`;
-  return shown(value);
+  if (typeof value === 'string') return 'text';
+  if (typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'a mapping' : `a ${typeof value}`;
 }
 
 /** The value as the user wrote it, short; never more than a few dozen characters of a long value. */
@@ -84,7 +88,7 @@ function unionHint(issue: z.core.$ZodRawIssue<z.core.$ZodIssueInvalidUnion>): st
     else if (first?.code === 'invalid_value') for (const v of first.values) choices.add(shown(v));
     else if (first?.message) choices.add(first.message.replace(/^.* — write /, ''));
   }
-  const got = issue.input === undefined ? 'missing' : `${shown(issue.input)} does not fit`;
+  const got = issue.input === undefined ? 'missing' : `got ${kindOf(issue.input)}`;
   return choices.size
     ? `${got} — write ${[...choices].join(' or ')}`
     : `${got} — see the documentation of this key`;
@@ -123,7 +127,7 @@ function sizeHint(
 }
 
 function formatHint(issue: z.core.$ZodRawIssue<z.core.$ZodIssueInvalidStringFormat>): string {
-  const got = `${shown(issue.input)} is not`;
+  const got = 'this is not';
   switch (issue.format) {
     case 'url':
       return `${got} a URL — write a URL like https://host:443`;

@@ -100,7 +100,7 @@ describe('config loading', () => {
         `${minimal}delivery: { max_attempts: 0 }\n`,
         /delivery\.max_attempts: 0 is too small — write 1 or more$/,
       ],
-      [`${minimal}delivery: { max_attempts: many }\n`, /max_attempts: got the text 'many' — write a number$/],
+      [`${minimal}delivery: { max_attempts: many }\n`, /max_attempts: got text — write a number$/],
       [
         `${minimal}daemon: { log_level: loud }\n`,
         /log_level: 'loud' is not allowed — write one of 'trace', 'debug'/,
@@ -126,6 +126,18 @@ describe('config loading', () => {
       ],
     ];
     for (const [text, want] of cases) expect(errorOf(text)).toMatch(want);
+  });
+
+  it('never shows a value that may be a secret, only what kind it is', () => {
+    const duo = (skey: string, extra = '') =>
+      `sources:\n  - { name: duo, type: duo, host: api-1.duosecurity.com, ikey: DIX, skey: ${skey}${extra} }\nsinks: [{ name: out, type: stdout }]\n`;
+    const numeric = errorOf(duo('918273645'));
+    expect(numeric).toMatch(/sources\[0\]\.skey: not a secret reference — write text, \{env: VAR\}/);
+    expect(numeric).not.toContain('918273645');
+    expect(errorOf(duo('{ envv: hunter2-secret }'))).not.toContain('hunter2');
+    const hook = errorOf(duo('{ env: X }', ', endpoint: "hooks/T0/B0/tok-s3cret"'));
+    expect(hook).toMatch(/endpoint: this is not a URL — write a URL like https:/);
+    expect(hook).not.toContain('s3cret');
   });
 
   it('substitutes environment variables, with defaults', () => {

@@ -26,7 +26,10 @@ export const transformSchema = z.discriminatedUnion('type', [
       ...only,
     })
     .strict()
-    .refine((t) => t.equals !== undefined || t.matches !== undefined, 'give `equals` or `matches`')
+    .refine(
+      (t) => t.equals !== undefined || t.matches !== undefined,
+      'neither `equals` nor `matches` — write `equals: VALUE` or `matches: REGEX`',
+    )
     .superRefine((t, ctx) => {
       // The same ReDoS guard as rules: a config regex runs on every event of every source.
       const verdict = t.matches === undefined ? { ok: true } : checkRegex(t.matches);

@@ -18,7 +18,12 @@ export const duoSourceSchema = z
     ...sourceBase,
     type: z.literal('duo'),
     /** API hostname, e.g. api-XXXXXXXX.duosecurity.com (what requests are signed for). */
-    host: z.string().regex(/^[\w.-]+(:\d+)?$/, 'write the API hostname, like api-XXXXXXXX.duosecurity.com'),
+    host: z
+      .string()
+      .regex(
+        /^[\w.-]+(:\d+)?$/,
+        'not a hostname — write the API hostname, like api-XXXXXXXX.duosecurity.com',
+      ),
     /** Integration key of the Admin API application (needs "Grant read log"). */
     ikey: z.string().min(1),
     /** Secret key: inline (discouraged), {env}, {file}, {aws_secretsmanager, key} or {ssm}. */
