@@ -2,9 +2,11 @@
  * `npm run build`: bundles the CLI (dist/cli.mjs) and one Lambda per handler in
  * src/runtimes/lambda (dist/lambda/<name>/index.mjs, handler `index.handler`) with esbuild.
  * `npm run package` also zips each Lambda (dist/lambda/<name>.zip) for upload or CDK.
+ * `--cli-only` builds just the CLI (what `npm ci` runs through `prepare`, in about a second);
+ * `--out DIR` writes elsewhere than dist/; the CLI's esbuild metafile goes to cli.meta.json.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -46,11 +48,16 @@ function zipDir(dir: string, out: string): Promise<void> {
 }
 
 const zipAll = process.argv.includes('--zip');
+const cliOnly = process.argv.includes('--cli-only');
 await rm(dist, { recursive: true, force: true });
-await build({
+const cli = await build({
   entryPoints: [join(root, 'src/runtimes/cli/main.ts')],
   outfile: join(dist, 'cli.mjs'),
   bundle: true,
+  // The CLI runs from an install that has the runtime dependencies in node_modules: importing
+  // them keeps the build fast and `dependencies` the true list of what runs (native ones included).
+  packages: 'external',
+  metafile: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
@@ -59,7 +66,8 @@ await build({
   logLevel: 'warning',
   // The dashboard is served from web/ beside dist/; nothing else is read from disk.
 });
-for (const name of await handlers()) {
+await writeFile(join(dist, 'cli.meta.json'), JSON.stringify(cli.metafile));
+for (const name of cliOnly ? [] : await handlers()) {
   const outdir = join(dist, 'lambda', name);
   await mkdir(outdir, { recursive: true });
   await build({

@@ -50,7 +50,7 @@ describe('config loading', () => {
 
   it('names an unknown key', () => {
     expect(errorOf(minimal.replace('type: stdout', 'type: stdout\n    colour: red'))).toMatch(
-      /cfg\.yaml:9: sinks\[0\]: Unrecognized key: "colour"/,
+      /^cfg\.yaml:9: sinks\[0\]: unknown key 'colour' — remove it or write one of name, type, format$/,
     );
   });
 
@@ -60,7 +60,7 @@ describe('config loading', () => {
 
   it('names an unknown component type', () => {
     expect(errorOf(minimal.replace('type: stdout', 'type: carrier-pigeon'))).toMatch(
-      /cfg\.yaml:8: sinks\[0\]\.type: Invalid/,
+      /^cfg\.yaml:8: sinks\[0\]\.type: 'carrier-pigeon' is not a known type — write one of stdout, daily_files, /,
     );
   });
 
@@ -73,6 +73,76 @@ describe('config loading', () => {
     expect(errorOf(minimal.replace('path: ./in', 'path: ./in\n    parser: tea-leaves'))).toMatch(
       /unknown parser 'tea-leaves'/,
     );
+  });
+
+  it('refuses a duration without a unit instead of reading it as milliseconds', () => {
+    // duo_watcher configs wrote `interval: 90` meaning 90 seconds.
+    expect(errorOf(minimal.replace('path: ./in', 'path: ./in\n    poll_interval: 90'))).toBe(
+      'cfg.yaml:6: sources[0].poll_interval: 90 has no unit — write a duration like 500ms, 30s, 5m, 2h or 7d (90s for 90 seconds)',
+    );
+    expect(errorOf(minimal.replace('path: ./in', "path: ./in\n    poll_interval: '90'"))).toMatch(
+      /poll_interval: '90' is not a duration — write a duration like 500ms, 30s, 5m, 2h or 7d/,
+    );
+    expect(errorOf(`${minimal}delivery: { backoff: true }\n`)).toMatch(
+      /delivery\.backoff: true is not a duration — write a duration like/,
+    );
+    expect(errorOf(`${minimal}delivery: { backoff: 999999999999999999d }\n`)).toMatch(/is too long — write/);
+  });
+
+  it('reads durations with a unit, and 0 alone', () => {
+    const c = parseConfig(
+      `${minimal}delivery: { backoff: 0, max_backoff: 90s }\ndaemon: { drain_timeout: 2m }\n`,
+      'c',
+      {},
+    );
+    expect(c.delivery).toMatchObject({ backoff: 0, max_backoff: 90_000 });
+    expect(c.daemon.drain_timeout).toBe(120_000);
+  });
+
+  it('says what to write for every kind of mistake', () => {
+    const cases: [string, RegExp][] = [
+      [
+        `${minimal}delivery: { max_attempts: 0 }\n`,
+        /delivery\.max_attempts: 0 is too small — write 1 or more$/,
+      ],
+      [`${minimal}delivery: { max_attempts: many }\n`, /max_attempts: got text — write a number$/],
+      [
+        `${minimal}daemon: { log_level: loud }\n`,
+        /log_level: 'loud' is not allowed — write one of 'trace', 'debug'/,
+      ],
+      [
+        `${minimal}daemon: { status_listen: 8686 }\n`,
+        /status_listen: not an address — write host:port like 127\.0\.0\.1:8686/,
+      ],
+      [minimal.replace('path: ./in', 'path: [a, b]'), /sources\[0\]\.path: got a list — write text$/],
+      [minimal.replace('    type: stdout\n', ''), /sinks\[0\]\.type: missing — write type: one of stdout, /],
+      [
+        minimal.replace('name: out', "name: 'o u t'"),
+        /sinks\[0\]\.name: 'o u t' is not a name — write letters/,
+      ],
+      [
+        minimal.replace('path: ./in', 'path: ./in\n    parser: tea-leaves'),
+        /unknown parser 'tea-leaves' — write one of auto, /,
+      ],
+      ['sinks: [{name: a, type: stdout}]\nsources: []\n', /sources: no source — write at least one source/],
+      [
+        `${minimal}colour: red\n`,
+        /\(root\): unknown key 'colour' — remove it or write one of state, dead_letter, /,
+      ],
+    ];
+    for (const [text, want] of cases) expect(errorOf(text)).toMatch(want);
+  });
+
+  it('never shows a value that may be a secret, only what kind it is', () => {
+    const duo = (skey: string, extra = '') =>
+      `sources:\n  - { name: duo, type: duo, host: api-1.duosecurity.com, ikey: DIX, skey: ${skey}${extra} }\nsinks: [{ name: out, type: stdout }]\n`;
+    const numeric = errorOf(duo('918273645'));
+    expect(numeric).toMatch(/sources\[0\]\.skey: not a secret reference — write text, \{env: VAR\}/);
+    expect(numeric).not.toContain('918273645');
+    expect(errorOf(duo('{ envv: hunter2-secret }'))).not.toContain('hunter2');
+    const hook = errorOf(duo('{ env: X }', ', endpoint: "hooks/T0/B0/tok-s3cret"'));
+    expect(hook).toMatch(/endpoint: this is not a URL — write a URL like https:/);
+    expect(hook).not.toContain('s3cret');
   });
 
   it('substitutes environment variables, with defaults', () => {

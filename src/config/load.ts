@@ -2,12 +2,16 @@ import { readFile } from 'node:fs/promises';
 import { isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { writeHint } from './issues.js';
 import { type Config, configSchema } from './schema.js';
 import { collectReferences, rememberReferences } from './substitutions.js';
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
-/** Reads and validates a config file; every problem is reported as `file:line: key: what`. */
+/**
+ * Reads and validates a config file; every problem is reported as
+ * `file:line: key: what is wrong — write …`.
+ */
 export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
   let text: string;
   try {
@@ -52,7 +56,7 @@ export function parseConfig(text: string, name = 'config', env: NodeJS.ProcessEn
   const raw = doc.toJS() as unknown;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
     throw new ConfigError(`${name}: config must be a YAML mapping`);
-  const result = configSchema.safeParse(raw);
+  const result = configSchema.safeParse(raw, { error: writeHint });
   if (result.success) {
     rememberReferences(result.data, references);
     return result.data;

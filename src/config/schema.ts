@@ -44,9 +44,9 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    sources: z.array(sourceConfigSchema).min(1, 'configure at least one source'),
+    sources: z.array(sourceConfigSchema).min(1, 'no source — write at least one source'),
     transforms: z.array(transformSchema).default([]),
-    sinks: z.array(sinkConfigSchema).min(1, 'configure at least one sink'),
+    sinks: z.array(sinkConfigSchema).min(1, 'no sink — write at least one sink'),
     /** Detection rules (issue #7); without this key no rules run. */
     rules: rulesConfigSchema.optional(),
     /** Where rule alerts go, routed by severity and tag. */
@@ -77,7 +77,7 @@ export const configSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['sinks', i, 'name'],
-          message: `duplicate sink name '${s.name}'`,
+          message: `duplicate sink name '${s.name}' — write a name no other sink has`,
         });
       sinkNames.add(s.name);
     });
@@ -87,14 +87,14 @@ export const configSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['sources', i, 'name'],
-          message: `duplicate source name '${s.name}'`,
+          message: `duplicate source name '${s.name}' — write a name no other source has`,
         });
       sourceNames.add(s.name);
       if (!(s.parser in parsers)) {
         ctx.addIssue({
           code: 'custom',
           path: ['sources', i, 'parser'],
-          message: `unknown parser '${s.parser}' (known: ${Object.keys(parsers).join(', ')})`,
+          message: `unknown parser '${s.parser}' — write one of ${Object.keys(parsers).join(', ')}`,
         });
       }
       s.sinks?.forEach((name, j) => {
@@ -102,7 +102,7 @@ export const configSchema = z
           ctx.addIssue({
             code: 'custom',
             path: ['sources', i, 'sinks', j],
-            message: `no sink named '${name}'`,
+            message: `no sink named '${name}' — write one of ${[...sinkNames].join(', ')}`,
           });
       });
     });

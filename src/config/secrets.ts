@@ -9,13 +9,20 @@ import { type ConfigPath, pathKey, referencesOf } from './substitutions.js';
  * Where a secret comes from. A literal string works but is discouraged; the others keep the
  * secret out of the config file.
  */
-export const SecretRefSchema = z.union([
-  z.string().min(1),
-  z.object({ env: z.string().min(1) }).strict(),
-  z.object({ file: z.string().min(1) }).strict(),
-  z.object({ aws_secretsmanager: z.string().min(1), key: z.string().optional() }).strict(),
-  z.object({ ssm: z.string().min(1) }).strict(),
-]);
+export const SecretRefSchema = z.union(
+  [
+    z.string().min(1),
+    z.object({ env: z.string().min(1) }).strict(),
+    z.object({ file: z.string().min(1) }).strict(),
+    z.object({ aws_secretsmanager: z.string().min(1), key: z.string().optional() }).strict(),
+    z.object({ ssm: z.string().min(1) }).strict(),
+  ],
+  {
+    // Never echoes the value: it may be the secret itself.
+    error:
+      'not a secret reference — write text, {env: VAR}, {file: PATH}, {aws_secretsmanager: ID, key: KEY} or {ssm: NAME}',
+  },
+);
 export type SecretRef = z.infer<typeof SecretRefSchema>;
 
 /** Holds a secret so that printing, logging or serializing it shows `[redacted]`. */

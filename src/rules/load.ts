@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
+import { writeHint } from '../config/issues.js';
 import { ConfigError } from '../core/errors.js';
 import { conditionFields, parseCondition, RuleIssue, type YamlPath } from './condition.js';
 import { isKnownField } from './known-fields.js';
@@ -117,7 +118,7 @@ export function parseRule(
       throw e;
     }
   }
-  const parsed = ruleFileSchema.safeParse(body);
+  const parsed = ruleFileSchema.safeParse(body, { error: writeHint });
   if (!parsed.success) throw new RuleLoadError(parsed.error.issues.slice(0, 5).map((i) => issueLine(i, at)));
   const rf = parsed.data;
   const ov = opts.overrides?.[rf.id] ?? {};

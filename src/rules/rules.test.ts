@@ -87,7 +87,9 @@ describe('rule loading: bad input', () => {
 
   it('reports missing keys and bad severities at their lines', () => {
     const msg = loadError('id: t1\ntitle: T\nseverity: urgent\ndataset: d\ncondition: { a: 1 }\n');
-    expect(msg).toMatch(/^bad\.yaml:3: severity: /);
+    expect(msg).toMatch(
+      /^bad\.yaml:3: severity: 'urgent' is not allowed — write one of 'info', 'low', 'medium', /,
+    );
   });
 
   it('warns (does not fail) when a field never occurs in the dataset', () => {

@@ -26,7 +26,10 @@ export const transformSchema = z.discriminatedUnion('type', [
       ...only,
     })
     .strict()
-    .refine((t) => t.equals !== undefined || t.matches !== undefined, 'give `equals` or `matches`')
+    .refine(
+      (t) => t.equals !== undefined || t.matches !== undefined,
+      'neither `equals` nor `matches` — write `equals: VALUE` or `matches: REGEX`',
+    )
     .superRefine((t, ctx) => {
       // Refused at load, as in rules: a regex the linear-time engine cannot run.
       const verdict = t.matches === undefined ? { ok: true } : checkRegex(t.matches);

@@ -88,7 +88,7 @@ sources: [{name: app, type: inbox, path: ${join(dir, 'inbox')}, parser: json_lin
 sinks:
   - {name: search, type: opensearch, endpoint: "${fake.url}", index: "replay-{dataset}"}
   - {name: files, type: daily_files, path: ${join(dir, 'files')}}
-delivery: {max_attempts: 2, backoff: 1}
+delivery: {max_attempts: 2, backoff: 1ms}
 `);
     const app = await buildApp(config, { log: memoryLogger() });
     const store = app.deadLetter;

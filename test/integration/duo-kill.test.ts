@@ -9,6 +9,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { completeLines } from '../../src/testing/daily-files.js';
 import { makeEvents } from '../../src/testing/duo-events.js';
 import { FakeDuo } from '../../src/testing/duo-fake.js';
 
@@ -25,7 +26,7 @@ async function lines(): Promise<string[]> {
   const auth = join(dir, 'logs', 'auth');
   const out: string[] = [];
   for (const f of await readdir(auth).catch(() => [] as string[]))
-    out.push(...(await readFile(join(auth, f), 'utf8')).split('\n').filter(Boolean));
+    out.push(...completeLines(await readFile(join(auth, f), 'utf8')));
   return out;
 }
 

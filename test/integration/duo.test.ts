@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { StateError } from '../../src/core/errors.js';
 import type { LogEvent } from '../../src/core/event.js';
 import { resetLambdaApp } from '../../src/runtimes/lambda/bootstrap.js';
@@ -311,5 +311,108 @@ describe('scheduled Duo Lambda with the old DUOPULL_* variables', () => {
       process.env = saved;
       await fake.close();
     }
+  });
+});
+
+describe("the Go function's debug switches on the Duo Lambda", () => {
+  const ctx = { getRemainingTimeInMillis: () => 60_000 };
+
+  /** Runs the handler with the DUOPULL_* variables (state under `prefix`) plus `extra`. */
+  async function run(
+    stream: string,
+    prefix: string,
+    extra: Record<string, string>,
+    endpoint: string,
+    fake: FakeDuo,
+  ) {
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      DUOPULL_REGION: region,
+      DUOPULL_S3_BUCKET: 'duo-state',
+      DUOPULL_S3_PREFIX: prefix,
+      DUOPULL_KINESIS_STREAM: stream,
+      DUOPULL_HOST: fake.host,
+      DUOPULL_IKEY: fake.ikey,
+      DUOPULL_SKEY: fake.skey,
+      DUOPULL_ENDPOINT: endpoint,
+      AWS_ENDPOINT_URL_S3: s3Endpoint,
+      AWS_ENDPOINT_URL_KINESIS: kinesis.endpoint,
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      LOGFERRY_LOG_LEVEL: 'silent',
+      ...extra,
+    });
+    delete process.env.LOGFERRY_CONFIG;
+    delete process.env.LOGFERRY_CONFIG_YAML;
+    let out = '';
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation(((
+      chunk: string | Uint8Array,
+      ...rest: unknown[]
+    ) => {
+      out += String(chunk);
+      (rest.find((r) => typeof r === 'function') as (() => void) | undefined)?.();
+      return true;
+    }) as typeof process.stdout.write);
+    try {
+      const summary = await handler({}, ctx);
+      return { summary, printed: out.split('\n').filter(Boolean) };
+    } finally {
+      spy.mockRestore();
+      resetDuoSource();
+      await resetLambdaApp();
+      process.env = saved;
+    }
+  }
+
+  async function keys(prefix: string): Promise<string[]> {
+    const r = await s3.send(new ListObjectsV2Command({ Bucket: 'duo-state', Prefix: prefix }));
+    return (r.Contents ?? []).map((c) => c.Key!).sort();
+  }
+
+  it('DEBUGDUO=1 prints one poll of each log and sends nothing: no record, no checkpoint', async () => {
+    await createStream('duo-debugduo');
+    const fake = new FakeDuo();
+    const endpoint = await fake.listen();
+    const base = Date.now() - 3_600_000;
+    fake.add('authentication', makeEvents('authentication', 20, base, 1000));
+    fake.add('telephony', makeEvents('telephony', 3, base, 1000));
+    try {
+      const { summary, printed } = await run('duo-debugduo', 'debugduo/', { DEBUGDUO: '1' }, endpoint, fake);
+      expect(summary.logs.map((l) => [l.log, l.events])).toEqual([
+        ['authentication', 20],
+        ['administrator', 0],
+        ['telephony', 3],
+      ]);
+      const docs = printed
+        .map((l) => JSON.parse(l) as { event?: { dataset?: string } })
+        .filter((d) => d.event?.dataset);
+      expect(docs).toHaveLength(23);
+      expect(await readStream('duo-debugduo')).toEqual([]);
+      expect(await keys('debugduo/')).toEqual([]);
+      expect(printed.join('\n')).not.toContain(fake.skey);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('DEBUGAWS=1 sends generated events to the real stream, checkpoints under its own name, real ones untouched', async () => {
+    await createStream('duo-debugaws');
+    // The configured Duo is never asked: a closed port would fail the run.
+    const fake = new FakeDuo();
+    const { summary } = await run('duo-debugaws', 'debugaws/', { DEBUGAWS: '1' }, 'http://127.0.0.1:9', fake);
+    expect(summary.errors).toEqual([]);
+    expect(summary.logs.map((l) => [l.log, l.events])).toEqual([
+      ['authentication', 1200],
+      ['administrator', 60],
+      ['telephony', 150],
+    ]);
+    const records = (await readStream('duo-debugaws')) as { labels?: { logferry_demo?: boolean } }[];
+    expect(records).toHaveLength(1410);
+    expect(records.every((r) => r.labels?.logferry_demo === true)).toBe(true);
+    expect(await keys('debugaws/')).toEqual([
+      'debugaws/duo/duo-debugaws/administrator.json',
+      'debugaws/duo/duo-debugaws/authentication.json',
+      'debugaws/duo/duo-debugaws/telephony.json',
+    ]);
   });
 });

@@ -12,6 +12,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventId } from '../../src/core/ids.js';
 import { gzipJson, rng, subscriptionMessage } from '../../src/testing/cwlogs-fixtures.js';
+import { dailyFileIds } from '../../src/testing/daily-files.js';
 import { type KinesisEmulator, startKinesisEmulator } from '../../src/testing/kinesis-emulator.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -55,18 +56,9 @@ async function putRecords(count: number, eventsPerRecord: number, start: number)
   }
 }
 
-/** Every line of every daily file, as event ids. */
-async function deliveredIds(): Promise<string[]> {
-  const out: string[] = [];
-  const base = join(dir, 'logs');
-  for (const d of await readdir(base).catch(() => [] as string[])) {
-    for (const f of await readdir(join(base, d))) {
-      const text = await readFile(join(base, d, f), 'utf8');
-      for (const line of text.split('\n'))
-        if (line) out.push((JSON.parse(line) as { event: { id: string } }).event.id);
-    }
-  }
-  return out;
+/** Every complete line of every daily file, as event ids. */
+function deliveredIds(): Promise<string[]> {
+  return dailyFileIds(join(dir, 'logs'));
 }
 
 /** What the daemons printed, to explain a failure. */

@@ -87,8 +87,8 @@ function config(streamName: string) {
     type: 'kinesis',
     stream: streamName,
     batch_size: 3,
-    poll_interval: 50,
-    shard_refresh: 200,
+    poll_interval: '50ms',
+    shard_refresh: '200ms',
   });
 }
 

@@ -27,6 +27,7 @@ import { s3ClientFor } from '../../src/sources/s3/objects.js';
 import type { S3SqsSourceConfig } from '../../src/sources/s3/schema.js';
 import { ALB_KEY, albFile, CT_KEY, cloudTrailFile } from '../../src/testing/aws-logs-fixtures.js';
 import { controlMessage, subscriptionMessage } from '../../src/testing/cwlogs-fixtures.js';
+import { completeLines, dailyFileIds } from '../../src/testing/daily-files.js';
 import { gzipUpTo } from '../../src/testing/parse-harness.js';
 import { startDenyProxy } from '../../src/testing/s3-deny-proxy.js';
 import { type S3Emulator, startS3 } from '../../src/testing/s3rver.js';
@@ -69,28 +70,11 @@ async function put(key: string, body: Buffer | string): Promise<number> {
   return bytes.length;
 }
 
-/**
- * Event ids found in the daily files under `root`. Polled while the sink appends, so a file may
- * end in a line still being written: that one (unterminated) is not counted yet.
- */
-async function delivered(root: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const d of await readdir(root).catch(() => [] as string[])) {
-    for (const f of await readdir(join(root, d))) {
-      const lines = (await readFile(join(root, d, f), 'utf8')).split('\n');
-      lines.pop();
-      for (const line of lines) if (line) out.push((JSON.parse(line) as { event: { id: string } }).event.id);
-    }
-  }
-  return out;
-}
-
 async function deliveredDocs(root: string): Promise<{ event: { dataset: string }; cloud?: unknown }[]> {
   const out: { event: { dataset: string }; cloud?: unknown }[] = [];
   for (const d of await readdir(root).catch(() => [] as string[])) {
     for (const f of await readdir(join(root, d))) {
-      for (const line of (await readFile(join(root, d, f), 'utf8')).split('\n'))
-        if (line) out.push(JSON.parse(line));
+      for (const line of completeLines(await readFile(join(root, d, f), 'utf8'))) out.push(JSON.parse(line));
     }
   }
   return out;
@@ -113,7 +97,7 @@ function configYaml(base: string, s3Endpoint: string, queueUrl = '', visibility 
   return `
 state: { type: file, path: ${join(base, 'state')} }
 dead_letter: { type: file, path: ${join(base, 'dlq')} }
-delivery: { max_attempts: 2, backoff: 1, max_backoff: 2 }
+delivery: { max_attempts: 2, backoff: 1ms, max_backoff: 2ms }
 sources:
   - name: aws-logs
     type: s3_sqs
@@ -206,7 +190,7 @@ describe('s3_sqs daemon source with s3rver and fauxqs', () => {
     const started = Date.now();
     let ids: string[] = [];
     while (Date.now() - started < 60_000) {
-      ids = await delivered(join(base, 'logs'));
+      ids = await dailyFileIds(join(base, 'logs'));
       const left = await sqs.send(
         new GetQueueAttributesCommand({
           QueueUrl,
@@ -254,7 +238,7 @@ describe('s3_sqs visibility', () => {
     const started = Date.now();
     let ids: string[] = [];
     while (Date.now() - started < 30_000 && ids.length < 25) {
-      ids = await delivered(join(base, 'logs'));
+      ids = await dailyFileIds(join(base, 'logs'));
       await new Promise((r) => setTimeout(r, 100));
     }
     await new Promise((r) => setTimeout(r, 300));
@@ -349,7 +333,7 @@ describe('Lambda handlers with s3rver', () => {
     const before = (await deadLetters(join(base(), 'dlq'))).length;
     const res = await sqsHandler(sqsEvent([JSON.stringify(s3Event(key, size)), good.body]), ctx);
     expect(res).toEqual({ batchItemFailures: [] });
-    const ids = new Set(await delivered(join(base(), 'logs')));
+    const ids = new Set(await dailyFileIds(join(base(), 'logs')));
     for (const id of good.ids) expect(ids.has(id)).toBe(true);
     const dl = (await deadLetters(join(base(), 'dlq'))).slice(before);
     return { dl, ids };
@@ -371,7 +355,7 @@ describe('Lambda handlers with s3rver', () => {
     eb.detail.object.key = key;
     eb.detail.object.size = size;
     expect(await s3Handler(eb, ctx)).toMatchObject({ objects: 1, events: 40 });
-    const ids = await delivered(join(base(), 'logs'));
+    const ids = await dailyFileIds(join(base(), 'logs'));
     const want = (JSON.parse(text) as { Records: { eventID: string }[] }).Records.map((r) =>
       eventId('aws.cloudtrail', [r.eventID]),
     );
@@ -405,7 +389,7 @@ describe('Lambda handlers with s3rver', () => {
     });
     const res = await sqsHandler(sqsEvent([snsBody]), ctx);
     expect(res).toEqual({ batchItemFailures: [] });
-    const ids = new Set(await delivered(join(base(), 'logs')));
+    const ids = new Set(await dailyFileIds(join(base(), 'logs')));
     expect(ids.has(eventId('aws.alb', [BUCKET, key, 'etag-custom', 30]))).toBe(true);
   });
 
@@ -416,7 +400,7 @@ describe('Lambda handlers with s3rver', () => {
     const size = await put(key, gzipSync(albFile(5, 63)));
     const res = await sqsHandler(sqsEvent([good.body, JSON.stringify(s3Event(key, size))]), ctx);
     expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: 'msg-1' }] });
-    const ids = new Set(await delivered(join(base(), 'logs')));
+    const ids = new Set(await dailyFileIds(join(base(), 'logs')));
     for (const id of good.ids) expect(ids.has(id)).toBe(true);
     // A batch in which nothing got through must not come back as a success.
     await expect(sqsHandler(sqsEvent([JSON.stringify(s3Event(key, size))]), ctx)).rejects.toThrow(
@@ -506,7 +490,7 @@ describe('Lambda handlers with s3rver', () => {
       /^parse SQS message msg-0: message body is not JSON \(.*starts "this is not json"\)$/,
     );
     expect(Buffer.from(dl[0]!.data!, 'base64').toString()).toBe('this is not json');
-    const ids = new Set(await delivered(join(base(), 'logs')));
+    const ids = new Set(await dailyFileIds(join(base(), 'logs')));
     for (const id of good.ids) expect(ids.has(id)).toBe(true);
   });
 
@@ -553,7 +537,7 @@ describe('backfill', () => {
     expect(lines[0]).toMatch(
       /^backfill s3:\/\/aws-logs-bucket\/backfill-test\/: 2 objects \(0\.\d MB this run\), 40 events, 0 dead-lettered, 0 failed, at backfill-test\/AWSLogs/,
     );
-    expect((await delivered(join(base, 'logs'))).length).toBe(40);
+    expect((await dailyFileIds(join(base, 'logs'))).length).toBe(40);
 
     const second = await open();
     const p2 = await backfill({
@@ -576,7 +560,7 @@ describe('backfill', () => {
     });
     expect(p3.objects).toBe(5);
     await second.app.close();
-    const ids = await delivered(join(base, 'logs'));
+    const ids = await dailyFileIds(join(base, 'logs'));
     expect(ids.length).toBe(100);
     expect(new Set(ids).size).toBe(100);
   });

@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -10,10 +10,9 @@ import { ConfigError, describeError } from '../../core/errors.js';
 import { createLogger } from '../../core/log.js';
 import { runBatch } from '../../core/pipeline.js';
 import type { DuoSource, PollResult } from '../../sources/duo/index.js';
-import type { DuoSourceConfig } from '../../sources/duo/schema.js';
-import { GeneratedEventStore } from '../../testing/duo-events.js';
-import { FakeDuo } from '../../testing/duo-fake.js';
 import { MemoryStateStore } from '../../testing/memory.js';
+import { duoSourceOf, isolate, pollEachLogOnce, startDemoDuo, useDemoDuo } from '../duo-debug.js';
+import { duopullConfig } from '../lambda/duo.js';
 import { EXIT, fail } from './exit.js';
 
 export interface PullOptions {
@@ -21,6 +20,7 @@ export interface PullOptions {
   stdout?: boolean;
   since?: string;
   demo?: boolean;
+  toSinks?: boolean;
   logLevel?: string;
 }
 
@@ -29,23 +29,29 @@ export interface PullIo {
   log?: Logger;
 }
 
-/** A fake Duo holding a few hours of generated, realistic events (the old DEBUGAWS mode). */
-export async function startDemoDuo(now = Date.now()): Promise<{ fake: FakeDuo; endpoint: string }> {
-  const fake = new FakeDuo();
-  const start = now - 3 * 3_600_000;
-  fake.stores.authentication = new GeneratedEventStore('authentication', 1200, start, 8000);
-  fake.stores.administrator = new GeneratedEventStore('administrator', 60, start, 170_000);
-  fake.stores.telephony = new GeneratedEventStore('telephony', 150, start, 70_000);
-  return { fake, endpoint: await fake.listen() };
-}
+export { startDemoDuo } from '../duo-debug.js';
 
-function demoConfig(dir: string): Config {
+function demoConfig(): Config {
   return configSchema.parse({
-    state: { type: 'file', path: join(dir, 'state') },
-    dead_letter: { type: 'file', path: join(dir, 'dead-letter') },
     sources: [{ type: 'duo', name: 'duo', host: 'api-demo.duosecurity.com', ikey: 'DIDEMO', skey: 'demo' }],
     sinks: [{ type: 'stdout', name: 'stdout' }],
   });
+}
+
+/** The config file, else the Go function's DUOPULL_* variables, else (for --demo) a built-in one. */
+async function pullConfig(opts: PullOptions, env: NodeJS.ProcessEnv): Promise<Config> {
+  if (opts.config) return loadConfigFile(opts.config, env);
+  const fromEnv = duopullConfig(env, { duoOnly: opts.stdout || (opts.demo && !opts.toSinks) });
+  if (fromEnv) return fromEnv;
+  if (opts.demo) return demoConfig();
+  throw new ConfigError('pull duo needs --config FILE, the DUOPULL_* variables (see docs/duo.md) or --demo');
+}
+
+function checkFlags(opts: PullOptions): void {
+  if (opts.toSinks && !opts.demo)
+    throw new ConfigError('--to-sinks goes with --demo (a real pull delivers to the sinks anyway)');
+  if (opts.toSinks && opts.stdout)
+    throw new ConfigError('--to-sinks and --stdout contradict each other: pick one');
 }
 
 function parseSince(text: string): number {
@@ -60,38 +66,32 @@ function parseSince(text: string): number {
  * `logferry pull duo`: one pull of the Duo logs. Plain: until caught up, into the configured
  * sinks and checkpoints. `--stdout`: one poll per log printed as NDJSON, checkpoints untouched.
  * `--since`: a backfill from that date, checkpoints untouched, a progress line on stderr.
- * `--demo`: against an in-process fake Duo with generated events; no network.
+ * `--demo`: against an in-process fake Duo with generated events; no network. A demo never
+ * touches the configured checkpoints, dead letters, rules or alerts, and prints unless
+ * `--to-sinks` sends its (labelled) events to the configured sinks.
  */
 export async function pullDuo(
   opts: PullOptions,
   io: PullIo,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ results: PollResult[]; errors: Error[] }> {
-  let demo: { fake: FakeDuo; endpoint: string } | undefined;
+  checkFlags(opts);
+  const config = await pullConfig(opts, env);
+  const duoCfg = duoSourceOf(config, undefined, opts.config);
+  // Only the duo source matters here; other sources would need their own setup.
+  config.sources = [duoCfg];
+  const printing = Boolean(opts.stdout) || Boolean(opts.demo && !opts.toSinks);
+  // A demo or a print run must not leave traces where the real collector keeps its position.
+  const scratch = opts.demo || opts.stdout ? await mkdtemp(join(tmpdir(), 'logferry-pull-')) : undefined;
+  const demo = opts.demo ? await startDemoDuo() : undefined;
   try {
-    let config: Config;
-    if (opts.config) config = await loadConfigFile(opts.config);
-    else if (opts.demo) config = demoConfig(await mkdtemp(join(tmpdir(), 'logferry-demo-')));
-    else throw new ConfigError('pull duo needs --config FILE (or --demo)');
-    const found = config.sources.find((s) => s.type === 'duo') as DuoSourceConfig | undefined;
-    if (!found) throw new ConfigError(`${opts.config}: no source of type duo in the config`);
-    const duoCfg = found;
-    if (opts.demo) {
-      demo = await startDemoDuo();
-      Object.assign(duoCfg, {
-        endpoint: demo.endpoint,
-        host: demo.fake.host,
-        ikey: demo.fake.ikey,
-        skey: demo.fake.skey,
-      });
-    }
+    if (scratch) isolate(config, scratch);
+    if (demo) useDemoDuo(config, duoCfg, demo.fake, demo.endpoint);
     const since = opts.since ? parseSince(opts.since) : undefined;
     if (since !== undefined) duoCfg.lookback = Date.now() - since;
-    // Only the duo source matters here; other sources would need their own setup.
-    config.sources = [duoCfg];
-    const sinkOverride: SinkConfig[] | undefined =
-      opts.stdout || (opts.demo && !opts.config)
-        ? [{ type: 'stdout', name: 'stdout', format: 'doc' }]
-        : undefined;
+    const sinkOverride: SinkConfig[] | undefined = printing
+      ? [{ type: 'stdout', name: 'stdout', format: 'doc' }]
+      : undefined;
     const log = io.log ?? createLogger(opts.logLevel ?? 'warn');
     const app = await buildApp(config, { log, sinkOverride });
     try {
@@ -115,21 +115,8 @@ export async function pullDuo(
               }
             : undefined,
       };
-      if (opts.stdout && since === undefined) {
-        const results: PollResult[] = [];
-        const errors: Error[] = [];
-        for (const name of source!.enabledLogs()) {
-          try {
-            results.push(await source!.pollLog(name, ctx));
-          } catch (e) {
-            errors.push(e as Error);
-            io.progress(`${name}: ${describeError(e)}`);
-          }
-        }
-        source!.client.close();
-        return { results, errors };
-      }
-      const out = await source!.pollAll(ctx);
+      const out =
+        opts.stdout && since === undefined ? await pollEachLogOnce(source!, ctx) : await source!.pollAll(ctx);
       source!.client.close();
       if (since !== undefined)
         for (const r of out.results)
@@ -141,6 +128,7 @@ export async function pullDuo(
     }
   } finally {
     await demo?.fake.close();
+    if (scratch) await rm(scratch, { recursive: true, force: true });
   }
 }
 
@@ -156,13 +144,23 @@ export function registerPull(program: Command): void {
       'pull logs from an API once: `pull duo` reads the Duo authentication, administrator and telephony logs',
     )
     .argument('<what>', 'what to pull (duo)')
-    .option('-c, --config <file>', 'config file with a source of type duo')
+    .option(
+      '-c, --config <file>',
+      'config file with a source of type duo (without it: the DUOPULL_* variables of the old Go Lambda)',
+    )
     .option('--stdout', 'poll each log once and print the events as NDJSON; checkpoints stay as they are')
     .option(
       '--since <date>',
       'backfill from this date (ISO 8601 or epoch ms), with a progress line on stderr',
     )
-    .option('--demo', 'run against a built-in fake Duo with generated events (no network, no keys)')
+    .option(
+      '--demo',
+      'run against a built-in fake Duo with generated events (no network, no keys); prints them, and never touches the configured checkpoints, dead letters or alerts',
+    )
+    .option(
+      '--to-sinks',
+      'with --demo: send the generated events (labelled logferry_demo) to the configured sinks',
+    )
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent')
     .addHelpText(
       'after',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../core/errors.js';
+import { duoDebugMode } from '../duo-debug.js';
 import { duopullConfig } from './duo.js';
 
 const old = {
@@ -41,5 +42,23 @@ describe('DUOPULL_* variables of the Go Lambda', () => {
     const { DUOPULL_KINESIS_STREAM: _k, DUOPULL_SKEY: _s, ...partial } = old;
     expect(() => duopullConfig(partial)).toThrow(ConfigError);
     expect(() => duopullConfig(partial)).toThrow(/DUOPULL_KINESIS_STREAM, DUOPULL_SKEY/);
+  });
+});
+
+describe("the Go function's debug switches", () => {
+  it('reads DEBUGDUO=1 as print and DEBUGAWS=1 as fake Duo, and refuses both at once', () => {
+    expect(duoDebugMode({})).toBeUndefined();
+    expect(duoDebugMode({ DEBUGDUO: '0', DEBUGAWS: 'false' })).toBeUndefined();
+    expect(duoDebugMode({ DEBUGDUO: '1' })).toBe('print');
+    expect(duoDebugMode({ DEBUGAWS: '1' })).toBe('fake-duo');
+    expect(() => duoDebugMode({ DEBUGDUO: '1', DEBUGAWS: '1' })).toThrow(ConfigError);
+  });
+
+  it('a print run needs only the Duo settings: local checkpoints, events on stdout', () => {
+    const { DUOPULL_S3_BUCKET: _b, DUOPULL_KINESIS_STREAM: _k, ...duoOnly } = old;
+    const cfg = duopullConfig(duoOnly, { duoOnly: true })!;
+    expect(cfg.sinks).toEqual([{ type: 'stdout', name: 'stdout', format: 'doc' }]);
+    expect(cfg.state).toMatchObject({ type: 'file' });
+    expect(() => duopullConfig(duoOnly)).toThrow(/DUOPULL_S3_BUCKET, DUOPULL_KINESIS_STREAM/);
   });
 });

@@ -1,22 +1,44 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildApp } from '../../app.js';
 import type { Config } from '../../config/schema.js';
 import { configSchema } from '../../config/schema.js';
+import type { Logger } from '../../core/component.js';
 import { Deadline } from '../../core/deadline.js';
 import { ConfigError, SourceError } from '../../core/errors.js';
+import { createLogger } from '../../core/log.js';
 import { runBatch } from '../../core/pipeline.js';
 import type { DuoSource, PollResult } from '../../sources/duo/index.js';
-import { type LambdaContext, lambdaApp, pickSource } from './bootstrap.js';
+import { MemoryStateStore } from '../../testing/memory.js';
+import {
+  type DuoDebugMode,
+  duoDebugMode,
+  duoSourceOf,
+  isolate,
+  pollEachLogOnce,
+  startDemoDuo,
+  useDemoDuo,
+} from '../duo-debug.js';
+import { type LambdaContext, lambdaApp, loadLambdaConfig, pickSource } from './bootstrap.js';
 
 /**
  * The old Go Lambda's settings, so a deployment can switch without new variables:
  * DUOPULL_REGION, DUOPULL_S3_BUCKET (checkpoints), DUOPULL_KINESIS_STREAM (destination),
  * DUOPULL_HOST, DUOPULL_IKEY, DUOPULL_SKEY. The secret key may also be given as
  * DUOPULL_SKEY_SECRET (a Secrets Manager id) or DUOPULL_SKEY_SSM (a parameter name).
+ * `duoOnly`: only the Duo settings are needed (a run that prints); without a bucket the
+ * checkpoints are local files, without a stream the events go to stdout.
  */
-export function duopullConfig(env: NodeJS.ProcessEnv = process.env): Config | undefined {
+export function duopullConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  opts: { duoOnly?: boolean } = {},
+): Config | undefined {
   if (!env.DUOPULL_HOST && !env.DUOPULL_IKEY) return undefined;
-  const missing = ['DUOPULL_HOST', 'DUOPULL_IKEY', 'DUOPULL_S3_BUCKET', 'DUOPULL_KINESIS_STREAM'].filter(
-    (k) => !env[k],
-  );
+  const needed = opts.duoOnly
+    ? ['DUOPULL_HOST', 'DUOPULL_IKEY']
+    : ['DUOPULL_HOST', 'DUOPULL_IKEY', 'DUOPULL_S3_BUCKET', 'DUOPULL_KINESIS_STREAM'];
+  const missing = needed.filter((k) => !env[k]);
   const skey = env.DUOPULL_SKEY_SECRET
     ? { aws_secretsmanager: env.DUOPULL_SKEY_SECRET }
     : env.DUOPULL_SKEY_SSM
@@ -34,20 +56,16 @@ export function duopullConfig(env: NodeJS.ProcessEnv = process.env): Config | un
   // The SDK's own endpoint variables, read here so emulators get path-style S3 and HTTP/1.1 Kinesis.
   const s3Endpoint = env.AWS_ENDPOINT_URL_S3;
   const kinesisEndpoint = env.AWS_ENDPOINT_URL_KINESIS;
+  const s3Aws = s3Endpoint ? { ...aws, endpoint: s3Endpoint, force_path_style: true } : aws;
+  const bucket = env.DUOPULL_S3_BUCKET;
   return configSchema.parse({
-    state: {
-      type: 's3',
-      bucket: env.DUOPULL_S3_BUCKET,
-      prefix: env.DUOPULL_S3_PREFIX ?? 'logferry/state/',
-      aws: s3Endpoint ? { ...aws, endpoint: s3Endpoint, force_path_style: true } : aws,
-    },
+    state: bucket
+      ? { type: 's3', bucket, prefix: env.DUOPULL_S3_PREFIX ?? 'logferry/state/', aws: s3Aws }
+      : { type: 'file' },
     // Beside the checkpoints: a Lambda has no disk that outlives it.
-    dead_letter: {
-      type: 's3',
-      bucket: env.DUOPULL_S3_BUCKET,
-      prefix: 'logferry/dead-letter/',
-      aws: s3Endpoint ? { ...aws, endpoint: s3Endpoint, force_path_style: true } : aws,
-    },
+    dead_letter: bucket
+      ? { type: 's3', bucket, prefix: 'logferry/dead-letter/', aws: s3Aws }
+      : { type: 'file' },
     sources: [
       {
         type: 'duo',
@@ -59,12 +77,14 @@ export function duopullConfig(env: NodeJS.ProcessEnv = process.env): Config | un
       },
     ],
     sinks: [
-      {
-        type: 'kinesis',
-        name: 'kinesis',
-        stream: env.DUOPULL_KINESIS_STREAM,
-        aws: kinesisEndpoint ? { ...aws, endpoint: kinesisEndpoint } : aws,
-      },
+      env.DUOPULL_KINESIS_STREAM
+        ? {
+            type: 'kinesis',
+            name: 'kinesis',
+            stream: env.DUOPULL_KINESIS_STREAM,
+            aws: kinesisEndpoint ? { ...aws, endpoint: kinesisEndpoint } : aws,
+          }
+        : { type: 'stdout', name: 'stdout' },
     ],
     daemon: { status_listen: false },
   });
@@ -106,6 +126,8 @@ export function resetDuoSource(): void {
 }
 
 export async function handler(_event: unknown, context: LambdaContext): Promise<DuoPullSummary> {
+  const debug = duoDebugMode();
+  if (debug) return debugRun(debug, context);
   const { app, source } = await duoSource();
   const deadline = Deadline.fromLambda(context);
   const { results, errors } = await source.pollAll({
@@ -114,12 +136,63 @@ export async function handler(_event: unknown, context: LambdaContext): Promise<
     deadline,
     process: (batch) => runBatch(batch, app.pipeline, deadline),
   });
+  return finish(results, errors, deadline, app.deps.log);
+}
+
+/**
+ * The Go function's debug switches. DEBUGDUO=1: one poll per log from Duo, printed as NDJSON
+ * to the function's log; nothing is sent, no checkpoint or dead letter is written. DEBUGAWS=1:
+ * the generated events of the built-in fake Duo (marked `labels.logferry_demo`) go to the real
+ * outputs and dead-letter store, with checkpoints under their own source name
+ * (`<source>-debugaws`), so the AWS side is checked without moving the real position.
+ * Each debug invocation builds its own app: the cached one serves the real runs.
+ */
+async function debugRun(mode: DuoDebugMode, context: LambdaContext): Promise<DuoPullSummary> {
+  const printing = mode === 'print';
+  const config = await loadLambdaConfig(process.env, () => duopullConfig(process.env, { duoOnly: printing }));
+  const source = duoSourceOf(config, process.env.LOGFERRY_SOURCE);
+  config.sources = [source];
+  const log = createLogger(process.env.LOGFERRY_LOG_LEVEL ?? config.daemon.log_level);
+  const deadline = Deadline.fromLambda(context);
+  const scratch = printing ? await mkdtemp(join(tmpdir(), 'logferry-debugduo-')) : undefined;
+  const demo = printing ? undefined : await startDemoDuo();
+  try {
+    if (scratch) isolate(config, scratch);
+    if (demo) {
+      source.name = `${source.name}-debugaws`;
+      useDemoDuo(config, source, demo.fake, demo.endpoint);
+    }
+    const app = await buildApp(config, {
+      log,
+      sinkOverride: printing ? [{ type: 'stdout', name: 'stdout', format: 'doc' }] : undefined,
+    });
+    try {
+      const [duo] = (await app.createSources()) as DuoSource[];
+      const ctx = {
+        state: printing ? new MemoryStateStore() : app.state,
+        log,
+        deadline,
+        process: (batch: Parameters<typeof runBatch>[0]) => runBatch(batch, app.pipeline, deadline),
+      };
+      const { results, errors } = printing ? await pollEachLogOnce(duo!, ctx) : await duo!.pollAll(ctx);
+      duo!.client.close();
+      return finish(results, errors, deadline, log);
+    } finally {
+      await app.close();
+    }
+  } finally {
+    await demo?.fake.close();
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+function finish(results: PollResult[], errors: Error[], deadline: Deadline, log: Logger): DuoPullSummary {
   const summary: DuoPullSummary = {
     logs: results,
     errors: errors.map((e) => e.message),
     cut_short: deadline.expired(),
   };
-  app.deps.log.info(summary, 'duo pull done');
+  log.info(summary, 'duo pull done');
   const failed = results.filter((r) => r.failed);
   if (errors.length || failed.length)
     throw new SourceError(

@@ -13,8 +13,11 @@ export const dailyFilesSinkSchema = z
         z.string(),
         z
           .string()
-          .regex(/^[\w.-]+$/, 'use letters, digits, dot, dash and underscore')
-          .refine((d) => d !== '.' && d !== '..', 'a folder name cannot be . or ..'),
+          .regex(
+            /^[\w.-]+$/,
+            'not a folder name — write letters, digits, dot, dash and underscore, like auth',
+          )
+          .refine((d) => d !== '.' && d !== '..', 'a folder name cannot be . or .. — write a name like auth'),
       )
       .default({}),
     /** Day files older than this many days, and not written to for as long, are deleted; 0 keeps everything. */

@@ -85,7 +85,7 @@ describe('index pattern in the config', () => {
     });
   it('takes date parts in braces and refuses names a cluster would refuse', () => {
     expect(parse('logs-{dataset}-{yyyy.MM.dd}').success).toBe(true);
-    expect(parse('Logs-{dataset}').error?.issues[0]?.message).toMatch(/^index names are lowercase/);
+    expect(parse('Logs-{dataset}').error?.issues[0]?.message).toMatch(/^not an index name — write lowercase/);
     expect(parse('logs {dataset}').success).toBe(false);
   });
 });

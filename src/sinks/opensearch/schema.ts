@@ -40,7 +40,7 @@ export const openSearchSinkSchema = z
       .min(1)
       .refine(
         (s) => /^[^A-Z\\/*?"<>| ,#:]+$/.test(s.replace(/\{[^}]*\}/g, 'x')),
-        'index names are lowercase, without \\ / * ? " < > | , # : or spaces (outside {…} parts)',
+        'not an index name — write lowercase, without \\ / * ? " < > | , # : or spaces (outside {…} parts)',
       )
       .default('logs-{dataset}-{yyyy.MM.dd}'),
     /** Write to data streams (the index pattern names the stream); forces `op: create`. */

@@ -38,7 +38,7 @@ async function setup(opts: { skey?: string; over?: Record<string, unknown>; fake
     skey: opts.skey ?? fake.skey,
     endpoint,
     lookback: '1d',
-    retry: { backoff: 1, max_backoff: 4 },
+    retry: { backoff: '1ms', max_backoff: '4ms' },
     ...opts.over,
   });
   const source = new DuoSource(cfg, await createDuoClient(cfg));
@@ -171,7 +171,7 @@ describe('Duo source against the strict fake', () => {
 
   it('gives up on a network error or a 429 storm after the bounded retries, leaving the checkpoint alone', async () => {
     const { fake, source } = await setup({
-      over: { retry: { backoff: 1, max_backoff: 4, max_errors: 2, max_rate_limited: 3 } },
+      over: { retry: { backoff: '1ms', max_backoff: '4ms', max_errors: 2, max_rate_limited: 3 } },
     });
     fake.add('authentication', makeEvents('authentication', 5, base, 10));
     const { ctx, state } = await ctxFor(new MemorySink());

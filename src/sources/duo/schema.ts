@@ -19,7 +19,12 @@ export const duoSourceSchema = z
     ...sourceBase,
     type: z.literal('duo'),
     /** API hostname, e.g. api-XXXXXXXX.duosecurity.com (what requests are signed for). */
-    host: z.string().regex(/^[\w.-]+(:\d+)?$/, 'write the API hostname, like api-XXXXXXXX.duosecurity.com'),
+    host: z
+      .string()
+      .regex(
+        /^[\w.-]+(:\d+)?$/,
+        'not a hostname — write the API hostname, like api-XXXXXXXX.duosecurity.com',
+      ),
     /** Integration key of the Admin API application (needs "Grant read log"). */
     ikey: z.string().min(1),
     /** Secret key: inline (discouraged), {env}, {file}, {aws_secretsmanager, key} or {ssm}. */
@@ -36,7 +41,9 @@ export const duoSourceSchema = z
     /** Records per request (Duo allows at most 1000). */
     limit: z.number().int().min(1).max(1000).default(1000),
     /** Duo makes events available after two minutes; never ask for anything newer than this. */
-    delay: duration.default(125_000).refine((v) => v >= 120_000, 'must be at least 2m (Duo delays its logs)'),
+    delay: duration
+      .default(125_000)
+      .refine((v) => v >= 120_000, 'too short: Duo delays its logs two minutes — write 2m or more'),
     /** Per request: HTTP 429 answers retried (with growing, jittered waits), and 5xx/network errors retried. */
     retry: z
       .object({
