@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { memoryLogger } from '../../src/core/log.js';
 import { type Daemon, startDaemon } from '../../src/runtimes/daemon/daemon.js';
-import { launch } from './browser.js';
+import { launchBrowser } from '../../src/testing/browser.js';
 
 let dir: string;
 let daemon: Daemon;
@@ -30,7 +30,7 @@ daemon: { status_listen: '127.0.0.1:0' }
   );
   daemon = await startDaemon(config, { log: memoryLogger() });
   url = `http://127.0.0.1:${(daemon.server!.address() as AddressInfo).port}/`;
-  browser = await launch();
+  browser = await launchBrowser();
 });
 
 afterAll(async () => {
