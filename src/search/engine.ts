@@ -1,4 +1,4 @@
-import { type DuckDBConnection, type DuckDBValue, StatementType } from '@duckdb/node-api';
+import { type DuckDBConnection, StatementType } from '@duckdb/node-api';
 import { compileCondition, compileTimeRange, Params } from './sql.js';
 import { parseSearch } from './syntax.js';
 
@@ -79,7 +79,7 @@ async function withTimeout<T>(conn: DuckDBConnection, run: () => Promise<T>): Pr
 async function rows(conn: DuckDBConnection, build: (p: Params) => string): Promise<Row[]> {
   const p = new Params();
   const sql = build(p);
-  const reader = await withTimeout(conn, () => conn.runAndReadAll(sql, p.values as DuckDBValue[]));
+  const reader = await withTimeout(conn, () => conn.runAndReadAll(sql, p.values));
   return reader.getRowObjectsJson() as Row[];
 }
 

@@ -1,3 +1,4 @@
+import type { DuckDBValue } from '@duckdb/node-api';
 import type { SearchNode } from './syntax.js';
 
 /**
@@ -7,8 +8,8 @@ import type { SearchNode } from './syntax.js';
  * FIELD_NAME by the parser, and are quoted per segment inside the (bound) JSON path.
  */
 export class Params {
-  readonly values: (string | number)[] = [];
-  add(v: string | number): string {
+  readonly values: DuckDBValue[] = [];
+  add(v: DuckDBValue): string {
     this.values.push(v);
     return `$${this.values.length}`;
   }
