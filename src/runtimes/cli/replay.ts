@@ -13,6 +13,8 @@ export interface ReplayOptions {
   sink?: string;
   /** Only dead letters stored at or after this time. */
   since?: Date;
+  /** Only these dead letters (the dashboard's replay button sends one). */
+  ids?: ReadonlySet<string>;
   report: (line: string) => void;
 }
 
@@ -43,6 +45,7 @@ export async function replay(app: App, opts: ReplayOptions): Promise<ReplaySumma
 
   for await (const entry of app.deadLetter.list()) {
     if (opts.since && Date.parse(entry.time) < opts.since.getTime()) continue;
+    if (opts.ids && !opts.ids.has(entry.id)) continue;
     if (entry.kind === 'event') {
       const target = opts.sink ?? entry.sink;
       if (!target || !app.sinks.has(target) || !entry.event) {

@@ -3,6 +3,8 @@ import { type App, buildApp } from '../../app.js';
 import type { Config } from '../../config/schema.js';
 import { redact } from '../../config/secrets.js';
 import type { Detector, Logger } from '../../core/component.js';
+import { daemonSearchBackend } from '../../search/backend.js';
+import { searchApi } from './api/search.js';
 import { startStatusServer } from './status-server.js';
 import { SourceRunner } from './supervisor.js';
 
@@ -24,6 +26,7 @@ export async function startDaemon(
   const sources = await app.createSources();
   const runners = sources.map((s) => SourceRunner.forApp(s, app));
   const listen = opts.statusListen ?? config.daemon.status_listen;
+  const search = listen ? await daemonSearchBackend(app) : undefined;
   const server = listen
     ? await startStatusServer(listen, {
         runners,
@@ -31,6 +34,7 @@ export async function startDaemon(
         startedAt: new Date(),
         redactedConfig: redact(config),
         log: opts.log,
+        api: searchApi(app, runners, search),
       })
     : undefined;
   const controller = new AbortController();
@@ -46,6 +50,8 @@ export async function startDaemon(
         opts.log.warn({}, `sources did not drain within ${config.daemon.drain_timeout} ms; closing anyway`);
       }
       await app.close();
+      // The store's search connection closes with its sink; the files reader is the daemon's own.
+      if (search?.kind === 'files') await search.close();
       await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
     })();
     return stopping;

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../core/component.js';
 import type { Metrics } from '../../core/metrics.js';
+import type { ApiHandler } from './api/search.js';
 import type { SourceRunner } from './supervisor.js';
 
 export interface StatusDeps {
@@ -16,6 +17,8 @@ export interface StatusDeps {
   log: Logger;
   /** Extra routes other features add (dead-letter listing, search). */
   extraRoutes?: Record<string, (req: IncomingMessage, url: URL) => Promise<unknown>>;
+  /** The search/dashboard API (api/search.ts); answers only the routes it knows. */
+  api?: ApiHandler;
 }
 
 // web/ sits at the repository root: three levels up from this file, one from the bundled dist/cli.mjs.
@@ -90,6 +93,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: StatusDep
     else runner.resume();
     return send(res, 200, runner.status());
   }
+  const api = await deps.api?.(req, url);
+  if (api) return send(res, api.status, api.body);
   const extra = deps.extraRoutes?.[path];
   if (extra && req.method === 'GET') return send(res, 200, await extra(req, url));
   if (req.method === 'GET' && (path === '/' || path === '/index.html' || /^\/[\w-]+\.(js|css)$/.test(path))) {
