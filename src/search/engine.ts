@@ -124,10 +124,21 @@ export async function runSearch(
       time: new Date(Number(r.ms)).toISOString(),
       doc: JSON.parse(String(r.doc)) as Record<string, unknown>,
     })),
-    histogram: histogram.map((r) => ({ start: Number(r.start), count: Number(r.n) })),
+    histogram: fillBuckets(histogram, lo, hi, bucket),
     bucket_ms: bucket,
     took_ms: Math.round(performance.now() - started),
   };
+}
+
+/** Every bucket from `lo` to `hi`, empty ones as 0, so the chart's x axis is time. */
+function fillBuckets(rows: Row[], lo: number, hi: number, bucket: number): SearchResult['histogram'] {
+  const counts = new Map(rows.map((r) => [Number(r.start), Number(r.n)]));
+  const out: SearchResult['histogram'] = [];
+  const first = Math.floor(Math.min(lo, ...counts.keys()) / bucket) * bucket;
+  const last = Math.max(hi - 1, ...counts.keys());
+  for (let t = first; t <= last && out.length <= TARGET_BUCKETS * 2; t += bucket)
+    out.push({ start: t, count: counts.get(t) ?? 0 });
+  return out;
 }
 
 /**

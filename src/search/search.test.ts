@@ -172,6 +172,10 @@ describe('search over the store', () => {
     expect(r.hits[0]!.time).toBe('2026-11-25T12:00:00.000Z');
     expect(r.histogram.reduce((a, b) => a + b.count, 0)).toBe(4);
     expect(r.bucket_ms).toBe(300_000);
+    // 10:00 to 12:00 in 5-minute buckets, the empty ones included, so the x axis is time.
+    expect(r.histogram).toHaveLength(25);
+    expect(r.histogram[0]).toEqual({ start: Date.parse('2026-11-25T10:00:00Z'), count: 1 });
+    expect(r.histogram[2]).toEqual({ start: Date.parse('2026-11-25T10:10:00Z'), count: 0 });
   });
 
   it.each([
