@@ -1,4 +1,5 @@
-import { type DuckDBConnection, StatementType } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { loadDuckDB } from './duckdb.js';
 import { compileCondition, compileTimeRange, Params } from './sql.js';
 import { parseSearch } from './syntax.js';
 
@@ -163,6 +164,7 @@ export async function runReadOnlySql(
   } catch (e) {
     throw new QueryError(`query: ${firstLine(e)}`, { cause: e });
   }
+  const { StatementType } = await loadDuckDB();
   if (prepared.statementType !== StatementType.SELECT)
     throw new QueryError('query: only SELECT statements are allowed (the connection is read-only)');
   try {

@@ -1,19 +1,20 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance, listValue } from '@duckdb/node-api';
+import type { DuckDBValue } from '@duckdb/node-api';
+import { loadDuckDB } from './duckdb.js';
 import { QueryError, runReadOnlySql, runSearch, type SearchBackend, type SearchResult } from './engine.js';
 import { Params } from './sql.js';
 
 const DAY_FILE = /^.+-(\d{4}-\d{2}-\d{2})\.jsonl$/;
 
 /** The daily_files layout read as the relation search expects (id, dataset, ts, doc). */
-function filesRelation(files: string[]) {
+function filesRelation(files: DuckDBValue) {
   return (p: Params) =>
     `(SELECT json_extract_string(json, '$.event.id') AS id,
              json_extract_string(json, '$.event.dataset') AS dataset,
              TRY_CAST(json_extract_string(json, '$."@timestamp"') AS TIMESTAMP) AS ts,
              json AS doc
-      FROM read_ndjson_objects(${p.add(listValue(files))}, ignore_errors = true)
+      FROM read_ndjson_objects(${p.add(files)}, ignore_errors = true)
       WHERE json IS NOT NULL)`;
 }
 
@@ -40,6 +41,7 @@ const EMPTY: SearchResult = { total: 0, hits: [], histogram: [], bucket_ms: 60_0
  * since reading files is on for this database.
  */
 export async function filesBackend(root: string, opts: { allowSql: boolean }): Promise<SearchBackend> {
+  const { DuckDBInstance, listValue } = await loadDuckDB();
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   return {
@@ -47,7 +49,7 @@ export async function filesBackend(root: string, opts: { allowSql: boolean }): P
     async search(req) {
       const files = await dayFiles(root, req.from, req.to);
       if (files.length === 0) return EMPTY;
-      return runSearch(conn, filesRelation(files), req);
+      return runSearch(conn, filesRelation(listValue(files)), req);
     },
     async sql(text, maxRows) {
       if (!opts.allowSql)
@@ -57,7 +59,7 @@ export async function filesBackend(root: string, opts: { allowSql: boolean }): P
       // `events` as in the store, so the same SQL works on both.
       const p = new Params();
       await conn.run(
-        `CREATE OR REPLACE TEMP TABLE events AS SELECT * FROM ${filesRelation(files)(p)}`,
+        `CREATE OR REPLACE TEMP TABLE events AS SELECT * FROM ${filesRelation(listValue(files))(p)}`,
         p.values,
       );
       return runReadOnlySql(conn, text, maxRows);

@@ -1,9 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { type DuckDBConnection, DuckDBInstance, listValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Sink, SinkFailure } from '../../core/component.js';
 import { DeliveryError } from '../../core/errors.js';
 import type { LogEvent } from '../../core/event.js';
+import { loadDuckDB } from '../../search/duckdb.js';
 import { runReadOnlySql, runSearch, type SearchBackend } from '../../search/engine.js';
 import type { LocalStoreSinkConfig } from './schema.js';
 
@@ -44,6 +45,7 @@ export async function openStoreInstance(
   memoryLimit?: string,
 ): Promise<DuckDBInstance> {
   if (mode === 'write') await mkdir(dirname(path), { recursive: true });
+  const { DuckDBInstance } = await loadDuckDB();
   try {
     return await DuckDBInstance.create(path, {
       access_mode: mode === 'write' ? 'READ_WRITE' : 'READ_ONLY',
@@ -144,6 +146,7 @@ export class LocalStoreSink implements Sink {
         cols[2].push(BigInt(Number.isFinite(e.timestamp) ? Math.trunc(e.timestamp) : 0));
         cols[3].push(JSON.stringify(e.doc));
       }
+      const { listValue } = await loadDuckDB();
       await this.writer!.run(
         INSERT,
         cols.map((c) => listValue(c)),
