@@ -1,6 +1,12 @@
+import { existsSync } from 'node:fs';
 import type { App } from '../app.js';
 import type { Config } from '../config/schema.js';
-import { LocalStoreSink, openStoreInstance, storeBackend } from '../sinks/local_store/index.js';
+import {
+  LocalStoreError,
+  LocalStoreSink,
+  openStoreInstance,
+  storeBackend,
+} from '../sinks/local_store/index.js';
 import type { SearchBackend } from './engine.js';
 import { filesBackend } from './files.js';
 
@@ -24,6 +30,13 @@ export async function daemonSearchBackend(app: App): Promise<SearchBackend | und
 export async function offlineSearchBackend(config: Config): Promise<SearchBackend | undefined> {
   const store = storeConfig(config);
   if (store) {
+    if (!existsSync(store.path))
+      throw new LocalStoreError(
+        `no store at ${store.path} yet: the daemon creates it with its first events`,
+        {
+          cause: undefined,
+        },
+      );
     const instance = await openStoreInstance(store.path, 'read', store.memory_limit);
     return storeBackend(await instance.connect(), () => instance.closeSync());
   }

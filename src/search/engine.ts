@@ -92,7 +92,7 @@ export async function runSearch(
 ): Promise<SearchResult> {
   const started = performance.now();
   const tree = parseSearch(req.query);
-  const limit = Math.max(0, Math.min(req.limit ?? 100, MAX_HITS));
+  const limit = Number.isInteger(req.limit) ? Math.max(0, Math.min(req.limit!, MAX_HITS)) : 100;
   const where = (p: Params) =>
     `FROM ${relation(p)} WHERE ${compileCondition(tree, p)} AND ${compileTimeRange(req, p)}`;
   let lo: number;

@@ -93,5 +93,17 @@ describe('logferry search and query', { timeout: 60_000 }, () => {
     const r = await logferry(['search', '-c', 'config.yaml', 'user.name:"open']);
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim()).toBe('logferry: SearchSyntaxError: search: unclosed quote at character 11');
+    const limit = await logferry(['search', '-c', 'config.yaml', '--limit', 'lots', 'x']);
+    expect(limit.code).toBe(2);
+    expect(limit.stderr.trim()).toBe("logferry: config: --limit 'lots' is not a whole number from 0 to 500");
+  });
+
+  it('says that the store does not exist yet rather than failing to open it', async () => {
+    await writeFile(join(dir, 'fresh.yaml'), yaml.replace('/store/events.duckdb', '/fresh/events.duckdb'));
+    const r = await logferry(['query', '-c', 'fresh.yaml', 'SELECT 1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(
+      `logferry: LocalStoreError: no store at ${dir}/fresh/events.duckdb yet: the daemon creates it with its first events`,
+    );
   });
 });

@@ -142,14 +142,14 @@ export function registerSearch(program: Command): void {
         o: { config: string; token?: string; from?: string; to?: string; last?: string; limit: string },
       ) => {
         try {
+          const limit = Number(o.limit);
+          if (!Number.isInteger(limit) || limit < 0 || limit > 500)
+            throw new ConfigError(`--limit '${o.limit}' is not a whole number from 0 to 500`);
+          const range = timeRange(o);
           const config = await loadConfigFile(o.config);
           const searcher = await openSearcher(config, o.token ?? process.env.LOGFERRY_STATUS_TOKEN);
           try {
-            const r = await searcher.search({
-              query: words.join(' '),
-              limit: Number(o.limit),
-              ...timeRange(o),
-            });
+            const r = await searcher.search({ query: words.join(' '), limit, ...range });
             for (const h of r.hits) write(JSON.stringify(h.doc));
             process.stderr.write(
               `${r.hits.length} of ${r.total} events (${searcher.via}, ${r.took_ms} ms)\n`,
