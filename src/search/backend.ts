@@ -38,7 +38,7 @@ export async function offlineSearchBackend(config: Config): Promise<SearchBacken
         },
       );
     const instance = await openStoreInstance(store.path, 'read', store.memory_limit);
-    return storeBackend(await instance.connect(), () => instance.closeSync());
+    return storeBackend(instance, () => instance.closeSync());
   }
   const daily = dailyConfig(config);
   return daily ? filesBackend(daily.path, { allowSql: true }) : undefined;

@@ -1,4 +1,4 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { loadDuckDB } from './duckdb.js';
 import { compileCondition, compileTimeRange, Params } from './sql.js';
 import { parseSearch } from './syntax.js';
@@ -63,13 +63,33 @@ export function bucketFor(spanMs: number): number {
   return BUCKETS_MS.find((b) => spanMs / b <= TARGET_BUCKETS) ?? BUCKETS_MS.at(-1)!;
 }
 
+/**
+ * Each search or query on its own connection: the timeout interrupts a connection, and on a
+ * shared one it would cut whichever request happened to be running.
+ */
+export async function withConnection<T>(
+  instance: DuckDBInstance,
+  f: (c: DuckDBConnection) => Promise<T>,
+): Promise<T> {
+  const conn = await instance.connect();
+  try {
+    return await f(conn);
+  } finally {
+    conn.closeSync();
+  }
+}
+
 /** A relation with columns id, dataset, ts, doc; may bind its own parameters (file lists). */
 export type Relation = (p: Params) => string;
 
 type Row = Record<string, unknown>;
 
-async function withTimeout<T>(conn: DuckDBConnection, run: () => Promise<T>): Promise<T> {
-  const timer = setTimeout(() => conn.interrupt(), QUERY_TIMEOUT_MS);
+async function withTimeout<T>(
+  conn: DuckDBConnection,
+  run: () => Promise<T>,
+  timeoutMs = QUERY_TIMEOUT_MS,
+): Promise<T> {
+  const timer = setTimeout(() => conn.interrupt(), timeoutMs);
   try {
     return await run();
   } finally {
@@ -159,6 +179,7 @@ export async function runReadOnlySql(
   conn: DuckDBConnection,
   text: string,
   maxRows = MAX_SQL_ROWS,
+  timeoutMs = QUERY_TIMEOUT_MS,
 ): Promise<SqlResult> {
   let statements: Awaited<ReturnType<DuckDBConnection['extractStatements']>>;
   try {
@@ -177,7 +198,7 @@ export async function runReadOnlySql(
   if (prepared.statementType !== StatementType.SELECT)
     throw new QueryError('query: only SELECT statements are allowed (the connection is read-only)');
   try {
-    const reader = await withTimeout(conn, () => prepared.runAndReadUntil(maxRows + 1));
+    const reader = await withTimeout(conn, () => prepared.runAndReadUntil(maxRows + 1), timeoutMs);
     const all = reader.getRowObjectsJson() as Row[];
     return { columns: reader.columnNames(), rows: all.slice(0, maxRows), truncated: all.length > maxRows };
   } catch (e) {

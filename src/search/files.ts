@@ -2,7 +2,14 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBValue } from '@duckdb/node-api';
 import { loadDuckDB } from './duckdb.js';
-import { QueryError, runReadOnlySql, runSearch, type SearchBackend, type SearchResult } from './engine.js';
+import {
+  QueryError,
+  runReadOnlySql,
+  runSearch,
+  type SearchBackend,
+  type SearchResult,
+  withConnection,
+} from './engine.js';
 import { Params } from './sql.js';
 
 const DAY_FILE = /^.+-(\d{4}-\d{2}-\d{2})\.jsonl$/;
@@ -43,13 +50,12 @@ const EMPTY: SearchResult = { total: 0, hits: [], histogram: [], bucket_ms: 60_0
 export async function filesBackend(root: string, opts: { allowSql: boolean }): Promise<SearchBackend> {
   const { DuckDBInstance, listValue } = await loadDuckDB();
   const instance = await DuckDBInstance.create(':memory:');
-  const conn = await instance.connect();
   return {
     kind: 'files',
     async search(req) {
       const files = await dayFiles(root, req.from, req.to);
       if (files.length === 0) return EMPTY;
-      return runSearch(conn, filesRelation(listValue(files)), req);
+      return withConnection(instance, (c) => runSearch(c, filesRelation(listValue(files)), req));
     },
     async sql(text, maxRows) {
       if (!opts.allowSql)
@@ -57,15 +63,16 @@ export async function filesBackend(root: string, opts: { allowSql: boolean }): P
       const files = await dayFiles(root);
       if (files.length === 0) throw new QueryError(`query: no day files under ${root}`);
       // `events` as in the store, so the same SQL works on both.
-      const p = new Params();
-      await conn.run(
-        `CREATE OR REPLACE TEMP TABLE events AS SELECT * FROM ${filesRelation(listValue(files))(p)}`,
-        p.values,
-      );
-      return runReadOnlySql(conn, text, maxRows);
+      return withConnection(instance, async (c) => {
+        const p = new Params();
+        await c.run(
+          `CREATE TEMP TABLE events AS SELECT * FROM ${filesRelation(listValue(files))(p)}`,
+          p.values,
+        );
+        return runReadOnlySql(c, text, maxRows);
+      });
     },
     async close() {
-      conn.closeSync();
       instance.closeSync();
     },
   };

@@ -7,7 +7,7 @@ import { DailyFilesSink } from '../sinks/daily_files/index.js';
 import { dailyFilesSinkSchema } from '../sinks/daily_files/schema.js';
 import { LocalStoreSink } from '../sinks/local_store/index.js';
 import { localStoreSinkSchema } from '../sinks/local_store/schema.js';
-import type { SearchBackend } from './engine.js';
+import { runReadOnlySql, type SearchBackend } from './engine.js';
 import { filesBackend } from './files.js';
 import { parseSearch, SearchSyntaxError } from './syntax.js';
 
@@ -233,5 +233,27 @@ describe('search over the daily files (no store configured)', () => {
   it('answers SQL over the same events table', async () => {
     const r = await files.sql('SELECT count(*) AS n FROM events');
     expect(r.rows).toEqual([{ n: '4' }]);
+  });
+});
+
+describe('query timeout', () => {
+  it('interrupts a runaway query with a one-line error while searches go on', async () => {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(':memory:');
+    const runaway = await db.connect();
+    try {
+      const endless = runReadOnlySql(
+        runaway,
+        'SELECT count(*) FROM range(100000000) a, range(100000000) b WHERE a.range + b.range = -1',
+        10,
+        100,
+      );
+      // Meanwhile the store answers a search on its own connection.
+      expect((await backend.search({ query: 'user.name:bob' })).total).toBe(1);
+      await expect(endless).rejects.toThrow(/^query: INTERRUPT Error: Interrupted!?$/);
+    } finally {
+      runaway.closeSync();
+      db.closeSync();
+    }
   });
 });

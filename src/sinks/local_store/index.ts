@@ -5,7 +5,7 @@ import type { Sink, SinkFailure } from '../../core/component.js';
 import { DeliveryError } from '../../core/errors.js';
 import type { LogEvent } from '../../core/event.js';
 import { loadDuckDB } from '../../search/duckdb.js';
-import { runReadOnlySql, runSearch, type SearchBackend } from '../../search/engine.js';
+import { runReadOnlySql, runSearch, type SearchBackend, withConnection } from '../../search/engine.js';
 import type { LocalStoreSinkConfig } from './schema.js';
 
 /**
@@ -69,13 +69,12 @@ export async function openStoreInstance(
 }
 
 /** Search and read-only SQL over a store database. */
-export function storeBackend(conn: DuckDBConnection, onClose: () => void = () => undefined): SearchBackend {
+export function storeBackend(instance: DuckDBInstance, onClose: () => void = () => undefined): SearchBackend {
   return {
     kind: 'store',
-    search: (req) => runSearch(conn, () => 'events', req),
-    sql: (text, maxRows) => runReadOnlySql(conn, text, maxRows),
+    search: (req) => withConnection(instance, (c) => runSearch(c, () => 'events', req)),
+    sql: (text, maxRows) => withConnection(instance, (c) => runReadOnlySql(c, text, maxRows)),
     async close() {
-      conn.closeSync();
       onClose();
     },
   };
@@ -116,7 +115,7 @@ export class LocalStoreSink implements Sink {
   /** Searches and SQL on this store, sharing the daemon's database (no second file lock). */
   async searchBackend(): Promise<SearchBackend> {
     await this.open();
-    this.backend ??= storeBackend(await this.instance!.connect());
+    this.backend ??= storeBackend(this.instance!);
     return this.backend;
   }
 

@@ -64,7 +64,7 @@ describe('local_store', () => {
     await s.write(conformanceEvents(5));
     await s.close();
     const ro = await openStoreInstance(join(dir, 'db', 'events.duckdb'), 'read');
-    const b = storeBackend(await ro.connect(), () => ro.closeSync());
+    const b = storeBackend(ro, () => ro.closeSync());
     try {
       expect((await b.search({ query: 'labels.n:3' })).total).toBe(1);
       await expect(b.sql('INSERT INTO events SELECT * FROM events')).rejects.toThrow(/only SELECT/);
