@@ -65,6 +65,8 @@ const cli = await build({
   sourcemap: 'linked',
   logLevel: 'warning',
   // The dashboard is served from web/ beside dist/; nothing else is read from disk.
+  // DuckDB (local_store, search) is a native addon: it is loaded from node_modules, not bundled.
+  external: ['@duckdb/node-api'],
 });
 await writeFile(join(dist, 'cli.meta.json'), JSON.stringify(cli.metafile));
 for (const name of cliOnly ? [] : await handlers()) {
@@ -82,6 +84,8 @@ for (const name of cliOnly ? [] : await handlers()) {
     sourcemap: 'linked',
     // The Lambda runtime ships the AWS SDK v3, but bundling pins the version we tested.
     logLevel: 'warning',
+    // local_store is for a log host with a disk, not a Lambda; its native addon stays out.
+    external: ['@duckdb/node-api'],
   });
   const size = (await stat(join(outdir, 'index.mjs'))).size;
   let line = `lambda ${name}: dist/lambda/${name}/index.mjs (${(size / 1024).toFixed(0)} KiB)`;

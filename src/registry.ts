@@ -12,6 +12,7 @@ import { s3DeadLetterSchema } from './deadletter/s3/schema.js';
 import { dailyFilesSinkSchema } from './sinks/daily_files/schema.js';
 import { firehoseSinkSchema } from './sinks/firehose/schema.js';
 import { kinesisSinkSchema } from './sinks/kinesis/schema.js';
+import { localStoreSinkSchema } from './sinks/local_store/schema.js';
 import { openSearchSinkSchema } from './sinks/opensearch/schema.js';
 import { s3ArchiveSinkSchema } from './sinks/s3_archive/schema.js';
 import { stdoutSinkSchema } from './sinks/stdout/schema.js';
@@ -56,6 +57,7 @@ export const sinks = {
   s3_archive: { schema: s3ArchiveSinkSchema, load: () => import('./sinks/s3_archive/index.js') },
   firehose: { schema: firehoseSinkSchema, load: () => import('./sinks/firehose/index.js') },
   kinesis: { schema: kinesisSinkSchema, load: () => import('./sinks/kinesis/index.js') },
+  local_store: { schema: localStoreSinkSchema, load: () => import('./sinks/local_store/index.js') },
 } satisfies Record<string, Entry<Sink>>;
 
 export const stateStores = {

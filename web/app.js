@@ -1,7 +1,8 @@
-// The dashboard polls the daemon's own status API; it has no build step and no dependencies.
+// The dashboard talks to the daemon's own status and search API; no build step, no dependencies.
 const $ = (sel) => document.querySelector(sel);
 const fmt = (n) => (typeof n === 'number' ? n.toLocaleString('en-US') : '–');
 const IGNORED = new Set(['name', 'state', 'batches', 'last_batch_at', 'last_error', 'in_flight', 'restarts']);
+const REFRESH_MS = 2000;
 
 function text(tag, value, cls) {
   const el = document.createElement(tag);
@@ -23,14 +24,24 @@ function authHeaders() {
   return token ? { authorization: `Bearer ${token}` } : {};
 }
 
+class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** Every call to the daemon goes through here: the one place that adds the token. */
 async function api(path, init = {}) {
   const res = await fetch(path, {
     cache: 'no-store',
     ...init,
     headers: { ...init.headers, ...authHeaders() },
   });
+  const body = await res.json().catch(() => ({}));
   if (res.status === 401) askForToken(sessionStorage.getItem(TOKEN_KEY) ? 'token refused' : 'token needed');
-  return res;
+  if (!res.ok) throw new ApiError(body.error ?? `HTTP ${res.status}`, res.status);
+  return body;
 }
 
 function askForToken(why) {
@@ -45,18 +56,93 @@ $('#auth').addEventListener('submit', (e) => {
   $('#auth').hidden = true;
   readsNeedToken = false;
   refresh();
+  search();
 });
 
-async function control(name, action) {
-  await api(`/sources/${encodeURIComponent(name)}/${action}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: '{}',
+const post = (path, body) =>
+  api(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+// ---- pages ----
+function showPage() {
+  const page = (location.hash || '#search').slice(1);
+  for (const el of document.querySelectorAll('.page')) el.hidden = el.id !== `page-${page}`;
+  for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.page === page);
+}
+window.addEventListener('hashchange', showPage);
+
+// ---- search ----
+function summaryOf(doc) {
+  if (typeof doc.message === 'string') return doc.message;
+  const { '@timestamp': _t, event: _e, ...rest } = doc;
+  return JSON.stringify(rest);
+}
+
+function hitRows(hit) {
+  const tr = document.createElement('tr');
+  tr.className = 'hit';
+  tr.dataset.id = hit.id;
+  tr.append(text('td', hit.time), text('td', hit.dataset), text('td', summaryOf(hit.doc), 'event'));
+  tr.addEventListener('click', () => {
+    const open = tr.nextElementSibling?.classList.contains('doc');
+    if (open) return tr.nextElementSibling.remove();
+    const docRow = document.createElement('tr');
+    docRow.className = 'doc';
+    const td = document.createElement('td');
+    td.colSpan = 3;
+    td.append(text('pre', JSON.stringify(hit.doc, null, 2)));
+    docRow.append(td);
+    tr.after(docRow);
   });
+  return tr;
+}
+
+function drawHistogram(r) {
+  const max = Math.max(1, ...r.histogram.map((b) => b.count));
+  $('#histogram').replaceChildren(
+    ...r.histogram.map((b) => {
+      const bar = document.createElement('div');
+      bar.style.height = `${Math.round((b.count / max) * 100)}%`;
+      bar.title = `${new Date(b.start).toISOString()}: ${b.count}`;
+      return bar;
+    }),
+  );
+}
+
+async function search() {
+  const params = new URLSearchParams({ q: $('#q').value, limit: '100' });
+  const span = $('#range').value;
+  if (span) params.set('from', String(Date.now() - Number(span)));
+  try {
+    const r = await api(`/api/search?${params}`);
+    $('#search-error').textContent = '';
+    $('#search-summary').textContent =
+      `${fmt(r.total)} events, newest ${r.hits.length} shown (${r.backend === 'store' ? 'local store' : 'daily files'}, ${r.took_ms} ms)`;
+    drawHistogram(r);
+    $('#results tbody').replaceChildren(...r.hits.map(hitRows));
+  } catch (e) {
+    $('#search-error').textContent = e.message;
+  }
+}
+
+$('#search-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  search();
+});
+
+function searchFor(query) {
+  $('#q').value = query;
+  $('#range').value = '';
+  location.hash = '#search';
+  search();
+}
+
+// ---- overview ----
+async function control(name, action) {
+  await post(`/sources/${encodeURIComponent(name)}/${action}`, {}).catch(() => undefined);
   await refresh();
 }
 
-function row(src) {
+function sourceRow(src) {
   const tr = document.createElement('tr');
   tr.dataset.source = src.name;
   tr.append(
@@ -79,17 +165,80 @@ function row(src) {
   return tr;
 }
 
+let lastRates;
+function drawRates(r) {
+  const rows = [
+    ...r.sources.map((s) => ({ key: `source ${s.name}`, ...s })),
+    ...r.sinks.map((s) => ({ key: `sink ${s.name}`, ...s })),
+  ];
+  const prev = new Map((lastRates?.rows ?? []).map((x) => [x.key, x.total]));
+  const secs = lastRates ? (r.at - lastRates.at) / 1000 : 0;
+  $('#rates tbody').replaceChildren(
+    ...rows.map((x) => {
+      const tr = document.createElement('tr');
+      tr.dataset.key = x.key;
+      const rate = secs > 0 ? (x.total - (prev.get(x.key) ?? 0)) / secs : undefined;
+      tr.append(
+        text('td', x.key),
+        text('td', rate === undefined ? '–' : rate.toFixed(1), 'rate'),
+        text('td', fmt(x.total)),
+      );
+      return tr;
+    }),
+  );
+  lastRates = { at: r.at, rows };
+}
+
+function alertRow(hit) {
+  const a = hit.doc.logferry?.alert ?? {};
+  const tr = document.createElement('tr');
+  tr.append(text('td', hit.time), text('td', a.severity, `sev-${a.severity}`), text('td', hit.doc.message));
+  const td = document.createElement('td');
+  if (a.event_id) {
+    const link = text('a', 'event');
+    link.href = '#search';
+    link.addEventListener('click', (ev) => {
+      ev.preventDefault();
+      searchFor(`event.id:${a.event_id}`);
+    });
+    td.append(link);
+  }
+  tr.append(td);
+  return tr;
+}
+
+// ---- dead letters ----
+function deadLetterRow(d) {
+  const tr = document.createElement('tr');
+  tr.dataset.id = d.id;
+  tr.append(
+    text('td', d.time),
+    text('td', d.kind),
+    text('td', d.sink ? `${d.source} → ${d.sink}` : d.source),
+    text('td', d.origin, 'details'),
+    text('td', d.error, 'error'),
+  );
+  const td = document.createElement('td');
+  const b = text('button', 'replay');
+  b.addEventListener('click', async () => {
+    b.disabled = true;
+    try {
+      const r = await post('/api/dead-letters/replay', { id: d.id });
+      $('#replay-result').textContent = r.report.join('; ');
+    } catch (e) {
+      $('#replay-result').textContent = `replay failed: ${e.message}`;
+    }
+    await refresh();
+  });
+  td.append(b);
+  tr.append(td);
+  return tr;
+}
+
 async function refresh() {
   if (readsNeedToken) return;
   try {
-    const res = await api('/status');
-    if (res.status === 401) {
-      readsNeedToken = true;
-      $('#conn').textContent = 'token needed';
-      $('#conn').className = 'badge bad';
-      return;
-    }
-    const s = await res.json();
+    const s = await api('/status');
     $('#conn').textContent = 'live';
     $('#conn').className = 'badge ok';
     $('#uptime').textContent = `up ${s.uptime_s}s`;
@@ -98,13 +247,28 @@ async function refresh() {
     $('#t-retries').textContent = fmt(s.totals.retries);
     $('#t-dead').textContent = fmt(s.totals.dead_letters);
     $('#t-alerts').textContent = fmt(s.totals.alerts);
-    $('#sources tbody').replaceChildren(...s.sources.map(row));
+    $('#sources tbody').replaceChildren(...s.sources.map(sourceRow));
     $('#config').textContent = JSON.stringify(s.config, null, 2);
-  } catch {
-    $('#conn').textContent = 'daemon unreachable';
+  } catch (e) {
+    readsNeedToken = e instanceof ApiError && e.status === 401;
+    $('#conn').textContent = readsNeedToken ? 'token needed' : 'daemon unreachable';
     $('#conn').className = 'badge bad';
+    return;
+  }
+  const [rates, alerts, dead] = await Promise.allSettled([
+    api('/api/rates'),
+    api('/api/alerts'),
+    api('/api/dead-letters'),
+  ]);
+  if (rates.status === 'fulfilled') drawRates(rates.value);
+  if (alerts.status === 'fulfilled') $('#alerts tbody').replaceChildren(...alerts.value.alerts.map(alertRow));
+  if (dead.status === 'fulfilled') {
+    $('#dead-letters tbody').replaceChildren(...dead.value.dead_letters.map(deadLetterRow));
+    $('#dl-count').textContent = `(${dead.value.dead_letters.length})`;
   }
 }
 
+showPage();
+search();
 refresh();
-setInterval(refresh, 2000);
+setInterval(refresh, REFRESH_MS);

@@ -1,7 +1,7 @@
 /** Counters and gauges kept in memory and rendered in Prometheus text format by the daemon. */
 export class Metrics {
-  private readonly counters = new Map<string, { help: string; values: Map<string, number> }>();
-  private readonly gauges = new Map<string, { help: string; values: Map<string, number> }>();
+  private readonly counters = new Map<string, Series>();
+  private readonly gauges = new Map<string, Series>();
 
   inc(name: string, labels: Record<string, string> = {}, by = 1, help = name): void {
     bump(this.counters, name, labels, help, (v) => v + by);
@@ -21,6 +21,12 @@ export class Metrics {
     let sum = 0;
     for (const v of this.counters.get(name)?.values.values() ?? []) sum += v;
     return sum;
+  }
+
+  /** Each label set of a counter with its value (the dashboard's per-source and per-sink rates). */
+  series(name: string): { labels: Record<string, string>; value: number }[] {
+    const m = this.counters.get(name);
+    return m ? [...m.values].map(([key, value]) => ({ labels: m.labels.get(key)!, value })) : [];
   }
 
   prometheus(): string {
@@ -44,8 +50,14 @@ function labelKey(labels: Record<string, string>): string {
   return `{${entries.map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`).join(',')}}`;
 }
 
+interface Series {
+  help: string;
+  values: Map<string, number>;
+  labels: Map<string, Record<string, string>>;
+}
+
 function bump(
-  map: Map<string, { help: string; values: Map<string, number> }>,
+  map: Map<string, Series>,
   name: string,
   labels: Record<string, string>,
   help: string,
@@ -53,9 +65,10 @@ function bump(
 ): void {
   let m = map.get(name);
   if (!m) {
-    m = { help, values: new Map() };
+    m = { help, values: new Map(), labels: new Map() };
     map.set(name, m);
   }
   const key = labelKey(labels);
+  if (!m.labels.has(key)) m.labels.set(key, { ...labels });
   m.values.set(key, f(m.values.get(key) ?? 0));
 }

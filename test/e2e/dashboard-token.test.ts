@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { memoryLogger } from '../../src/core/log.js';
 import { type Daemon, startDaemon } from '../../src/runtimes/daemon/daemon.js';
-import { launch } from './browser.js';
+import { launchBrowser as launch } from '../../src/testing/browser.js';
 
 const TOKEN = 'e2e-control-token-5f1c9a7d3b';
 
@@ -52,7 +52,7 @@ describe('dashboard with a control token', () => {
     const page = await browser.newPage();
     const requested: string[] = [];
     page.on('request', (r) => requested.push(r.url()));
-    await page.goto(url);
+    await page.goto(`${url}#overview`);
     const row = page.locator('tr[data-source="demo"]');
     await expect.poll(() => row.locator('td.state').textContent(), { timeout: 10_000 }).toBe('running');
     expect(await page.locator('#auth').isHidden()).toBe(true);
@@ -74,7 +74,7 @@ describe('dashboard with a control token', () => {
   it('beyond loopback: asks for the token before showing anything, then shows status', async () => {
     const { url } = await daemonWithToken('0.0.0.0:0', 'network');
     const page = await browser.newPage();
-    await page.goto(url);
+    await page.goto(`${url}#overview`);
     await expect.poll(() => page.locator('#auth').isVisible(), { timeout: 5000 }).toBe(true);
     expect(await page.locator('#conn').textContent()).toBe('token needed');
     expect(await page.locator('tr[data-source="demo"]').count()).toBe(0);

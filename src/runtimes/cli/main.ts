@@ -6,6 +6,7 @@ import { registerPull } from './pull.js';
 import { registerReplay } from './replay.js';
 import { registerRules } from './rules.js';
 import { registerRun } from './run.js';
+import { registerSearch } from './search.js';
 import { registerSetup } from './setup.js';
 
 /** Each command lives in its own module and registers itself here. */
@@ -17,6 +18,7 @@ const commands: ((program: Command) => void)[] = [
   registerReplay,
   registerRules,
   registerBackfill,
+  registerSearch,
 ];
 
 export function buildProgram(): Command {

@@ -14,6 +14,8 @@ export interface ReplayOptions {
   sink?: string;
   /** Only dead letters stored at or after this time. */
   since?: Date;
+  /** Only these dead letters (the dashboard's replay button sends one). */
+  ids?: ReadonlySet<string>;
   report: (line: string) => void;
   /** Called after each dead letter is read, with the counts so far (for a progress line). */
   progress?: (counts: ReplayProgress) => void;
@@ -53,6 +55,7 @@ export async function replay(app: App, opts: ReplayOptions): Promise<ReplaySumma
   for await (const entry of app.deadLetter.list()) {
     opts.progress?.({ ...sum, read: ++read });
     if (opts.since && Date.parse(entry.time) < opts.since.getTime()) continue;
+    if (opts.ids && !opts.ids.has(entry.id)) continue;
     if (entry.kind === 'event') {
       const target = opts.sink ?? entry.sink;
       if (!target || !app.sinks.has(target) || !entry.event) {

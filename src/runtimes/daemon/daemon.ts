@@ -3,6 +3,8 @@ import { type App, buildApp } from '../../app.js';
 import type { Config } from '../../config/schema.js';
 import { redactConfig, resolveSecret } from '../../config/secrets.js';
 import type { Detector, Logger } from '../../core/component.js';
+import { daemonSearchBackend } from '../../search/backend.js';
+import { searchApi } from './api/search.js';
 import { checkExposure, startStatusServer } from './status-server.js';
 import { SourceRunner } from './supervisor.js';
 
@@ -28,6 +30,7 @@ export async function startDaemon(
   const app = await buildApp(config, { log: opts.log, detector: opts.detector });
   const sources = await app.createSources();
   const runners = sources.map((s) => SourceRunner.forApp(s, app));
+  const search = listen ? await daemonSearchBackend(app) : undefined;
   const server = listen
     ? await startStatusServer(listen, {
         runners,
@@ -37,6 +40,7 @@ export async function startDaemon(
         log: opts.log,
         token,
         allowedHosts: config.daemon.status_allowed_hosts,
+        api: searchApi(app, runners, search),
       })
     : undefined;
   const controller = new AbortController();
@@ -52,6 +56,8 @@ export async function startDaemon(
         opts.log.warn({}, `sources did not drain within ${config.daemon.drain_timeout} ms; closing anyway`);
       }
       await app.close();
+      // The store's search connection closes with its sink; the files reader is the daemon's own.
+      if (search?.kind === 'files') await search.close();
       await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
     })();
     return stopping;

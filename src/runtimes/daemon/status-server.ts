@@ -11,6 +11,7 @@ import { ConfigError } from '../../core/errors.js';
 import type { Metrics } from '../../core/metrics.js';
 import { isLoopbackHost } from '../../core/net.js';
 import { redactString, redactStrings } from '../../core/redact.js';
+import type { ApiHandler } from './api/search.js';
 import type { SourceRunner } from './supervisor.js';
 
 export interface StatusDeps {
@@ -26,6 +27,8 @@ export interface StatusDeps {
   allowedHosts?: readonly string[];
   /** Extra routes other features add (dead-letter listing, search). */
   extraRoutes?: Record<string, (req: IncomingMessage, url: URL) => Promise<unknown>>;
+  /** The search/dashboard API (api/search.ts); answers only the routes it knows. */
+  api?: ApiHandler;
 }
 
 /** Shortest token accepted: shorter ones can be guessed through the API itself. */
@@ -218,6 +221,8 @@ async function handle(
     }
     return send(res, 200, redactStrings(runner.status()));
   }
+  const api = await deps.api?.(req, url);
+  if (api) return send(res, api.status, api.body);
   const extra = deps.extraRoutes?.[path];
   if (extra && req.method === 'GET') return send(res, 200, redactStrings(await extra(req, url)));
   if (req.method === 'GET' && STATIC.test(path)) {

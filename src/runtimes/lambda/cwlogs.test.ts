@@ -14,7 +14,7 @@ function config(parser: string, sinkPath = join(dir, 'logs')) {
   return `
 state: { type: file, path: ${join(dir, 'state')} }
 dead_letter: { type: file, path: ${join(dir, 'dlq')} }
-delivery: { max_attempts: 2, backoff: 1, max_backoff: 2 }
+delivery: { max_attempts: 2, backoff: 1ms, max_backoff: 2ms }
 sources:
   - { name: logs, type: kinesis, stream: unused, parser: ${parser} }
 sinks:
