@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerBackfill } from './backfill.js';
+import { registerClean } from './clean.js';
 import { registerDecode } from './decode-command.js';
 import { EXIT } from './exit.js';
 import { registerPull } from './pull.js';
@@ -17,6 +18,7 @@ const commands: ((program: Command) => void)[] = [
   registerReplay,
   registerRules,
   registerBackfill,
+  registerClean,
 ];
 
 export function buildProgram(): Command {

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import type { Sink, SinkFailure } from '../../core/component.js';
 import { DeliveryError } from '../../core/errors.js';
 import type { LogEvent } from '../../core/event.js';
+import { dayFileName, dayOfFileName } from './naming.js';
 import type { DailyFilesSinkConfig } from './schema.js';
 
-const DAY_FILE = /^(.+)-(\d{4}-\d{2}-\d{2})\.jsonl$/;
 /**
  * Ids remembered per open file. Duplicates come from retries of recent batches, so a window of
  * the latest ids is enough; it bounds memory (~10 MB per busy file) on big days.
@@ -40,7 +40,7 @@ export class DailyFilesSink implements Sink {
 
   pathFor(dataset: string, day: string): string {
     const dir = this.cfg.directories[dataset] ?? dataset;
-    return join(this.cfg.path, dir, `${dir}-${day}.jsonl`);
+    return join(this.cfg.path, dir, dayFileName(this.cfg.file_name, dir, day));
   }
 
   async write(events: readonly LogEvent[]): Promise<SinkFailure[]> {
@@ -133,11 +133,14 @@ export class DailyFilesSink implements Sink {
     await f?.fh.close().catch(() => undefined);
   }
 
-  async applyRetention(today: string): Promise<string[]> {
-    if (this.cfg.retention_days === 0) return [];
-    const cutoff = new Date(Date.parse(today) - this.cfg.retention_days * 86_400_000)
-      .toISOString()
-      .slice(0, 10);
+  /**
+   * Deletes the day files older than `days` (default `retention_days`) that were not written to
+   * for as long; `dryRun` only lists them (what `logferry clean --dry-run` shows).
+   */
+  async applyRetention(today: string, opts: { days?: number; dryRun?: boolean } = {}): Promise<string[]> {
+    const days = opts.days ?? this.cfg.retention_days;
+    if (days === 0) return [];
+    const cutoff = new Date(Date.parse(today) - days * 86_400_000).toISOString().slice(0, 10);
     const removed: string[] = [];
     let dirs: string[];
     try {
@@ -149,18 +152,19 @@ export class DailyFilesSink implements Sink {
       const dir = join(this.cfg.path, d);
       if (!(await stat(dir).catch(() => undefined))?.isDirectory()) continue;
       for (const f of await readdir(dir)) {
-        const m = DAY_FILE.exec(f);
+        const day = dayOfFileName(this.cfg.file_name, d, f);
         const p = join(dir, f);
         // A day file written to lately (a backfill of old events) is kept until it goes quiet.
         if (
-          m &&
-          m[2]! < cutoff &&
+          day !== undefined &&
+          day < cutoff &&
           ((await stat(p).catch(() => undefined))?.mtimeMs ?? 0) < Date.parse(cutoff)
         ) {
-          await this.exclusive(p, async () => {
-            await this.closeFile(p);
-            await rm(p, { force: true });
-          });
+          if (!opts.dryRun)
+            await this.exclusive(p, async () => {
+              await this.closeFile(p);
+              await rm(p, { force: true });
+            });
           removed.push(p);
         }
       }

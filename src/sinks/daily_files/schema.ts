@@ -1,12 +1,24 @@
 import { z } from 'zod';
 import { sinkBase } from '../../config/common.js';
+import { DEFAULT_FILE_NAME, fileNameProblem } from './naming.js';
 
 export const dailyFilesSinkSchema = z
   .object({
     ...sinkBase,
     type: z.literal('daily_files'),
-    /** Root folder: one folder per dataset below it, one `<name>-YYYY-MM-DD.jsonl` per day. */
+    /** Root folder: one folder per dataset below it, one file per day in it. */
     path: z.string().min(1),
+    /**
+     * Day-file name inside the dataset's folder: `{dir}` the folder name, `%Y`/`%y` `%m` `%d`
+     * the day (UTC), `%%` a percent sign. `%y%m%d` names files as duo_watcher did.
+     */
+    file_name: z
+      .string()
+      .default(DEFAULT_FILE_NAME)
+      .superRefine((p, ctx) => {
+        const problem = fileNameProblem(p);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
     /** Folder (and file prefix) per dataset, e.g. `duo.authentication: auth`; default the dataset name. */
     directories: z.record(z.string(), z.string().regex(/^[\w.-]+$/)).default({}),
     /** Day files older than this many days, and not written to for as long, are deleted; 0 keeps everything. */
