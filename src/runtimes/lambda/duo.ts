@@ -56,6 +56,13 @@ export function duopullConfig(env: NodeJS.ProcessEnv = process.env): Config | un
         ikey: env.DUOPULL_IKEY,
         skey,
         ...(env.DUOPULL_ENDPOINT ? { endpoint: env.DUOPULL_ENDPOINT } : {}),
+        // The Go function kept its position in `mintime` in this bucket: start each log there.
+        resume_from: {
+          duopull_s3: {
+            bucket: env.DUOPULL_S3_BUCKET,
+            aws: s3Endpoint ? { ...aws, endpoint: s3Endpoint, force_path_style: true } : aws,
+          },
+        },
       },
     ],
     sinks: [

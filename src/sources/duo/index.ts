@@ -8,6 +8,7 @@ import { backoffDelay, sleep } from '../../core/retry.js';
 import type { Deps } from '../../registry.js';
 import { Cursor, checkpointKey, type DuoCheckpoint, loadCheckpoint } from './checkpoint.js';
 import { DuoApiError, DuoClient } from './client.js';
+import { ResumePoint } from './import.js';
 import { LOGS } from './logs.js';
 import type { DuoLogName, DuoSourceConfig } from './schema.js';
 
@@ -50,6 +51,7 @@ interface LogStatus {
 export class DuoSource implements Source {
   readonly name: string;
   private readonly logStatus = new Map<DuoLogName, LogStatus>();
+  private readonly resumePoint: ResumePoint;
 
   constructor(
     readonly cfg: DuoSourceConfig,
@@ -57,6 +59,7 @@ export class DuoSource implements Source {
     private readonly now: () => number = Date.now,
   ) {
     this.name = cfg.name;
+    this.resumePoint = new ResumePoint(cfg.resume_from);
     for (const name of this.enabledLogs()) this.logStatus.set(name, { state: 'idle', events: 0 });
   }
 
@@ -68,9 +71,14 @@ export class DuoSource implements Source {
     return { host: this.cfg.host, ikey: this.cfg.ikey, logs: Object.fromEntries(this.logStatus) };
   }
 
-  /** Reads every enabled log's checkpoint, so a corrupt one stops the start, not a later poll. */
+  /**
+   * Reads every enabled log's checkpoint (or, without one, its imported start), so a corrupt one
+   * stops the start, not a later poll.
+   */
   async checkCheckpoints(state: StateStore): Promise<void> {
-    for (const name of this.enabledLogs()) await loadCheckpoint(state, checkpointKey(this.name, name));
+    for (const name of this.enabledLogs())
+      if (!(await loadCheckpoint(state, checkpointKey(this.name, name))))
+        await this.resumePoint.checkpoint(name);
   }
 
   async run(ctx: SourceContext): Promise<void> {
@@ -142,7 +150,9 @@ export class DuoSource implements Source {
     const key = checkpointKey(this.name, name);
     const status = this.logStatus.get(name) ?? { state: 'idle', events: 0 };
     const start: DuoCheckpoint = { v: 1, ts: this.now() - this.cfg.lookback, seen: [] };
-    const cursor = new Cursor((await loadCheckpoint(ctx.state, key)) ?? start);
+    const cursor = new Cursor(
+      (await loadCheckpoint(ctx.state, key)) ?? (await this.resumePoint.checkpoint(name)) ?? start,
+    );
     const maxtime = this.now() - this.cfg.delay;
     const max = this.cfg.logs[name].max_events_per_poll;
     const result: PollResult = { log: name, events: 0, pages: 0, caughtUp: false };
@@ -192,6 +202,7 @@ export class DuoSource implements Source {
           break;
         }
         const id = spec.id(event);
+        if (cursor.deliveredBefore(ts, id)) continue;
         if (!cursor.delivered(ts, id)) entries.push({ ts, id, event });
       }
       const before = cursor.ts;

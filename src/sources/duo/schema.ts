@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { duration, sourceBase } from '../../config/common.js';
 import { SecretRefSchema } from '../../config/secrets.js';
+import { resumeFromSchema } from './import.js';
 
 const logSchema = (interval: number) =>
   z
@@ -42,6 +43,8 @@ export const duoSourceSchema = z
       .strict()
       .prefault({}),
     timeout: duration.default(30_000),
+    /** A log without a checkpoint starts where duo_watcher or the Go Duo function stopped (docs/operations.md). */
+    resume_from: resumeFromSchema.optional(),
     logs: z
       .object({
         authentication: logSchema(60_000).prefault({}),
