@@ -3,6 +3,7 @@ import { type App, buildApp } from '../../app.js';
 import type { Config } from '../../config/schema.js';
 import { redact } from '../../config/secrets.js';
 import type { Detector, Logger } from '../../core/component.js';
+import { type DingResponder, startDingResponder } from './ding.js';
 import { startStatusServer } from './status-server.js';
 import { SourceRunner } from './supervisor.js';
 
@@ -10,6 +11,7 @@ export interface Daemon {
   app: App;
   runners: SourceRunner[];
   server: Server | undefined;
+  ding: DingResponder | undefined;
   /** Resolves when every source has stopped (signal, or all finished). */
   done: Promise<void>;
   stop(): Promise<void>;
@@ -33,6 +35,8 @@ export async function startDaemon(
         log: opts.log,
       })
     : undefined;
+  const udp = config.daemon.udp;
+  const ding = udp ? await startDingResponder(udp, { runners, log: opts.log }) : undefined;
   const controller = new AbortController();
   const done = Promise.all(runners.map((r) => r.run(controller.signal))).then(() => undefined);
   let stopping: Promise<void> | undefined;
@@ -46,9 +50,10 @@ export async function startDaemon(
         opts.log.warn({}, `sources did not drain within ${config.daemon.drain_timeout} ms; closing anyway`);
       }
       await app.close();
+      await ding?.close();
       await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
     })();
     return stopping;
   };
-  return { app, runners, server, done, stop };
+  return { app, runners, server, ding, done, stop };
 }

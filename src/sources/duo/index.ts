@@ -39,6 +39,8 @@ interface LogStatus {
   state: 'idle' | 'polling' | 'backing-off' | 'stopped';
   checkpoint?: string;
   events: number;
+  /** Polls done by the daemon's loop (duo_watcher's "count"). */
+  polls: number;
   last_poll?: string;
   last_error?: string;
 }
@@ -60,7 +62,7 @@ export class DuoSource implements Source {
   ) {
     this.name = cfg.name;
     this.resumePoint = new ResumePoint(cfg.resume_from);
-    for (const name of this.enabledLogs()) this.logStatus.set(name, { state: 'idle', events: 0 });
+    for (const name of this.enabledLogs()) this.logStatus.set(name, { state: 'idle', events: 0, polls: 0 });
   }
 
   enabledLogs(): DuoLogName[] {
@@ -68,7 +70,8 @@ export class DuoSource implements Source {
   }
 
   status() {
-    return { host: this.cfg.host, ikey: this.cfg.ikey, logs: Object.fromEntries(this.logStatus) };
+    const logs = [...this.logStatus].map(([n, s]) => [n, { ...s, interval: this.cfg.logs[n].interval }]);
+    return { host: this.cfg.host, ikey: this.cfg.ikey, logs: Object.fromEntries(logs) };
   }
 
   /**
@@ -116,6 +119,7 @@ export class DuoSource implements Source {
       try {
         status.state = 'polling';
         const r = await this.pollLog(name, { ...ctx, log: ctx.log });
+        status.polls++;
         status.last_poll = new Date(this.now()).toISOString();
         if (r.failed) {
           status.last_error = r.failed;
@@ -148,7 +152,7 @@ export class DuoSource implements Source {
   async pollLog(name: DuoLogName, ctx: PollContext): Promise<PollResult> {
     const spec = LOGS[name];
     const key = checkpointKey(this.name, name);
-    const status = this.logStatus.get(name) ?? { state: 'idle', events: 0 };
+    const status = this.logStatus.get(name) ?? { state: 'idle', events: 0, polls: 0 };
     const start: DuoCheckpoint = { v: 1, ts: this.now() - this.cfg.lookback, seen: [] };
     const cursor = new Cursor(
       (await loadCheckpoint(ctx.state, key)) ?? (await this.resumePoint.checkpoint(name)) ?? start,
