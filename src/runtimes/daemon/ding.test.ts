@@ -4,10 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
+import { StateError } from '../../core/errors.js';
+import { defaultLimits } from '../../core/limits.js';
 import { memoryLogger } from '../../core/log.js';
+import { AutoParser } from '../../parsers/auto/index.js';
 import { makeEvents } from '../../testing/duo-events.js';
 import { FakeDuo } from '../../testing/duo-fake.js';
+import { MemorySink, MemoryStateStore, testPipeline } from '../../testing/memory.js';
 import { type Daemon, startDaemon } from './daemon.js';
+import { statusAnswer } from './ding.js';
+import { SourceRunner } from './supervisor.js';
 
 let dir: string;
 let fake: FakeDuo;
@@ -110,5 +116,27 @@ describe('UDP ding responder (duo_watcher protocol)', () => {
     remote.send(Buffer.from([0xff, 0xfe, 0x00, 0x01]), daemon.ding!.port, '127.0.0.1');
     remote.send('42 ', daemon.ding!.port, '127.0.0.1');
     expect(await ask(remote, '9 s')).toMatch(/^9 P0Ready/);
+  });
+});
+
+describe('UDP status of a source that failed for good', () => {
+  it('answers P5 naming the dead thread, and shows its logs idle', async () => {
+    const broken = new SourceRunner(
+      {
+        name: 'duo',
+        async run() {
+          throw new StateError('checkpoint duo/duo/authentication does not look like a Duo checkpoint');
+        },
+        status: () => ({ logs: { authentication: { state: 'idle', polls: 0, interval: 60_000 } } }),
+      },
+      {
+        pipeline: testPipeline({ parser: new AutoParser(), sinks: [new MemorySink()] }),
+        state: new MemoryStateStore(),
+        limits: defaultLimits,
+        log: memoryLogger(),
+      },
+    );
+    await broken.run(new AbortController().signal);
+    expect(statusAnswer([broken])).toBe('P5Dead thread: auth\n\nauth: Idle (failed)\n');
   });
 });

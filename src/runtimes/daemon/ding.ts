@@ -76,8 +76,9 @@ export function threadsOf(runners: readonly SourceRunner[]): Thread[] {
 }
 
 function isDead(t: Thread, now: number): boolean {
+  if (t.runner.state === 'failed') return true;
   const v = t.log?.view;
-  if (!v) return t.runner.state === 'failed';
+  if (!v) return false;
   if (v.state === 'stopped') return true;
   // A long catch-up poll is busy, not dead.
   if (!v.last_poll || !v.interval || t.runner.state !== 'running' || v.state === 'polling') return false;
