@@ -165,3 +165,20 @@ describe('daily files named by a pattern', () => {
     expect((await readdir(join(dir, 'auth'))).sort()).toEqual([names[2], '241101.clean', 'state'].sort());
   });
 });
+
+describe('daily files in the local time zone', () => {
+  const tz = process.env.TZ;
+  afterEach(() => {
+    if (tz === undefined) delete process.env.TZ;
+    else process.env.TZ = tz;
+  });
+
+  it("names the day by the host's local time with day_zone: local, as duo_watcher did", async () => {
+    process.env.TZ = 'America/Los_Angeles';
+    const s = sink({ file_name: '%y%m%d', day_zone: 'local' });
+    // 03:00 UTC on the 25th is still the 24th in Seattle.
+    await s.write([ev('d', '2026-11-25T03:00:00Z', 1), ev('d', '2026-11-25T09:00:00Z', 2)]);
+    await s.close();
+    expect((await readdir(join(dir, 'd'))).sort()).toEqual(['261124', '261125']);
+  });
+});

@@ -45,10 +45,17 @@ export class DailyFilesSink implements Sink {
 
   async write(events: readonly LogEvent[]): Promise<SinkFailure[]> {
     const today = new Date().toISOString().slice(0, 10);
+    const local = this.cfg.day_zone === 'local';
+    const now = local ? localDay(Date.now()) : today;
     const groups = new Map<string, number[]>();
     events.forEach((e, i) => {
       // The document's own @timestamp (already ISO, UTC) names its day: no second date formatting.
-      const day = this.cfg.day_from === 'event' ? e.doc['@timestamp'].slice(0, 10) : today;
+      const day =
+        this.cfg.day_from === 'arrival'
+          ? now
+          : local
+            ? localDay(e.timestamp)
+            : e.doc['@timestamp'].slice(0, 10);
       const path = this.pathFor(e.dataset, day);
       const g = groups.get(path);
       if (g) g.push(i);
@@ -176,6 +183,13 @@ export class DailyFilesSink implements Sink {
     await Promise.allSettled([...this.queues.values()]);
     for (const p of [...this.files.keys()]) await this.closeFile(p);
   }
+}
+
+/** YYYY-MM-DD of the host's local time zone. */
+function localDay(ms: number): string {
+  const d = new Date(ms);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }
 
 function trimOldest(ids: Set<string>, keep: number): void {

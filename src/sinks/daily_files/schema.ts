@@ -10,7 +10,7 @@ export const dailyFilesSinkSchema = z
     path: z.string().min(1),
     /**
      * Day-file name inside the dataset's folder: `{dir}` the folder name, `%Y`/`%y` `%m` `%d`
-     * the day (UTC), `%%` a percent sign. `%y%m%d` names files as duo_watcher did.
+     * the day (see `day_zone`), `%%` a percent sign. `%y%m%d` names files as duo_watcher did.
      */
     file_name: z
       .string()
@@ -25,6 +25,8 @@ export const dailyFilesSinkSchema = z
     retention_days: z.number().int().nonnegative().default(30),
     /** Which day an event belongs to: its own timestamp, or when logferry wrote it. */
     day_from: z.enum(['event', 'arrival']).default('event'),
+    /** Days in UTC, or in the host's local time zone (as duo_watcher named its files). */
+    day_zone: z.enum(['utc', 'local']).default('utc'),
     /** fsync after each write, so a checkpoint never runs ahead of the data on a power cut. */
     fsync: z.boolean().default(true),
     /**
