@@ -71,6 +71,28 @@ describe('resuming where the Go Duo function stopped', () => {
     );
   });
 
+  it('starts from the lookback when the bucket has no state object (the Go function never ran)', async () => {
+    await s3.createBucket('duopull-empty');
+    const cfg = duoSourceSchema.parse({
+      type: 'duo',
+      name: 'duo',
+      host: fake.host,
+      ikey: fake.ikey,
+      skey: fake.skey,
+      endpoint,
+      lookback: '1d',
+      resume_from: { duopull_s3: { bucket: 'duopull-empty', aws: s3.aws } },
+    });
+    const src = new DuoSource(cfg, await createDuoClient(cfg));
+    await src.checkCheckpoints(new MemoryStateStore());
+    const sink = new MemorySink();
+    const r = await src.pollLog('telephony', await pollContext(sink));
+    expect(r).toEqual({ log: 'telephony', events: 0, pages: 1, caughtUp: true });
+    const asked = fake.requests.filter((q) => q.path.endsWith('/telephony')).at(-1)!;
+    // A day back (lookback), not an imported second.
+    expect(Number(asked.params.mintime)).toBeLessThan(Date.now() - 23 * 3_600_000);
+  });
+
   it('refuses a state object of another shape, in one line naming the object', async () => {
     await putMintime(JSON.stringify({ authentication: 1764000000 }));
     const err = await (await source()).checkCheckpoints(new MemoryStateStore()).catch((e: Error) => e);
