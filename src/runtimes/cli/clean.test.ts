@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,5 +51,54 @@ describe('logferry clean', () => {
     await expect(cleanDayFiles(config([{ type: 'stdout', name: 'out' }]))).rejects.toThrow(
       'the config has no daily_files sink to clean',
     );
+  });
+});
+
+describe('logferry clean (the command)', () => {
+  it('lists what it would delete on a dry run and exits 0', async () => {
+    await duoWatcherTree(['241125']);
+    await writeFile(
+      join(dir, 'cfg.yaml'),
+      `sources: [{ name: d, type: demo }]\nsinks: [{ name: files, type: daily_files, path: ${dir}, file_name: '%y%m%d' }]\n`,
+    );
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(import.meta.dirname, '../../../bin/logferry.mjs'),
+        'clean',
+        '-c',
+        join(dir, 'cfg.yaml'),
+        '--days',
+        '30',
+        '--dry-run',
+      ],
+      { env: { ...process.env, LOGFERRY_FROM_SOURCE: '1' } },
+    );
+    expect(r.status).toBe(0);
+    expect(r.stdout.toString().trim().split('\n').sort()).toEqual(
+      ['admin', 'auth', 'phone'].map((d) => `would remove ${join(dir, d, '241125')}`),
+    );
+    expect((await readdir(join(dir, 'auth'))).sort()).toEqual(['241125', 'state']);
+  });
+
+  it('refuses --days that is not a whole number, with exit code 2', async () => {
+    await writeFile(
+      join(dir, 'cfg.yaml'),
+      `sources: [{ name: d, type: demo }]\nsinks: [{ name: files, type: daily_files, path: ${dir} }]\n`,
+    );
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(import.meta.dirname, '../../../bin/logferry.mjs'),
+        'clean',
+        '-c',
+        join(dir, 'cfg.yaml'),
+        '--days',
+        'x',
+      ],
+      { env: { ...process.env, LOGFERRY_FROM_SOURCE: '1' } },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr.toString()).toBe('logferry: config: --days x: write a whole number of days, at least 1\n');
   });
 });
