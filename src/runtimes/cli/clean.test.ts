@@ -99,6 +99,8 @@ describe('logferry clean (the command)', () => {
       { env: { ...process.env, LOGFERRY_FROM_SOURCE: '1' } },
     );
     expect(r.status).toBe(2);
-    expect(r.stderr.toString()).toBe('logferry: config: --days x: write a whole number of days, at least 1\n');
+    expect(r.stderr.toString()).toBe(
+      'logferry: config: --days x: write a whole number of days, at least 1\n',
+    );
   });
 });
