@@ -93,7 +93,8 @@ function threadLine(t: Thread): string {
     const last = t.runner.lastBatchAt ? ` last batch at ${hms(new Date(t.runner.lastBatchAt))}` : '';
     return `${t.name}: Running batches: ${t.runner.batches}${last}`;
   }
-  if (!v.last_poll) return `${t.name}: Starting`;
+  // Errors are not told here: anyone may ask, and the status API on loopback has them.
+  if (!v.last_poll) return `${t.name}: ${v.state === 'stopped' ? 'Stopped' : 'Starting'}`;
   const upTo = v.checkpoint ? ymdhms(new Date(v.checkpoint)) : 'no checkpoint yet';
   const line = `At ${hms(new Date(v.last_poll))} up to ${upTo} count: ${v.polls ?? 0} interval: ${Math.round((v.interval ?? 0) / 1000)}`;
   return `${t.name}: ${v.state === 'stopped' ? `Stopped ${line}` : line}`;
