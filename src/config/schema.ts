@@ -54,7 +54,11 @@ export const configSchema = z
     daemon: z
       .object({
         /** host:port of the status/control API and dashboard; `false` turns it off. */
-        status_listen: z.union([statusListenSchema, z.literal(false)]).default('127.0.0.1:8686'),
+        status_listen: z
+          .union([statusListenSchema, z.literal(false)], {
+            error: 'not an address — write host:port like 127.0.0.1:8686, or false for no status API',
+          })
+          .default('127.0.0.1:8686'),
         /**
          * Bearer token for control calls (and for reads when the API listens beyond loopback):
          * {file}, {env}, {ssm} or {aws_secretsmanager}. Required to listen on anything but loopback.
@@ -65,6 +69,22 @@ export const configSchema = z
         log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
         /** How long a SIGTERM waits for in-flight batches before giving up. */
         drain_timeout: duration.default(30_000),
+        /**
+         * duo_watcher's UDP status/control responder ("ding", docs/operations.md): off unless set.
+         * Status is answered to anyone who can reach host:port; controls only from 127.0.0.1/::1.
+         */
+        udp: z
+          .union([
+            z.literal(false),
+            z
+              .object({
+                host: z.string().min(1).default('0.0.0.0'),
+                port: z.number().int().min(0).max(65_535).default(2681),
+                max_answers_per_second: z.number().int().min(1).max(10_000).default(50),
+              })
+              .strict(),
+          ])
+          .default(false),
       })
       .strict()
       .prefault({}),

@@ -1,3 +1,6 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from './load.js';
@@ -66,5 +69,36 @@ sinks:
     });
     // The config itself keeps the values the components need.
     expect(config.sources[1]).toMatchObject({ path: '/srv/secret-mount/in' });
+  });
+});
+
+describe('secrets from a JSON credentials file', () => {
+  it('reads one member of a JSON object, as duo_watcher keeps credentials/duo.json', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'secrets-'));
+    const file = join(dir, 'duo.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        ikey: 'DIWJ8X6AEYOR5OMC6TQ1',
+        skey: 'Zh5eGmUq9zpfQnyUIu5OL9iWoMMv5ZNmk3zLJ4Ep',
+        apihost: 'api-xxxxxxxx.duosecurity.com',
+      }),
+    );
+    expect((await resolveSecret({ file, key: 'skey' })).reveal()).toBe(
+      'Zh5eGmUq9zpfQnyUIu5OL9iWoMMv5ZNmk3zLJ4Ep',
+    );
+  });
+
+  it('names the file and key, never the content, when the key is missing or the file is not JSON', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'secrets-'));
+    const file = join(dir, 'duo.json');
+    await writeFile(file, '{"skey": "s3cr3t-value"}');
+    const missing = resolveSecret({ file, key: 'ikey' });
+    await expect(missing).rejects.toThrow(`secret from file ${file} key ikey: no string member 'ikey'`);
+    await writeFile(file, 's3cr3t-value not json');
+    const err = await resolveSecret({ file, key: 'skey' }).catch((e: Error) => e);
+    expect(String(err)).toContain('the content is not JSON');
+    expect(String(err)).not.toContain('s3cr3t');
+    expect(inspect(err, { depth: 5 })).not.toContain('s3cr3t');
   });
 });

@@ -13,14 +13,15 @@ export const SecretRefSchema = z.union(
   [
     z.string().min(1),
     z.object({ env: z.string().min(1) }).strict(),
-    z.object({ file: z.string().min(1) }).strict(),
+    /** A file holding the secret alone, or with `key` a JSON object holding it (duo_watcher's credentials/duo.json). */
+    z.object({ file: z.string().min(1), key: z.string().min(1).optional() }).strict(),
     z.object({ aws_secretsmanager: z.string().min(1), key: z.string().optional() }).strict(),
     z.object({ ssm: z.string().min(1) }).strict(),
   ],
   {
     // Never echoes the value: it may be the secret itself.
     error:
-      'not a secret reference — write text, {env: VAR}, {file: PATH}, {aws_secretsmanager: ID, key: KEY} or {ssm: NAME}',
+      'not a secret reference — write text, {env: VAR}, {file: PATH} (with key: NAME for a JSON file), {aws_secretsmanager: ID, key: KEY} or {ssm: NAME}',
   },
 );
 export type SecretRef = z.infer<typeof SecretRefSchema>;
@@ -48,7 +49,7 @@ export class Secret {
 export function describeSecretRef(ref: SecretRef): string {
   if (typeof ref === 'string') return 'inline value';
   if ('env' in ref) return `env ${ref.env}`;
-  if ('file' in ref) return `file ${ref.file}`;
+  if ('file' in ref) return ref.key ? `file ${ref.file} key ${ref.key}` : `file ${ref.file}`;
   if ('ssm' in ref) return `SSM parameter ${ref.ssm}`;
   return `Secrets Manager ${ref.aws_secretsmanager}`;
 }
@@ -62,7 +63,10 @@ export async function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv = pro
       if (!v) throw new ConfigError(`secret from ${what}: the variable is not set`);
       return new Secret(v);
     }
-    if ('file' in ref) return new Secret((await readFile(ref.file, 'utf8')).trim());
+    if ('file' in ref) {
+      const text = await readFile(ref.file, 'utf8');
+      return new Secret(ref.key ? keyOfJson(text, ref.key, what) : text.trim());
+    }
     if ('ssm' in ref) {
       const { SSMClient, GetParameterCommand } = await import('@aws-sdk/client-ssm');
       const out = await new SSMClient({}).send(
@@ -77,15 +81,30 @@ export async function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv = pro
     );
     const raw = out.SecretString;
     if (!raw) throw new ConfigError(`secret from ${what}: no SecretString`);
-    if (!ref.key) return new Secret(raw);
-    const value = (JSON.parse(raw) as Record<string, unknown>)[ref.key];
-    if (typeof value !== 'string') throw new ConfigError(`secret from ${what}: key '${ref.key}' is missing`);
-    return new Secret(value);
+    return new Secret(ref.key ? keyOfJson(raw, ref.key, what) : raw);
   } catch (e) {
     if (e instanceof ConfigError) throw e;
     // Never echo the underlying message blindly: some SDK errors quote request parameters.
     throw new ConfigError(`secret from ${what} could not be read (${(e as Error).name})`, { cause: e });
   }
+}
+
+/** One string member of a JSON object; the errors never quote the text, which holds other secrets. */
+function keyOfJson(text: string, key: string, what: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // No cause: JSON.parse's message quotes the text around the error, which may be a secret.
+    throw new ConfigError(`secret from ${what}: the content is not JSON`);
+  }
+  const value =
+    parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)[key]
+      : undefined;
+  if (typeof value !== 'string' || value === '')
+    throw new ConfigError(`secret from ${what}: no string member '${key}' in the JSON object`);
+  return value;
 }
 
 const SECRET_KEY = /(secret|skey|password|passwd|token|api[_-]?key|authorization|webhook|access[_-]?key)/i;

@@ -3,6 +3,7 @@ import type { Transform } from '../core/component.js';
 import type { LogEvent } from '../core/event.js';
 import { deleteField, getField, setField } from '../core/fields.js';
 import { checkRegex, compileRegex } from '../rules/pattern.js';
+import { createParseTransform, parseTransformSchema } from './parse.js';
 
 const only = { datasets: z.array(z.string()).optional() };
 
@@ -36,6 +37,7 @@ export const transformSchema = z.discriminatedUnion('type', [
       if (!verdict.ok)
         ctx.addIssue({ code: 'custom', path: ['matches'], message: verdict.reason ?? 'unsafe regex' });
     }),
+  parseTransformSchema,
 ]);
 export type TransformConfig = z.infer<typeof transformSchema>;
 
@@ -43,6 +45,8 @@ export type TransformConfig = z.infer<typeof transformSchema>;
 export function createTransform(cfg: TransformConfig): Transform {
   const applies = cfg.datasets ? (e: LogEvent) => cfg.datasets!.includes(e.dataset) : () => true;
   switch (cfg.type) {
+    case 'parse':
+      return createParseTransform(cfg);
     case 'add_fields':
       return (e) => {
         if (applies(e)) for (const [k, v] of Object.entries(cfg.fields)) setField(e.doc, k, v);

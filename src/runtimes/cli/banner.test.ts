@@ -30,6 +30,16 @@ describe('start-up banner', () => {
     );
   });
 
+  it('tells where the UDP status answers when it is on, and says nothing of it when off', () => {
+    const cfg = parseConfig(
+      'sources: [{ name: d, type: demo }]\nsinks: [{ name: out, type: stdout }]\ndaemon: { udp: { port: 2681 } }',
+      'udp.yaml',
+      {},
+    );
+    expect(banner(cfg, 'udp.yaml')).toContain('UDP status (duo_watcher ding): 0.0.0.0:2681');
+    expect(banner(local, 'local.yaml')).not.toContain('UDP');
+  });
+
   it('does not promise a dashboard that was turned off', () => {
     expect(banner(local, 'local.yaml', false)).not.toContain('dashboard');
   });

@@ -30,6 +30,8 @@ export function banner(
   for (const s of config.sinks) lines.push(`  sink   ${s.name}: ${sinkLine(s)}`);
   if ('path' in config.dead_letter) lines.push(`  dead letters: ${config.dead_letter.path}`);
   if (statusListen) lines.push(`  status and dashboard: http://${statusListen}/`);
+  const udp = config.daemon.udp;
+  if (udp) lines.push(`  UDP status (duo_watcher ding): ${udp.host}:${udp.port}`);
   lines.push('  stop with Ctrl-C (in-flight batches finish first)');
   return lines.join('\n');
 }

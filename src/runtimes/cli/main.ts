@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerBackfill } from './backfill.js';
+import { registerClean } from './clean.js';
 import { registerDecode } from './decode-command.js';
 import { EXIT } from './exit.js';
 import { registerPull } from './pull.js';
@@ -19,6 +20,7 @@ const commands: ((program: Command) => void)[] = [
   registerRules,
   registerBackfill,
   registerSearch,
+  registerClean,
 ];
 
 export function buildProgram(): Command {

@@ -5,6 +5,7 @@ import { redactConfig, resolveSecret } from '../../config/secrets.js';
 import type { Detector, Logger } from '../../core/component.js';
 import { daemonSearchBackend } from '../../search/backend.js';
 import { searchApi } from './api/search.js';
+import { type DingResponder, startDingResponder } from './ding.js';
 import { checkExposure, startStatusServer } from './status-server.js';
 import { SourceRunner } from './supervisor.js';
 
@@ -12,6 +13,7 @@ export interface Daemon {
   app: App;
   runners: SourceRunner[];
   server: Server | undefined;
+  ding: DingResponder | undefined;
   /** Resolves when every source has stopped (signal, or all finished). */
   done: Promise<void>;
   stop(): Promise<void>;
@@ -43,6 +45,8 @@ export async function startDaemon(
         api: searchApi(app, runners, search),
       })
     : undefined;
+  const udp = config.daemon.udp;
+  const ding = udp ? await startDingResponder(udp, { runners, log: opts.log }) : undefined;
   const controller = new AbortController();
   const done = Promise.all(runners.map((r) => r.run(controller.signal))).then(() => undefined);
   let stopping: Promise<void> | undefined;
@@ -58,9 +62,10 @@ export async function startDaemon(
       await app.close();
       // The store's search connection closes with its sink; the files reader is the daemon's own.
       if (search?.kind === 'files') await search.close();
+      await ding?.close();
       await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
     })();
     return stopping;
   };
-  return { app, runners, server, done, stop };
+  return { app, runners, server, ding, done, stop };
 }

@@ -74,6 +74,8 @@ export function duopullConfig(
         ikey: env.DUOPULL_IKEY,
         skey,
         ...(env.DUOPULL_ENDPOINT ? { endpoint: env.DUOPULL_ENDPOINT } : {}),
+        // The Go function kept its position in `mintime` in this bucket: start each log there.
+        ...(bucket ? { resume_from: { duopull_s3: { bucket, aws: s3Aws } } } : {}),
       },
     ],
     sinks: [

@@ -178,3 +178,59 @@ describe('daily files sink', () => {
     ).toBe(false);
   });
 });
+
+describe('daily files named by a pattern', () => {
+  it('names day files as duo_watcher did (auth/%y%m%d) and refuses patterns that could leave the folder', async () => {
+    const s = sink({ directories: { 'duo.authentication': 'auth' }, file_name: '%y%m%d' });
+    await s.write([
+      ev('duo.authentication', '2026-11-24T23:59:59Z', 1),
+      ev('duo.authentication', '2026-11-25T00:00:00Z', 2),
+    ]);
+    await s.close();
+    expect((await readdir(join(dir, 'auth'))).sort()).toEqual(['261124', '261125']);
+    expect(await read(join(dir, 'auth', '261125'))).toMatchObject([{ n: 2 }]);
+    for (const bad of ['../%y%m%d', '%y/%m%d', '%Y-%m', '%H%y%m%d'])
+      expect(
+        dailyFilesSinkSchema.safeParse({ name: 'd', type: 'daily_files', path: dir, file_name: bad }).success,
+      ).toBe(false);
+  });
+
+  it('removes old days by the pattern, as the clean cron job did, and leaves other files alone', async () => {
+    await mkdir(join(dir, 'auth'));
+    const longAgo = new Date(Date.now() - 400 * 86_400_000);
+    const names = [
+      '241101',
+      '241102',
+      `${new Date().toISOString().slice(2, 10).replaceAll('-', '')}`,
+      'state',
+      '241101.clean',
+    ];
+    for (const n of names) await writeFile(join(dir, 'auth', n), '{}\n');
+    for (const n of ['241101', '241102', 'state', '241101.clean'])
+      await utimes(join(dir, 'auth', n), longAgo, longAgo);
+    const s = sink({ file_name: '%y%m%d', retention_days: 370 });
+    const today = new Date().toISOString().slice(0, 10);
+    const listed = await s.applyRetention(today, { dryRun: true });
+    expect(listed.map((p) => p.slice(dir.length + 1)).sort()).toEqual(['auth/241101', 'auth/241102']);
+    expect((await readdir(join(dir, 'auth'))).length).toBe(5);
+    await s.applyRetention(today, { days: 370 });
+    expect((await readdir(join(dir, 'auth'))).sort()).toEqual([names[2], '241101.clean', 'state'].sort());
+  });
+});
+
+describe('daily files in the local time zone', () => {
+  const tz = process.env.TZ;
+  afterEach(() => {
+    if (tz === undefined) delete process.env.TZ;
+    else process.env.TZ = tz;
+  });
+
+  it("names the day by the host's local time with day_zone: local, as duo_watcher did", async () => {
+    process.env.TZ = 'America/Los_Angeles';
+    const s = sink({ file_name: '%y%m%d', day_zone: 'local' });
+    // 03:00 UTC on the 25th is still the 24th in Seattle.
+    await s.write([ev('d', '2026-11-25T03:00:00Z', 1), ev('d', '2026-11-25T09:00:00Z', 2)]);
+    await s.close();
+    expect((await readdir(join(dir, 'd'))).sort()).toEqual(['261124', '261125']);
+  });
+});

@@ -5,9 +5,9 @@ import { DeliveryError, toError } from '../../core/errors.js';
 import type { LogEvent } from '../../core/event.js';
 import { type FileModes, modesFor, pathUnder } from '../../core/fsutil.js';
 import { safeNameComponent } from '../../core/names.js';
+import { dayFileName, dayOfFileName } from './naming.js';
 import type { DailyFilesSinkConfig } from './schema.js';
 
-const DAY_FILE = /^(.+)-(\d{4}-\d{2}-\d{2})\.jsonl$/;
 /**
  * Ids remembered per open file. Duplicates come from retries of recent batches, so a window of
  * the latest ids is enough; it bounds memory (~10 MB per busy file) on big days.
@@ -47,16 +47,23 @@ export class DailyFilesSink implements Sink {
     const dir = Object.hasOwn(this.cfg.directories, dataset)
       ? this.cfg.directories[dataset]!
       : safeNameComponent(dataset, 'dataset');
-    return pathUnder(this.cfg.path, dir, `${dir}-${safeNameComponent(day, 'day')}.jsonl`);
+    return pathUnder(this.cfg.path, dir, dayFileName(this.cfg.file_name, dir, safeNameComponent(day, 'day')));
   }
 
   async write(events: readonly LogEvent[]): Promise<SinkFailure[]> {
     const today = new Date().toISOString().slice(0, 10);
+    const local = this.cfg.day_zone === 'local';
+    const now = local ? localDay(Date.now()) : today;
     const groups = new Map<string, number[]>();
     const failures: SinkFailure[] = [];
     events.forEach((e, i) => {
       // The document's own @timestamp (already ISO, UTC) names its day: no second date formatting.
-      const day = this.cfg.day_from === 'event' ? String(e.doc['@timestamp']).slice(0, 10) : today;
+      const day =
+        this.cfg.day_from === 'arrival'
+          ? now
+          : local
+            ? localDay(e.timestamp)
+            : String(e.doc['@timestamp']).slice(0, 10);
       let path: string;
       try {
         path = this.pathFor(e.dataset, day);
@@ -146,11 +153,14 @@ export class DailyFilesSink implements Sink {
     await f?.fh.close().catch(() => undefined);
   }
 
-  async applyRetention(today: string): Promise<string[]> {
-    if (this.cfg.retention_days === 0) return [];
-    const cutoff = new Date(Date.parse(today) - this.cfg.retention_days * 86_400_000)
-      .toISOString()
-      .slice(0, 10);
+  /**
+   * Deletes the day files older than `days` (default `retention_days`) that were not written to
+   * for as long; `dryRun` only lists them (what `logferry clean --dry-run` shows).
+   */
+  async applyRetention(today: string, opts: { days?: number; dryRun?: boolean } = {}): Promise<string[]> {
+    const days = opts.days ?? this.cfg.retention_days;
+    if (days === 0) return [];
+    const cutoff = new Date(Date.parse(today) - days * 86_400_000).toISOString().slice(0, 10);
     const removed: string[] = [];
     let dirs: string[];
     try {
@@ -163,18 +173,19 @@ export class DailyFilesSink implements Sink {
       // lstat: a symlinked folder in the root leads elsewhere, and retention deletes nothing there.
       if (!(await lstat(dir).catch(() => undefined))?.isDirectory()) continue;
       for (const f of await readdir(dir)) {
-        const m = DAY_FILE.exec(f);
+        const day = dayOfFileName(this.cfg.file_name, d, f);
         const p = join(dir, f);
         // A day file written to lately (a backfill of old events) is kept until it goes quiet.
         if (
-          m &&
-          m[2]! < cutoff &&
+          day !== undefined &&
+          day < cutoff &&
           ((await stat(p).catch(() => undefined))?.mtimeMs ?? 0) < Date.parse(cutoff)
         ) {
-          await this.exclusive(p, async () => {
-            await this.closeFile(p);
-            await rm(p, { force: true });
-          });
+          if (!opts.dryRun)
+            await this.exclusive(p, async () => {
+              await this.closeFile(p);
+              await rm(p, { force: true });
+            });
           removed.push(p);
         }
       }
@@ -186,6 +197,13 @@ export class DailyFilesSink implements Sink {
     await Promise.allSettled([...this.queues.values()]);
     for (const p of [...this.files.keys()]) await this.closeFile(p);
   }
+}
+
+/** YYYY-MM-DD of the host's local time zone. */
+function localDay(ms: number): string {
+  const d = new Date(ms);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }
 
 function trimOldest(ids: Set<string>, keep: number): void {

@@ -1,12 +1,24 @@
 import { z } from 'zod';
 import { fileMode, sinkBase } from '../../config/common.js';
+import { DEFAULT_FILE_NAME, fileNameProblem } from './naming.js';
 
 export const dailyFilesSinkSchema = z
   .object({
     ...sinkBase,
     type: z.literal('daily_files'),
-    /** Root folder: one folder per dataset below it, one `<name>-YYYY-MM-DD.jsonl` per day. */
+    /** Root folder: one folder per dataset below it, one file per day in it. */
     path: z.string().min(1),
+    /**
+     * Day-file name inside the dataset's folder: `{dir}` the folder name, `%Y`/`%y` `%m` `%d`
+     * the day (see `day_zone`), `%%` a percent sign. `%y%m%d` names files as duo_watcher did.
+     */
+    file_name: z
+      .string()
+      .default(DEFAULT_FILE_NAME)
+      .superRefine((p, ctx) => {
+        const problem = fileNameProblem(p);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
     /** Folder (and file prefix) per dataset, e.g. `duo.authentication: auth`; default the dataset name. */
     directories: z
       .record(
@@ -24,6 +36,8 @@ export const dailyFilesSinkSchema = z
     retention_days: z.number().int().nonnegative().default(30),
     /** Which day an event belongs to: its own timestamp, or when logferry wrote it. */
     day_from: z.enum(['event', 'arrival']).default('event'),
+    /** Days in UTC, or in the host's local time zone (as duo_watcher named its files). */
+    day_zone: z.enum(['utc', 'local']).default('utc'),
     /** fsync after each write, so a checkpoint never runs ahead of the data on a power cut. */
     fsync: z.boolean().default(true),
     /**

@@ -15,6 +15,11 @@ export interface DuoCheckpoint {
   seen: string[];
   /** Duo's paging cursor after the last delivered event, when the window was not finished. */
   next_offset?: string;
+  /**
+   * Imported from a collector that counted instead of keeping ids (duo_watcher): the first
+   * `count` events before `before` (ms) were delivered by it and are passed over, in Duo's order.
+   */
+  skip?: { before: number; count: number };
   updated?: string;
 }
 
@@ -35,7 +40,9 @@ export async function loadCheckpoint(state: StateStore, key: string): Promise<Du
     Number.isFinite(cp.ts) &&
     Array.isArray(cp.seen) &&
     cp.seen.every((s) => typeof s === 'string') &&
-    (cp.next_offset === undefined || typeof cp.next_offset === 'string');
+    (cp.next_offset === undefined || typeof cp.next_offset === 'string') &&
+    (cp.skip === undefined ||
+      (Number.isSafeInteger(cp.skip?.before) && Number.isSafeInteger(cp.skip?.count) && cp.skip.count >= 0));
   if (!ok)
     throw new StateError(
       `checkpoint ${key} does not look like a Duo checkpoint; refusing to start. Fix or remove it to continue`,
@@ -48,11 +55,24 @@ export class Cursor {
   ts: number;
   private seen: Set<string>;
   nextOffset: string | undefined;
+  private skip: { before: number; count: number } | undefined;
 
   constructor(cp: DuoCheckpoint) {
     this.ts = cp.ts;
     this.seen = new Set(cp.seen);
     this.nextOffset = cp.next_offset;
+    this.skip = cp.skip && cp.skip.count > 0 ? { ...cp.skip } : undefined;
+  }
+
+  /**
+   * Whether this event is one the previous collector delivered (see `skip`). It is then taken
+   * as delivered, so a later resume at its millisecond skips it by id.
+   */
+  deliveredBefore(ts: number, id: string): boolean {
+    if (!this.skip || ts >= this.skip.before) return false;
+    if (--this.skip.count <= 0) this.skip = undefined;
+    this.advance(ts, id);
+    return true;
   }
 
   /** Whether this event was delivered before (same timestamp as the checkpoint, id seen). */
@@ -73,6 +93,7 @@ export class Cursor {
       ts: this.ts,
       seen: [...this.seen],
       ...(this.nextOffset ? { next_offset: this.nextOffset } : {}),
+      ...(this.skip ? { skip: { ...this.skip } } : {}),
       updated: new Date().toISOString(),
     };
   }

@@ -8,6 +8,7 @@ import { backoffDelay, sleep } from '../../core/retry.js';
 import type { Deps } from '../../registry.js';
 import { Cursor, checkpointKey, type DuoCheckpoint, loadCheckpoint } from './checkpoint.js';
 import { DuoApiError, DuoClient } from './client.js';
+import { ResumePoint } from './import.js';
 import { LOGS } from './logs.js';
 import type { DuoLogName, DuoSourceConfig } from './schema.js';
 
@@ -38,6 +39,8 @@ interface LogStatus {
   state: 'idle' | 'polling' | 'backing-off' | 'stopped';
   checkpoint?: string;
   events: number;
+  /** Polls done by the daemon's loop (duo_watcher's "count"). */
+  polls: number;
   last_poll?: string;
   last_error?: string;
 }
@@ -50,6 +53,7 @@ interface LogStatus {
 export class DuoSource implements Source {
   readonly name: string;
   private readonly logStatus = new Map<DuoLogName, LogStatus>();
+  private readonly resumePoint: ResumePoint;
 
   constructor(
     readonly cfg: DuoSourceConfig,
@@ -57,7 +61,8 @@ export class DuoSource implements Source {
     private readonly now: () => number = Date.now,
   ) {
     this.name = cfg.name;
-    for (const name of this.enabledLogs()) this.logStatus.set(name, { state: 'idle', events: 0 });
+    this.resumePoint = new ResumePoint(cfg.resume_from);
+    for (const name of this.enabledLogs()) this.logStatus.set(name, { state: 'idle', events: 0, polls: 0 });
   }
 
   enabledLogs(): DuoLogName[] {
@@ -65,12 +70,18 @@ export class DuoSource implements Source {
   }
 
   status() {
-    return { host: this.cfg.host, ikey: this.cfg.ikey, logs: Object.fromEntries(this.logStatus) };
+    const logs = [...this.logStatus].map(([n, s]) => [n, { ...s, interval: this.cfg.logs[n].interval }]);
+    return { host: this.cfg.host, ikey: this.cfg.ikey, logs: Object.fromEntries(logs) };
   }
 
-  /** Reads every enabled log's checkpoint, so a corrupt one stops the start, not a later poll. */
+  /**
+   * Reads every enabled log's checkpoint (or, without one, its imported start), so a corrupt one
+   * stops the start, not a later poll.
+   */
   async checkCheckpoints(state: StateStore): Promise<void> {
-    for (const name of this.enabledLogs()) await loadCheckpoint(state, checkpointKey(this.name, name));
+    for (const name of this.enabledLogs())
+      if (!(await loadCheckpoint(state, checkpointKey(this.name, name))))
+        await this.resumePoint.checkpoint(name);
   }
 
   async run(ctx: SourceContext): Promise<void> {
@@ -108,6 +119,7 @@ export class DuoSource implements Source {
       try {
         status.state = 'polling';
         const r = await this.pollLog(name, { ...ctx, log: ctx.log });
+        status.polls++;
         status.last_poll = new Date(this.now()).toISOString();
         if (r.failed) {
           status.last_error = r.failed;
@@ -140,9 +152,11 @@ export class DuoSource implements Source {
   async pollLog(name: DuoLogName, ctx: PollContext): Promise<PollResult> {
     const spec = LOGS[name];
     const key = checkpointKey(this.name, name);
-    const status = this.logStatus.get(name) ?? { state: 'idle', events: 0 };
+    const status = this.logStatus.get(name) ?? { state: 'idle', events: 0, polls: 0 };
     const start: DuoCheckpoint = { v: 1, ts: this.now() - this.cfg.lookback, seen: [] };
-    const cursor = new Cursor((await loadCheckpoint(ctx.state, key)) ?? start);
+    const cursor = new Cursor(
+      (await loadCheckpoint(ctx.state, key)) ?? (await this.resumePoint.checkpoint(name)) ?? start,
+    );
     const maxtime = this.now() - this.cfg.delay;
     const max = this.cfg.logs[name].max_events_per_poll;
     const result: PollResult = { log: name, events: 0, pages: 0, caughtUp: false };
@@ -192,6 +206,7 @@ export class DuoSource implements Source {
           break;
         }
         const id = spec.id(event);
+        if (cursor.deliveredBefore(ts, id)) continue;
         if (!cursor.delivered(ts, id)) entries.push({ ts, id, event });
       }
       const before = cursor.ts;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { duration, sourceBase } from '../../config/common.js';
 import { SecretRefSchema } from '../../config/secrets.js';
 import { isClearTextRemote } from '../../core/net.js';
+import { resumeFromSchema } from './import.js';
 
 const logSchema = (interval: number) =>
   z
@@ -61,6 +62,8 @@ export const duoSourceSchema = z
       .int()
       .positive()
       .default(32 * 1024 * 1024),
+    /** A log without a checkpoint starts where duo_watcher or the Go Duo function stopped (docs/operations.md). */
+    resume_from: resumeFromSchema.optional(),
     logs: z
       .object({
         authentication: logSchema(60_000).prefault({}),

@@ -1,0 +1,142 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.js';
+import { StateError } from '../../core/errors.js';
+import { defaultLimits } from '../../core/limits.js';
+import { memoryLogger } from '../../core/log.js';
+import { AutoParser } from '../../parsers/auto/index.js';
+import { makeEvents } from '../../testing/duo-events.js';
+import { FakeDuo } from '../../testing/duo-fake.js';
+import { MemorySink, MemoryStateStore, testPipeline } from '../../testing/memory.js';
+import { type Daemon, startDaemon } from './daemon.js';
+import { statusAnswer } from './ding.js';
+import { SourceRunner } from './supervisor.js';
+
+let dir: string;
+let fake: FakeDuo;
+let daemon: Daemon;
+const clients: Socket[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'logferry-ding-'));
+  fake = new FakeDuo();
+  fake.add('authentication', makeEvents('authentication', 20, Date.now() - 3_600_000, 1000));
+  const config = configSchema.parse({
+    state: { type: 'file', path: join(dir, 'state') },
+    dead_letter: { type: 'file', path: join(dir, 'dead-letter') },
+    sources: [
+      {
+        type: 'duo',
+        name: 'duo',
+        host: fake.host,
+        ikey: fake.ikey,
+        skey: fake.skey,
+        endpoint: await fake.listen(),
+        lookback: '2h',
+      },
+    ],
+    sinks: [{ type: 'daily_files', name: 'files', path: join(dir, 'logs'), fsync: false }],
+    daemon: { status_listen: false, udp: { host: '127.0.0.1', port: 0 } },
+  });
+  daemon = await startDaemon(config, { log: memoryLogger() });
+  // Status lines show a poll's time and count: wait for every log's first poll.
+  const logs = () =>
+    Object.values(
+      (daemon.runners[0]!.status() as unknown as { logs: Record<string, { polls: number }> }).logs,
+    );
+  while (!logs().every((l) => l.polls > 0)) await new Promise((r) => setTimeout(r, 20));
+});
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await daemon.stop();
+  await fake.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A real UDP client, bound to `address` (127.0.0.2 stands for a host other than this one). */
+async function client(address = '127.0.0.1'): Promise<Socket> {
+  const s = createSocket('udp4');
+  clients.push(s);
+  await new Promise<void>((r) => s.bind(0, address, () => r()));
+  return s;
+}
+
+function ask(s: Socket, text: string | Buffer): Promise<string> {
+  return new Promise((resolve) => {
+    s.once('message', (m) => resolve(m.toString('utf8')));
+    s.send(text, daemon.ding!.port, '127.0.0.1');
+  });
+}
+
+const LINE = /^auth: At \d\d:\d\d:\d\d up to \d\d-\d\d-\d\d \d\d:\d\d:\d\d count: \d+ interval: 60$/m;
+
+describe('UDP ding responder (duo_watcher protocol)', () => {
+  it('answers status with the sequence number, the ready code and one line per Duo log, as duo_watcher did', async () => {
+    const reply = await ask(await client(), '17 status');
+    expect(reply.startsWith('17 P0Ready\n\n')).toBe(true);
+    expect(reply).toMatch(LINE);
+    expect(reply).toMatch(/^admin: At .* interval: 300$/m);
+    expect(reply).toMatch(/^phone: At .* interval: 300$/m);
+    expect(await ask(await client('127.0.0.2'), 's')).toMatch(LINE);
+  });
+
+  it('takes controls only from loopback: a stop from elsewhere gets no answer and changes nothing', async () => {
+    const remote = await client('127.0.0.2');
+    remote.send('thread auth stop', daemon.ding!.port, '127.0.0.1');
+    // Datagrams on loopback keep their order: this status is answered after the stop was handled.
+    expect(await ask(remote, 'status')).toMatch(LINE);
+    expect(daemon.runners[0]!.state).toBe('running');
+  });
+
+  it('stops and starts a thread from loopback (the whole source), and says interval/maxcount are not supported yet', async () => {
+    const local = await client();
+    expect(await ask(local, '3 thread auth stop')).toBe(
+      '3 P2Thread auth terminated (with admin, phone: source duo as a whole)\n',
+    );
+    expect(daemon.runners[0]!.state).toBe('paused');
+    expect(await ask(local, 'status')).toMatch(/^auth: Idle \(paused\)$/m);
+    expect(await ask(local, 'thread auth interval 30')).toBe('P5Thread auth interval not supported yet\n');
+    expect(await ask(local, 'thread auth maxcount 5')).toBe('P5Thread auth maxcount not supported yet\n');
+    expect(await ask(local, 'thread nosuch stop')).toBe('P5No such thread\n');
+    expect(await ask(local, 'thread auth start')).toBe(
+      'P2Thread auth started (with admin, phone: source duo as a whole)\n',
+    );
+    expect(daemon.runners[0]!.state).toBe('running');
+    expect(await ask(local, 'rotate')).toBe('P0Okay\n');
+    expect(await ask(local, 'what')).toBe('P5Unrecognized command\n');
+  });
+
+  it('survives hostile datagrams: oversized, binary, empty', async () => {
+    const remote = await client('127.0.0.2');
+    remote.send(Buffer.alloc(4000, 0x73), daemon.ding!.port, '127.0.0.1');
+    remote.send(Buffer.from([0xff, 0xfe, 0x00, 0x01]), daemon.ding!.port, '127.0.0.1');
+    remote.send('42 ', daemon.ding!.port, '127.0.0.1');
+    expect(await ask(remote, '9 s')).toMatch(/^9 P0Ready/);
+  });
+});
+
+describe('UDP status of a source that failed for good', () => {
+  it('answers P5 naming the dead thread, and shows its logs idle', async () => {
+    const broken = new SourceRunner(
+      {
+        name: 'duo',
+        async run() {
+          throw new StateError('checkpoint duo/duo/authentication does not look like a Duo checkpoint');
+        },
+        status: () => ({ logs: { authentication: { state: 'idle', polls: 0, interval: 60_000 } } }),
+      },
+      {
+        pipeline: testPipeline({ parser: new AutoParser(), sinks: [new MemorySink()] }),
+        state: new MemoryStateStore(),
+        limits: defaultLimits,
+        log: memoryLogger(),
+      },
+    );
+    await broken.run(new AbortController().signal);
+    expect(statusAnswer([broken])).toBe('P5Dead thread: auth\n\nauth: Idle (failed)\n');
+  });
+});
