@@ -50,15 +50,22 @@ export async function handlerNames(): Promise<string[]> {
 }
 
 /**
- * Parses a config for its shape only: variables that the deployment sets later (bucket names,
- * hosts) get a stand-in that passes validation, so the component types and references are known.
+ * A stand-in for a variable the deployment sets later: it passes every validation (hostnames,
+ * URLs, names, SNS topic ARNs for `*_ARN`) and cannot occur by chance, so it can be swapped back.
  */
-export function configShape(text: string, name: string, env: Record<string, string> = {}): Config {
-  const standIn = new Proxy(env, {
-    get: (t, k: string) =>
-      t[k] ?? (/REGION/.test(k) ? 'us-east-1' : `lf-${k.toLowerCase().replace(/_/g, '-')}`),
-  });
-  return parseConfig(text, name, standIn);
+export function standIn(name: string): string {
+  if (/(^|_)REGION$/.test(name)) return 'us-east-1';
+  const m = `lfvar-${name.toLowerCase().replace(/_/g, '-')}-lfvar`;
+  return name.endsWith('_ARN') ? `arn:aws:sns:us-east-1:000000000000:${m}` : m;
+}
+
+/** Parses a config for its shape only: unset variables get their stand-in. */
+export function configShape(
+  text: string,
+  name: string,
+  env: Record<string, string | undefined> = {},
+): Config {
+  return parseConfig(text, name, new Proxy(env, { get: (t, k: string) => t[k] ?? standIn(k) }));
 }
 
 /** The files whose `import()` calls pick components; only these are rewritten. */
