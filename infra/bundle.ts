@@ -106,8 +106,12 @@ function sourceParsers(config: Config): Set<string> | undefined {
       }
   };
   for (const s of config.sources) {
-    if (s.type === 'duo') for (const p of ['duo_auth', 'duo_admin', 'duo_telephony']) names.add(p);
-    else if (!('parser' in s) || typeof s.parser !== 'string') unknown = true;
+    // Each Duo log has its own parser; the source's `parser` field is not read.
+    if (s.type === 'duo') {
+      for (const p of ['duo_auth', 'duo_admin', 'duo_telephony']) names.add(p);
+      continue;
+    }
+    if (!('parser' in s) || typeof s.parser !== 'string') unknown = true;
     walk(s);
   }
   // `auto` sniffs the content and hands over to any parser.
