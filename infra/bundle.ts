@@ -51,12 +51,14 @@ export async function handlerNames(): Promise<string[]> {
 
 /**
  * A stand-in for a variable the deployment sets later: it passes every validation (hostnames,
- * URLs, names, SNS topic ARNs for `*_ARN`) and cannot occur by chance, so it can be swapped back.
+ * URLs, names; SNS topic ARNs for `*_ARN`, URLs for `*_ENDPOINT` and `*_URL`) and cannot occur by chance, so it can be swapped back.
  */
 export function standIn(name: string): string {
   if (/(^|_)REGION$/.test(name)) return 'us-east-1';
   const m = `lfvar-${name.toLowerCase().replace(/_/g, '-')}-lfvar`;
-  return name.endsWith('_ARN') ? `arn:aws:sns:us-east-1:000000000000:${m}` : m;
+  if (name.endsWith('_ARN')) return `arn:aws:sns:us-east-1:000000000000:${m}`;
+  if (/_(ENDPOINT|URL)$/.test(name)) return `https://${m}.invalid`;
+  return m;
 }
 
 /** Parses a config for its shape only: unset variables get their stand-in. */
