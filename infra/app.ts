@@ -25,20 +25,22 @@ function option(name: string, dflt: string): string {
 const outdir = resolve(option('--out', join(ROOT, 'cdk.out')));
 const bundles = join(ROOT, '.tmp', 'bundles');
 const built = new Map<string, string>();
-for (const { config, handler } of Object.values(EXAMPLE_STACKS)) {
-  const dir = join(bundles, `${basename(config, '.yaml')}-${handler}`);
+for (const { config, handler, transform } of Object.values(EXAMPLE_STACKS)) {
   const cfg = configShape(await readFile(config, 'utf8'), config);
-  const r = await bundleLambda({
-    handler,
-    outdir: dir,
-    mapdir: join(bundles, 'maps', basename(dir)),
-    config: cfg,
-    rulesBase: ROOT,
-  });
-  process.stderr.write(
-    `bundle ${basename(dir)}: ${(r.bytes / 1024).toFixed(0)} KiB${r.rules.length ? `, ${r.rules.length} rule files` : ''}\n`,
-  );
-  built.set(`${config}:${handler}`, dir);
+  for (const h of transform ? [handler, 'firehose' as const] : [handler]) {
+    const dir = join(bundles, `${basename(config, '.yaml')}-${h}`);
+    const r = await bundleLambda({
+      handler: h,
+      outdir: dir,
+      mapdir: join(bundles, 'maps', basename(dir)),
+      config: cfg,
+      rulesBase: ROOT,
+    });
+    process.stderr.write(
+      `bundle ${basename(dir)}: ${(r.bytes / 1024).toFixed(0)} KiB${r.rules.length ? `, ${r.rules.length} rule files` : ''}\n`,
+    );
+    built.set(`${config}:${h}`, dir);
+  }
 }
 
 const app = new App({ outdir });

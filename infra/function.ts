@@ -87,7 +87,8 @@ export class LogferryFunction extends Construct {
         resources: [`${logGroup.logGroupArn}:*`],
       }),
     );
-    for (const s of configStatements(this, this.resolved, props.grants)) this.role.addToPolicy(s);
+    const grants = { ...props.grants, sinks: props.handler !== 'firehose' };
+    for (const s of configStatements(this, this.resolved, grants)) this.role.addToPolicy(s);
     if (props.vpc) this.allowVpcAccess();
 
     this.fn = new LambdaFunction(this, 'Function', {

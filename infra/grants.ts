@@ -13,6 +13,8 @@ export interface GrantOptions {
   openSearchArn?: string;
   /** A customer managed KMS key the secrets, buckets or streams are encrypted with. */
   kmsKeyArn?: string;
+  /** false for the Firehose transformation: its events go back to Firehose, not to the sinks. */
+  sinks?: boolean;
 }
 
 const s3Objects = (bucket: string, prefix: string) => `arn:${Aws.PARTITION}:s3:::${bucket}/${prefix}*`;
@@ -59,7 +61,7 @@ export function configStatements(
   const dl = config.dead_letter;
   // Writing is all a function does with dead letters; `logferry replay` reads them with its own role.
   if (dl.type === 's3') out.push(statement(['s3:PutObject'], [s3Objects(dl.bucket, dl.prefix)]));
-  for (const sink of config.sinks) {
+  for (const sink of opts.sinks === false ? [] : config.sinks) {
     if (sink.type === 'kinesis')
       out.push(statement(['kinesis:PutRecords'], [arn(scope, 'kinesis', 'stream', sink.stream)]));
     if (sink.type === 'firehose')

@@ -199,3 +199,25 @@ describe('load balancer logs', () => {
     });
   });
 });
+
+describe('Firehose archive with the transformation handler', () => {
+  it('lets Firehose invoke only the transformation function, which gets no sink grants', () => {
+    const t = templates['logferry-csoc-logging']!;
+    t.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      ExtendedS3DestinationConfiguration: Match.objectLike({
+        CompressionFormat: 'GZIP',
+        ProcessingConfiguration: {
+          Enabled: true,
+          Processors: [Match.objectLike({ Type: 'Lambda' })],
+        },
+      }),
+    });
+    const firehose = roleStatements(t, 'ConsumerFirehoseRole').find((s) =>
+      actions([s]).includes('lambda:InvokeFunction'),
+    )!;
+    expect(JSON.stringify(firehose.Resource)).toMatch(/ConsumerTransformFunction/);
+    expect(actions(roleStatements(t, 'ConsumerTransformRole')).filter((a) => a.startsWith('es:'))).toEqual(
+      [],
+    );
+  });
+});

@@ -277,6 +277,11 @@ export interface CentralLoggingConsumerProps extends LayoutProps {
   retryAttempts?: number;
   /** Also copy the raw stream to S3 through Firehose (the archive of record). */
   archive?: boolean;
+  /**
+   * Normalize what Firehose archives with logferry's Firehose-transformation handler (its own
+   * config and bundle; its sinks are not written, the events go back to Firehose).
+   */
+  archiveTransform?: { config: LogferryConfig; code: Code; bindings?: Record<string, string> };
 }
 
 /** The consumer: Kinesis → function (partial batch failures, bisect, bounded retries, on-failure queue). */
@@ -294,6 +299,7 @@ export class CentralLoggingConsumer extends Construct {
         bindAt(props.config, bindings, ['sources', i, 'stream'], () => props.stream.streamName);
     });
     this.function = new LogferryFunction(this, 'Consumer', { ...props, handler: 'kinesis', bindings });
+    this.bindings = bindings;
     this.onFailure = failureQueue(this, 'OnFailure');
     this.function.fn.addEventSource(
       new KinesisEventSource(props.stream, {
@@ -306,10 +312,18 @@ export class CentralLoggingConsumer extends Construct {
         onFailure: new SqsDlq(this.onFailure),
       }),
     );
-    if (props.archive) this.archiveBucket = this.firehoseArchive(props.stream);
+    if (props.archive || props.archiveTransform)
+      this.archiveBucket = this.firehoseArchive(props.stream, props.archiveTransform);
   }
 
-  private firehoseArchive(stream: IStream): Bucket {
+  /** The transformation function, when the archive is normalized. */
+  transform?: LogferryFunction;
+  private bindings: Record<string, string> = {};
+
+  private firehoseArchive(
+    stream: IStream,
+    transform?: CentralLoggingConsumerProps['archiveTransform'],
+  ): Bucket {
     const bucket = secureBucket(this, 'Archive');
     const role = new Role(this, 'FirehoseRole', {
       assumedBy: new ServicePrincipal('firehose.amazonaws.com'),
@@ -351,8 +365,9 @@ export class CentralLoggingConsumer extends Construct {
         roleArn: role.roleArn,
         prefix: 'raw/',
         errorOutputPrefix: 'raw-errors/',
-        compressionFormat: 'UNCOMPRESSED',
+        compressionFormat: transform ? 'GZIP' : 'UNCOMPRESSED',
         bufferingHints: { intervalInSeconds: 300, sizeInMBs: 64 },
+        processingConfiguration: transform ? this.transformProcessor(role, transform) : undefined,
       },
     });
     delivery.node.addDependency(role);
@@ -362,6 +377,42 @@ export class CentralLoggingConsumer extends Construct {
       'A Kinesis-sourced delivery stream takes the source stream encryption; the bucket is encrypted',
     );
     return bucket;
+  }
+
+  private transformProcessor(
+    firehoseRole: Role,
+    transform: NonNullable<CentralLoggingConsumerProps['archiveTransform']>,
+  ): CfnDeliveryStream.ProcessingConfigurationProperty {
+    // The consumer's resources serve the transformation too; what only it names gets its own.
+    const bindings = { ...this.bindings, ...transform.bindings };
+    bindStores(new Construct(this, 'TransformStores'), transform.config, bindings);
+    this.transform = new LogferryFunction(this, 'Transform', {
+      config: transform.config,
+      code: transform.code,
+      handler: 'firehose',
+      bindings,
+      // Firehose waits for the transformation at most 5 minutes per invocation.
+      timeout: Duration.minutes(5),
+    });
+    firehoseRole.addToPolicy(
+      new PolicyStatement({
+        actions: ['lambda:InvokeFunction', 'lambda:GetFunctionConfiguration'],
+        resources: [this.transform.fn.functionArn],
+      }),
+    );
+    return {
+      enabled: true,
+      processors: [
+        {
+          type: 'Lambda',
+          parameters: [
+            { parameterName: 'LambdaArn', parameterValue: this.transform.fn.functionArn },
+            { parameterName: 'BufferSizeInMBs', parameterValue: '1' },
+            { parameterName: 'BufferIntervalInSeconds', parameterValue: '60' },
+          ],
+        },
+      ],
+    };
   }
 }
 

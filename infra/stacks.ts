@@ -31,9 +31,10 @@ export interface ExampleSettings {
 
 const examples = (name: string) => join(ROOT, 'config/examples', name);
 
-export const EXAMPLE_STACKS: Record<string, { config: string; handler: HandlerName }> = {
+/** Each example stack's config and handler; `transform` adds the Firehose transformation handler. */
+export const EXAMPLE_STACKS: Record<string, { config: string; handler: HandlerName; transform?: boolean }> = {
   'logferry-duo-pull': { config: examples('aws-duo.yaml'), handler: 'duo' },
-  'logferry-csoc-logging': { config: examples('aws-csoc.yaml'), handler: 'kinesis' },
+  'logferry-csoc-logging': { config: examples('aws-csoc.yaml'), handler: 'kinesis', transform: true },
   'logferry-delivery': { config: examples('aws-delivery.yaml'), handler: 'kinesis' },
   'logferry-cloudtrail-alerts': { config: examples('aws-alerts.yaml'), handler: 's3' },
   'logferry-elb-logs': { config: examples('aws-s3.yaml'), handler: 's3' },
@@ -79,6 +80,11 @@ export function exampleStacks(
     code: code('logferry-csoc-logging'),
     stream: dest.stream,
     archive: true,
+    // The archive holds the normalized events too (gzip NDJSON), through the Firehose transformation.
+    archiveTransform: {
+      config: config('logferry-csoc-logging'),
+      code: codeFor(EXAMPLE_STACKS['logferry-csoc-logging']!.config, 'firehose'),
+    },
     grants: { openSearchArn: openSearchArn(csoc) },
   });
   const child = stack('logferry-csoc-child');
