@@ -3,7 +3,7 @@
  * `${VAR}` of the config in the environment (bound to a resource of the stack, or else a stack
  * parameter), and a role with exactly the statements the config needs.
  */
-import { Aws, CfnParameter, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnParameter, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { ISecurityGroup, IVpc } from 'aws-cdk-lib/aws-ec2';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
@@ -59,6 +59,12 @@ export class LogferryFunction extends Construct {
       bindings[v.name] = this.parameters[v.name]!.valueAsString;
     }
     this.resolved = props.config.resolve(bindings);
+
+    for (const path of outsideTmp(this.resolved))
+      Annotations.of(this).addWarningV2(
+        'logferry:read-only-path',
+        `${props.config.name}: ${path}: a Lambda function can write only below /tmp; use S3 or DynamoDB, or remove it`,
+      );
 
     const environment: Record<string, string> = { LOGFERRY_CONFIG_YAML: props.config.compact() };
     for (const v of props.config.variables)
@@ -146,4 +152,16 @@ export class LogferryFunction extends Construct {
         (this.vpcWildcard ? '; EC2 network-interface actions for a VPC function take no resource ARN' : ''),
     );
   }
+}
+
+/** File paths (state, dead letters, file sinks) a function could not write: all but /tmp is read-only. */
+function outsideTmp(config: Config): string[] {
+  const paths: string[] = [];
+  const check = (what: string, p: string) => {
+    if (!p.startsWith('/tmp/') && !p.includes('${Token[')) paths.push(`${what} ${p}`);
+  };
+  if (config.state.type === 'file') check('state', config.state.path);
+  if (config.dead_letter.type === 'file') check('dead_letter', config.dead_letter.path);
+  for (const s of config.sinks) if (s.type === 'daily_files') check(`sink '${s.name}'`, s.path);
+  return paths;
 }
