@@ -76,7 +76,12 @@ describe('logferry config in the CDK app', () => {
       code: Code.fromInline('export const handler = 0;'),
       bindings: { STATE_BUCKET: 'b1' },
     });
-    expect(Object.keys(f.parameters).sort()).toEqual(['KINESIS_ENDPOINT', 'STATE_PREFIX', 'STREAM', 'TOPIC_ARN']);
+    expect(Object.keys(f.parameters).sort()).toEqual([
+      'KINESIS_ENDPOINT',
+      'STATE_PREFIX',
+      'STREAM',
+      'TOPIC_ARN',
+    ]);
     Annotations.fromStack(stack).hasWarning(
       '/S/F',
       Match.stringLikeRegexp(
