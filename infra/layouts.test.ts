@@ -82,6 +82,10 @@ describe('Duo pull', () => {
       Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 0 } })],
     });
     t.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 1 });
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 600,
+    });
     expect(actions(roleStatements(t, 'DuoPullRole'))).toEqual([
       'kinesis:PutRecords',
       'logs:CreateLogStream',

@@ -183,6 +183,8 @@ export class DuoPull extends Construct {
     });
     this.rule = new Rule(this, 'Schedule', { schedule: Schedule.rate(every) });
     this.rule.addTarget(new LambdaTarget(this.function.fn, { retryAttempts: 0 }));
+    // A failed pull is not retried: the next schedule goes on from the checkpoints.
+    this.function.fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: every });
   }
 }
 
