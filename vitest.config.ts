@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'test/*.test.ts', 'rules/**/*.test.ts'],
+          include: ['src/**/*.test.ts', 'test/*.test.ts', 'rules/**/*.test.ts', 'infra/**/*.test.ts'],
           environment: 'node',
           testTimeout: 20_000,
         },

@@ -1,0 +1,54 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleLambda, configShape, ROOT, unusedImports } from './bundle.js';
+
+const example = async (name: string) => {
+  const path = join(ROOT, 'config/examples', name);
+  return configShape(await readFile(path, 'utf8'), path);
+};
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'logferry-bundle-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('Lambda bundle for one config', () => {
+  it('leaves out the components the config does not name', async () => {
+    const drop = await unusedImports(await example('aws-duo.yaml'));
+    expect([...(drop.get('src/registry.ts') ?? [])]).toEqual(
+      expect.arrayContaining([
+        './sinks/opensearch/index.js',
+        './sources/s3/index.js',
+        './parsers/cloudtrail/index.js',
+      ]),
+    );
+    expect(drop.get('src/registry.ts')).not.toContain('./sources/duo/index.js');
+    expect(drop.get('src/registry.ts')).not.toContain('./sinks/kinesis/index.js');
+    expect(drop.get('src/config/secrets.ts')).toContain('@aws-sdk/client-ssm');
+    expect(drop.get('src/app.ts')).toContain('./rules/detector.js');
+  });
+
+  it('holds the rule files the config loads and no source map', async () => {
+    const out = join(dir, 'alerts');
+    const r = await bundleLambda({
+      handler: 's3',
+      outdir: out,
+      mapdir: join(dir, 'maps'),
+      config: await example('aws-alerts.yaml'),
+      rulesBase: ROOT,
+    });
+    expect(r.rules).toContain('rules/aws/cloudtrail-tampering.yaml');
+    expect(existsSync(join(out, 'rules/aws/cloudtrail-tampering.yaml'))).toBe(true);
+    expect(existsSync(join(out, 'index.mjs.map'))).toBe(false);
+    expect(existsSync(join(dir, 'maps', 'index.mjs.map'))).toBe(true);
+    // The pruned bundle no longer carries the OpenSearch client, which only aws-s3.yaml uses.
+    expect(await readFile(join(out, 'index.mjs'), 'utf8')).not.toContain('@opensearch-project');
+    expect(await readFile(join(out, 'index.mjs'), 'utf8')).toContain('is not in this bundle');
+  }, 60_000);
+});
