@@ -18,7 +18,7 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const HANDLERS_DIR = join(ROOT, 'src/runtimes/lambda');
 
 // ESM bundles that contain CommonJS dependencies need `require`, `__dirname` and `__filename`.
-const banner = {
+export const banner = {
   js: [
     "import { createRequire as __lfCreateRequire } from 'node:module';",
     "import { fileURLToPath as __lfToPath } from 'node:url';",

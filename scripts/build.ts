@@ -14,7 +14,15 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { bundleLambda, configShape, HANDLER_SOURCES, handlerNames, ROOT, zipDir } from '../infra/bundle.js';
+import {
+  banner,
+  bundleLambda,
+  configShape,
+  HANDLER_SOURCES,
+  handlerNames,
+  ROOT,
+  zipDir,
+} from '../infra/bundle.js';
 import type { Config } from '../src/config/schema.js';
 
 function option(name: string): string | undefined {
@@ -45,16 +53,8 @@ const cli = await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  banner: {
-    js: [
-      "import { createRequire as __lfCreateRequire } from 'node:module';",
-      "import { fileURLToPath as __lfToPath } from 'node:url';",
-      "import { dirname as __lfDirname } from 'node:path';",
-      'const require = __lfCreateRequire(import.meta.url);',
-      'const __filename = __lfToPath(import.meta.url);',
-      'const __dirname = __lfDirname(__filename);',
-    ].join('\n'),
-  },
+  banner,
+
   sourcemap: 'linked',
   logLevel: 'warning',
   // The dashboard is served from web/ beside dist/; nothing else is read from disk.
