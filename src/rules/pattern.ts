@@ -38,21 +38,54 @@ export function compileRegex(pattern: string, ignoreCase = false): TextTest {
   if (pattern.length > MAX_PATTERN) throw new RegexError(`regex is longer than ${MAX_PATTERN} characters`);
   const literal = literalRegex(pattern);
   if (literal) return literalTest(literal, ignoreCase);
+  const re = compileRe2(pattern, RE2JS.translateRegExp, ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
+  const needle = ignoreCase ? '' : requiredLiteral(pattern);
+  if (needle.length >= 2) return (s) => s.includes(needle) && re.test(s);
+  return (s) => re.test(s);
+}
+
+/** RE2 compilation with the refusals every caller shares: constructs RE2 cannot run, syntax errors. */
+function compileRe2(pattern: string, translate: (p: string) => string, flags: number): RE2JS {
   const unsupported = unsupportedConstruct(pattern);
   if (unsupported)
     throw new RegexError(
       `regex '${shorten(pattern)}' uses ${unsupported}, which the linear-time engine cannot run; rewrite it without`,
     );
-  let re: RE2JS;
   try {
-    re = RE2JS.compile(RE2JS.translateRegExp(pattern), ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
+    return RE2JS.compile(translate(pattern), flags);
   } catch (e) {
     const why = (e as Error).message.replace(/^error parsing regexp: /, '');
     throw new RegexError(`invalid regex '${shorten(pattern)}': ${why}`, { cause: e });
   }
-  const needle = ignoreCase ? '' : requiredLiteral(pattern);
-  if (needle.length >= 2) return (s) => s.includes(needle) && re.test(s);
-  return (s) => re.test(s);
+}
+
+/** A regex whose named groups are read out (the `parse` transform), on the same linear-time engine. */
+export interface CapturingRegex {
+  /** Named groups, in the pattern's order. */
+  readonly groups: readonly string[];
+  /** The named groups' text for the first match, or undefined when nothing matches. */
+  exec(text: string): Record<string, string> | undefined;
+}
+
+/** RE2 syntax, named groups as `(?P<name>…)` or `(?<name>…)`; throws RegexError with RE2's reason. */
+export function compileCapturing(pattern: string): CapturingRegex {
+  if (pattern.length > MAX_PATTERN) throw new RegexError(`regex is longer than ${MAX_PATTERN} characters`);
+  const re = compileRe2(pattern, (p) => p, 0);
+  const named = re.namedGroups() as Record<string, number>;
+  const groups = Object.keys(named).sort((a, b) => named[a]! - named[b]!);
+  return {
+    groups,
+    exec(text) {
+      const m = re.matcher(text);
+      if (!m.find()) return undefined;
+      const out: Record<string, string> = {};
+      for (const g of groups) {
+        const v = m.group(named[g]!);
+        if (v !== null && v !== undefined) out[g] = v;
+      }
+      return out;
+    },
+  };
 }
 
 function shorten(p: string): string {

@@ -2,8 +2,8 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { LogEvent } from '../core/event.js';
 import { getField, setField } from '../core/fields.js';
+import { compileCapturing } from '../rules/pattern.js';
 import { compileDissect } from './dissect.js';
-import { compileLinearRegex } from './linear-regex.js';
 
 const FIELD_PATH = /^[@A-Za-z_][\w@.-]*$/;
 const MAX_PATTERN = 2000;
@@ -43,7 +43,7 @@ export const parseTransformSchema = z
     }
     let names: readonly string[];
     try {
-      names = t.regex !== undefined ? compileLinearRegex(t.regex).groups : compileDissect(t.dissect!).keys;
+      names = t.regex !== undefined ? compileCapturing(t.regex).groups : compileDissect(t.dissect!).keys;
     } catch (e) {
       ctx.addIssue({
         code: 'custom',
@@ -91,7 +91,7 @@ export function convert(text: string, t: Target): unknown {
 
 /** Parses one field of each event into typed ECS fields; an event the pattern does not match is left as it is. */
 export function createParseTransform(cfg: ParseTransformConfig): (e: LogEvent) => LogEvent {
-  const matcher = cfg.regex !== undefined ? compileLinearRegex(cfg.regex) : compileDissect(cfg.dissect!);
+  const matcher = cfg.regex !== undefined ? compileCapturing(cfg.regex) : compileDissect(cfg.dissect!);
   const mapping = Object.entries(cfg.fields).map(([name, t]) => [name, Array.isArray(t) ? t : [t]] as const);
   return (e) => {
     if (cfg.datasets && !cfg.datasets.includes(e.dataset)) return e;
