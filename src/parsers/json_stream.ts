@@ -1,11 +1,13 @@
 import { ParseError } from '../core/errors.js';
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_OBJ = 0x7b;
-const CLOSE_OBJ = 0x7d;
-const OPEN_ARR = 0x5b;
-const CLOSE_ARR = 0x5d;
+import {
+  CLOSE_ARR,
+  CLOSE_OBJ,
+  closingQuote,
+  OPEN_ARR,
+  OPEN_OBJ,
+  QUOTE,
+  STRING_GOES_ON_ESCAPED,
+} from './json_bytes.js';
 
 export interface ScannedObject {
   /** 0-based position among the objects of the input. */
@@ -95,28 +97,20 @@ export class ConcatenatedJsonScanner {
     }
   }
 
-  /** Jumps to the next unescaped quote (or the end of the chunk); returns where to go on. */
+  /** Jumps past the string's closing quote (or to the end of the chunk); returns where to go on. */
   private skipString(buf: Buffer, from: number): number {
     let i = from;
     if (this.escaped) {
       this.escaped = false;
       i++;
     }
-    for (;;) {
-      const q = buf.indexOf(QUOTE, i);
-      const stop = q === -1 ? buf.length : q;
-      let k = 0;
-      for (let j = stop - 1; j >= i && buf[j] === BACKSLASH; j--) k++;
-      if (q === -1) {
-        this.escaped = k % 2 === 1;
-        return buf.length;
-      }
-      if (k % 2 === 0) {
-        this.inString = false;
-        return q + 1;
-      }
-      i = q + 1;
+    const q = closingQuote(buf, i);
+    if (q < 0) {
+      this.escaped = q === STRING_GOES_ON_ESCAPED;
+      return buf.length;
     }
+    this.inString = false;
+    return q + 1;
   }
 
   private keep(part: Buffer): void {

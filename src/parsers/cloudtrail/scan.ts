@@ -1,11 +1,14 @@
 import { LimitError, ParseError } from '../../core/errors.js';
+import {
+  CLOSE_ARR,
+  CLOSE_OBJ,
+  closingQuote,
+  OPEN_ARR,
+  OPEN_OBJ,
+  QUOTE,
+  STRING_GOES_ON_ESCAPED,
+} from '../json_bytes.js';
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_OBJ = 0x7b;
-const CLOSE_OBJ = 0x7d;
-const OPEN_ARR = 0x5b;
-const CLOSE_ARR = 0x5d;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 
@@ -72,18 +75,9 @@ export class RecordsScanner {
           i++;
           continue;
         }
-        // Jump to the next quote; it closes the string unless an odd run of backslashes precedes it.
-        let q = buf.indexOf(QUOTE, i);
-        while (q !== -1) {
-          let k = 0;
-          for (let j = q - 1; j >= i && buf[j] === BACKSLASH; j--) k++;
-          if (k % 2 === 0) break;
-          q = buf.indexOf(QUOTE, q + 1);
-        }
-        if (q === -1) {
-          let k = 0;
-          for (let j = n - 1; j >= i && buf[j] === BACKSLASH; j--) k++;
-          this.escaped = k % 2 === 1;
+        const q = closingQuote(buf, i);
+        if (q < 0) {
+          this.escaped = q === STRING_GOES_ON_ESCAPED;
           i = n;
           break;
         }
