@@ -1,28 +1,16 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileDeadLetterStore } from '../../deadletter/file/index.js';
+import { type CliResult, runCli } from '../../testing/cli.js';
 import { OpenSearchFake } from '../../testing/opensearch-fake.js';
 
-const BIN = join(import.meta.dirname, '../../../bin/logferry.mjs');
 let dir: string;
 let fake: OpenSearchFake;
 
-/** Async, so the in-process fake cluster can answer the CLI while it runs. */
-function logferry(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, LOGFERRY_FROM_SOURCE: '1', OS_PASSWORD: 'cli-secret-pw' },
-      cwd: dir,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function logferry(args: string[]): Promise<CliResult> {
+  return runCli(args, { cwd: dir, env: { OS_PASSWORD: 'cli-secret-pw' } });
 }
 
 beforeAll(async () => {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,26 +7,15 @@ import { parseConfig } from '../../config/load.js';
 import { memoryLogger } from '../../core/log.js';
 import { LocalStoreSink } from '../../sinks/local_store/index.js';
 import { localStoreSinkSchema } from '../../sinks/local_store/schema.js';
+import { type CliResult, runCli } from '../../testing/cli.js';
 import { freePort } from '../../testing/ports.js';
 import { startDaemon } from '../daemon/daemon.js';
 
-const BIN = join(import.meta.dirname, '../../../bin/logferry.mjs');
 let dir: string;
 let yaml: string;
 
-/** Runs the CLI without blocking this process, so an in-process daemon can answer it. */
-function logferry(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: dir,
-      env: { ...process.env, LOGFERRY_FROM_SOURCE: '1' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function logferry(args: string[]): Promise<CliResult> {
+  return runCli(args, { cwd: dir });
 }
 
 beforeAll(async () => {
