@@ -35,3 +35,31 @@ export interface LogEvent {
   doc: EcsDocument;
   origin: Origin;
 }
+
+const SERIALIZED = Symbol('logferry.serialized');
+
+interface SerializedCache {
+  doc: object;
+  json: string;
+}
+
+/**
+ * The event's document as JSON, built once and shared by every sink that writes JSON (NDJSON
+ * files, bulk bodies, stream records): serializing per sink was the largest cost of delivery.
+ * The cache sits on the event under a non-enumerable symbol, so JSON, spreads and equality
+ * checks never see it, and it remembers which doc it was built from: an event copied with a new
+ * doc (`{...ev, doc}`) gets its own. Docs are not changed once sinks have them (transforms run
+ * before delivery), which is what makes caching them sound.
+ */
+export function serializedDoc(ev: LogEvent): string {
+  const cached = (ev as { [SERIALIZED]?: SerializedCache })[SERIALIZED];
+  if (cached !== undefined && cached.doc === ev.doc) return cached.json;
+  const json = JSON.stringify(ev.doc);
+  Object.defineProperty(ev, SERIALIZED, {
+    value: { doc: ev.doc, json },
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+  return json;
+}

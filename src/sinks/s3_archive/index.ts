@@ -6,7 +6,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { awsClientConfig } from '../../core/aws.js';
 import type { Sink, SinkFailure } from '../../core/component.js';
 import { DeliveryError, toError } from '../../core/errors.js';
-import type { LogEvent } from '../../core/event.js';
+import { type LogEvent, serializedDoc } from '../../core/event.js';
 import { safeNameComponent } from '../../core/names.js';
 import { InFlight } from '../inflight.js';
 import type { S3ArchiveSinkConfig } from './schema.js';
@@ -109,7 +109,7 @@ export class S3ArchiveSink implements Sink {
 
   private async put(key: string, events: LogEvent[]): Promise<void> {
     let text = '';
-    for (const e of events) text += `${JSON.stringify(e.doc)}\n`;
+    for (const e of events) text += `${serializedDoc(e)}\n`;
     const body = await gzipAsync(text);
     const upload = new Upload({
       client: this.client,
