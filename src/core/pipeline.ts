@@ -16,6 +16,7 @@ import { eventId } from './ids.js';
 import type { Limits } from './limits.js';
 import type { Metrics } from './metrics.js';
 import { type BackoffOptions, backoffDelay, sleep } from './retry.js';
+import { isoTime } from './time.js';
 
 export interface Route {
   parser: Parser;
@@ -51,7 +52,7 @@ export interface Pipeline {
 export function finalizeEvent(draft: EventDraft, origin: Origin): LogEvent {
   const id = draft.id ?? eventId(draft.dataset, draft.idParts);
   const doc = draft.doc as LogEvent['doc'];
-  doc['@timestamp'] = new Date(Number.isFinite(draft.timestamp) ? draft.timestamp : 0).toISOString();
+  doc['@timestamp'] = isoTime(Number.isFinite(draft.timestamp) ? draft.timestamp : 0);
   const ev = doc.event;
   if (ev && typeof ev === 'object' && !Array.isArray(ev)) {
     (ev as Record<string, unknown>).id = id;

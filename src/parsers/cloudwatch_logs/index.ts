@@ -55,13 +55,26 @@ export function looksLikeSubscription(json: unknown): boolean {
   return typeof json === 'object' && json !== null && 'messageType' in json && 'logEvents' in json;
 }
 
-/** Parses a message that is a JSON object; other messages stay plain text. */
-function parseJsonMessage(message: string): Record<string, unknown> | undefined {
-  const t = message.trimEnd();
-  if (t.length < 2 || t[0] !== '{' || t[t.length - 1] !== '}') return undefined;
+/** JSON whitespace: what JSON.parse skips around a value. */
+function isJsonSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/**
+ * Parses a message that is a JSON object; other messages stay plain text. Only text that starts
+ * with `{` and ends with `}` (JSON whitespace aside) is tried: JSON.parse is never called where
+ * it cannot succeed, and throwing was the costly part for plain lines that happen to look alike.
+ */
+export function parseJsonMessage(message: string): Record<string, unknown> | undefined {
+  if (message.charCodeAt(0) !== 0x7b) return undefined;
+  let end = message.length - 1;
+  while (end > 0 && isJsonSpace(message.charCodeAt(end))) end--;
+  // Other trailing white space (NBSP, line separators) is trimmed as before; it is rare.
+  const text = message.charCodeAt(end) > 0x7f ? message.trimEnd() : message;
+  if (text !== message) end = text.length - 1;
+  if (end < 1 || text.charCodeAt(end) !== 0x7d) return undefined;
   try {
-    const v = JSON.parse(t) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    return JSON.parse(text) as Record<string, unknown>;
   } catch {
     return undefined;
   }
