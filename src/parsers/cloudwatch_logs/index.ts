@@ -2,7 +2,7 @@ import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
 import { jsonErrorReason, ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
-import { checkRecordSize, maybeGunzip } from '../../core/limits.js';
+import { checkRecordSize, decodeBase64, maybeGunzip } from '../../core/limits.js';
 import { bodyBytes } from '../bytes.js';
 import {
   cloudwatchLogsParserSchema,
@@ -136,7 +136,22 @@ export class CloudWatchLogsParser implements Parser {
   readonly name = 'cloudwatch_logs';
   constructor(private readonly opts: SubscriptionOptions = {}) {}
 
-  async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+  /** Records already in memory (Kinesis, Firehose, decode) are parsed synchronously; streams are read first. */
+  parse(item: RawItem, ctx: ParseContext): Iterable<EventDraft> | AsyncIterable<EventDraft> {
+    const body = item.body;
+    if (body.kind === 'bytes' || body.kind === 'base64') return this.inMemory(body, ctx);
+    return this.streamed(item, ctx);
+  }
+
+  private *inMemory(
+    body: { kind: 'bytes'; bytes: Buffer } | { kind: 'base64'; text: string },
+    ctx: ParseContext,
+  ): Iterable<EventDraft> {
+    const bytes = body.kind === 'bytes' ? body.bytes : decodeBase64(body.text, 'record data');
+    yield* subscriptionEvents(decodeSubscription(bytes, ctx), this.opts);
+  }
+
+  private async *streamed(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
     const bytes = await bodyBytes(item, ctx.limits);
     yield* subscriptionEvents(decodeSubscription(bytes, ctx), this.opts);
   }
