@@ -62,7 +62,9 @@ describe('logferry CLI', () => {
     expect(r.code).toBe(3);
     expect(r.stdout.trim().split('\n')).toHaveLength(2);
     expect(r.stderr.trim().split('\n')).toEqual([
-      expect.stringMatching(/^logferry: parse mixed\.json Records\[1\]: record: gzip stream is truncated/),
+      expect.stringMatching(
+        /^logferry: parse mixed\.json line 1 Records\[1\]: record: gzip stream is truncated/,
+      ),
     ]);
   });
 
