@@ -11,7 +11,7 @@ import type {
 } from './component.js';
 import { Deadline } from './deadline.js';
 import { describeError, isLogferryError, ParseError, toError } from './errors.js';
-import type { EventDraft, LogEvent, Origin } from './event.js';
+import { attachSerializer, type EventDraft, type LogEvent, type Origin } from './event.js';
 import { eventId } from './ids.js';
 import type { Limits } from './limits.js';
 import type { Metrics } from './metrics.js';
@@ -48,8 +48,9 @@ export interface Pipeline {
 /**
  * Gives a draft its id and the fields every event has. The draft's doc is taken over (not copied:
  * this runs once per event); parsers that want `@timestamp` first put it first themselves.
+ * `fastJson` lets the draft's own serializer write the doc (only when nothing will change it).
  */
-export function finalizeEvent(draft: EventDraft, origin: Origin): LogEvent {
+export function finalizeEvent(draft: EventDraft, origin: Origin, fastJson = false): LogEvent {
   const id = draft.id ?? eventId(draft.dataset, draft.idParts);
   const doc = draft.doc as LogEvent['doc'];
   doc['@timestamp'] = isoTime(Number.isFinite(draft.timestamp) ? draft.timestamp : 0);
@@ -58,7 +59,9 @@ export function finalizeEvent(draft: EventDraft, origin: Origin): LogEvent {
     (ev as Record<string, unknown>).id = id;
     (ev as Record<string, unknown>).dataset = draft.dataset;
   } else doc.event = { id, dataset: draft.dataset };
-  return { id, dataset: draft.dataset, timestamp: draft.timestamp, doc, origin };
+  const event: LogEvent = { id, dataset: draft.dataset, timestamp: draft.timestamp, doc, origin };
+  if (fastJson && draft.toJson) attachSerializer(event, draft.toJson);
+  return event;
 }
 
 function isSyncIterable<T>(it: Iterable<T> | AsyncIterable<T>): it is Iterable<T> {
@@ -90,6 +93,8 @@ export async function runBatch(
   const owners: number[] = [];
   let total = 0;
   let cutShort = false;
+  // A parser's fixed-shape serializer is only right for the doc it built: not after transforms.
+  const fastJson = p.transforms.length === 0;
 
   const flush = async () => {
     if (buffered.length === 0) return;
@@ -131,7 +136,7 @@ export async function runBatch(
       const parser = item.parser ? await p.parser(item.parser) : route.parser;
       if (!parser) throw new ParseError(`no parser named '${item.parser}'`, { origin: item.origin });
       const take = (draft: EventDraft): boolean => {
-        const ev = applyTransforms(finalizeEvent(draft, item.origin), p.transforms);
+        const ev = applyTransforms(finalizeEvent(draft, item.origin, fastJson), p.transforms);
         if (!ev) return false;
         buffered.push(ev);
         owners.push(i);

@@ -1,7 +1,7 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
 import { jsonErrorReason, ParseError } from '../../core/errors.js';
-import type { EventDraft } from '../../core/event.js';
+import type { EcsDocument, EventDraft } from '../../core/event.js';
 import { checkRecordSize, decodeBase64, maybeGunzip } from '../../core/limits.js';
 import { bodyBytes } from '../bytes.js';
 import {
@@ -80,6 +80,42 @@ export function parseJsonMessage(message: string): Record<string, unknown> | und
   }
 }
 
+interface CloudWatchDoc extends EcsDocument {
+  message: string;
+  event: { id: string; dataset: string; original?: string };
+  aws: { cloudwatch: { event_id: string } };
+}
+
+/**
+ * Writers for this record's docs, with the record-wide parts (cloud, log group, stream, filters)
+ * serialized once: they give the text JSON.stringify gives, key for key (the doc literals in
+ * subscriptionEvents fix the order). Messages merged into the root (`json_target: ''`) or aimed
+ * at a key the document uses itself have no fixed shape and are left to JSON.stringify.
+ */
+function recordSerializers(
+  msg: SubscriptionMessage,
+  cloud: object,
+  jsonTarget: string,
+  keepOriginal: boolean,
+): { text: (d: EcsDocument) => string; json: ((d: EcsDocument) => string) | undefined } {
+  const tail = `,"cloud":${JSON.stringify(cloud)},"aws":{"cloudwatch":{"log_group":${JSON.stringify(msg.logGroup)},"log_stream":${JSON.stringify(msg.logStream)},"subscription_filters":${JSON.stringify(msg.subscriptionFilters)},"event_id":`;
+  const event = (d: CloudWatchDoc, original: boolean) =>
+    `"event":{"provider":"cloudwatch_logs",${original ? `"original":${JSON.stringify(d.event.original)},` : ''}"id":${JSON.stringify(d.event.id)},"dataset":${JSON.stringify(d.event.dataset)}}`;
+  const end = (d: CloudWatchDoc) => `${tail}${JSON.stringify(d.aws.cloudwatch.event_id)}}}}`;
+  const text = (doc: EcsDocument) => {
+    const d = doc as CloudWatchDoc;
+    return `{"@timestamp":${JSON.stringify(d['@timestamp'])},"message":${JSON.stringify(d.message)},${event(d, false)}${end(d)}`;
+  };
+  if (jsonTarget === '' || ['@timestamp', 'event', 'cloud', 'aws'].includes(jsonTarget))
+    return { text, json: undefined };
+  const key = `,${JSON.stringify(jsonTarget)}:`;
+  const json = (doc: EcsDocument) => {
+    const d = doc as CloudWatchDoc;
+    return `{"@timestamp":${JSON.stringify(d['@timestamp'])}${key}${JSON.stringify(d[jsonTarget])},${event(d, keepOriginal)}${end(d)}`;
+  };
+  return { text, json };
+}
+
 export interface SubscriptionOptions {
   jsonTarget?: string;
   keepOriginal?: boolean;
@@ -97,8 +133,9 @@ export function* subscriptionEvents(
   if (msg.messageType === 'CONTROL_MESSAGE') return;
   const jsonTarget = opts.jsonTarget ?? 'json';
   const cloud = { provider: 'aws', account: { id: msg.owner } };
+  const writers = recordSerializers(msg, cloud, jsonTarget, opts.keepOriginal === true);
   for (const le of msg.logEvents) {
-    const json = parseJsonMessage(le.message);
+    const parsed = parseJsonMessage(le.message);
     const cloudwatch = {
       log_group: msg.logGroup,
       log_stream: msg.logStream,
@@ -106,7 +143,9 @@ export function* subscriptionEvents(
       event_id: le.id,
     };
     let doc: Record<string, unknown>;
-    if (!json) {
+    let toJson: ((d: EcsDocument) => string) | undefined;
+    if (!parsed) {
+      toJson = writers.text;
       doc = {
         '@timestamp': '',
         message: le.message,
@@ -115,6 +154,8 @@ export function* subscriptionEvents(
         aws: { cloudwatch },
       };
     } else {
+      const json = parsed;
+      toJson = writers.json;
       const event: Record<string, unknown> = { provider: 'cloudwatch_logs' };
       if (opts.keepOriginal) event.original = le.message;
       doc = jsonTarget === '' ? { '@timestamp': '', ...json } : { '@timestamp': '', [jsonTarget]: json };
@@ -128,6 +169,7 @@ export function* subscriptionEvents(
       timestamp: le.timestamp,
       doc,
       idParts: [msg.owner, msg.logGroup, msg.logStream, le.id],
+      toJson,
     };
   }
 }
