@@ -35,8 +35,11 @@ function inputItem(file: string | undefined, name: string): RawItem {
   };
 }
 
-/** Events per write to the output: about 1 MB of NDJSON, few large writes rather than many small ones. */
-const EVENTS_PER_WRITE = 2000;
+/**
+ * Events per write to the output (~250 KB of NDJSON). Larger batches outlive V8's young
+ * generation: at 2000 events a 1 M-event decode spent 40 % more CPU, mostly collecting garbage.
+ */
+const EVENTS_PER_WRITE = 500;
 
 /**
  * Turns a Kinesis Lambda event, a raw base64 record or a gzip payload into NDJSON, reporting
