@@ -51,12 +51,42 @@ interface SerializedCache {
 }
 
 function setCache(ev: LogEvent, cache: SerializedCache): void {
-  Object.defineProperty(ev, SERIALIZED, {
-    value: cache,
-    writable: true,
-    configurable: true,
-    enumerable: false,
-  });
+  if (ev instanceof FinalEvent) FinalEvent.setCache(ev, cache);
+  else
+    Object.defineProperty(ev, SERIALIZED, {
+      value: cache,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+}
+
+function getCache(ev: LogEvent): SerializedCache | undefined {
+  return ev instanceof FinalEvent
+    ? FinalEvent.getCache(ev)
+    : (ev as { [SERIALIZED]?: SerializedCache })[SERIALIZED];
+}
+
+/**
+ * What finalizeEvent makes: a LogEvent whose serialized-form cache is a private field, which
+ * costs nothing to set (defining a hidden property on a plain object did, per event) and which
+ * JSON, spreads, structuredClone and equality checks never see.
+ */
+export class FinalEvent implements LogEvent {
+  #cache: SerializedCache | undefined = undefined;
+  constructor(
+    public id: string,
+    public dataset: string,
+    public timestamp: number,
+    public doc: EcsDocument,
+    public origin: Origin,
+  ) {}
+  static getCache(ev: FinalEvent): SerializedCache | undefined {
+    return ev.#cache;
+  }
+  static setCache(ev: FinalEvent, cache: SerializedCache): void {
+    ev.#cache = cache;
+  }
 }
 
 /** Hands the event its parser's fast serializer (see EventDraft.toJson) for its current doc. */
@@ -73,7 +103,7 @@ export function attachSerializer(ev: LogEvent, toJson: (doc: EcsDocument) => str
  * before delivery), which is what makes caching them sound.
  */
 export function serializedDoc(ev: LogEvent): string {
-  const cached = (ev as { [SERIALIZED]?: SerializedCache })[SERIALIZED];
+  const cached = getCache(ev);
   if (cached !== undefined && cached.doc === ev.doc) {
     if (cached.json === undefined)
       cached.json = cached.toJson ? cached.toJson(ev.doc) : JSON.stringify(ev.doc);

@@ -11,7 +11,7 @@ import type {
 } from './component.js';
 import { Deadline } from './deadline.js';
 import { describeError, isLogferryError, ParseError, toError } from './errors.js';
-import { attachSerializer, type EventDraft, type LogEvent, type Origin } from './event.js';
+import { attachSerializer, type EventDraft, FinalEvent, type LogEvent, type Origin } from './event.js';
 import { eventId } from './ids.js';
 import type { Limits } from './limits.js';
 import type { Metrics } from './metrics.js';
@@ -59,7 +59,7 @@ export function finalizeEvent(draft: EventDraft, origin: Origin, fastJson = fals
     (ev as Record<string, unknown>).id = id;
     (ev as Record<string, unknown>).dataset = draft.dataset;
   } else doc.event = { id, dataset: draft.dataset };
-  const event: LogEvent = { id, dataset: draft.dataset, timestamp: draft.timestamp, doc, origin };
+  const event = new FinalEvent(id, draft.dataset, draft.timestamp, doc, origin);
   if (fastJson && draft.toJson) attachSerializer(event, draft.toJson);
   return event;
 }

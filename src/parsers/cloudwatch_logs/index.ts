@@ -134,6 +134,8 @@ export function* subscriptionEvents(
   const jsonTarget = opts.jsonTarget ?? 'json';
   const cloud = { provider: 'aws', account: { id: msg.owner } };
   const writers = recordSerializers(msg, cloud, jsonTarget, opts.keepOriginal === true);
+  // Joined as eventId joins parts, once per record: the ids are those of the four parts.
+  const idPrefix = `${msg.owner}\x1f${msg.logGroup}\x1f${msg.logStream}`;
   for (const le of msg.logEvents) {
     const parsed = parseJsonMessage(le.message);
     const cloudwatch = {
@@ -168,7 +170,7 @@ export function* subscriptionEvents(
       dataset: DATASET,
       timestamp: le.timestamp,
       doc,
-      idParts: [msg.owner, msg.logGroup, msg.logStream, le.id],
+      idParts: [idPrefix, le.id],
       toJson,
     };
   }
