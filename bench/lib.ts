@@ -13,20 +13,31 @@ export interface BenchResult {
   [extra: string]: unknown;
 }
 
-/** Samples RSS every 20 ms while `fn` runs; returns the result, seconds taken and peak RSS in MB. */
+/**
+ * Samples RSS every 20 ms while `fn` runs; returns the result, seconds taken, CPU seconds this
+ * process used (user + system: on a shared machine, less disturbed by other processes than
+ * wall time) and peak RSS in MB.
+ */
 export async function measure<T>(
   fn: () => Promise<T>,
-): Promise<{ value: T; seconds: number; peakRssMb: number }> {
+): Promise<{ value: T; seconds: number; cpuSeconds: number; peakRssMb: number }> {
   let peak = process.memoryUsage.rss();
   const timer = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage.rss());
   }, 20);
   const start = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   try {
     const value = await fn();
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const used = process.cpuUsage(cpu);
     peak = Math.max(peak, process.memoryUsage.rss());
-    return { value, seconds, peakRssMb: Math.round(peak / 1024 / 1024) };
+    return {
+      value,
+      seconds,
+      cpuSeconds: (used.user + used.system) / 1e6,
+      peakRssMb: Math.round(peak / 1024 / 1024),
+    };
   } finally {
     clearInterval(timer);
   }

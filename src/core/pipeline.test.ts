@@ -214,3 +214,27 @@ describe('runBatch', () => {
     expect(p.deadLetter.entries[0]!.error).toBe('parse test/0 line 2: line 2 is not JSON');
   });
 });
+
+describe('runBatch with a synchronous parser', () => {
+  it('takes all its events without a promise turn between them', async () => {
+    const turns: boolean[] = [];
+    let microtaskRan = false;
+    const parser: Parser = {
+      name: 'sync',
+      *parse(): Iterable<EventDraft> {
+        for (let i = 0; i < 3; i++) {
+          turns.push(microtaskRan);
+          queueMicrotask(() => {
+            microtaskRan = true;
+          });
+          yield { dataset: 'test', timestamp: 1_700_000_000_000, doc: { i }, idParts: [i] };
+        }
+      },
+    };
+    const sink = new MemorySink();
+    const res = await runBatch({ source: 's', items: items('x') }, testPipeline({ parser, sinks: [sink] }));
+    expect(res.events).toBe(3);
+    expect(turns).toEqual([false, false, false]);
+    expect(sink.byId.size).toBe(3);
+  });
+});

@@ -3,6 +3,7 @@ import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
 import { httpAccessDoc } from '../aws_lb/access.js';
 import { int, isoMillis, type LineFormat, num, parseLines, str } from '../aws_lb/fields.js';
+import { type LbParserOptions, lbParserSchema } from '../aws_lb/schema.js';
 
 export const DATASET = 'aws.alb';
 
@@ -60,7 +61,7 @@ function list(v: string | undefined): string[] | undefined {
 export const albFormat: LineFormat = {
   label: 'ALB',
   minFields: MIN_FIELDS,
-  build(f, idParts, cloud): EventDraft | string {
+  build(f, idParts, cloud, copies): EventDraft | string {
     const time = isoMillis(f[1]);
     if (time === undefined) return `has '${f[1]}' where the time should be`;
     const { doc, status } = httpAccessDoc(
@@ -86,14 +87,14 @@ export const albFormat: LineFormat = {
         name: str(f[2]),
         request_processing_time: num(f[5]),
         target_processing_time: targetTime,
-        // Same meaning as classic ELB's backend time: one rule field works for both.
-        backend_processing_time: targetTime,
+        // Classic ELB's name for the target time, so one field once served both (aws_copies).
+        backend_processing_time: copies ? targetTime : undefined,
         response_processing_time: num(f[7]),
-        elb_status_code: status,
+        elb_status_code: copies ? status : undefined,
         target_status_code: int(f[9]),
-        backend_status_code: int(f[9]),
-        ssl_cipher: str(f[14]),
-        ssl_protocol: str(f[15]),
+        backend_status_code: copies ? int(f[9]) : undefined,
+        ssl_cipher: copies ? str(f[14]) : undefined,
+        ssl_protocol: copies ? str(f[15]) : undefined,
         target_group_arn: str(f[16]),
         trace_id: str(f[17]),
         chosen_cert_arn: str(f[19]),
@@ -119,11 +120,12 @@ export const albFormat: LineFormat = {
 
 export class AlbParser implements Parser {
   readonly name = 'alb';
+  constructor(private readonly opts: LbParserOptions = { aws_copies: false }) {}
   parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
-    return parseLines(item, ctx, albFormat);
+    return parseLines(item, ctx, albFormat, this.opts.aws_copies);
   }
 }
 
-export function create(): Parser {
-  return new AlbParser();
+export function create(opts: Record<string, unknown> = {}): Parser {
+  return new AlbParser(lbParserSchema.parse(opts));
 }

@@ -8,6 +8,7 @@ import { formatFromKey, sniffFormat } from '../aws_logs/detect.js';
 import { awsLogParser, headText, peek } from '../aws_logs/index.js';
 import { bodyBytes, openBody } from '../bytes.js';
 import { looksLikeSubscription, subscriptionEvents, validateSubscription } from '../cloudwatch_logs/index.js';
+import type { SubscriptionMessage } from '../cloudwatch_logs/schema.js';
 import { assertText } from '../decode.js';
 import { envelopeParts } from '../envelope.js';
 import { jsonLineDraft } from '../json_lines/draft.js';
@@ -104,7 +105,12 @@ export class AutoParser implements Parser {
         }
         yield* this.fromJson(value, item, ctx, ref, line.no, text);
       } else if (BASE64_TOKEN.test(text)) {
-        yield* this.fromBytes(decodeBase64(text, ref), item, ctx, 1, ref);
+        const bytes = decodeBase64(text, ref);
+        const subscription = subscriptionIn(bytes, ctx, ref);
+        // The common line (a CloudWatch Logs record) skips two generator layers: each costs a
+        // promise per event.
+        if (subscription) yield* subscriptionEvents(subscription);
+        else yield* this.fromBytes(bytes, item, ctx, 1, ref);
       } else {
         yield textDraft(text, [item.origin.ref, line.no, contentHash(text)]);
       }
@@ -214,6 +220,22 @@ export class AutoParser implements Parser {
     }
     throw new ParseError(`${what} is JSON but not an object`);
   }
+}
+
+/**
+ * The subscription message a record holds, if it is one (as fromBytes would find it); anything
+ * else, including JSON that does not parse, is left to fromBytes and its error messages.
+ */
+function subscriptionIn(bytes: Buffer, ctx: ParseContext, what: string): SubscriptionMessage | undefined {
+  const text = maybeGunzip(bytes, ctx.limits, what).toString('utf8').trim();
+  if (!text.startsWith('{')) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return looksLikeSubscription(value) ? validateSubscription(value, what) : undefined;
 }
 
 function parsesAsJson(text: string): boolean {

@@ -4,9 +4,9 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../core/errors.js';
 import { type Doc, gzipUpTo, runParser, s3Item } from '../../testing/parse-harness.js';
-import { AlbParser } from '../alb/index.js';
-import { ElbClassicParser } from '../elb_classic/index.js';
-import { NlbParser } from '../nlb/index.js';
+import { AlbParser, create as createAlb } from '../alb/index.js';
+import { create as createElb, ElbClassicParser } from '../elb_classic/index.js';
+import { create as createNlb, NlbParser } from '../nlb/index.js';
 import { splitRequest, tlsVersion } from './fields.js';
 import { tokenize } from './tokenize.js';
 
@@ -64,7 +64,6 @@ describe('alb parser', () => {
           name: 'app/my-loadbalancer/50dc6c495c0c9188',
           request_processing_time: 0.086,
           target_processing_time: 0.048,
-          backend_processing_time: 0.048,
           response_processing_time: 0.037,
           matched_rule_priority: 1,
           actions_executed: ['authenticate', 'forward'],
@@ -75,7 +74,9 @@ describe('alb parser', () => {
         },
       },
     });
-    expect(http!.aws.elb.ssl_cipher).toBeUndefined();
+    // The copies of ECS fields (and ALB's classic-ELB aliases) are opt-in (aws_copies).
+    for (const copy of ['elb_status_code', 'ssl_cipher', 'ssl_protocol', 'backend_processing_time'])
+      expect(https!.aws.elb[copy], copy).toBeUndefined();
     expect(http!.tls).toBeUndefined();
     expect(h2!.aws.elb.redirect_url).toBe('https://example.com:80/');
     expect(h2!.http.version).toBe('2.0');
@@ -94,7 +95,7 @@ describe('alb parser', () => {
     expect(r.rejected).toEqual([]);
     const elb = docs(r)[0]!.aws.elb;
     expect(elb.request_processing_time).toBeUndefined();
-    expect(elb.backend_processing_time).toBeUndefined();
+    expect(elb.target_processing_time).toBeUndefined();
     expect(elb.conn_trace_id).toBe('TID_6cfb27fd2ef25c42932bd6e0ff56d631');
     expect(elb.extra_fields).toEqual(['future1', 'future 2']);
     expect(docs(r)[0]!.http.response.status_code).toBe(400);
@@ -147,7 +148,9 @@ describe('classic elb parser', () => {
     expect(tcp!.http.response).toEqual({ bytes: 305 });
     expect(tcp!.url).toBeUndefined();
     expect(tcp!.aws.elb.protocol).toBe('tcp');
-    expect(ssl!.aws.elb.ssl_cipher).toBe('ECDHE-ECDSA-AES128-GCM-SHA256');
+    expect(ssl!.tls.cipher).toBe('ECDHE-ECDSA-AES128-GCM-SHA256');
+    expect(ssl!.aws.elb.ssl_cipher).toBeUndefined();
+    expect(http!.aws.elb.elb_status_code).toBeUndefined();
   });
 
   it('rejects a line with 13 fields', async () => {
@@ -185,5 +188,46 @@ describe('nlb parser', () => {
     expect(plain!.aws.elb.alpn_fe_protocol).toBeUndefined();
     expect(alpn!.aws.elb.alpn_client_preference_list).toEqual(['h2', 'http/1.1']);
     expect(r.drafts[0]!.timestamp).toBe(Date.parse('2018-12-20T02:59:40Z'));
+  });
+});
+
+describe('aws_copies (load-balancer parser option)', () => {
+  const bytesOf = (r: { drafts: { doc: unknown }[] }) =>
+    r.drafts.reduce((n, d) => n + JSON.stringify(d.doc).length, 0);
+
+  it('adds the aws.elb copies of ECS fields back when asked, and only then', async () => {
+    const item = () => s3Item(gzipSync(fixture('alb')), { key: ALB_KEY });
+    const lean = await runParser(createAlb({}), item());
+    const full = await runParser(createAlb({ aws_copies: true }), item());
+    const elb = docs(full)[1]!.aws.elb;
+    expect(elb).toMatchObject({
+      elb_status_code: 200,
+      backend_status_code: 200,
+      target_processing_time: 0.048,
+      backend_processing_time: 0.048,
+      ssl_cipher: 'ECDHE-RSA-AES128-GCM-SHA256',
+      ssl_protocol: 'TLSv1.2',
+    });
+    expect(docs(lean)[1]!.aws.elb.elb_status_code).toBeUndefined();
+    expect(bytesOf(lean)).toBeLessThan(bytesOf(full));
+
+    const classic = docs(await runParser(createElb({ aws_copies: true }), s3Item(fixture('elb_classic'))));
+    expect(classic[3]!.aws.elb.ssl_cipher).toBe('ECDHE-ECDSA-AES128-GCM-SHA256');
+    expect(classic[0]!.aws.elb.elb_status_code).toBe(200);
+  });
+
+  it('moves NLB copies the same way', async () => {
+    const lean = docs(await runParser(createNlb({}), s3Item(fixture('nlb'))))[0]!;
+    const full = docs(await runParser(createNlb({ aws_copies: true }), s3Item(fixture('nlb'))))[0]!;
+    expect(full.aws.elb.received_bytes).toBeTypeOf('number');
+    expect(full.aws.elb.tls_cipher).toBeTypeOf('string');
+    expect(lean.source.bytes).toBe(full.aws.elb.received_bytes);
+    expect(lean.tls.cipher).toBe(full.aws.elb.tls_cipher);
+    for (const copy of ['received_bytes', 'sent_bytes', 'tls_cipher', 'tls_protocol_version'])
+      expect(lean.aws.elb[copy], copy).toBeUndefined();
+  });
+
+  it('refuses an unknown option by name', () => {
+    expect(() => createAlb({ aws_copy: true })).toThrow(/aws_copy/);
   });
 });

@@ -99,8 +99,16 @@ export interface LineFormat {
   minFields: number;
   /** Most fields a line can have; undefined = any number (newer fields are appended over time). */
   maxFields?: number;
-  /** Builds the draft from the tokens; returns a reason string when the line is not of this format. */
-  build(f: string[], idParts: (string | number)[], cloud: Record<string, unknown>): EventDraft | string;
+  /**
+   * Builds the draft from the tokens; returns a reason string when the line is not of this format.
+   * `copies` asks for the `aws.elb.*` copies of ECS fields too (see lbParserSchema).
+   */
+  build(
+    f: string[],
+    idParts: (string | number)[],
+    cloud: Record<string, unknown>,
+    copies: boolean,
+  ): EventDraft | string;
 }
 
 /**
@@ -112,6 +120,7 @@ export async function* parseLines(
   item: RawItem,
   ctx: ParseContext,
   fmt: LineFormat,
+  copies = false,
 ): AsyncIterable<EventDraft> {
   const base = objectIdentity(item);
   const cloud = cloudFromItem(item);
@@ -132,7 +141,7 @@ export async function* parseLines(
             : `${fmt.minFields}–${fmt.maxFields}`;
       problem = `has ${f.length} fields, ${fmt.label} lines have ${want}`;
     } else {
-      draft = fmt.build(f, [...base, line.no], cloud);
+      draft = fmt.build(f, [...base, line.no], cloud, copies);
       if (typeof draft === 'string') problem = draft;
     }
     if (problem !== undefined || typeof draft !== 'object') {

@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext } from '../../core/component.js';
-import type { EventDraft } from '../../core/event.js';
+import { type EventDraft, type LogEvent, serializedDoc } from '../../core/event.js';
 import { defaultLimits } from '../../core/limits.js';
 import { runBatch } from '../../core/pipeline.js';
 import { controlMessage, gzipJson, subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
@@ -192,5 +192,58 @@ describe('CloudTrail delivered through CloudWatch Logs', () => {
   it('refuses log-group patterns that are not strings', () => {
     expect(() => create({ cloudtrail_log_groups: 'CloudTrail/*' })).toThrow();
     expect(() => create({ cloudtrail_log_groups: [''] })).toThrow();
+  });
+});
+
+describe('CloudWatch Logs documents as JSON', () => {
+  const hostile = {
+    messageType: 'DATA_MESSAGE',
+    owner: '123456789012',
+    logGroup: '/weird/"group"\\name\u2028',
+    logStream: 'stream\n\t<x>',
+    subscriptionFilters: ['a"b', 'ü'],
+    logEvents: [
+      { id: '1', timestamp: 1_764_000_000_123, message: 'plain "quoted" \\ text \u0000 \ud800 end' },
+      { id: '2"x', timestamp: -5, message: '{"a":1,"nested":{"b":[1,"two",null]},"__proto__":{"p":1}}\n' },
+      { id: '3', timestamp: 1_764_000_000_124, message: '{"event":{"kind":"x"},"msg":"merged?"}' },
+      { id: '4', timestamp: 1_764_000_000_125, message: '{not json}' },
+    ],
+  };
+
+  async function serialized(opts: ConstructorParameters<typeof CloudWatchLogsParser>[0], transforms = 0) {
+    const sink = new MemorySink();
+    const p = testPipeline({ parser: new CloudWatchLogsParser(opts), sinks: [sink] });
+    const pipeline = {
+      ...p,
+      transforms: Array.from({ length: transforms }, () => (ev: LogEvent) => {
+        (ev.doc as Record<string, unknown>).labels = { redacted: true };
+        return ev;
+      }),
+    };
+    await runBatch({ source: 'cw', items: [item({ kind: 'bytes', bytes: gzipJson(hostile) })] }, pipeline);
+    return [...sink.byId.values()].map((e) => [serializedDoc(e), JSON.stringify(e.doc)]);
+  }
+
+  it('writes exactly what JSON.stringify writes, whatever the record holds and whatever the options', async () => {
+    for (const opts of [
+      {},
+      { keepOriginal: true },
+      { jsonTarget: 'app' },
+      { jsonTarget: '' },
+      { jsonTarget: 'event' },
+    ]) {
+      const pairs = await serialized(opts);
+      expect(pairs).toHaveLength(4);
+      for (const [fast, reference] of pairs) expect(fast, JSON.stringify(opts)).toBe(reference);
+    }
+  });
+
+  it('leaves the serializing to JSON.stringify once a transform may have changed the doc', async () => {
+    const pairs = await serialized({}, 1);
+    expect(pairs).toHaveLength(4);
+    for (const [fast, reference] of pairs) {
+      expect(fast).toBe(reference);
+      expect(JSON.parse(fast!).labels).toEqual({ redacted: true });
+    }
   });
 });

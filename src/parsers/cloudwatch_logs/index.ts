@@ -1,9 +1,9 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
 import { jsonErrorReason, LimitError, ParseError } from '../../core/errors.js';
-import type { EventDraft } from '../../core/event.js';
+import type { EcsDocument, EventDraft } from '../../core/event.js';
 import { globMatch } from '../../core/glob.js';
-import { checkRecordSize, maybeGunzip } from '../../core/limits.js';
+import { checkRecordSize, decodeBase64, maybeGunzip } from '../../core/limits.js';
 import { bodyBytes, openBody } from '../bytes.js';
 import { cloudTrailDraft, isCloudTrailRecord } from '../cloudtrail/index.js';
 import { decodedChunks } from '../decode.js';
@@ -59,16 +59,65 @@ export function looksLikeSubscription(json: unknown): boolean {
   return typeof json === 'object' && json !== null && 'messageType' in json && 'logEvents' in json;
 }
 
-/** Parses a message that is a JSON object; other messages stay plain text. */
-function parseJsonMessage(message: string): Record<string, unknown> | undefined {
-  const t = message.trimEnd();
-  if (t.length < 2 || t[0] !== '{' || t[t.length - 1] !== '}') return undefined;
+/** JSON whitespace: what JSON.parse skips around a value. */
+function isJsonSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/**
+ * Parses a message that is a JSON object; other messages stay plain text. Only text that starts
+ * with `{` and ends with `}` (JSON whitespace aside) is tried: JSON.parse is never called where
+ * it cannot succeed, and throwing was the costly part for plain lines that happen to look alike.
+ */
+export function parseJsonMessage(message: string): Record<string, unknown> | undefined {
+  if (message.charCodeAt(0) !== 0x7b) return undefined;
+  let end = message.length - 1;
+  while (end > 0 && isJsonSpace(message.charCodeAt(end))) end--;
+  // Other trailing white space (NBSP, line separators) is trimmed as before; it is rare.
+  const text = message.charCodeAt(end) > 0x7f ? message.trimEnd() : message;
+  if (text !== message) end = text.length - 1;
+  if (end < 1 || text.charCodeAt(end) !== 0x7d) return undefined;
   try {
-    const v = JSON.parse(t) as unknown;
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    return JSON.parse(text) as Record<string, unknown>;
   } catch {
     return undefined;
   }
+}
+
+interface CloudWatchDoc extends EcsDocument {
+  message: string;
+  event: { id: string; dataset: string; original?: string };
+  aws: { cloudwatch: { event_id: string } };
+}
+
+/**
+ * Writers for this record's docs, with the record-wide parts (cloud, log group, stream, filters)
+ * serialized once: they give the text JSON.stringify gives, key for key (the doc literals in
+ * subscriptionEvents fix the order). Messages merged into the root (`json_target: ''`) or aimed
+ * at a key the document uses itself have no fixed shape and are left to JSON.stringify.
+ */
+function recordSerializers(
+  msg: SubscriptionMessage,
+  cloud: object,
+  jsonTarget: string,
+  keepOriginal: boolean,
+): { text: (d: EcsDocument) => string; json: ((d: EcsDocument) => string) | undefined } {
+  const tail = `,"cloud":${JSON.stringify(cloud)},"aws":{"cloudwatch":{"log_group":${JSON.stringify(msg.logGroup)},"log_stream":${JSON.stringify(msg.logStream)},"subscription_filters":${JSON.stringify(msg.subscriptionFilters)},"event_id":`;
+  const event = (d: CloudWatchDoc, original: boolean) =>
+    `"event":{"provider":"cloudwatch_logs",${original ? `"original":${JSON.stringify(d.event.original)},` : ''}"id":${JSON.stringify(d.event.id)},"dataset":${JSON.stringify(d.event.dataset)}}`;
+  const end = (d: CloudWatchDoc) => `${tail}${JSON.stringify(d.aws.cloudwatch.event_id)}}}}`;
+  const text = (doc: EcsDocument) => {
+    const d = doc as CloudWatchDoc;
+    return `{"@timestamp":${JSON.stringify(d['@timestamp'])},"message":${JSON.stringify(d.message)},${event(d, false)}${end(d)}`;
+  };
+  if (jsonTarget === '' || ['@timestamp', 'event', 'cloud', 'aws'].includes(jsonTarget))
+    return { text, json: undefined };
+  const key = `,${JSON.stringify(jsonTarget)}:`;
+  const json = (doc: EcsDocument) => {
+    const d = doc as CloudWatchDoc;
+    return `{"@timestamp":${JSON.stringify(d['@timestamp'])}${key}${JSON.stringify(d[jsonTarget])},${event(d, keepOriginal)}${end(d)}`;
+  };
+  return { text, json };
 }
 
 export interface SubscriptionOptions {
@@ -106,16 +155,19 @@ export function* subscriptionEvents(
   const jsonTarget = opts.jsonTarget ?? 'json';
   const cloud = { provider: 'aws', account: { id: msg.owner } };
   const groupCarriesCloudTrail = (opts.cloudtrailLogGroups ?? []).some((g) => globMatch(g, msg.logGroup));
+  const writers = recordSerializers(msg, cloud, jsonTarget, opts.keepOriginal === true);
+  // Joined as eventId joins parts, once per record: the ids are those of the four parts.
+  const idPrefix = `${msg.owner}\x1f${msg.logGroup}\x1f${msg.logStream}`;
   for (const le of msg.logEvents) {
-    const json = parseJsonMessage(le.message);
+    const parsed = parseJsonMessage(le.message);
     const cloudwatch = {
       log_group: msg.logGroup,
       log_stream: msg.logStream,
       subscription_filters: msg.subscriptionFilters,
       event_id: le.id,
     };
-    if (json && cloudTrailFromLogs(json, groupCarriesCloudTrail, opts)) {
-      const draft = cloudTrailDraft(json, [msg.owner, msg.logGroup, msg.logStream, le.id], {
+    if (parsed && cloudTrailFromLogs(parsed, groupCarriesCloudTrail, opts)) {
+      const draft = cloudTrailDraft(parsed, [msg.owner, msg.logGroup, msg.logStream, le.id], {
         account: msg.owner,
       });
       (draft.doc.aws as Record<string, unknown>).cloudwatch = cloudwatch;
@@ -123,7 +175,9 @@ export function* subscriptionEvents(
       continue;
     }
     let doc: Record<string, unknown>;
-    if (!json) {
+    let toJson: ((d: EcsDocument) => string) | undefined;
+    if (!parsed) {
+      toJson = writers.text;
       doc = {
         '@timestamp': '',
         message: le.message,
@@ -132,6 +186,8 @@ export function* subscriptionEvents(
         aws: { cloudwatch },
       };
     } else {
+      const json = parsed;
+      toJson = writers.json;
       const event: Record<string, unknown> = { provider: 'cloudwatch_logs' };
       if (opts.keepOriginal) event.original = le.message;
       doc = jsonTarget === '' ? { '@timestamp': '', ...json } : { '@timestamp': '', [jsonTarget]: json };
@@ -144,7 +200,8 @@ export function* subscriptionEvents(
       dataset: DATASET,
       timestamp: le.timestamp,
       doc,
-      idParts: [msg.owner, msg.logGroup, msg.logStream, le.id],
+      idParts: [idPrefix, le.id],
+      toJson,
     };
   }
 }
@@ -159,27 +216,51 @@ export class CloudWatchLogsParser implements Parser {
   readonly name = 'cloudwatch_logs';
   constructor(private readonly opts: SubscriptionOptions = {}) {}
 
-  async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+  /**
+   * A record in memory (Kinesis, Firehose, decode) holding one message is parsed synchronously
+   * (no promise per event); files and objects, and records holding several messages back to
+   * back, are read message by message.
+   */
+  parse(item: RawItem, ctx: ParseContext): Iterable<EventDraft> | AsyncIterable<EventDraft> {
     const opts = ctx.trustEventFields ? { ...this.opts, trustEventFields: true } : this.opts;
+    const body = item.body;
+    if (body.kind === 'bytes') return this.record(() => body.bytes, ctx, opts);
+    if (body.kind === 'base64') return this.record(() => decodeBase64(body.text, 'record data'), ctx, opts);
+    return this.streamed(item, ctx, opts);
+  }
+
+  private async *streamed(
+    item: RawItem,
+    ctx: ParseContext,
+    opts: SubscriptionOptions,
+  ): AsyncIterable<EventDraft> {
     if (item.body.kind === 'stream') {
       yield* this.messages(decodedChunks(await openBody(item), item.origin.ref, ctx.limits), ctx, opts);
       return;
     }
     const bytes = await bodyBytes(item, ctx.limits);
-    checkRecordSize(bytes.length, ctx.limits, 'record');
-    const plain = maybeGunzip(bytes, ctx.limits, 'record');
-    let json: unknown;
+    yield* this.record(() => bytes, ctx, opts);
+  }
+
+  private record(
+    bytesOf: () => Buffer,
+    ctx: ParseContext,
+    opts: SubscriptionOptions,
+  ): Iterable<EventDraft> | AsyncIterable<EventDraft> {
+    let plain: Buffer | undefined;
     try {
-      json = JSON.parse(plain.toString('utf8'));
+      const bytes = bytesOf();
+      checkRecordSize(bytes.length, ctx.limits, 'record');
+      plain = maybeGunzip(bytes, ctx.limits, 'record');
+      return subscriptionEvents(validateSubscription(JSON.parse(plain.toString('utf8')), 'record'), opts);
     } catch (e) {
-      if (!startsWithObject(plain)) {
-        throw new ParseError(`record is not JSON after decompression (${jsonErrorReason(e)})`, { cause: e });
-      }
+      if (!(e instanceof SyntaxError)) return failing(e);
       // Several messages back to back (a record copied out of a Firehose archive).
-      yield* this.messages([plain], ctx, opts);
-      return;
+      if (plain && startsWithObject(plain)) return this.messages([plain], ctx, opts);
+      return failing(
+        new ParseError(`record is not JSON after decompression (${jsonErrorReason(e)})`, { cause: e }),
+      );
     }
-    yield* subscriptionEvents(validateSubscription(json, 'record'), opts);
   }
 
   private async *messages(
@@ -222,6 +303,17 @@ export class CloudWatchLogsParser implements Parser {
       return undefined;
     }
   }
+}
+
+/** Errors surface when the events are read, as they would from a generator that failed. */
+function failing(e: unknown): Iterable<never> {
+  return {
+    [Symbol.iterator]: () => ({
+      next: () => {
+        throw e;
+      },
+    }),
+  };
 }
 
 function startsWithObject(buf: Buffer): boolean {

@@ -3,6 +3,7 @@ import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
 import { httpAccessDoc } from '../aws_lb/access.js';
 import { int, isoMillis, type LineFormat, num, parseLines, str } from '../aws_lb/fields.js';
+import { type LbParserOptions, lbParserSchema } from '../aws_lb/schema.js';
 
 export const DATASET = 'aws.elb';
 
@@ -16,7 +17,7 @@ export const elbClassicFormat: LineFormat = {
   label: 'classic ELB',
   minFields: 12,
   maxFields: 15,
-  build(f, idParts, cloud): EventDraft | string {
+  build(f, idParts, cloud, copies): EventDraft | string {
     if (f.length !== 12 && f.length !== 15) return `has ${f.length} fields, classic ELB lines have 12 or 15`;
     const time = isoMillis(f[0]);
     if (time === undefined) return `has '${f[0]}' where the timestamp should be`;
@@ -42,10 +43,10 @@ export const elbClassicFormat: LineFormat = {
         request_processing_time: num(f[4]),
         backend_processing_time: num(f[5]),
         response_processing_time: num(f[6]),
-        elb_status_code: status,
+        elb_status_code: copies ? status : undefined,
         backend_status_code: int(f[8]),
-        ssl_cipher: str(f[13]),
-        ssl_protocol: str(f[14]),
+        ssl_cipher: copies ? str(f[13]) : undefined,
+        ssl_protocol: copies ? str(f[14]) : undefined,
       },
     };
     return { dataset: DATASET, timestamp: time, doc, idParts };
@@ -54,11 +55,12 @@ export const elbClassicFormat: LineFormat = {
 
 export class ElbClassicParser implements Parser {
   readonly name = 'elb_classic';
+  constructor(private readonly opts: LbParserOptions = { aws_copies: false }) {}
   parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
-    return parseLines(item, ctx, elbClassicFormat);
+    return parseLines(item, ctx, elbClassicFormat, this.opts.aws_copies);
   }
 }
 
-export function create(): Parser {
-  return new ElbClassicParser();
+export function create(opts: Record<string, unknown> = {}): Parser {
+  return new ElbClassicParser(lbParserSchema.parse(opts));
 }

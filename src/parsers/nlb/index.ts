@@ -3,6 +3,7 @@ import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
 import { endpoint } from '../aws_lb/access.js';
 import { int, isoMillis, type LineFormat, num, parseLines, str, tlsVersion } from '../aws_lb/fields.js';
+import { type LbParserOptions, lbParserSchema } from '../aws_lb/schema.js';
 
 export const DATASET = 'aws.nlb';
 
@@ -18,7 +19,7 @@ export const NLB_FIELD_COUNT = 22;
 export const nlbFormat: LineFormat = {
   label: 'NLB',
   minFields: 18,
-  build(f, idParts, cloud): EventDraft | string {
+  build(f, idParts, cloud, copies): EventDraft | string {
     if (f[0] !== 'tls') return `starts with '${f[0]}', NLB lines start with 'tls'`;
     const time = isoMillis(f[2]);
     if (time === undefined) return `has '${f[2]}' where the time should be`;
@@ -52,16 +53,16 @@ export const nlbFormat: LineFormat = {
           listener: str(f[4]),
           connection_time_ms: connectionMs,
           tls_handshake_time_ms: num(f[8]),
-          received_bytes: int(f[9]),
-          sent_bytes: int(f[10]),
+          received_bytes: copies ? int(f[9]) : undefined,
+          sent_bytes: copies ? int(f[10]) : undefined,
           incoming_tls_alert: str(f[11]),
           chosen_cert_arn: str(f[12]),
           chosen_cert_serial: str(f[13]),
-          tls_cipher: str(f[14]),
-          tls_protocol_version: str(f[15]),
+          tls_cipher: copies ? str(f[14]) : undefined,
+          tls_protocol_version: copies ? str(f[15]) : undefined,
           tls_named_group: str(f[16]),
-          domain_name: str(f[17]),
-          alpn_fe_protocol: str(f[18]),
+          domain_name: copies ? str(f[17]) : undefined,
+          alpn_fe_protocol: copies ? str(f[18]) : undefined,
           alpn_be_protocol: str(f[19]),
           // Written as "h2","http/1.1": the tokenizer drops the outer quotes only.
           alpn_client_preference_list: str(f[20])?.split('","'),
@@ -76,11 +77,12 @@ export const nlbFormat: LineFormat = {
 
 export class NlbParser implements Parser {
   readonly name = 'nlb';
+  constructor(private readonly opts: LbParserOptions = { aws_copies: false }) {}
   parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
-    return parseLines(item, ctx, nlbFormat);
+    return parseLines(item, ctx, nlbFormat, this.opts.aws_copies);
   }
 }
 
-export function create(): Parser {
-  return new NlbParser();
+export function create(opts: Record<string, unknown> = {}): Parser {
+  return new NlbParser(lbParserSchema.parse(opts));
 }

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +76,34 @@ describe('logferry CLI', () => {
     const gz = gzipJson(subscriptionMessage({ kind: 'app', count: 2, start: 1_764_000_000_000 }));
     expect(logferry(['decode'], gz.toString('base64')).stdout.trim().split('\n')).toHaveLength(2);
     expect(logferry(['decode', '-'], gz).stdout.trim().split('\n')).toHaveLength(2);
+  });
+
+  it('ends quietly when the reader of its output goes away (decode | head)', async () => {
+    const records = Array.from({ length: 200 }, (_, i) =>
+      gzipJson(subscriptionMessage({ kind: 'vpc', count: 200, start: 1_764_000_000_000 + i })).toString(
+        'base64',
+      ),
+    );
+    await writeFile(join(dir, 'many.b64'), `${records.join('\n')}\n`);
+    const child = spawn(process.execPath, [BIN, 'decode', 'many.b64'], {
+      cwd: dir,
+      env: { ...process.env, LOGFERRY_FROM_SOURCE: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    // Like `head -c 1000`: read a little, then close the pipe.
+    await new Promise<void>((resolve) => {
+      child.stdout.once('data', () => {
+        child.stdout.destroy();
+        resolve();
+      });
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('prints good records, reports bad ones on stderr and exits 3', async () => {

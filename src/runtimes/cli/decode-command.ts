@@ -13,9 +13,10 @@ export function registerDecode(program: Command): void {
     .option('--envelope', 'print id, dataset and origin around each document')
     .addHelpText(
       'after',
-      '\nExit codes: 0 all decoded, 3 some parts were bad (reported on stderr), 2 usage error.',
+      '\nExit codes: 0 all decoded (or the reader closed the pipe, as `| head` does), 3 some parts were bad\n(reported on stderr), 2 usage error.',
     )
     .action(async (file: string | undefined, opts: { parser: string; envelope?: boolean }) => {
+      endQuietlyWhenReaderLeaves();
       try {
         const { bad } = await decode(file, {
           parser: opts.parser,
@@ -28,4 +29,15 @@ export function registerDecode(program: Command): void {
         fail(e);
       }
     });
+}
+
+/**
+ * A reader that stops early (`logferry decode f | head`) closes the pipe: decode ends there, with
+ * no stack trace, as any Unix filter does. Other output errors fail with one line.
+ */
+function endQuietlyWhenReaderLeaves(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(EXIT.ok);
+    fail(e);
+  });
 }

@@ -1,5 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { Readable, type Writable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import type { RawItem } from '../../core/batch.js';
 import type { Logger } from '../../core/component.js';
 import { defaultLimits, type Limits } from '../../core/limits.js';
 import { memoryLogger } from '../../core/log.js';
@@ -18,12 +19,28 @@ export interface DecodeOptions {
   report: (line: string) => void;
 }
 
-async function readInput(file: string | undefined): Promise<Buffer> {
-  if (file && file !== '-') return readFile(file);
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
+/**
+ * The input as a stream item: line-oriented input (base64 records a line, JSON lines) is decoded
+ * as it is read, so memory no longer grows with the file; whole documents (a Kinesis event, a
+ * gzip payload) are read whole by the parser, within max_inflated_bytes.
+ */
+function inputItem(file: string | undefined, name: string): RawItem {
+  const fromFile = file !== undefined && file !== '-';
+  return {
+    ackId: name,
+    origin: { source: 'decode', type: 'file', ref: name },
+    body: {
+      kind: 'stream',
+      open: async () => (fromFile ? createReadStream(file, { highWaterMark: 1 << 20 }) : process.stdin),
+    },
+  };
 }
+
+/**
+ * Events per write to the output (~250 KB of NDJSON). Larger batches outlive V8's young
+ * generation: at 2000 events a 1 M-event decode spent 40 % more CPU, mostly collecting garbage.
+ */
+const EVENTS_PER_WRITE = 500;
 
 /**
  * Turns a Lambda event (Kinesis, Firehose, SQS, CloudWatch Logs), base64 records one per line, a
@@ -34,7 +51,6 @@ export async function decode(
   file: string | undefined,
   opts: DecodeOptions,
 ): Promise<{ events: number; bad: number }> {
-  const bytes = await readInput(file);
   const name = file && file !== '-' ? file : 'stdin';
   const load = parsers[opts.parser];
   if (!load) throw new Error(`unknown parser '${opts.parser}' (known: ${Object.keys(parsers).join(', ')})`);
@@ -47,22 +63,16 @@ export async function decode(
   const result = await runBatch(
     {
       source: 'decode',
-      items: [
-        {
-          ackId: name,
-          origin: { source: 'decode', type: 'file', ref: name },
-          // Read as a file, like the inbox reads one: AWS log files and archives are recognized.
-          body: { kind: 'stream', open: async () => Readable.from([bytes]), size: bytes.length },
-        },
-      ],
+      items: [inputItem(file, name)],
     },
     {
       route: () => ({ parser, sinks: [sink] }),
       parser: async () => undefined,
       transforms: [],
       deadLetter,
-      limits: { ...limits, max_record_bytes: Math.max(limits.max_record_bytes, bytes.length) },
-      delivery: { maxAttempts: 1, backoff: { baseMs: 0, maxMs: 0 }, chunkEvents: 1000 },
+      // One local input is one record, as large as a whole document may inflate.
+      limits: { ...limits, max_record_bytes: Math.max(limits.max_record_bytes, limits.max_inflated_bytes) },
+      delivery: { maxAttempts: 1, backoff: { baseMs: 0, maxMs: 0 }, chunkEvents: EVENTS_PER_WRITE },
       log,
       metrics: new Metrics(),
     },

@@ -2,7 +2,7 @@ import { type FileHandle, lstat, mkdir, open, readdir, rm, stat } from 'node:fs/
 import { dirname, join } from 'node:path';
 import type { Sink, SinkFailure } from '../../core/component.js';
 import { DeliveryError, toError } from '../../core/errors.js';
-import type { LogEvent } from '../../core/event.js';
+import { type LogEvent, serializedDoc } from '../../core/event.js';
 import { type FileModes, modesFor, pathUnder } from '../../core/fsutil.js';
 import { safeNameComponent } from '../../core/names.js';
 import { dayFileName, dayOfFileName } from './naming.js';
@@ -116,7 +116,7 @@ export class DailyFilesSink implements Sink {
     for (const e of events) {
       if (file.ids.has(e.id)) continue;
       file.ids.add(e.id);
-      text += `${JSON.stringify(e.doc)}\n`;
+      text += `${serializedDoc(e)}\n`;
     }
     if (file.ids.size > MAX_IDS_PER_FILE) trimOldest(file.ids, MAX_IDS_PER_FILE / 2);
     if (text === '') return;

@@ -2,7 +2,7 @@ import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose'
 import { awsClientConfig } from '../../core/aws.js';
 import type { Sink, SinkFailure } from '../../core/component.js';
 import { DeliveryError } from '../../core/errors.js';
-import type { LogEvent } from '../../core/event.js';
+import { type LogEvent, serializedDoc } from '../../core/event.js';
 import { InFlight } from '../inflight.js';
 import type { FirehoseSinkConfig } from './schema.js';
 
@@ -58,7 +58,7 @@ export class FirehoseSink implements Sink {
   }
 
   private async deliver(events: readonly LogEvent[]): Promise<SinkFailure[]> {
-    const data = events.map((e) => Buffer.from(`${JSON.stringify(e.doc)}\n`));
+    const data = events.map((e) => Buffer.from(`${serializedDoc(e)}\n`));
     const { calls, oversize } = batchRecords(data, this.cfg.max_records, this.cfg.max_bytes);
     const failures: SinkFailure[] = oversize.map((index) =>
       this.failure(

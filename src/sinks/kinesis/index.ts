@@ -2,7 +2,7 @@ import { KinesisClient, PutRecordsCommand, type PutRecordsResultEntry } from '@a
 import { awsClientConfig } from '../../core/aws.js';
 import type { Sink, SinkFailure } from '../../core/component.js';
 import { DeliveryError } from '../../core/errors.js';
-import type { LogEvent } from '../../core/event.js';
+import { type LogEvent, serializedDoc } from '../../core/event.js';
 import type { KinesisSinkConfig } from './schema.js';
 
 /** Kinesis limits: data plus partition key per record, partition key length. */
@@ -89,7 +89,7 @@ export class KinesisSink implements Sink {
     const failures: SinkFailure[] = [];
     const ready: Prepared[] = [];
     events.forEach((e, index) => {
-      const data = Buffer.from(JSON.stringify(e.doc));
+      const data = Buffer.from(serializedDoc(e));
       const key = this.partitionKey(e);
       const size = data.length + Buffer.byteLength(key);
       if (size > MAX_RECORD_BYTES) {

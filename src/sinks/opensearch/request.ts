@@ -1,5 +1,5 @@
 import { toError } from '../../core/errors.js';
-import type { LogEvent } from '../../core/event.js';
+import { type LogEvent, serializedDoc } from '../../core/event.js';
 import { safeNameComponent } from '../../core/names.js';
 
 /** One `_bulk` body and which events (by index into the write) it carries, in order. */
@@ -111,7 +111,7 @@ export function* chunksOf(
     const meta = o.documentId
       ? `${prefix},"_id":${SAFE_ID.test(e.id) ? `"${e.id}"` : JSON.stringify(e.id)}}}\n`
       : `${prefix}}}\n`;
-    const line = `${meta}${JSON.stringify(e.doc)}\n`;
+    const line = `${meta}${serializedDoc(e)}\n`;
     const size = Buffer.byteLength(line);
     if (size > o.maxBytes) {
       yield { oversize: { index: i, bytes: size } };

@@ -6,8 +6,9 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { awsClientConfig } from '../../core/aws.js';
 import type { Sink, SinkFailure } from '../../core/component.js';
 import { DeliveryError, toError } from '../../core/errors.js';
-import type { LogEvent } from '../../core/event.js';
+import { type LogEvent, serializedDoc } from '../../core/event.js';
 import { safeNameComponent } from '../../core/names.js';
+import { isoTime } from '../../core/time.js';
 import { InFlight } from '../inflight.js';
 import type { S3ArchiveSinkConfig } from './schema.js';
 
@@ -19,7 +20,7 @@ const gzipAsync = promisify(gzip);
  * (s3 sync, mounts, emulators) would resolve it.
  */
 export function partitionOf(e: LogEvent, style: 'hive' | 'path'): string {
-  const d = new Date(Number.isFinite(e.timestamp) ? e.timestamp : 0).toISOString();
+  const d = isoTime(Number.isFinite(e.timestamp) ? e.timestamp : 0);
   const dataset = safeNameComponent(e.dataset, 'dataset');
   const [date, hour] = [d.slice(0, 10), d.slice(11, 13)];
   return style === 'hive'
@@ -109,7 +110,7 @@ export class S3ArchiveSink implements Sink {
 
   private async put(key: string, events: LogEvent[]): Promise<void> {
     let text = '';
-    for (const e of events) text += `${JSON.stringify(e.doc)}\n`;
+    for (const e of events) text += `${serializedDoc(e)}\n`;
     const body = await gzipAsync(text);
     const upload = new Upload({
       client: this.client,

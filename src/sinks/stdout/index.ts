@@ -1,15 +1,17 @@
 import type { Writable } from 'node:stream';
 import type { Sink, SinkFailure } from '../../core/component.js';
-import type { LogEvent } from '../../core/event.js';
+import { type LogEvent, serializedDoc } from '../../core/event.js';
 import type { StdoutSinkConfig } from './schema.js';
 
 export function toNdjson(events: readonly LogEvent[], format: 'doc' | 'envelope'): string {
   let out = '';
   for (const e of events) {
-    out += JSON.stringify(
-      format === 'doc' ? e.doc : { id: e.id, dataset: e.dataset, origin: e.origin, doc: e.doc },
-    );
-    out += '\n';
+    // The envelope is spelled out so its doc reuses the shared serialized form (same bytes
+    // as stringifying the whole envelope: same keys, same order).
+    out +=
+      format === 'doc'
+        ? `${serializedDoc(e)}\n`
+        : `{"id":${JSON.stringify(e.id)},"dataset":${JSON.stringify(e.dataset)},"origin":${JSON.stringify(e.origin)},"doc":${serializedDoc(e)}}\n`;
   }
   return out;
 }

@@ -1,0 +1,100 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { DailyFilesSink } from '../sinks/daily_files/index.js';
+import { dailyFilesSinkSchema } from '../sinks/daily_files/schema.js';
+import { StdoutSink } from '../sinks/stdout/index.js';
+import { MemorySink, testPipeline } from '../testing/memory.js';
+import type { Parser } from './component.js';
+import { type EventDraft, serializedDoc } from './event.js';
+import { finalizeEvent, runBatch } from './pipeline.js';
+
+/** A doc whose serialization is counted: JSON.stringify calls toJSON once per serialization. */
+function countedDoc(counter: { n: number }): Record<string, unknown> {
+  const toJSON = () => {
+    counter.n++;
+    return { name: 'alice' };
+  };
+  return { user: { name: 'alice', toJSON } };
+}
+
+const origin = { source: 's', type: 'test', ref: 'test/0' };
+
+function collect(stream: PassThrough): () => string {
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  return () => Buffer.concat(chunks).toString('utf8');
+}
+
+describe('serializedDoc', () => {
+  it('builds the JSON once and gives the same text as JSON.stringify', () => {
+    const counter = { n: 0 };
+    const ev = finalizeEvent({ dataset: 'd', timestamp: 0, doc: countedDoc(counter), idParts: [1] }, origin);
+    const first = serializedDoc(ev);
+    expect(serializedDoc(ev)).toBe(first);
+    expect(counter.n).toBe(1);
+    expect(JSON.parse(first)).toEqual(JSON.parse(JSON.stringify(ev.doc)));
+  });
+
+  it('stays out of JSON, spreads and equality, and follows a replaced doc', () => {
+    const ev = finalizeEvent({ dataset: 'd', timestamp: 0, doc: { a: 1 }, idParts: [1] }, origin);
+    serializedDoc(ev);
+    expect(Object.keys(ev)).toEqual(['id', 'dataset', 'timestamp', 'doc', 'origin']);
+    expect(JSON.parse(JSON.stringify(ev))).toEqual({ ...ev, doc: { ...ev.doc } });
+    const copy = { ...ev, doc: { ...ev.doc, a: 2 } };
+    expect(JSON.parse(serializedDoc(copy)).a).toBe(2);
+    expect(JSON.parse(serializedDoc(ev)).a).toBe(1);
+  });
+
+  it('is shared by every sink of a batch: one serialization per event, not one per sink', async () => {
+    const counter = { n: 0 };
+    const parser: Parser = {
+      name: 'counted',
+      *parse(): Iterable<EventDraft> {
+        for (let i = 0; i < 3; i++)
+          yield { dataset: 'd', timestamp: 1_700_000_000_000, doc: countedDoc(counter), idParts: [i] };
+      },
+    };
+    const dir = await mkdtemp(join(tmpdir(), 'logferry-serialize-'));
+    try {
+      const a = new PassThrough();
+      const b = new PassThrough();
+      const textA = collect(a);
+      const textB = collect(b);
+      const daily = new DailyFilesSink(
+        dailyFilesSinkSchema.parse({ name: 'daily', type: 'daily_files', path: dir }),
+      );
+      const sinks = [
+        new StdoutSink('a', 'doc', a),
+        new StdoutSink('b', 'envelope', b),
+        daily,
+        new MemorySink(),
+      ];
+      const res = await runBatch(
+        { source: 's', items: [{ ackId: 'x', origin, body: { kind: 'bytes', bytes: Buffer.from('') } }] },
+        testPipeline({ parser, sinks }),
+      );
+      await daily.close();
+      expect(res.events).toBe(3);
+      expect(counter.n).toBe(3);
+      const docs = textA().trim().split('\n');
+      expect(docs.map((l) => JSON.parse(l).user)).toEqual([
+        { name: 'alice' },
+        { name: 'alice' },
+        { name: 'alice' },
+      ]);
+      expect(
+        textB()
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l).doc.event.id),
+      ).toHaveLength(3);
+      const [day] = await readdir(join(dir, 'd'));
+      expect((await readFile(join(dir, 'd', day!), 'utf8')).trim().split('\n')).toEqual(docs);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
