@@ -68,7 +68,9 @@ export class UnitRunner<C> {
     this.intervalMs = opts.intervalMs ?? 1000;
     this.retry = opts.retry ?? defaultRetry;
     this.bound = opts.bound ?? defaultBound;
-    opts.signal.addEventListener('abort', () => this.stop(), { once: true });
+    // A unit started just as the runtime stops (a shard found during the last refresh) must stop too.
+    if (opts.signal.aborted) this.stop();
+    else opts.signal.addEventListener('abort', () => this.stop(), { once: true });
   }
 
   get signal(): AbortSignal {
