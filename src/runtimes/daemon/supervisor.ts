@@ -5,7 +5,7 @@ import { ConfigError, describeError, SourceError, StateError } from '../../core/
 import type { Limits } from '../../core/limits.js';
 import type { Pipeline } from '../../core/pipeline.js';
 import { runBatch } from '../../core/pipeline.js';
-import { backoffDelay, sleep } from '../../core/retry.js';
+import { retryDelay, sleep } from '../../core/retry.js';
 
 export type SourceState = 'starting' | 'running' | 'paused' | 'stopped' | 'failed';
 
@@ -117,7 +117,7 @@ export class SourceRunner {
         this.restarts++;
         // A source that ran for a while before failing starts the backoff over.
         if (Date.now() - started > 5 * 60_000) attempt = 1;
-        const delay = backoffDelay(attempt, { baseMs: 1000, maxMs: 60_000 }) + 500;
+        const delay = retryDelay(attempt);
         log.error(
           { source: this.source.name, retry_in_ms: delay },
           `source ${this.source.name} failed: ${this.lastError}`,

@@ -3,7 +3,7 @@ import { isAcked } from '../../core/batch.js';
 import type { Logger } from '../../core/component.js';
 import { Deadline } from '../../core/deadline.js';
 import { ConfigError, describeError, SourceError, StateError } from '../../core/errors.js';
-import { type BackoffOptions, backoffDelay, sleep } from '../../core/retry.js';
+import { type RetryPolicy, retryDelay, sleep, sourceRetry } from '../../core/retry.js';
 import { defaultBound, sliceStarts, type UncommittedBound } from './bound.js';
 import type { PassEnd, UnitRead, WorkUnit } from './unit.js';
 
@@ -16,13 +16,6 @@ export type UnitState =
   | 'finished'
   | 'stopped'
   | 'failed';
-
-/** Jittered exponential back-off plus a floor, for failed deliveries and failed reads alike. */
-export interface RetryPolicy extends BackoffOptions {
-  floorMs: number;
-}
-
-export const defaultRetry: RetryPolicy = { baseMs: 1000, maxMs: 60_000, floorMs: 500 };
 
 export interface RunnerOptions {
   /** Delivers one batch (runBatch with the app's pipeline) and says which items can be acknowledged. */
@@ -66,7 +59,7 @@ export class UnitRunner<C> {
     private readonly opts: RunnerOptions,
   ) {
     this.intervalMs = opts.intervalMs ?? 1000;
-    this.retry = opts.retry ?? defaultRetry;
+    this.retry = opts.retry ?? sourceRetry;
     this.bound = opts.bound ?? defaultBound;
     // A unit started just as the runtime stops (a shard found during the last refresh) must stop too.
     if (opts.signal.aborted) this.stop();
@@ -201,7 +194,7 @@ export class UnitRunner<C> {
 
   private async backOff(): Promise<void> {
     this.retries++;
-    const delay = backoffDelay(++this.failures, this.retry) + this.retry.floorMs;
+    const delay = retryDelay(++this.failures, this.retry);
     if ((this.opts.deadline ?? Deadline.never()).remainingMs() < delay) return this.stop();
     this.setState('backing-off');
     await sleep(delay, this.signal);
