@@ -1,6 +1,6 @@
 import type { App } from '../../app.js';
 import type { BatchResult } from '../../core/batch.js';
-import type { Logger, Source, SourceContext, StateStore } from '../../core/component.js';
+import type { Logger, Source, SourceContext, StateStore, UnitControl } from '../../core/component.js';
 import { ConfigError, describeError, SourceError, StateError } from '../../core/errors.js';
 import type { Limits } from '../../core/limits.js';
 import type { Pipeline } from '../../core/pipeline.js';
@@ -53,6 +53,11 @@ export class SourceRunner {
     this.paused.resume();
     this.paused = undefined;
     this.state = 'running';
+  }
+
+  /** One running unit of the source (a shard), to pause or resume without touching the others. */
+  unit(id: string): UnitControl | undefined {
+    return this.source.units?.().find((u) => u.unit.id === id);
   }
 
   status() {

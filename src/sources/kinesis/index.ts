@@ -61,6 +61,10 @@ export class KinesisSource implements Source {
     return { stream: this.cfg.stream, shards: Object.fromEntries(shards) };
   }
 
+  units(): UnitRunner<string>[] {
+    return [...this.shards.values()].filter((s) => s instanceof UnitRunner);
+  }
+
   get stream(): string {
     return this.cfg.stream;
   }
