@@ -8,6 +8,7 @@ import type {
   Source,
   StateStore,
 } from './core/component.js';
+import { BoundedDeliveryMemory } from './core/delivery-memory.js';
 import { ConfigError } from './core/errors.js';
 import { Metrics } from './core/metrics.js';
 import type { Pipeline, Route } from './core/pipeline.js';
@@ -108,6 +109,7 @@ export async function buildApp(config: Config, opts: AppOptions): Promise<App> {
     },
     log: opts.log,
     metrics,
+    memory: new BoundedDeliveryMemory(),
   };
 
   return {

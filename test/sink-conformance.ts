@@ -10,14 +10,16 @@
  *   the other events are delivered, nothing is reported twice;
  * - retry then success: through runBatch, a retryable failure is retried and nothing is lost;
  * - idempotency: the same ids written twice leave one copy;
+ * - delivery memory: when another sink fails, a retried item is not sent to this sink again;
  * - flush on shutdown: close() while a write is in flight still delivers it;
  * - backpressure: write resolves only once the (slow) destination holds the events.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Parser, Sink, SinkFailure } from '../src/core/component.js';
+import { BoundedDeliveryMemory } from '../src/core/delivery-memory.js';
 import type { LogEvent } from '../src/core/event.js';
 import { finalizeEvent, runBatch } from '../src/core/pipeline.js';
-import { testPipeline } from '../src/testing/memory.js';
+import { MemorySink, testPipeline } from '../src/testing/memory.js';
 
 export interface ConformanceHarness {
   sink: Sink;
@@ -165,6 +167,32 @@ export function describeSinkConformance(
       const ids = await hx.readBack();
       expect(ids).toHaveLength(30);
       expect(countBy(ids).size).toBe(30);
+    });
+
+    it('takes each event once when another sink fails and the items are delivered again', async () => {
+      const hx = await start();
+      // The other sink refuses everything for one whole runBatch (3 attempts), then recovers.
+      const other = new MemorySink('other').failNext(3, true);
+      const p = testPipeline(
+        { parser: conformanceParser, sinks: [hx.sink, other] },
+        {
+          delivery: { maxAttempts: 3, backoff: { baseMs: 1, maxMs: 2 }, chunkEvents: 1000 },
+          memory: new BoundedDeliveryMemory(),
+        },
+      );
+      const items = [0, 1].map((k) => ({
+        ackId: `m${k}`,
+        origin: { source: 'conformance', type: 'test', ref: `conformance/memory/${k}` },
+        body: { kind: 'bytes' as const, bytes: Buffer.from(`m:${k * 10}:10`) },
+      }));
+      const first = await runBatch({ source: 'conformance', items }, p);
+      expect(first.items.map((r) => r.status)).toEqual(['failed', 'failed']);
+      const again = await runBatch({ source: 'conformance', items }, p);
+      expect(again.items.map((r) => r.status)).toEqual(['delivered', 'delivered']);
+      expect(other.byId.size).toBe(20);
+      const ids = await hx.readBack();
+      expect(ids).toHaveLength(20);
+      expect(countBy(ids).size).toBe(20);
     });
 
     it('writes the same ids twice without a duplicate', async () => {

@@ -95,10 +95,20 @@ export interface SourceContext {
   process(batch: Batch): Promise<import('./batch.js').BatchResult>;
 }
 
+/** One unit of a source that the daemon pauses and resumes on its own (a Kinesis shard, a Duo log). */
+export interface UnitControl {
+  readonly unit: { readonly id: string };
+  pause(): void;
+  resume(): void;
+  status(): Record<string, unknown>;
+}
+
 /** A long-running source for the daemon: loops until the signal aborts. */
 export interface Source {
   readonly name: string;
   run(ctx: SourceContext): Promise<void>;
+  /** The units running now, for per-unit control. */
+  units?(): readonly UnitControl[];
   /** Live numbers for the status API (shards, lag, files waiting…). */
   status?(): Record<string, unknown>;
 }

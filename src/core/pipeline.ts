@@ -10,6 +10,7 @@ import type {
   Transform,
 } from './component.js';
 import { Deadline } from './deadline.js';
+import { type DeliveryMemory, recordRound, untaken } from './delivery-memory.js';
 import { describeError, isLogferryError, ParseError, toError } from './errors.js';
 import { attachSerializer, type EventDraft, FinalEvent, type LogEvent, type Origin } from './event.js';
 import { eventId } from './ids.js';
@@ -43,6 +44,8 @@ export interface Pipeline {
   delivery: DeliveryOptions;
   log: Logger;
   metrics: Metrics;
+  /** Which sinks already took events of items being retried (see DeliveryMemory). */
+  memory?: DeliveryMemory;
 }
 
 /**
@@ -245,6 +248,12 @@ async function deliver(
   });
   const perSink = await Promise.all(sinks.map((s) => deliverToSink(s, events, p, deadline)));
   await detection;
+  recordRound(
+    events,
+    sinks.map((s) => s.name),
+    perSink,
+    p.memory,
+  );
   for (const f of perSink) for (const [i, why] of f) if (!failed.has(i)) failed.set(i, why);
   return failed;
 }
@@ -255,7 +264,7 @@ async function deliverToSink(
   p: Pipeline,
   deadline: Deadline,
 ): Promise<Map<number, string>> {
-  let pending = events.map((_, i) => i);
+  let pending = untaken(events, sink.name, p.memory);
   let lastErrors = new Map<number, string>();
   for (let attempt = 1; pending.length > 0; attempt++) {
     const subset = pending.map((i) => events[i]!);

@@ -15,6 +15,18 @@ export function backoffDelay(
   return Math.floor(random() * ceiling);
 }
 
+/** Back-off for a unit or source that failed: jittered exponential, plus a floor. */
+export interface RetryPolicy extends BackoffOptions {
+  floorMs: number;
+}
+
+/** The one policy for sources and units that failed a read or a delivery. */
+export const sourceRetry: RetryPolicy = { baseMs: 1000, maxMs: 60_000, floorMs: 500 };
+
+export function retryDelay(attempt: number, policy: RetryPolicy = sourceRetry, random = Math.random): number {
+  return backoffDelay(attempt, policy, random) + policy.floorMs;
+}
+
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (ms <= 0 || signal?.aborted) return resolve();

@@ -34,7 +34,13 @@ async function waitFor<T>(what: string, f: () => Promise<T | undefined>, timeout
   }
 }
 
-async function putRecords(count: number, eventsPerRecord: number, start: number): Promise<void> {
+async function putRecords(
+  count: number,
+  eventsPerRecord: number,
+  start: number,
+  stream = STREAM,
+  ids = expected,
+): Promise<void> {
   const entries = [];
   for (let i = 0; i < count; i++) {
     const msg = subscriptionMessage({
@@ -44,21 +50,21 @@ async function putRecords(count: number, eventsPerRecord: number, start: number)
       r,
     });
     for (const le of msg.logEvents) {
-      expected.add(eventId('aws.cloudwatch_logs', [msg.owner, msg.logGroup, msg.logStream, le.id]));
+      ids.add(eventId('aws.cloudwatch_logs', [msg.owner, msg.logGroup, msg.logStream, le.id]));
     }
     entries.push({ Data: gzipJson(msg), PartitionKey: `pk-${Math.floor(r() * 1e9)}` });
   }
   for (let i = 0; i < entries.length; i += 100) {
     const res = await k.client.send(
-      new PutRecordsCommand({ StreamName: STREAM, Records: entries.slice(i, i + 100) }),
+      new PutRecordsCommand({ StreamName: stream, Records: entries.slice(i, i + 100) }),
     );
     expect(res.FailedRecordCount ?? 0).toBe(0);
   }
 }
 
 /** Every complete line of every daily file, as event ids. */
-function deliveredIds(): Promise<string[]> {
-  return dailyFileIds(join(dir, 'logs'));
+function deliveredIds(folder = 'logs'): Promise<string[]> {
+  return dailyFileIds(join(dir, folder));
 }
 
 /** What the daemons printed, to explain a failure. */
@@ -66,10 +72,10 @@ let daemonLog = '';
 /** Every daemon started, so a failed test leaves none running. */
 const children: ChildProcess[] = [];
 
-function startDaemon(): ChildProcess {
+function startDaemon(config = 'config.yaml'): ChildProcess {
   const child = spawn(
     process.execPath,
-    [join(ROOT, 'bin/logferry.mjs'), 'run', '--config', join(dir, 'config.yaml'), '--status', 'off'],
+    [join(ROOT, 'bin/logferry.mjs'), 'run', '--config', join(dir, config), '--status', 'off'],
     {
       cwd: dir,
       env: { ...process.env, LOGFERRY_FROM_SOURCE: '1', LOGFERRY_LOG_LEVEL: 'warn' },
@@ -97,17 +103,19 @@ beforeAll(async () => {
     const s = await k.client.send(new DescribeStreamSummaryCommand({ StreamName: STREAM }));
     return s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE' ? true : undefined;
   });
-  await writeFile(
-    join(dir, 'config.yaml'),
-    `state: { type: file, path: ${join(dir, 'state')} }
+  await writeFile(join(dir, 'config.yaml'), daemonConfig(STREAM, 'logs', 'batch_size: 4'));
+}, 60_000);
+
+function daemonConfig(stream: string, logs: string, extra: string, sinkExtra = ''): string {
+  return `state: { type: file, path: ${join(dir, 'state')} }
 dead_letter: { type: file, path: ${join(dir, 'dead-letter')} }
 delivery: { chunk_events: 100 }
 sources:
   - name: central
     type: kinesis
-    stream: ${STREAM}
+    stream: ${stream}
     parser: cloudwatch_logs
-    batch_size: 4
+    ${extra}
     poll_interval: 100ms
     shard_refresh: 300ms
     aws:
@@ -117,11 +125,11 @@ sources:
 sinks:
   - name: daily
     type: daily_files
-    path: ${join(dir, 'logs')}
+    path: ${join(dir, logs)}
     retention_days: 0
-`,
-  );
-}, 60_000);
+    ${sinkExtra}
+`;
+}
 
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -193,4 +201,53 @@ describe('Kinesis daemon consumer', () => {
     );
     expect(cp.finished).toBe(true);
   });
+});
+
+describe('Kinesis daemon catching up on a full stream', () => {
+  it('commits part-way through a large read, so kills mid-write leave no duplicate past the replay guard', async () => {
+    const stream = 'backlog';
+    await k.client.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
+    await waitFor('backlog stream to be active', async () => {
+      const s = await k.client.send(new DescribeStreamSummaryCommand({ StreamName: stream }));
+      return s.StreamDescriptionSummary?.StreamStatus === 'ACTIVE' ? true : undefined;
+    });
+    const want = new Set<string>();
+    // The stream is full before the daemon starts: one read (batch_size) holds all of it.
+    await putRecords(300, 40, Date.UTC(2026, 10, 26, 8, 0), stream, want);
+    // A replay guard far smaller than one read's output (12,000 events), but larger than what
+    // commit_every (5 records, 200 events) lets a kill replay.
+    await writeFile(
+      join(dir, 'backlog.yaml'),
+      daemonConfig(
+        stream,
+        'logs-backlog',
+        'batch_size: 1000\n    commit_every: { records: 5 }',
+        'dedup_scan_bytes: 262144',
+      ),
+    );
+    for (let round = 0; round < 2; round++) {
+      const child = startDaemon('backlog.yaml');
+      const before = (await deliveredIds('logs-backlog')).length;
+      await waitFor('some progress', async () =>
+        (await deliveredIds('logs-backlog')).length > before + 1000 ? true : undefined,
+      );
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+    expect(new Set(await deliveredIds('logs-backlog')).size).toBeLessThan(want.size);
+    const child = startDaemon('backlog.yaml');
+    await waitFor(
+      'every event',
+      async () => (new Set(await deliveredIds('logs-backlog')).size >= want.size ? true : undefined),
+      120_000,
+    );
+    await new Promise((res) => setTimeout(res, 1000));
+    child.kill('SIGTERM');
+    expect(await exited(child)).toBe(0);
+    const ids = await deliveredIds('logs-backlog');
+    const counts = new Map<string, number>();
+    for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+    expect([...counts].filter(([, n]) => n > 1)).toEqual([]);
+    expect(new Set(ids)).toEqual(want);
+  }, 240_000);
 });

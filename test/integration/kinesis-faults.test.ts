@@ -81,12 +81,13 @@ function run(source: KinesisSource, sink: MemorySink, expected: number, state = 
   return { done: source.run(ctx), state };
 }
 
-function config(streamName: string) {
+function config(streamName: string, over: Record<string, unknown> = {}) {
   return kinesisSourceSchema.parse({
     name: 'k',
     type: 'kinesis',
     stream: streamName,
     batch_size: 3,
+    ...over,
     poll_interval: '50ms',
     shard_refresh: '200ms',
   });
@@ -127,5 +128,24 @@ describe('Kinesis consumer under faults', () => {
     expect(sink.byId.size).toBe(expected);
     // The first batch was refused (3 attempts each time) and read again from the same place.
     expect(sink.writes.length).toBeGreaterThan(4);
+  });
+
+  it('commits part-way through a large read, so a crash replays at most commit_every records', async () => {
+    const expected = await stream('catchup', 9);
+    const puts: (string | undefined)[] = [];
+    const state = new MemoryStateStore();
+    const put = state.put.bind(state);
+    state.put = async <T>(key: string, value: T) => {
+      puts.push((value as ShardCheckpoint).sequence);
+      await put(key, value);
+    };
+    const sink = new MemorySink();
+    const cfg = config('catchup', { batch_size: 100, commit_every: { records: 2 } });
+    const { done } = run(new KinesisSource(cfg, k.client), sink, expected, state);
+    await done;
+    expect(sink.byId.size).toBe(expected);
+    // One GetRecords read of 9 records, committed after every 2 delivered.
+    expect(sink.writes.map((w) => w.length)).toEqual([10, 10, 10, 10, 5]);
+    expect(new Set(puts).size).toBe(5);
   });
 });

@@ -13,6 +13,8 @@ import { memoryLogger } from '../../core/log.js';
 import { Metrics } from '../../core/metrics.js';
 import { AutoParser } from '../../parsers/auto/index.js';
 import { MemoryStateStore, testPipeline } from '../../testing/memory.js';
+import { UnitRunner } from '../runner/runner.js';
+import type { PassEnd, UnitRead } from '../runner/unit.js';
 import { startDaemon } from './daemon.js';
 import { type StatusDeps, startStatusServer } from './status-server.js';
 import { SourceRunner } from './supervisor.js';
@@ -269,5 +271,61 @@ daemon: { status_listen: '127.0.0.1:0' }
       await daemon.stop();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('pauses and resumes one unit of a source, leaving the source and its other units running', async () => {
+    const units = ['s/shard-0', 's/shard-1'].map(
+      (id) =>
+        new UnitRunner(
+          {
+            id,
+            load: async () => undefined,
+            async *read(): AsyncGenerator<UnitRead<number>, PassEnd> {
+              yield { batch: { source: 'stream', items: [] }, cursorAfter: () => 0 };
+              return 'idle';
+            },
+            commit: async () => undefined,
+          },
+          {
+            process: async () => ({ items: [], events: 0, cutShort: false }),
+            signal: new AbortController().signal,
+            log: memoryLogger(),
+            intervalMs: 5,
+          },
+        ),
+    );
+    const source: Source = {
+      ...idleSource('stream'),
+      units: () => units,
+    };
+    const log = memoryLogger();
+    const runner = new SourceRunner(source, {
+      pipeline: testPipeline({ parser: new AutoParser(), sinks: [] }),
+      state: new MemoryStateStore(),
+      limits: defaultLimits,
+      log,
+    });
+    controller = new AbortController();
+    void runner.run(controller.signal);
+    server = await startStatusServer('127.0.0.1:0', {
+      runners: [runner],
+      metrics: new Metrics(),
+      startedAt: new Date(),
+      redactedConfig: {},
+      log,
+    });
+    const port = (server.address() as AddressInfo).port;
+    const host = `127.0.0.1:${port}`;
+    const post = (path: string) =>
+      call(port, { method: 'POST', path, headers: { host, ...json }, body: '{}' });
+    const paused = await post(`/sources/stream/units/${encodeURIComponent('s/shard-1')}/pause`);
+    expect(paused.status).toBe(200);
+    expect(units.map((u) => u.state)).toEqual(['starting', 'paused']);
+    expect(runner.state).toBe('running');
+    expect(log.entries.some((e) => e.msg.includes('unit s/shard-1 paused'))).toBe(true);
+    await post(`/sources/stream/units/${encodeURIComponent('s/shard-1')}/resume`);
+    expect(units[1]!.state).toBe('running');
+    expect((await post('/sources/stream/units/nope/pause')).status).toBe(404);
+    for (const u of units) u.stop();
   });
 });

@@ -201,7 +201,7 @@ async function handle(
   if (req.method === 'GET' && path === '/status') return send(res, 200, redactStrings(statusBody(deps)));
   if (req.method === 'GET' && path === '/metrics')
     return send(res, 200, deps.metrics.prometheus(), 'text/plain');
-  const control = /^\/sources\/([^/]+)\/(pause|resume)$/.exec(path);
+  const control = /^\/sources\/([^/]+)(?:\/units\/([^/]+))?\/(pause|resume)$/.exec(path);
   if (control && req.method === 'POST') {
     // A form post from another page cannot set this content type without a CORS preflight.
     if (!(req.headers['content-type'] ?? '').startsWith('application/json'))
@@ -209,17 +209,21 @@ async function handle(
     const name = decodeURIComponent(control[1]!);
     const runner = deps.runners.find((r) => r.source.name === name);
     if (!runner) return send(res, 404, { error: `no source named ${redactString(name)}` });
-    const action = control[2] as 'pause' | 'resume';
+    const unitId = control[2] === undefined ? undefined : decodeURIComponent(control[2]);
+    const target = unitId === undefined ? runner : runner.unit(unitId);
+    if (!target) return send(res, 404, { error: `source ${name} has no unit ${redactString(unitId ?? '')}` });
+    const action = control[3] as 'pause' | 'resume';
     const who = caller(req);
-    const line = `source ${name} ${action === 'pause' ? 'paused' : 'resumed'} through the status API by ${who.remote}`;
+    const what = unitId === undefined ? `source ${name}` : `source ${name} unit ${redactString(unitId)}`;
+    const line = `${what} ${action === 'pause' ? 'paused' : 'resumed'} through the status API by ${who.remote}`;
     if (action === 'pause') {
-      runner.pause();
-      deps.log.warn({ source: name, action, ...who }, line);
+      target.pause();
+      deps.log.warn({ source: name, unit: unitId, action, ...who }, line);
     } else {
-      runner.resume();
-      deps.log.info({ source: name, action, ...who }, line);
+      target.resume();
+      deps.log.info({ source: name, unit: unitId, action, ...who }, line);
     }
-    return send(res, 200, redactStrings(runner.status()));
+    return send(res, 200, redactStrings(target.status()));
   }
   const api = await deps.api?.(req, url);
   if (api) return send(res, api.status, api.body);

@@ -1,11 +1,11 @@
 import type { App } from '../../app.js';
 import type { BatchResult } from '../../core/batch.js';
-import type { Logger, Source, SourceContext, StateStore } from '../../core/component.js';
+import type { Logger, Source, SourceContext, StateStore, UnitControl } from '../../core/component.js';
 import { ConfigError, describeError, SourceError, StateError } from '../../core/errors.js';
 import type { Limits } from '../../core/limits.js';
 import type { Pipeline } from '../../core/pipeline.js';
 import { runBatch } from '../../core/pipeline.js';
-import { backoffDelay, sleep } from '../../core/retry.js';
+import { retryDelay, sleep } from '../../core/retry.js';
 
 export type SourceState = 'starting' | 'running' | 'paused' | 'stopped' | 'failed';
 
@@ -53,6 +53,11 @@ export class SourceRunner {
     this.paused.resume();
     this.paused = undefined;
     this.state = 'running';
+  }
+
+  /** One running unit of the source (a shard), to pause or resume without touching the others. */
+  unit(id: string): UnitControl | undefined {
+    return this.source.units?.().find((u) => u.unit.id === id);
   }
 
   status() {
@@ -117,7 +122,7 @@ export class SourceRunner {
         this.restarts++;
         // A source that ran for a while before failing starts the backoff over.
         if (Date.now() - started > 5 * 60_000) attempt = 1;
-        const delay = backoffDelay(attempt, { baseMs: 1000, maxMs: 60_000 }) + 500;
+        const delay = retryDelay(attempt);
         log.error(
           { source: this.source.name, retry_in_ms: delay },
           `source ${this.source.name} failed: ${this.lastError}`,

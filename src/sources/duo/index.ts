@@ -4,13 +4,16 @@ import { isAcked } from '../../core/batch.js';
 import type { Logger, Source, SourceContext, StateStore } from '../../core/component.js';
 import type { Deadline } from '../../core/deadline.js';
 import { describeError, SourceError, StateError } from '../../core/errors.js';
-import { backoffDelay, sleep } from '../../core/retry.js';
+import { type RetryPolicy, retryDelay, sleep } from '../../core/retry.js';
 import type { Deps } from '../../registry.js';
 import { Cursor, checkpointKey, type DuoCheckpoint, loadCheckpoint } from './checkpoint.js';
 import { DuoApiError, DuoClient } from './client.js';
 import { ResumePoint } from './import.js';
 import { LOGS } from './logs.js';
 import type { DuoLogName, DuoSourceConfig } from './schema.js';
+
+/** After the client's own retries gave up on Duo's API, wait longer than after a sink failure. */
+const DUO_API_RETRY: RetryPolicy = { baseMs: 2000, maxMs: 120_000, floorMs: 1000 };
 
 /** Duo's v1 administrator log answers at most this many events per request. */
 const V1_PAGE = 1000;
@@ -123,7 +126,7 @@ export class DuoSource implements Source {
         status.last_poll = new Date(this.now()).toISOString();
         if (r.failed) {
           status.last_error = r.failed;
-          wait = backoffDelay(++failures, { baseMs: 1000, maxMs: 60_000 }) + 500;
+          wait = retryDelay(++failures);
         } else {
           failures = 0;
           if (!r.caughtUp) wait = 0;
@@ -140,7 +143,7 @@ export class DuoSource implements Source {
           );
           return;
         }
-        wait = Math.max(backoffDelay(++failures, { baseMs: 2000, maxMs: 120_000 }), 1000);
+        wait = retryDelay(++failures, DUO_API_RETRY);
         ctx.log.warn({ source: this.name, log: name, retry_in_ms: wait }, status.last_error);
       }
       status.state = wait > 0 ? (failures > 0 ? 'backing-off' : 'idle') : 'polling';

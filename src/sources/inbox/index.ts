@@ -5,7 +5,7 @@ import { isAcked } from '../../core/batch.js';
 import type { Logger, Source, SourceContext } from '../../core/component.js';
 import { describeError } from '../../core/errors.js';
 import { describeKind, openRegularFile } from '../../core/fsutil.js';
-import { backoffDelay, sleep } from '../../core/retry.js';
+import { retryDelay, sleep, sourceRetry } from '../../core/retry.js';
 import type { InboxSourceConfig } from './schema.js';
 
 const IGNORED = /^\.|\.(tmp|part|crdownload|swp)$|~$/;
@@ -103,7 +103,7 @@ export class InboxSource implements Source {
     if (!isAcked(result)) {
       const attempt = (this.attempts.get(name) ?? 0) + 1;
       this.attempts.set(name, attempt);
-      this.failures.set(name, Date.now() + backoffDelay(attempt, { baseMs: 1000, maxMs: 60_000 }) + 1000);
+      this.failures.set(name, Date.now() + retryDelay(attempt, { ...sourceRetry, floorMs: 1000 }));
       ctx.log.warn({ file: path, attempt }, `will retry ${path}: ${result.error ?? 'delivery failed'}`);
       return false;
     }

@@ -10,10 +10,11 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { awsClientConfig } from '../../core/aws.js';
 import type { Batch, RawItem } from '../../core/batch.js';
-import { isAcked } from '../../core/batch.js';
-import type { Source, SourceContext } from '../../core/component.js';
+import type { Source, SourceContext, StateStore } from '../../core/component.js';
 import { describeError, SourceError } from '../../core/errors.js';
-import { backoffDelay, sleep } from '../../core/retry.js';
+import { sleep } from '../../core/retry.js';
+import { UnitRunner, type UnitState } from '../../runtimes/runner/runner.js';
+import type { PassEnd, UnitRead, WorkUnit } from '../../runtimes/runner/unit.js';
 import type { KinesisSourceConfig } from './schema.js';
 
 /** Per-shard checkpoint: the last sequence number every sink has, and whether the shard is done. */
@@ -25,7 +26,8 @@ export interface ShardCheckpoint {
 interface ShardStatus {
   sequence?: string;
   millis_behind?: number;
-  state: 'reading' | 'waiting-for-parent' | 'finished' | 'backing-off';
+  state: UnitState | 'waiting-for-parent';
+  last_error?: string;
 }
 
 const THROTTLED = new Set([
@@ -44,7 +46,7 @@ const MIN_READ_GAP_MS = 200;
 export class KinesisSource implements Source {
   readonly name: string;
   private readonly client: KinesisClient;
-  private readonly shards = new Map<string, ShardStatus>();
+  private readonly shards = new Map<string, ShardStatus | UnitRunner<string>>();
 
   constructor(
     private readonly cfg: KinesisSourceConfig,
@@ -55,7 +57,16 @@ export class KinesisSource implements Source {
   }
 
   status() {
-    return { stream: this.cfg.stream, shards: Object.fromEntries(this.shards) };
+    const shards = [...this.shards].map(([id, s]) => [id, s instanceof UnitRunner ? shardStatus(s) : s]);
+    return { stream: this.cfg.stream, shards: Object.fromEntries(shards) };
+  }
+
+  units(): UnitRunner<string>[] {
+    return [...this.shards.values()].filter((s) => s instanceof UnitRunner);
+  }
+
+  get stream(): string {
+    return this.cfg.stream;
   }
 
   checkpointKey(shardId: string): string {
@@ -147,85 +158,40 @@ export class KinesisSource implements Source {
     fromParent: boolean,
     ctx: SourceContext,
   ): Promise<void> {
-    const key = this.checkpointKey(shardId);
-    let committed = checkpoint?.sequence;
-    const status: ShardStatus = { sequence: committed, state: 'reading' };
-    this.shards.set(shardId, status);
-    const resume = () =>
-      committed
-        ? this.iterator(shardId, 'AFTER_SEQUENCE_NUMBER', committed)
-        : this.iterator(shardId, fromParent ? 'TRIM_HORIZON' : this.cfg.start_position);
-    let iterator: string | undefined = await resume();
-    let throttled = 0;
-    let failedDeliveries = 0;
-    while (iterator && !ctx.signal.aborted) {
-      const started = Date.now();
-      let res: GetRecordsCommandOutput;
-      try {
-        res = await this.client.send(
-          new GetRecordsCommand({ ShardIterator: iterator, Limit: this.cfg.batch_size }),
-        );
-        throttled = 0;
-      } catch (e) {
-        const name = (e as Error).name;
-        if (THROTTLED.has(name)) {
-          status.state = 'backing-off';
-          await sleep(
-            backoffDelay(++throttled, { baseMs: 500, maxMs: 20_000 }) + MIN_READ_GAP_MS,
-            ctx.signal,
-          );
-          status.state = 'reading';
-          continue;
-        }
-        if (name === 'ExpiredIteratorException') {
-          iterator = await resume();
-          continue;
-        }
-        throw e;
-      }
-      const records = res.Records ?? [];
-      status.millis_behind = res.MillisBehindLatest;
-      if (records.length > 0) {
-        const result = await ctx.process(this.toBatch(shardId, records));
-        const firstFailed = result.items.findIndex((r) => !isAcked(r));
-        const lastGood = firstFailed === -1 ? records.length - 1 : firstFailed - 1;
-        if (lastGood >= 0) {
-          committed = records[lastGood]!.SequenceNumber!;
-          await ctx.state.put<ShardCheckpoint>(key, { sequence: committed });
-          status.sequence = committed;
-        }
-        if (firstFailed !== -1) {
-          // Read again from the first record not delivered, after a pause: the sink is struggling.
-          const delay = backoffDelay(++failedDeliveries, { baseMs: 1000, maxMs: 60_000 }) + 500;
-          ctx.log.warn(
-            { shard: shardId, retry_in_ms: delay },
-            `${this.cfg.stream}/${shardId}: ${result.items[firstFailed]!.error ?? 'delivery failed'}; retrying`,
-          );
-          status.state = 'backing-off';
-          await sleep(delay, ctx.signal);
-          status.state = 'reading';
-          iterator = await this.iterator(
-            shardId,
-            'AT_SEQUENCE_NUMBER',
-            records[firstFailed]!.SequenceNumber!,
-          );
-          continue;
-        }
-        failedDeliveries = 0;
-      }
-      if (!res.NextShardIterator) {
-        // The shard was closed by a reshard and has been read to its end.
-        await ctx.state.put<ShardCheckpoint>(key, { sequence: committed, finished: true });
-        status.state = 'finished';
-        return;
-      }
-      iterator = res.NextShardIterator;
-      const gap = records.length === 0 ? this.cfg.poll_interval : MIN_READ_GAP_MS;
-      await sleep(gap - (Date.now() - started), ctx.signal);
+    const unit = new ShardUnit(this, shardId, checkpoint, fromParent, ctx.state);
+    const runner = new UnitRunner(unit, {
+      process: ctx.process,
+      signal: ctx.signal,
+      log: ctx.log,
+      intervalMs: this.cfg.poll_interval,
+      bound: { items: this.cfg.commit_every.records, bytes: this.cfg.commit_every.bytes },
+    });
+    this.shards.set(shardId, runner);
+    await runner.run();
+  }
+
+  /** One GetRecords call on a shard iterator; throttling becomes a retryable read error. */
+  async getRecords(iterator: string): Promise<GetRecordsCommandOutput> {
+    try {
+      return await this.client.send(
+        new GetRecordsCommand({ ShardIterator: iterator, Limit: this.cfg.batch_size }),
+      );
+    } catch (e) {
+      const name = (e as Error).name;
+      if (THROTTLED.has(name) || name === 'ExpiredIteratorException')
+        throw new SourceError(`${this.cfg.stream}: ${name}`, { retryable: true, cause: e });
+      throw e;
     }
   }
 
-  private toBatch(shardId: string, records: _Record[]): Batch {
+  /** An iterator just after `sequence`, or at the start position for a shard never read. */
+  resumeAt(shardId: string, sequence: string | undefined, fromParent: boolean): Promise<string> {
+    return sequence
+      ? this.iterator(shardId, 'AFTER_SEQUENCE_NUMBER', sequence)
+      : this.iterator(shardId, fromParent ? 'TRIM_HORIZON' : this.cfg.start_position);
+  }
+
+  toBatch(shardId: string, records: _Record[]): Batch {
     const items: RawItem[] = records.map((r) => {
       const data = r.Data ?? new Uint8Array();
       return {
@@ -246,6 +212,62 @@ export class KinesisSource implements Source {
     });
     return { source: this.name, items };
   }
+}
+
+/**
+ * One shard as a work unit: reads from the sequence after its checkpoint, one GetRecords call per
+ * read, and is finished once a closed shard has been read to its end.
+ */
+class ShardUnit implements WorkUnit<string> {
+  readonly id: string;
+
+  constructor(
+    private readonly source: KinesisSource,
+    private readonly shardId: string,
+    private readonly checkpoint: ShardCheckpoint | undefined,
+    private readonly fromParent: boolean,
+    private readonly state: StateStore,
+  ) {
+    this.id = `${source.stream}/${shardId}`;
+  }
+
+  async load(): Promise<string | undefined> {
+    return this.checkpoint?.sequence;
+  }
+
+  async *read(from: string | undefined, signal: AbortSignal): AsyncGenerator<UnitRead<string>, PassEnd> {
+    let iterator: string | undefined = await this.source.resumeAt(this.shardId, from, this.fromParent);
+    while (iterator && !signal.aborted) {
+      const started = Date.now();
+      const res = await this.source.getRecords(iterator);
+      const records = res.Records ?? [];
+      yield {
+        batch: this.source.toBatch(this.shardId, records),
+        cursorAfter: (i) => records[i]!.SequenceNumber!,
+        lagMs: res.MillisBehindLatest,
+      };
+      // The shard was closed by a reshard and has been read to its end.
+      if (!res.NextShardIterator) return 'finished';
+      iterator = res.NextShardIterator;
+      if (records.length > 0) await sleep(MIN_READ_GAP_MS - (Date.now() - started), signal);
+    }
+    return 'idle';
+  }
+
+  commit(sequence: string): Promise<void> {
+    return this.state.put<ShardCheckpoint>(this.source.checkpointKey(this.shardId), { sequence });
+  }
+
+  finish(sequence: string | undefined): Promise<void> {
+    return this.state.put<ShardCheckpoint>(this.source.checkpointKey(this.shardId), {
+      sequence,
+      finished: true,
+    });
+  }
+}
+
+function shardStatus(r: UnitRunner<string>): ShardStatus {
+  return { sequence: r.lastCursor, millis_behind: r.lagMs, state: r.state, last_error: r.lastError };
 }
 
 export function create(cfg: KinesisSourceConfig): Source {

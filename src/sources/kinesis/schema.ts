@@ -14,6 +14,21 @@ export const kinesisSourceSchema = z
     poll_interval: duration.default(1000),
     /** How often to look for new shards after a reshard. */
     shard_refresh: duration.default(30_000),
+    /**
+     * Commit the checkpoint at least every this many records and raw bytes, even within one
+     * GetRecords read: a crash replays at most this much, which sinks' replay guards must cover.
+     */
+    commit_every: z
+      .object({
+        records: z.number().int().min(1).default(100),
+        bytes: z
+          .number()
+          .int()
+          .min(1)
+          .default(4 * 1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
     aws: awsClientOptions.prefault({}),
   })
   .strict();

@@ -10,7 +10,7 @@ import { awsClientConfig } from '../../core/aws.js';
 import { isAcked } from '../../core/batch.js';
 import type { Source, SourceContext } from '../../core/component.js';
 import { ConfigError, describeError } from '../../core/errors.js';
-import { backoffDelay, sleep } from '../../core/retry.js';
+import { retryDelay, sleep, sourceRetry } from '../../core/retry.js';
 import { messageWork } from './messages.js';
 import { s3ClientFor } from './objects.js';
 import type { S3SqsSourceConfig } from './schema.js';
@@ -62,7 +62,7 @@ export class S3SqsSource implements Source {
         failures = 0;
       } catch (e) {
         if (ctx.signal.aborted) break;
-        const delay = backoffDelay(++failures, { baseMs: 1000, maxMs: 60_000 });
+        const delay = retryDelay(++failures, { ...sourceRetry, floorMs: 0 });
         ctx.log.warn({ source: this.name, retry_in_ms: delay }, `ReceiveMessage failed: ${describeError(e)}`);
         await sleep(delay, ctx.signal);
         continue;

@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import type { RawItem } from '../../core/batch.js';
+import { SourceError, StateError } from '../../core/errors.js';
+import { memoryLogger } from '../../core/log.js';
+import { runBatch } from '../../core/pipeline.js';
+import { AutoParser } from '../../parsers/auto/index.js';
+import { MemorySink, testPipeline } from '../../testing/memory.js';
+import { type RunnerOptions, UnitRunner } from './runner.js';
+import type { PassEnd, UnitRead, WorkUnit } from './unit.js';
+
+/** A unit over a list of JSON lines whose cursor is the index of the next line (an inbox file, a log). */
+class ListUnit implements WorkUnit<number> {
+  readonly id = 'list';
+  readonly commits: number[] = [];
+  readonly passesFrom: (number | undefined)[] = [];
+  finishedAt: number | undefined | 'no';
+  readErrors: Error[] = [];
+
+  constructor(
+    private readonly lines: string[],
+    private readonly perRead = 4,
+    private readonly end: PassEnd = 'finished',
+    private committed?: number,
+  ) {
+    this.finishedAt = 'no';
+  }
+
+  async load() {
+    return this.committed;
+  }
+
+  async *read(from: number | undefined): AsyncGenerator<UnitRead<number>, PassEnd> {
+    this.passesFrom.push(from);
+    const error = this.readErrors.shift();
+    if (error) throw error;
+    for (let at = from ?? 0; at < this.lines.length; at += this.perRead) {
+      const items = this.lines.slice(at, at + this.perRead).map((l, i) => item(at + i, l));
+      yield { batch: { source: 'list', items }, cursorAfter: (i) => at + i + 1 };
+    }
+    return this.end;
+  }
+
+  async commit(cursor: number) {
+    this.commits.push(cursor);
+    this.committed = cursor;
+  }
+
+  async finish(last: number | undefined) {
+    this.finishedAt = last;
+  }
+}
+
+function item(n: number, line: string): RawItem {
+  return {
+    ackId: String(n),
+    origin: { source: 'list', type: 'test', ref: `line ${n}` },
+    body: { kind: 'bytes', bytes: Buffer.from(line) },
+  };
+}
+
+const lines = (n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ n: i, msg: `event ${i}` }));
+
+function runner(unit: ListUnit, sink: MemorySink, over: Partial<RunnerOptions> = {}) {
+  const p = testPipeline({ parser: new AutoParser(), sinks: [sink] });
+  return new UnitRunner(unit, {
+    process: (b) => runBatch(b, p),
+    signal: new AbortController().signal,
+    log: memoryLogger(),
+    retry: { baseMs: 1, maxMs: 2, floorMs: 0 },
+    intervalMs: 1,
+    ...over,
+  });
+}
+
+describe('unit runner', () => {
+  it('delivers every read and commits after each slice, never more than the bound apart', async () => {
+    const unit = new ListUnit(lines(10), 10);
+    const sink = new MemorySink();
+    const r = runner(unit, sink, { bound: { items: 3, bytes: 1 << 20 } });
+    await r.run();
+    expect(sink.byId.size).toBe(10);
+    expect(unit.commits).toEqual([3, 6, 9, 10]);
+    expect(sink.writes.map((w) => w.length)).toEqual([3, 3, 3, 1]);
+    expect(r.state).toBe('finished');
+    expect(unit.finishedAt).toBe(10);
+  });
+
+  it('cuts slices by bytes too, an item larger than the bound going alone', async () => {
+    const unit = new ListUnit(
+      ['{"a":"x"}', JSON.stringify({ big: 'y'.repeat(100) }), '{"b":1}', '{"c":2}'],
+      4,
+    );
+    const r = runner(unit, new MemorySink(), { bound: { items: 100, bytes: 30 } });
+    await r.run();
+    expect(unit.commits).toEqual([1, 2, 4]);
+  });
+
+  it('commits up to the first failure and reads again from there', async () => {
+    const unit = new ListUnit(lines(8), 4);
+    // Every attempt at line 1 fails on the first read: the runner commits line 0 and backs off.
+    const sink = new MemorySink().failNext(3, true, (_, e) => e.origin.ref === 'line 1');
+    const r = runner(unit, sink, { bound: { items: 100, bytes: 1 << 20 } });
+    await r.run();
+    expect(sink.byId.size).toBe(8);
+    expect(unit.commits).toEqual([1, 5, 8]);
+    expect(unit.passesFrom).toEqual([undefined, 1]);
+    expect(r.retries).toBe(1);
+  });
+
+  it('backs off after a read that failed and resumes from the committed cursor', async () => {
+    const unit = new ListUnit(lines(4), 2);
+    unit.readErrors.push(new SourceError('throttled', { retryable: true }));
+    const sink = new MemorySink();
+    const r = runner(unit, sink);
+    await r.run();
+    expect(unit.passesFrom).toEqual([undefined, undefined]);
+    expect(sink.byId.size).toBe(4);
+  });
+
+  it('stops for good, failed with the reason, when retrying cannot help', async () => {
+    const unit = new ListUnit(lines(4), 2);
+    unit.readErrors.push(new StateError('checkpoint list is corrupt'));
+    const r = runner(unit, new MemorySink());
+    await expect(r.run()).rejects.toThrow('corrupt');
+    expect(r.state).toBe('failed');
+    expect(r.lastError).toContain('corrupt');
+  });
+
+  it('delivers nothing while paused and goes on after resume', async () => {
+    const unit = new ListUnit(lines(4), 2);
+    const sink = new MemorySink();
+    const r = runner(unit, sink);
+    r.pause();
+    const done = r.run();
+    await new Promise((res) => setImmediate(res));
+    expect(r.state).toBe('paused');
+    expect(sink.writes).toHaveLength(0);
+    r.resume();
+    await done;
+    expect(sink.byId.size).toBe(4);
+  });
+
+  it('stops after max count slices, with the cursor at what was delivered', async () => {
+    const unit = new ListUnit(lines(10), 2, 'idle');
+    const r = runner(unit, new MemorySink(), { maxCount: 2 });
+    await r.run();
+    expect(unit.commits).toEqual([2, 4]);
+    expect(r.state).toBe('stopped');
+    expect(r.status()).toMatchObject({ state: 'stopped', last_cursor: 4, slices: 2, items: 4 });
+  });
+
+  it('reads again after the interval when a pass ends idle, from the last commit', async () => {
+    const unit = new ListUnit(lines(3), 2, 'idle', 1);
+    const r = runner(unit, new MemorySink());
+    const done = r.run();
+    while (unit.passesFrom.length < 2) await new Promise((res) => setTimeout(res, 1));
+    r.stop();
+    await done;
+    expect(unit.passesFrom.slice(0, 2)).toEqual([1, 3]);
+    expect(r.state).toBe('stopped');
+  });
+});

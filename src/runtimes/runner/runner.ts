@@ -1,0 +1,238 @@
+import type { Batch, BatchResult } from '../../core/batch.js';
+import { isAcked } from '../../core/batch.js';
+import type { Logger } from '../../core/component.js';
+import { Deadline } from '../../core/deadline.js';
+import { ConfigError, describeError, SourceError, StateError } from '../../core/errors.js';
+import { type RetryPolicy, retryDelay, sleep, sourceRetry } from '../../core/retry.js';
+import { defaultBound, sliceStarts, type UncommittedBound } from './bound.js';
+import type { PassEnd, UnitRead, WorkUnit } from './unit.js';
+
+export type UnitState =
+  | 'starting'
+  | 'running'
+  | 'idle'
+  | 'paused'
+  | 'backing-off'
+  | 'finished'
+  | 'stopped'
+  | 'failed';
+
+export interface RunnerOptions {
+  /** Delivers one batch (runBatch with the app's pipeline) and says which items can be acknowledged. */
+  process(batch: Batch): Promise<BatchResult>;
+  signal: AbortSignal;
+  log: Logger;
+  retry?: RetryPolicy;
+  /** Wait between passes, and after a read that brought nothing. */
+  intervalMs?: number;
+  /** Stop after this many delivered slices (`pull duo --max`, demos). */
+  maxCount?: number;
+  bound?: UncommittedBound;
+  /** Stop starting new slices when it is reached (the Lambda's remaining time). */
+  deadline?: Deadline;
+}
+
+type SliceOutcome = 'delivered' | 'retry' | 'stop';
+
+/**
+ * Drives one work unit: reads from its committed cursor, delivers each read in bounded slices,
+ * commits up to the first failure, backs off and reads again from there. Pause, resume, stop and
+ * the interval can be changed while it runs (the daemon's control API).
+ */
+export class UnitRunner<C> {
+  state: UnitState = 'starting';
+  lastError: string | undefined;
+  lastCursor: C | undefined;
+  lagMs: number | undefined;
+  slices = 0;
+  items = 0;
+  retries = 0;
+  intervalMs: number;
+  private failures = 0;
+  private readonly stopper = new AbortController();
+  private paused: { promise: Promise<void>; resume: () => void } | undefined;
+  private readonly retry: RetryPolicy;
+  private readonly bound: UncommittedBound;
+
+  constructor(
+    readonly unit: WorkUnit<C>,
+    private readonly opts: RunnerOptions,
+  ) {
+    this.intervalMs = opts.intervalMs ?? 1000;
+    this.retry = opts.retry ?? sourceRetry;
+    this.bound = opts.bound ?? defaultBound;
+    // A unit started just as the runtime stops (a shard found during the last refresh) must stop too.
+    if (opts.signal.aborted) this.stop();
+    else opts.signal.addEventListener('abort', () => this.stop(), { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.stopper.signal;
+  }
+
+  pause(): void {
+    if (this.paused || this.done()) return;
+    let resume!: () => void;
+    const promise = new Promise<void>((r) => {
+      resume = r;
+    });
+    this.paused = { promise, resume };
+    this.state = 'paused';
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused.resume();
+    this.paused = undefined;
+    if (!this.done()) this.state = 'running';
+  }
+
+  /** Finishes the slice in flight (drain), then returns. */
+  stop(): void {
+    this.stopper.abort();
+    this.paused?.resume();
+  }
+
+  status() {
+    return {
+      unit: this.unit.id,
+      state: this.state,
+      slices: this.slices,
+      items: this.items,
+      retries: this.retries,
+      interval_ms: this.intervalMs,
+      last_cursor: this.lastCursor,
+      lag_ms: this.lagMs,
+      last_error: this.lastError,
+    };
+  }
+
+  /** Runs until stopped, finished or failed; throws only for failures retrying cannot help. */
+  async run(): Promise<void> {
+    this.lastCursor = await this.unit.load();
+    while (!this.signal.aborted) {
+      await this.waitWhilePaused();
+      if (this.signal.aborted) break;
+      this.setState('running');
+      let end: PassEnd | 'stop' | 'retry';
+      try {
+        end = await this.pass();
+      } catch (e) {
+        if (!isRetryable(e)) return this.fail(e);
+        end = 'retry';
+        this.lastError = describeError(e);
+        this.opts.log.warn({ unit: this.unit.id }, `${this.unit.id}: ${this.lastError}; reading again`);
+      }
+      if (end === 'finished') return this.finish();
+      if (end === 'stop') break;
+      if (end === 'retry') await this.backOff();
+      else await this.idle();
+    }
+    if (!this.done()) this.state = 'stopped';
+  }
+
+  private async pass(): Promise<PassEnd | 'stop' | 'retry'> {
+    const reads = this.unit.read(this.lastCursor, this.signal);
+    try {
+      for (;;) {
+        const next = await reads.next();
+        if (next.done) return next.value;
+        const outcome = await this.deliverRead(next.value);
+        if (outcome !== 'delivered') return outcome;
+        this.failures = 0;
+      }
+    } finally {
+      await reads.return?.('idle').catch(() => undefined);
+    }
+  }
+
+  private async deliverRead(read: UnitRead<C>): Promise<SliceOutcome> {
+    if (read.lagMs !== undefined) this.lagMs = read.lagMs;
+    const items = read.batch.items;
+    if (items.length === 0) {
+      await this.idle();
+      return this.signal.aborted ? 'stop' : 'delivered';
+    }
+    const starts = sliceStarts(read.batch, this.bound);
+    for (let s = 0; s < starts.length; s++) {
+      if (this.shouldStop()) return 'stop';
+      await this.waitWhilePaused();
+      if (this.signal.aborted) return 'stop';
+      const from = starts[s]!;
+      const to = starts[s + 1] ?? items.length;
+      const outcome = await this.deliverSlice(read, from, to);
+      if (outcome !== 'delivered') return outcome;
+    }
+    return 'delivered';
+  }
+
+  private async deliverSlice(read: UnitRead<C>, from: number, to: number): Promise<SliceOutcome> {
+    const batch = { source: read.batch.source, items: read.batch.items.slice(from, to) };
+    this.setState('running');
+    const result = await this.opts.process(batch);
+    const firstFailed = result.items.findIndex((r) => !isAcked(r));
+    const delivered = firstFailed === -1 ? batch.items.length : firstFailed;
+    if (delivered > 0) await this.commit(read.cursorAfter(from + delivered - 1));
+    this.items += delivered;
+    this.slices++;
+    if (firstFailed === -1) return 'delivered';
+    this.lastError = result.items[firstFailed]!.error ?? 'delivery failed';
+    this.opts.log.warn({ unit: this.unit.id }, `${this.unit.id}: ${this.lastError}; retrying`);
+    return result.cutShort ? 'stop' : 'retry';
+  }
+
+  private async commit(cursor: C): Promise<void> {
+    await this.unit.commit(cursor);
+    this.lastCursor = cursor;
+  }
+
+  private shouldStop(): boolean {
+    if (this.signal.aborted) return true;
+    if (this.opts.deadline?.expired()) return true;
+    return this.opts.maxCount !== undefined && this.slices >= this.opts.maxCount;
+  }
+
+  private async backOff(): Promise<void> {
+    this.retries++;
+    const delay = retryDelay(++this.failures, this.retry);
+    if ((this.opts.deadline ?? Deadline.never()).remainingMs() < delay) return this.stop();
+    this.setState('backing-off');
+    await sleep(delay, this.signal);
+  }
+
+  private async idle(): Promise<void> {
+    if (this.shouldStop()) return this.stop();
+    this.setState('idle');
+    await sleep(this.intervalMs, this.signal);
+  }
+
+  private async waitWhilePaused(): Promise<void> {
+    while (this.paused && !this.signal.aborted) await this.paused.promise;
+  }
+
+  private async finish(): Promise<void> {
+    await this.unit.finish?.(this.lastCursor);
+    this.state = 'finished';
+  }
+
+  private fail(e: unknown): never {
+    this.state = 'failed';
+    this.lastError = describeError(e);
+    this.opts.log.error({ unit: this.unit.id }, `${this.unit.id} stopped: ${this.lastError}`);
+    throw e;
+  }
+
+  private setState(s: UnitState): void {
+    if (!this.paused && !this.done()) this.state = s;
+  }
+
+  private done(): boolean {
+    return this.state === 'finished' || this.state === 'failed' || this.state === 'stopped';
+  }
+}
+
+/** A corrupt checkpoint, bad config or a source that says so cannot be helped by reading again. */
+export function isRetryable(e: unknown): boolean {
+  if (e instanceof StateError || e instanceof ConfigError) return false;
+  return !(e instanceof SourceError && !e.retryable);
+}

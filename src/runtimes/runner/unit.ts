@@ -1,0 +1,36 @@
+import type { Batch } from '../../core/batch.js';
+
+/** One read of a unit: raw items and, for each, the position to commit once it is delivered. */
+export interface UnitRead<C> {
+  batch: Batch;
+  /** The cursor to commit once items 0..index are all delivered. */
+  cursorAfter(index: number): C;
+  /** How far behind the newest data the unit is after this read, when the source knows. */
+  lagMs?: number;
+}
+
+/**
+ * How a pass over a unit ended: `idle` (caught up for now: read again after the interval) or
+ * `finished` (nothing will ever come again, e.g. a shard closed by a reshard and read to its end).
+ */
+export type PassEnd = 'idle' | 'finished';
+
+/**
+ * A piece of a source that is read in order and resumed from a cursor: a Kinesis shard, one Duo
+ * log, an SQS queue, an inbox folder, an S3 prefix. It knows how to read from a cursor and how to
+ * commit one; the runner owns retries, back-off, pausing, deadlines and metrics.
+ */
+export interface WorkUnit<C> {
+  readonly id: string;
+  /** The committed cursor (checkpoint) to start from; undefined starts at the unit's beginning. */
+  load(): Promise<C | undefined>;
+  /**
+   * Reads on from `from`. A read with no items means "nothing yet": the runner waits the interval
+   * and asks the same generator again. Throwing ends the pass; the runner backs off and starts a
+   * new pass from the last committed cursor.
+   */
+  read(from: C | undefined, signal: AbortSignal): AsyncGenerator<UnitRead<C>, PassEnd>;
+  commit(cursor: C): Promise<void>;
+  /** Records that the unit is finished for good (called once, after a pass ended `finished`). */
+  finish?(last: C | undefined): Promise<void>;
+}
