@@ -26,6 +26,11 @@ export interface EventDraft {
   idParts: readonly (string | number)[];
   /** An id the event already carries from an earlier logferry run; used instead of hashing. */
   id?: string;
+  /**
+   * The source event as it arrived, before any change (e.g. one Duo API event's JSON), for sinks
+   * with `format: original`. Only parsers whose item is one whole event set it.
+   */
+  original?: string;
 }
 
 export interface LogEvent {
@@ -34,4 +39,6 @@ export interface LogEvent {
   timestamp: number;
   doc: EcsDocument;
   origin: Origin;
+  /** See EventDraft.original. Transforms do not touch it (a redaction does not reach it). */
+  original?: string;
 }

@@ -57,7 +57,9 @@ export function finalizeEvent(draft: EventDraft, origin: Origin): LogEvent {
     (ev as Record<string, unknown>).id = id;
     (ev as Record<string, unknown>).dataset = draft.dataset;
   } else doc.event = { id, dataset: draft.dataset };
-  return { id, dataset: draft.dataset, timestamp: draft.timestamp, doc, origin };
+  const event: LogEvent = { id, dataset: draft.dataset, timestamp: draft.timestamp, doc, origin };
+  if (draft.original !== undefined) event.original = draft.original;
+  return event;
 }
 
 function applyTransforms(ev: LogEvent, transforms: readonly Transform[]): LogEvent | null {
