@@ -190,6 +190,28 @@ export function pruneImportsPlugin(drop: Map<string, Set<string>>): Plugin {
   };
 }
 
+/**
+ * zod's namespace export carries its ~45 message locales (≈ 40% of zod in a bundle, all parsed at
+ * every cold start); logferry's messages are English: only `en` stays, under the same names.
+ */
+export function zodEnglishOnlyPlugin(): Plugin {
+  return {
+    name: 'logferry-zod-english-only',
+    setup(b) {
+      b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+        /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)
+          ? { path: join(dirname(args.importer), '../locales/en.js'), namespace: 'zod-en' }
+          : undefined,
+      );
+      b.onLoad({ filter: /.*/, namespace: 'zod-en' }, (args) => ({
+        contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+        resolveDir: dirname(args.path),
+        loader: 'js',
+      }));
+    },
+  };
+}
+
 export interface BundleOptions {
   handler: string;
   /** The folder to zip: index.mjs and, with a config that has rules, the rule files. */
@@ -205,6 +227,7 @@ export interface BundleOptions {
 }
 
 export interface BundleResult {
+  /** index.mjs and its chunks together. */
   bytes: number;
   rules: string[];
 }
@@ -214,29 +237,46 @@ export async function bundleLambda(opts: BundleOptions): Promise<BundleResult> {
   await mkdir(opts.outdir, { recursive: true });
   const drop = opts.config ? await unusedImports(opts.config) : new Map<string, Set<string>>();
   await build({
-    entryPoints: [join(HANDLERS_DIR, `${opts.handler}.ts`)],
-    outfile: join(opts.outdir, 'index.mjs'),
+    entryPoints: { index: join(HANDLERS_DIR, `${opts.handler}.ts`) },
+    outdir: opts.outdir,
+    outExtension: { '.js': '.mjs' },
+    // Components, SDK clients and stores the registry imports lazily become chunks of their own:
+    // the init phase parses only the handler's core; a chunk is read when the app first needs it.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: 'node24',
     banner,
     minify: true,
-    // The map is a separate artifact (4× the bundle): stack traces are decoded offline with it.
+    // The maps are a separate artifact (4× the bundle): stack traces are decoded offline with them.
     sourcemap: opts.mapdir ? 'external' : false,
     // local_store is for a log host with a disk, not a Lambda: its native addon stays out.
     external: ['@duckdb/node-api', ...(opts.externalSdk ? ['@aws-sdk/*', '@smithy/*'] : [])],
-    plugins: [pruneImportsPlugin(drop)],
+    plugins: [pruneImportsPlugin(drop), zodEnglishOnlyPlugin()],
     logLevel: 'warning',
   });
-  if (opts.mapdir) {
-    await mkdir(opts.mapdir, { recursive: true });
-    await rename(join(opts.outdir, 'index.mjs.map'), join(opts.mapdir, 'index.mjs.map'));
-  }
+  const code = await filesBelow(opts.outdir);
+  if (opts.mapdir)
+    for (const f of code.filter((x) => x.endsWith('.map'))) {
+      await mkdir(dirname(join(opts.mapdir, f)), { recursive: true });
+      await rename(join(opts.outdir, f), join(opts.mapdir, f));
+    }
+  let bytes = 0;
+  for (const f of code.filter((x) => x.endsWith('.mjs'))) bytes += (await stat(join(opts.outdir, f))).size;
   const rules = opts.config?.rules
     ? await copyRules(opts.config.rules.paths, opts.rulesBase ?? ROOT, opts.outdir)
     : [];
-  return { bytes: (await stat(join(opts.outdir, 'index.mjs'))).size, rules };
+  return { bytes, rules };
+}
+
+/** Paths of the files below a folder, relative to it, with / separators. */
+async function filesBelow(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const f of await readdir(dir, { withFileTypes: true, recursive: true }))
+    if (f.isFile()) out.push(relative(dir, join(f.parentPath, f.name)).split('\\').join('/'));
+  return out.sort();
 }
 
 /** Copies the rule files the config loads to the same relative paths beside the handler (Lambda's cwd). */

@@ -15,7 +15,7 @@ import { type LogferryConfig, RESERVED } from './config.js';
 import { configStatements, type GrantOptions } from './grants.js';
 import { reviewedWildcards } from './nag.js';
 
-export type HandlerName = 'duo' | 'kinesis' | 'firehose' | 's3' | 'sqs';
+export type HandlerName = 'duo' | 'kinesis' | 'firehose' | 'cwlogs' | 's3' | 'sqs';
 
 export interface LogferryFunctionProps {
   config: LogferryConfig;

@@ -4,7 +4,7 @@ import { Code } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LogferryConfig } from './config.js';
-import { DuoPull } from './layouts.js';
+import { DuoPull, LogGroupSubscription, type LogGroupSubscriptionProps } from './layouts.js';
 import { EXAMPLE_STACKS, exampleStacks } from './stacks.js';
 
 // The handler code does not matter to the templates; the real bundles are tested in bundle.test.ts.
@@ -150,6 +150,62 @@ describe('central logging', () => {
     const ss = roleStatements(templates['logferry-csoc-logging']!, 'Consumer');
     const es = ss.find((s) => actions([s]).includes('es:ESHttpPost'))!;
     expect(es.Resource).toEqual({ 'Fn::Join': ['', [{ Ref: 'OpenSearchDomainArn' }, '/*']] });
+  });
+});
+
+describe('CloudWatch Logs subscribed straight to the function', () => {
+  it('subscribes each log group to the cwlogs function, which only CloudWatch Logs of this account may invoke for those groups', () => {
+    const t = templates['logferry-cwlogs-direct']!;
+    const fnId = Object.keys(t.findResources('AWS::Lambda::Function')).find((id) =>
+      id.startsWith('SubscriptionReceiver'),
+    )!;
+    t.hasResourceProperties('AWS::Logs::SubscriptionFilter', {
+      LogGroupName: '/aws/vpc/flow-logs',
+      DestinationArn: { 'Fn::GetAtt': [fnId, 'Arn'] },
+      FilterPattern: '',
+    });
+    const permissions = Object.values(t.findResources('AWS::Lambda::Permission')).map(
+      (p) => (p as { Properties: Record<string, unknown> }).Properties,
+    );
+    expect(permissions).toHaveLength(1);
+    expect(permissions[0]).toMatchObject({
+      Action: 'lambda:InvokeFunction',
+      Principal: 'logs.amazonaws.com',
+      SourceAccount: { Ref: 'AWS::AccountId' },
+      FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] },
+    });
+    expect(JSON.stringify(permissions[0]!.SourceArn)).toContain(':log-group:/aws/vpc/flow-logs:*');
+    // The filter is created after the permission, which CloudWatch Logs checks at creation.
+    const filter = Object.values(t.findResources('AWS::Logs::SubscriptionFilter'))[0] as {
+      DependsOn?: string[];
+    };
+    expect(filter.DependsOn?.some((d) => d.startsWith('SubscriptionReceiver'))).toBe(true);
+  });
+
+  it('bounds the asynchronous retries and sends what Lambda gives up on to an SQS queue', () => {
+    const t = templates['logferry-cwlogs-direct']!;
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 21600,
+      DestinationConfig: {
+        OnFailure: {
+          Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SubscriptionOnFailure'), 'Arn'] },
+        },
+      },
+    });
+    const ss = roleStatements(t, 'SubscriptionReceiver');
+    expect(actions(ss)).toContain('sqs:SendMessage');
+    expect(actions(ss).some((a) => a.startsWith('kinesis:'))).toBe(false);
+  });
+
+  it('refuses retries beyond what Lambda allows and names without a log group', () => {
+    const stack = new Stack(new App());
+    const config = LogferryConfig.fromFile(EXAMPLE_STACKS['logferry-cwlogs-direct']!.config);
+    const make = (id: string, extra: Partial<LogGroupSubscriptionProps>) =>
+      new LogGroupSubscription(stack, id, { config, code: code(), logGroupNames: ['/app'], ...extra });
+    expect(() => make('A', { retryAttempts: 3 })).toThrow(/0 to 2/);
+    expect(() => make('B', { logGroupNames: [] })).toThrow(/at least one log group/);
+    expect(() => make('C', { logGroupNames: ['a"b'] })).toThrow(/a"b/);
   });
 });
 

@@ -3,7 +3,7 @@
  * creates the resources the layout needs, binds them to the config's `${VAR}`s where the config
  * names them by a variable, and leaves the rest to stack parameters (see LogferryFunction).
  */
-import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import type { ISecurityGroup, IVpc } from 'aws-cdk-lib/aws-ec2';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
@@ -13,6 +13,7 @@ import { type IStream, Stream, StreamEncryption } from 'aws-cdk-lib/aws-kinesis'
 import { CfnDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
 import { Alias } from 'aws-cdk-lib/aws-kms';
 import { type Code, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination as SqsOnFailure } from 'aws-cdk-lib/aws-lambda-destinations';
 import { KinesisEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { CfnDestination, CfnSubscriptionFilter } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, EventType, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
@@ -408,6 +409,75 @@ export class CentralLoggingConsumer extends Construct {
         },
       ],
     };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface LogGroupSubscriptionProps extends LayoutProps {
+  /** Log groups of this account and Region whose events go straight to the function. */
+  logGroupNames: string[];
+  filterPattern?: string;
+  /** Lambda's retries of a failed invocation (0 to 2, default 2) before the on-failure queue. */
+  retryAttempts?: number;
+  /** How long Lambda keeps retrying an event (1 minute to 6 hours, default 6 hours). */
+  maxEventAge?: Duration;
+}
+
+/**
+ * CloudWatch Logs subscribed straight to the function (handler `cwlogs`), without a stream: each
+ * log group's subscription filter invokes it asynchronously; what Lambda gives up on after the
+ * bounded retries goes to an SQS queue.
+ */
+export class LogGroupSubscription extends Construct {
+  readonly function: LogferryFunction;
+  readonly onFailure: Queue;
+  readonly filters: CfnSubscriptionFilter[] = [];
+
+  constructor(scope: Construct, id: string, props: LogGroupSubscriptionProps) {
+    super(scope, id);
+    if (!props.logGroupNames.length) throw new ConfigError('name at least one log group to subscribe');
+    const bad = props.logGroupNames.filter((n) => !/^[\w\-/.#]{1,512}$/.test(n));
+    if (bad.length)
+      throw new ConfigError(`log group names: letters, digits, _ - / . # only: ${bad.join(', ')}`);
+    const retries = props.retryAttempts ?? 2;
+    if (!Number.isInteger(retries) || retries < 0 || retries > 2)
+      throw new ConfigError(`retryAttempts is 0 to 2 for an asynchronous invocation, not ${retries}`);
+    const bindings = { ...props.bindings };
+    bindStores(this, props.config, bindings);
+    this.function = new LogferryFunction(this, 'Receiver', { ...props, handler: 'cwlogs', bindings });
+    this.onFailure = failureQueue(this, 'OnFailure');
+    // The handler throws on retryable delivery failures so that these retries run; unreadable input is dead-lettered.
+    this.function.fn.configureAsyncInvoke({
+      retryAttempts: retries,
+      maxEventAge: props.maxEventAge ?? Duration.hours(6),
+      onFailure: new SqsOnFailure(this.onFailure),
+    });
+    const stack = Stack.of(this);
+    props.logGroupNames.forEach((name, i) => {
+      const logGroupArn = stack.formatArn({
+        service: 'logs',
+        resource: 'log-group',
+        resourceName: `${name}:*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+      // One permission per log group: CloudWatch Logs of this account, for that group only.
+      const permission = `Invoke${i}`;
+      this.function.fn.addPermission(permission, {
+        principal: new ServicePrincipal('logs.amazonaws.com'),
+        action: 'lambda:InvokeFunction',
+        sourceArn: logGroupArn,
+        sourceAccount: Aws.ACCOUNT_ID,
+      });
+      const filter = new CfnSubscriptionFilter(this, `Filter${i}`, {
+        logGroupName: name,
+        destinationArn: this.function.fn.functionArn,
+        filterPattern: props.filterPattern ?? '',
+      });
+      // CloudWatch Logs checks that it may invoke the function when the filter is created.
+      filter.node.addDependency(this.function.fn.node.findChild(permission));
+      this.filters.push(filter);
+    });
   }
 }
 

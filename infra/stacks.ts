@@ -16,6 +16,7 @@ import {
   CloudTrailAlerts,
   DuoPull,
   LoadBalancerLogs,
+  LogGroupSubscription,
   suppressCdkHelpers,
 } from './layouts.js';
 
@@ -35,6 +36,8 @@ export const EXAMPLE_STACKS: Record<string, { config: string; handler: HandlerNa
   'logferry-duo-pull': { config: examples('aws-duo.yaml'), handler: 'duo' },
   'logferry-csoc-logging': { config: examples('aws-csoc.yaml'), handler: 'kinesis', transform: true },
   'logferry-delivery': { config: examples('aws-delivery.yaml'), handler: 'kinesis' },
+  // The same delivery, with log groups of the account subscribed straight to the function (no stream).
+  'logferry-cwlogs-direct': { config: examples('aws-delivery.yaml'), handler: 'cwlogs' },
   'logferry-cloudtrail-alerts': { config: examples('aws-alerts.yaml'), handler: 's3' },
   'logferry-elb-logs': { config: examples('aws-s3.yaml'), handler: 's3' },
 };
@@ -105,6 +108,14 @@ export function exampleStacks(
       delivery.formatArn({ service: 'kinesis', resource: 'stream', resourceName: 'central-logging' }),
     ),
     grants: { openSearchArn: openSearchArn(delivery) },
+  });
+
+  const direct = stack('logferry-cwlogs-direct');
+  new LogGroupSubscription(direct, 'Subscription', {
+    config: config('logferry-cwlogs-direct'),
+    code: code('logferry-cwlogs-direct'),
+    logGroupNames: settings.childLogGroups,
+    grants: { openSearchArn: openSearchArn(direct) },
   });
 
   const alerts = stack('logferry-cloudtrail-alerts');

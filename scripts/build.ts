@@ -1,6 +1,6 @@
 /**
  * `npm run build`: bundles the CLI (dist/cli.mjs) and one Lambda per handler in
- * src/runtimes/lambda (dist/lambda/<name>/index.mjs, handler `index.handler`) with esbuild.
+ * src/runtimes/lambda (dist/lambda/<name>/index.mjs and its chunks/, handler `index.handler`) with esbuild.
  * `npm run package` also zips each Lambda folder (dist/lambda/<name>.zip) for upload or CDK.
  * Source maps go to dist/lambda/maps/<name>/, outside the zips.
  *
@@ -74,7 +74,7 @@ for (const name of cliOnly ? [] : await handlerNames()) {
     rulesBase: process.cwd(),
     externalSdk,
   });
-  let line = `lambda ${name}: ${outdir}/index.mjs (${kib(bytes)}${rules.length ? `, ${rules.length} rule files` : ''})`;
+  let line = `lambda ${name}: ${outdir}/index.mjs (${kib(bytes)} with its chunks${rules.length ? `, ${rules.length} rule files` : ''})`;
   if (zipAll) line += `, ${name}.zip (${kib(await zipDir(outdir, join(dist, 'lambda', `${name}.zip`)))})`;
   process.stderr.write(`${line}\n`);
 }

@@ -32,6 +32,11 @@ export interface EventDraft {
    * once. Used only when no transform ran, since a transform may change the doc's shape.
    */
   toJson?: (doc: EcsDocument) => string;
+  /**
+   * The source event as it arrived, before any change (e.g. one Duo API event's JSON), for sinks
+   * with `format: original`. Only parsers whose item is one whole event set it.
+   */
+  original?: string;
 }
 
 export interface LogEvent {
@@ -40,6 +45,8 @@ export interface LogEvent {
   timestamp: number;
   doc: EcsDocument;
   origin: Origin;
+  /** See EventDraft.original. Transforms do not touch it (a redaction does not reach it). */
+  original?: string;
 }
 
 const SERIALIZED = Symbol('logferry.serialized');
@@ -74,6 +81,7 @@ function getCache(ev: LogEvent): SerializedCache | undefined {
  */
 export class FinalEvent implements LogEvent {
   #cache: SerializedCache | undefined = undefined;
+  declare original?: string;
   constructor(
     public id: string,
     public dataset: string,

@@ -63,6 +63,7 @@ export function finalizeEvent(draft: EventDraft, origin: Origin, fastJson = fals
     (ev as Record<string, unknown>).dataset = draft.dataset;
   } else doc.event = { id, dataset: draft.dataset };
   const event = new FinalEvent(id, draft.dataset, draft.timestamp, doc, origin);
+  if (draft.original !== undefined) event.original = draft.original;
   if (fastJson && draft.toJson) attachSerializer(event, draft.toJson);
   return event;
 }

@@ -31,6 +31,18 @@ export function duoEvent(item: RawItem): Json {
   return value as Json;
 }
 
+/**
+ * The event as Duo sent it, for `format: original` sinks: the item's own text when it arrived as
+ * bytes (a replay), else the API's object serialized before any parser change (as the Go
+ * function wrote it: one compact JSON object, Duo's key order).
+ */
+export function duoOriginal(item: RawItem, event: Json): string {
+  const b = item.body;
+  if (b.kind === 'bytes') return b.bytes.toString('utf8');
+  if (b.kind === 'base64') return Buffer.from(b.text, 'base64').toString('utf8');
+  return JSON.stringify(event);
+}
+
 /** Milliseconds from an ISO time (sub-second precision) or Unix seconds. */
 export function duoTime(iso: unknown, seconds: unknown): number | undefined {
   if (typeof iso === 'string') {

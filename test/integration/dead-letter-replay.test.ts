@@ -39,7 +39,16 @@ async function all(store: { list(): AsyncIterable<StoredDeadLetter> }) {
 
 describe('s3 dead-letter store', () => {
   it('keeps entries oldest first with their bytes, and removes by id', async () => {
-    const store = new S3DeadLetterStore(s3.client, { bucket: 'dead-letters', prefix: 'unit/' });
+    // As `create` builds it: the client (and the SDK) only when the first request needs it.
+    let made = 0;
+    const store = new S3DeadLetterStore(
+      async () => {
+        made++;
+        return s3.client;
+      },
+      { bucket: 'dead-letters', prefix: 'unit/' },
+    );
+    expect(made).toBe(0);
     const origin = { source: 's', type: 'kinesis', ref: 'stream/shard/1' };
     const a = await store.put({
       kind: 'item',
@@ -62,6 +71,7 @@ describe('s3 dead-letter store', () => {
       [a, 'parse: bad', 'AAA='],
       [b, 'parse: worse', undefined],
     ]);
+    expect(made).toBe(1);
     await store.remove(a);
     expect((await all(store)).map((e) => e.id)).toEqual([b]);
     await expect(store.remove('../other/x')).rejects.toThrow('not a dead-letter id: ../other/x');

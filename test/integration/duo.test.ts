@@ -120,8 +120,13 @@ async function createStream(name: string): Promise<void> {
 }
 
 async function readStream(name: string): Promise<Record<string, unknown>[]> {
+  return (await readRecords(name)).map((r) => JSON.parse(r) as Record<string, unknown>);
+}
+
+/** Every record's data as text, in shard order. */
+async function readRecords(name: string): Promise<string[]> {
   const d = await kinesis.client.send(new DescribeStreamCommand({ StreamName: name }));
-  const out: Record<string, unknown>[] = [];
+  const out: string[] = [];
   for (const shard of d.StreamDescription?.Shards ?? []) {
     let it = (
       await kinesis.client.send(
@@ -134,7 +139,7 @@ async function readStream(name: string): Promise<Record<string, unknown>[]> {
     ).ShardIterator;
     for (let i = 0; it && i < 100; i++) {
       const r = await kinesis.client.send(new GetRecordsCommand({ ShardIterator: it, Limit: 10_000 }));
-      for (const rec of r.Records ?? []) out.push(JSON.parse(Buffer.from(rec.Data!).toString('utf8')));
+      for (const rec of r.Records ?? []) out.push(Buffer.from(rec.Data!).toString('utf8'));
       if (!r.Records?.length) break;
       it = r.NextShardIterator;
     }
@@ -305,6 +310,53 @@ describe('scheduled Duo Lambda with the old DUOPULL_* variables', () => {
       expect(text).toContain('has no timestamp');
       expect(text).not.toContain(fake.skey);
       expect(JSON.stringify(records)).not.toContain(fake.skey);
+    } finally {
+      resetDuoSource();
+      await resetLambdaApp();
+      process.env = saved;
+      await fake.close();
+    }
+  });
+});
+
+describe("records in the Go function's shape (DUOPULL_KINESIS_FORMAT=original)", () => {
+  it('writes each Duo API event as the fake served it, one record each, admin descriptions not expanded', async () => {
+    await createStream('duo-original');
+    const fake = new FakeDuo();
+    const endpoint = await fake.listen();
+    const base = Date.now() - 3_600_000;
+    const served = [
+      ...makeEvents('authentication', 30, base, 1000),
+      ...makeEvents('administrator', 10, base, 1000),
+      ...makeEvents('telephony', 5, base, 1000),
+    ];
+    fake.add('authentication', served.slice(0, 30));
+    fake.add('administrator', served.slice(30, 40));
+    fake.add('telephony', served.slice(40));
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      DUOPULL_REGION: region,
+      DUOPULL_S3_BUCKET: 'duo-state',
+      DUOPULL_S3_PREFIX: 'original/',
+      DUOPULL_KINESIS_STREAM: 'duo-original',
+      DUOPULL_KINESIS_FORMAT: 'original',
+      DUOPULL_HOST: fake.host,
+      DUOPULL_IKEY: fake.ikey,
+      DUOPULL_SKEY: fake.skey,
+      DUOPULL_ENDPOINT: endpoint,
+      AWS_ENDPOINT_URL_S3: s3Endpoint,
+      AWS_ENDPOINT_URL_KINESIS: kinesis.endpoint,
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    });
+    delete process.env.LOGFERRY_CONFIG;
+    delete process.env.LOGFERRY_CONFIG_YAML;
+    try {
+      await handler({}, { getRemainingTimeInMillis: () => 60_000 });
+      const records = await readRecords('duo-original');
+      // The fake serializes each event with JSON.stringify: the record is that text exactly.
+      expect(records.sort()).toEqual(served.map((e) => JSON.stringify(e.body)).sort());
+      expect(records.some((r) => r.includes('description_fields'))).toBe(false);
     } finally {
       resetDuoSource();
       await resetLambdaApp();

@@ -1,17 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { awsClientConfig } from '../../core/aws.js';
 import type { DeadLetterEntry, DeadLetterStore, StoredDeadLetter } from '../../core/component.js';
 import { StateError } from '../../core/errors.js';
 import { redactDeadLetter } from '../../core/redact.js';
 import type { S3DeadLetterConfig } from './schema.js';
+
+/**
+ * The S3 client module is read on the first dead letter, not when the store is built: most
+ * invocations write none, and reading it costs a Lambda cold start about 100 ms.
+ */
+const s3Sdk = () => import('@aws-sdk/client-s3');
 
 const ID = /^\d{4}-\d{2}-\d{2}\/\d{14}-[0-9a-f]{10}$/;
 
@@ -21,10 +20,24 @@ const ID = /^\d{4}-\d{2}-\d{2}\/\d{14}-[0-9a-f]{10}$/;
  * is either whole or absent.
  */
 export class S3DeadLetterStore implements DeadLetterStore {
+  private client?: Promise<S3Client>;
+
+  /** `client`: a client, or how to make one when the first request needs it. */
   constructor(
-    private readonly client: S3Client,
+    client: S3Client | (() => Promise<S3Client>),
     private readonly cfg: Pick<S3DeadLetterConfig, 'bucket' | 'prefix' | 'kms_key_id'>,
-  ) {}
+  ) {
+    this.makeClient = typeof client === 'function' ? client : () => Promise.resolve(client);
+  }
+
+  private readonly makeClient: () => Promise<S3Client>;
+
+  /** The client and the SDK's commands, loaded on first use. */
+  private async s3() {
+    this.client ??= this.makeClient();
+    const [client, sdk] = await Promise.all([this.client, s3Sdk()]);
+    return { client, sdk };
+  }
 
   private key(id: string): string {
     return `${this.cfg.prefix}${id}.json`;
@@ -35,8 +48,9 @@ export class S3DeadLetterStore implements DeadLetterStore {
     const id = `${now.toISOString().slice(0, 10)}/${now.getTime().toString().padStart(14, '0')}-${randomBytes(5).toString('hex')}`;
     const stored: StoredDeadLetter = { id, time: now.toISOString(), ...redactDeadLetter(entry) };
     try {
-      await this.client.send(
-        new PutObjectCommand({
+      const { client, sdk } = await this.s3();
+      await client.send(
+        new sdk.PutObjectCommand({
           Bucket: this.cfg.bucket,
           Key: this.key(id),
           Body: `${JSON.stringify(stored)}\n`,
@@ -63,8 +77,9 @@ export class S3DeadLetterStore implements DeadLetterStore {
     do {
       let page: ListObjectsV2CommandOutput;
       try {
-        page = await this.client.send(
-          new ListObjectsV2Command({
+        const { client, sdk } = await this.s3();
+        page = await client.send(
+          new sdk.ListObjectsV2Command({
             Bucket: this.cfg.bucket,
             Prefix: this.cfg.prefix,
             ContinuationToken: token,
@@ -90,7 +105,8 @@ export class S3DeadLetterStore implements DeadLetterStore {
 
   private async read(id: string): Promise<StoredDeadLetter> {
     try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: this.key(id) }));
+      const { client, sdk } = await this.s3();
+      const r = await client.send(new sdk.GetObjectCommand({ Bucket: this.cfg.bucket, Key: this.key(id) }));
       return JSON.parse(await r.Body!.transformToString('utf8')) as StoredDeadLetter;
     } catch (e) {
       throw new StateError(
@@ -104,7 +120,8 @@ export class S3DeadLetterStore implements DeadLetterStore {
 
   async remove(id: string): Promise<void> {
     if (!ID.test(id)) throw new StateError(`not a dead-letter id: ${id}`);
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: this.key(id) }));
+    const { client, sdk } = await this.s3();
+    await client.send(new sdk.DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: this.key(id) }));
   }
 }
 
@@ -115,5 +132,5 @@ function s3Why(e: unknown): string {
 }
 
 export function create(cfg: S3DeadLetterConfig): DeadLetterStore {
-  return new S3DeadLetterStore(new S3Client(awsClientConfig(cfg.aws)), cfg);
+  return new S3DeadLetterStore(async () => new (await s3Sdk()).S3Client(awsClientConfig(cfg.aws)), cfg);
 }

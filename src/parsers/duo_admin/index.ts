@@ -2,7 +2,7 @@ import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
 import { contentId } from '../../sources/duo/logs.js';
-import { compact, duoEvent, duoTime, type Json, rejectEvent, str } from '../duo_common.js';
+import { compact, duoEvent, duoOriginal, duoTime, type Json, rejectEvent, str } from '../duo_common.js';
 
 /** Duo administrator log v1 → ECS (`duo.administrator`); the original event is kept under `duo`. */
 export class DuoAdminParser implements Parser {
@@ -10,6 +10,8 @@ export class DuoAdminParser implements Parser {
 
   async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
     const e = duoEvent(item);
+    // Serialized now: the document below shares (and transforms may change) the same object.
+    const original = duoOriginal(item, e);
     const timestamp = duoTime(undefined, e.timestamp) ?? duoTime(e.isotimestamp, undefined);
     if (timestamp === undefined) {
       await rejectEvent(ctx, e, 'administrator', 'has no timestamp (timestamp/isotimestamp)');
@@ -51,7 +53,7 @@ export class DuoAdminParser implements Parser {
       }),
       duo: { ...e, ...(details ? { description_fields: details } : {}) },
     };
-    yield { dataset: 'duo.administrator', timestamp, doc, idParts: ['content', contentId(e)] };
+    yield { dataset: 'duo.administrator', timestamp, doc, idParts: ['content', contentId(e)], original };
   }
 }
 

@@ -1,7 +1,7 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
-import { compact, duoEvent, duoTime, geo, obj, rejectEvent, str } from '../duo_common.js';
+import { compact, duoEvent, duoOriginal, duoTime, geo, obj, rejectEvent, str } from '../duo_common.js';
 
 const FAILED = new Set(['denied', 'failure', 'fraud', 'error']);
 
@@ -11,6 +11,8 @@ export class DuoAuthParser implements Parser {
 
   async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
     const e = duoEvent(item);
+    // Serialized now: the document below shares (and transforms may change) the same object.
+    const original = duoOriginal(item, e);
     const timestamp = duoTime(e.isotimestamp, e.timestamp);
     if (timestamp === undefined) {
       await rejectEvent(ctx, e, 'authentication', 'has no timestamp (isotimestamp/timestamp)');
@@ -53,6 +55,7 @@ export class DuoAuthParser implements Parser {
       timestamp,
       doc,
       idParts: txid ? ['txid', txid] : ['content', JSON.stringify(e)],
+      original,
     };
   }
 }

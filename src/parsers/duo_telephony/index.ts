@@ -1,7 +1,7 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
-import { compact, duoEvent, duoTime, rejectEvent, str } from '../duo_common.js';
+import { compact, duoEvent, duoOriginal, duoTime, rejectEvent, str } from '../duo_common.js';
 
 /** Duo telephony log v2 → ECS (`duo.telephony`); type, credits and phone stay under `duo`. */
 export class DuoTelephonyParser implements Parser {
@@ -9,6 +9,8 @@ export class DuoTelephonyParser implements Parser {
 
   async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
     const e = duoEvent(item);
+    // Serialized now: the document below shares (and transforms may change) the same object.
+    const original = duoOriginal(item, e);
     const timestamp = duoTime(e.ts, e.timestamp);
     if (timestamp === undefined) {
       await rejectEvent(ctx, e, 'telephony', 'has no timestamp (ts/timestamp)');
@@ -35,6 +37,7 @@ export class DuoTelephonyParser implements Parser {
       timestamp,
       doc,
       idParts: id ? ['id', id] : ['content', JSON.stringify(e)],
+      original,
     };
   }
 }

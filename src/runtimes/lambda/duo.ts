@@ -9,6 +9,7 @@ import { Deadline } from '../../core/deadline.js';
 import { ConfigError, SourceError } from '../../core/errors.js';
 import { createLogger } from '../../core/log.js';
 import { runBatch } from '../../core/pipeline.js';
+import { recordFormat } from '../../sinks/record-format.js';
 import type { DuoSource, PollResult } from '../../sources/duo/index.js';
 import { MemoryStateStore } from '../../testing/memory.js';
 import {
@@ -25,7 +26,8 @@ import { type LambdaContext, lambdaApp, loadLambdaConfig, pickSource } from './b
 /**
  * The old Go Lambda's settings, so a deployment can switch without new variables:
  * DUOPULL_REGION, DUOPULL_S3_BUCKET (checkpoints), DUOPULL_KINESIS_STREAM (destination),
- * DUOPULL_HOST, DUOPULL_IKEY, DUOPULL_SKEY. The secret key may also be given as
+ * DUOPULL_HOST, DUOPULL_IKEY, DUOPULL_SKEY; DUOPULL_KINESIS_FORMAT=original writes each Duo
+ * event's JSON unchanged as the Go function did (default: the normalized event). The secret key may also be given as
  * DUOPULL_SKEY_SECRET (a Secrets Manager id) or DUOPULL_SKEY_SSM (a parameter name).
  * `duoOnly`: only the Duo settings are needed (a run that prints); without a bucket the
  * checkpoints are local files, without a stream the events go to stdout.
@@ -51,6 +53,9 @@ export function duopullConfig(
     throw new ConfigError(
       `the DUOPULL_* settings are incomplete: set ${missing.join(', ')} (or LOGFERRY_CONFIG)`,
     );
+  const format = env.DUOPULL_KINESIS_FORMAT;
+  if (format !== undefined && !recordFormat.safeParse(format).success)
+    throw new ConfigError(`DUOPULL_KINESIS_FORMAT is '${format}': write ecs or original`);
   const region = env.DUOPULL_REGION ?? env.AWS_REGION;
   const aws = region ? { region } : {};
   // The SDK's own endpoint variables, read here so emulators get path-style S3 and HTTP/1.1 Kinesis.
@@ -84,6 +89,7 @@ export function duopullConfig(
             type: 'kinesis',
             name: 'kinesis',
             stream: env.DUOPULL_KINESIS_STREAM,
+            ...(format ? { format } : {}),
             aws: kinesisEndpoint ? { ...aws, endpoint: kinesisEndpoint } : aws,
           }
         : { type: 'stdout', name: 'stdout' },

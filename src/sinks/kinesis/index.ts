@@ -3,6 +3,7 @@ import { awsClientConfig } from '../../core/aws.js';
 import type { Sink, SinkFailure } from '../../core/component.js';
 import { DeliveryError } from '../../core/errors.js';
 import { type LogEvent, serializedDoc } from '../../core/event.js';
+import { originalRecord } from '../record-format.js';
 import type { KinesisSinkConfig } from './schema.js';
 
 /** Kinesis limits: data plus partition key per record, partition key length. */
@@ -79,6 +80,10 @@ export class KinesisSink implements Sink {
     return key ? key.slice(0, MAX_KEY_CHARS) : e.id;
   }
 
+  private record(e: LogEvent): Buffer | DeliveryError {
+    return this.cfg.format === 'original' ? originalRecord(e, this.name) : Buffer.from(serializedDoc(e));
+  }
+
   write(events: readonly LogEvent[]): Promise<SinkFailure[]> {
     const p = this.put(events);
     this.inFlight.add(p);
@@ -89,7 +94,11 @@ export class KinesisSink implements Sink {
     const failures: SinkFailure[] = [];
     const ready: Prepared[] = [];
     events.forEach((e, index) => {
-      const data = Buffer.from(serializedDoc(e));
+      const data = this.record(e);
+      if (data instanceof DeliveryError) {
+        failures.push({ index, retryable: false, error: data });
+        return;
+      }
       const key = this.partitionKey(e);
       const size = data.length + Buffer.byteLength(key);
       if (size > MAX_RECORD_BYTES) {

@@ -50,3 +50,28 @@ describe('Kinesis sink pieces', () => {
     expect(sink('source.ip').partitionKey(ev)).toBe('abc');
   });
 });
+
+describe('Kinesis sink format: original', () => {
+  it('fails an event without an original permanently, naming it, and sends no request for it', async () => {
+    const sink = new KinesisSink(
+      kinesisSinkSchema.parse({ type: 'kinesis', name: 'k', stream: 's', format: 'original' }),
+      // No call may reach the client: the only event cannot be encoded.
+      { send: () => Promise.reject(new Error('no call expected')) } as never,
+    );
+    const ev = { id: 'abc', dataset: 'aws.cloudtrail', doc: {} } as unknown as LogEvent;
+    const failures = await sink.write([ev]);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ index: 0, retryable: false });
+    expect(failures[0]!.error.message).toMatch(/event abc \(aws\.cloudtrail\) has no original/);
+  });
+
+  it('accepts ecs and original as format, and refuses anything else', () => {
+    const parse = (format: string) =>
+      kinesisSinkSchema.safeParse({ type: 'kinesis', name: 'k', stream: 's', format });
+    expect(parse('original').success).toBe(true);
+    expect(parse('ecs').success).toBe(true);
+    expect(
+      kinesisSinkSchema.safeParse({ type: 'kinesis', name: 'k', stream: 's', format: 'raw' }).success,
+    ).toBe(false);
+  });
+});

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { awsClientOptions, sinkBase } from '../../config/common.js';
+import { recordFormat } from '../record-format.js';
 
 export const kinesisSinkSchema = z
   .object({
@@ -11,6 +12,8 @@ export const kinesisSinkSchema = z
      * one shard) or a dotted path into the document, e.g. `user.name` (falls back to the id).
      */
     partition_key: z.string().default('id'),
+    /** `ecs`: the normalized document; `original`: the source event unchanged (the Go Duo function's records). */
+    format: recordFormat,
     /** Records per PutRecords call (the service allows 500). */
     max_records_per_call: z.number().int().min(1).max(500).default(500),
     /** Bytes per PutRecords call, data plus partition keys (the service allows 5 MiB). */

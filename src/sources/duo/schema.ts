@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { duration, sourceBase } from '../../config/common.js';
 import { SecretRefSchema } from '../../config/secrets.js';
 import { isClearTextRemote } from '../../core/net.js';
-import { resumeFromSchema } from './import.js';
+import { resumeFromSchema } from './resume-schema.js';
 
 const logSchema = (interval: number) =>
   z
