@@ -1,0 +1,80 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../config/load.js';
+import { memoryLogger } from '../../core/log.js';
+import { FakeDuo } from '../../testing/duo-fake.js';
+import { type Daemon, startDaemon } from './daemon.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A daemon with one Duo source polling the fake Duo; `skey` wrong makes every log stop on 401. */
+async function duoDaemon(
+  opts: { skey?: string; logs?: string } = {},
+): Promise<{ daemon: Daemon; fake: FakeDuo }> {
+  const dir = await mkdtemp(join(tmpdir(), 'logferry-daemon-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const fake = new FakeDuo();
+  const endpoint = await fake.listen();
+  cleanups.push(() => fake.close());
+  const config = parseConfig(
+    `
+state: { type: file, path: ${dir}/state }
+dead_letter: { type: file, path: ${dir}/dlq }
+sources:
+  - name: duo
+    type: duo
+    host: ${fake.host}
+    ikey: ${fake.ikey}
+    skey: ${opts.skey ?? fake.skey}
+    endpoint: ${endpoint}
+    retry: { backoff: 1ms, max_backoff: 4ms }
+    ${opts.logs ?? ''}
+sinks: [{ name: out, type: stdout }]
+daemon: { status_listen: '127.0.0.1:0' }
+`,
+    'cfg.yaml',
+  );
+  const daemon = await startDaemon(config, { log: memoryLogger() });
+  cleanups.push(() => daemon.stop());
+  return { daemon, fake };
+}
+
+async function get(daemon: Daemon, path: string): Promise<{ status: number; body: unknown }> {
+  const port = (daemon.server!.address() as AddressInfo).port;
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: res.status, body: path === '/metrics' ? await res.text() : await res.json() };
+}
+
+async function until(what: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !what(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(what()).toBe(true);
+}
+
+describe('daemon whose every source failed', () => {
+  it('keeps serving /status and /health (503, naming the source) until stopped', async () => {
+    const { daemon } = await duoDaemon({ skey: 'wrong-secret-key-value-0000000000000000' });
+    let ended = false;
+    void daemon.done.then(() => {
+      ended = true;
+    });
+    await until(() => daemon.runners[0]!.state === 'failed');
+    // Give `done` every chance to settle, as it did when the daemon exited here.
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(ended).toBe(false);
+    const health = await get(daemon, '/health');
+    expect(health.status).toBe(503);
+    expect(health.body).toMatchObject({ ok: false, failed: ['duo'] });
+    const status = await get(daemon, '/status');
+    expect(status.status).toBe(200);
+    expect(JSON.stringify(status.body)).toContain('40103');
+    await daemon.stop();
+    await daemon.done;
+    expect(ended).toBe(true);
+  });
+});
