@@ -69,12 +69,29 @@ describe('daemon whose every source failed', () => {
     expect(ended).toBe(false);
     const health = await get(daemon, '/health');
     expect(health.status).toBe(503);
-    expect(health.body).toMatchObject({ ok: false, failed: ['duo'] });
+    expect(health.body).toMatchObject({
+      ok: false,
+      failed: ['duo', 'duo/authentication', 'duo/administrator', 'duo/telephony'],
+    });
     const status = await get(daemon, '/status');
     expect(status.status).toBe(200);
     expect(JSON.stringify(status.body)).toContain('40103');
     await daemon.stop();
     await daemon.done;
     expect(ended).toBe(true);
+  });
+});
+
+describe('/health with a Duo source', () => {
+  it('names a single Duo log that stopped while the other logs poll on', async () => {
+    const { daemon, fake } = await duoDaemon();
+    fake.inject('403', 1, '/admin/v2/logs/authentication');
+    const logs = () =>
+      (daemon.runners[0]!.status() as { logs?: Record<string, { state: string }> }).logs ?? {};
+    await until(() => logs().authentication?.state === 'stopped');
+    expect(daemon.runners[0]!.state).toBe('running');
+    const health = await get(daemon, '/health');
+    expect(health.status).toBe(503);
+    expect(health.body).toMatchObject({ ok: false, failed: ['duo/authentication'], paused: [] });
   });
 });

@@ -243,11 +243,24 @@ async function handle(
 
 /** 200 only when every source is working: a paused or failed source is something to look at. */
 function sendHealth(res: ServerResponse, deps: StatusDeps): void {
-  const named = (state: string) => deps.runners.filter((r) => r.state === state).map((r) => r.source.name);
-  const failed = named('failed');
-  const paused = named('paused');
-  const ok = failed.length === 0 && paused.length === 0;
-  send(res, ok ? 200 : 503, { ok, failed, paused });
+  const report = healthReport(deps.runners);
+  send(res, report.ok ? 200 : 503, redactStrings(report));
+}
+
+/** Sources and units (`source/unit`, e.g. `duo/authentication`) that failed or are paused. */
+export function healthReport(runners: readonly SourceRunner[]) {
+  const failed: string[] = [];
+  const paused: string[] = [];
+  for (const r of runners) {
+    const name = r.source.name;
+    if (r.state === 'failed') failed.push(name);
+    if (r.state === 'paused') paused.push(name);
+    for (const u of r.unitHealth()) {
+      if (u.state === 'failed') failed.push(`${name}/${u.unit}`);
+      if (u.state === 'paused') paused.push(`${name}/${u.unit}`);
+    }
+  }
+  return { ok: failed.length === 0 && paused.length === 0, failed, paused };
 }
 
 function statusBody(deps: StatusDeps) {
