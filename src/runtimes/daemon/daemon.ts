@@ -45,6 +45,7 @@ export async function startDaemon(
         log: opts.log,
         token,
         allowedHosts: config.daemon.status_allowed_hosts,
+        maxLagMs: config.daemon.health.max_lag,
         api: searchApi(app, runners, search),
       })
     : undefined;
