@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load.js';
 import { memoryLogger } from '../../core/log.js';
+import { makeEvents } from '../../testing/duo-events.js';
 import { FakeDuo } from '../../testing/duo-fake.js';
 import { type Daemon, startDaemon } from './daemon.js';
 
@@ -93,5 +94,34 @@ describe('/health with a Duo source', () => {
     const health = await get(daemon, '/health');
     expect(health.status).toBe(503);
     expect(health.body).toMatchObject({ ok: false, failed: ['duo/authentication'], paused: [] });
+  });
+});
+
+describe('/metrics per unit', () => {
+  it('exports events, errors, lag, checkpoint age and state for each Duo log', async () => {
+    const { daemon, fake } = await duoDaemon();
+    fake.add('telephony', makeEvents('telephony', 30, Date.now() - 3_600_000, 100));
+    fake.inject('403', 1, '/admin/v2/logs/authentication');
+    const logs = () =>
+      (
+        daemon.runners[0]!.status() as {
+          logs?: Record<string, { state: string; events: number; checkpoint?: string }>;
+        }
+      ).logs ?? {};
+    await until(
+      () => logs().authentication?.state === 'stopped' && logs().telephony?.checkpoint !== undefined,
+    );
+    const text = (await get(daemon, '/metrics')).body as string;
+    const series = (name: string, labels: string) =>
+      new RegExp(`^${name}\\{${labels}\\} ([0-9.e+-]+)$`, 'm').exec(text)?.[1];
+    expect(series('logferry_unit_events_total', 'source="duo",unit="telephony"')).toBe('30');
+    expect(series('logferry_unit_errors_total', 'source="duo",unit="authentication"')).toBe('1');
+    expect(series('logferry_unit_state', 'source="duo",state="failed",unit="authentication"')).toBe('1');
+    expect(series('logferry_unit_state', 'source="duo",state="running",unit="authentication"')).toBe('0');
+    expect(Number(series('logferry_unit_lag_seconds', 'source="duo",unit="telephony"'))).toBeGreaterThan(0);
+    expect(series('logferry_unit_checkpoint_age_seconds', 'source="duo",unit="telephony"')).toBeDefined();
+    expect(
+      series('logferry_unit_checkpoint_age_seconds', 'source="duo",unit="authentication"'),
+    ).toBeUndefined();
   });
 });

@@ -13,6 +13,7 @@ import { isLoopbackHost } from '../../core/net.js';
 import { redactString, redactStrings } from '../../core/redact.js';
 import type { ApiHandler } from './api/search.js';
 import type { SourceRunner } from './supervisor.js';
+import { unitPrometheus } from './unit-metrics.js';
 
 export interface StatusDeps {
   runners: SourceRunner[];
@@ -202,7 +203,7 @@ async function handle(
   if (req.method === 'GET' && path === '/health') return sendHealth(res, deps);
   if (req.method === 'GET' && path === '/status') return send(res, 200, redactStrings(statusBody(deps)));
   if (req.method === 'GET' && path === '/metrics')
-    return send(res, 200, deps.metrics.prometheus(), 'text/plain');
+    return send(res, 200, deps.metrics.prometheus() + unitPrometheus(deps.runners), 'text/plain');
   const control = /^\/sources\/([^/]+)(?:\/units\/([^/]+))?\/(pause|resume)$/.exec(path);
   if (control && req.method === 'POST') {
     // A form post from another page cannot set this content type without a CORS preflight.
