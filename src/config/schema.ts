@@ -69,6 +69,16 @@ export const configSchema = z
         log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
         /** How long a SIGTERM waits for in-flight batches before giving up. */
         drain_timeout: duration.default(30_000),
+        health: z
+          .object({
+            /**
+             * A unit (shard, Duo log) whose last successful poll or commit is older than this is
+             * lagging and makes /health 503. Off unless set; set it above the longest poll interval.
+             */
+            max_lag: duration.optional(),
+          })
+          .strict()
+          .prefault({}),
         /**
          * duo_watcher's UDP status/control responder ("ding", docs/operations.md): off unless set.
          * Status is answered to anyone who can reach host:port; controls only from 127.0.0.1/::1.

@@ -101,6 +101,44 @@ export interface UnitControl {
   pause(): void;
   resume(): void;
   status(): Record<string, unknown>;
+  health?(): UnitHealth;
+}
+
+/** What every unit reports to /health and /metrics, whatever its source calls things. */
+export type UnitHealthState =
+  | 'starting'
+  | 'running'
+  | 'idle'
+  | 'paused'
+  | 'backing-off'
+  | 'finished'
+  | 'stopped'
+  | 'failed';
+
+export const UNIT_HEALTH_STATES: readonly UnitHealthState[] = [
+  'starting',
+  'running',
+  'idle',
+  'paused',
+  'backing-off',
+  'finished',
+  'stopped',
+  'failed',
+];
+
+/** How one unit of a source (a shard, a Duo log) is doing, for /health and the per-unit metrics. */
+export interface UnitHealth {
+  unit: string;
+  state: UnitHealthState;
+  events: number;
+  errors: number;
+  /** When it last read or committed successfully (epoch ms); before the first, when it started. */
+  progressAt: number;
+  /** When its checkpoint was last written (epoch ms); undefined until it writes one. */
+  checkpointAt?: number | undefined;
+  /** How far behind the newest data it is, when the source knows. */
+  lagMs?: number | undefined;
+  lastError?: string | undefined;
 }
 
 /** A long-running source for the daemon: loops until the signal aborts. */
@@ -111,6 +149,8 @@ export interface Source {
   units?(): readonly UnitControl[];
   /** Live numbers for the status API (shards, lag, files waiting…). */
   status?(): Record<string, unknown>;
+  /** Its units' health, when it has units that are not UnitControls (Duo's logs). */
+  unitHealth?(): UnitHealth[];
 }
 
 export interface Logger {

@@ -52,7 +52,8 @@ export class ArrayEventStore implements FakeEventStore {
   }
 }
 
-export type Fault = '429' | '500' | 'malformed' | 'truncated';
+/** `403`: an integration without the "Grant read log" permission, refused by Duo for good. */
+export type Fault = '403' | '429' | '500' | 'malformed' | 'truncated';
 
 export interface FakeDuoOptions {
   ikey?: string;
@@ -190,6 +191,7 @@ export class FakeDuo {
     const fault = this.faults.find((f) => f.remaining > 0 && (!f.path || f.path === url.pathname));
     if (fault) {
       fault.remaining--;
+      if (fault.fault === '403') return fail(403, 40301, 'Access forbidden');
       if (fault.fault === '429') return fail(429, 42901, 'Too Many Requests');
       if (fault.fault === '500') return fail(500, 50000, 'Internal server error');
       if (fault.fault === 'malformed') return reply(200, null, '<html><body>Bad Gateway</body></html>');

@@ -14,7 +14,10 @@ export interface Daemon {
   runners: SourceRunner[];
   server: Server | undefined;
   ding: DingResponder | undefined;
-  /** Resolves when every source has stopped (signal, or all finished). */
+  /**
+   * Resolves when the daemon stops, or when every source finished its work on its own. A source
+   * that failed keeps the status API up until a signal: a daemon that exits hides why it stopped.
+   */
   done: Promise<void>;
   stop(): Promise<void>;
 }
@@ -42,13 +45,22 @@ export async function startDaemon(
         log: opts.log,
         token,
         allowedHosts: config.daemon.status_allowed_hosts,
+        maxLagMs: config.daemon.health.max_lag,
         api: searchApi(app, runners, search),
       })
     : undefined;
   const udp = config.daemon.udp;
   const ding = udp ? await startDingResponder(udp, { runners, log: opts.log }) : undefined;
   const controller = new AbortController();
-  const done = Promise.all(runners.map((r) => r.run(controller.signal))).then(() => undefined);
+  const stopped = new Promise<void>((r) =>
+    controller.signal.addEventListener('abort', () => r(), { once: true }),
+  );
+  const keepServing = () => (server || ding) && runners.some((r) => r.state === 'failed');
+  const done = Promise.all(runners.map((r) => r.run(controller.signal))).then(() => {
+    if (!keepServing() || controller.signal.aborted) return;
+    opts.log.error({}, 'no source is running; the status API stays up until the daemon is stopped');
+    return stopped;
+  });
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {

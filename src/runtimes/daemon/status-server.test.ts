@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load.js';
 import { Secret } from '../../config/secrets.js';
-import type { Source } from '../../core/component.js';
+import type { Source, UnitHealth } from '../../core/component.js';
 import { ConfigError } from '../../core/errors.js';
 import { defaultLimits } from '../../core/limits.js';
 import { memoryLogger } from '../../core/log.js';
@@ -16,7 +16,7 @@ import { MemoryStateStore, testPipeline } from '../../testing/memory.js';
 import { UnitRunner } from '../runner/runner.js';
 import type { PassEnd, UnitRead } from '../runner/unit.js';
 import { startDaemon } from './daemon.js';
-import { type StatusDeps, startStatusServer } from './status-server.js';
+import { healthReport, type StatusDeps, startStatusServer } from './status-server.js';
 import { SourceRunner } from './supervisor.js';
 
 const TOKEN = 'c0ntrol-t0ken-0123456789abcdef';
@@ -226,7 +226,7 @@ describe('status API: what it answers', () => {
     runner.pause();
     const res = await call(port, { path: '/health', headers: { host } });
     expect(res.status).toBe(503);
-    expect(JSON.parse(res.body)).toEqual({ ok: false, failed: [], paused: ['cloudtrail'] });
+    expect(JSON.parse(res.body)).toEqual({ ok: false, failed: [], paused: ['cloudtrail'], lagging: [] });
   });
 
   it('prints no credentials that a source puts in its status', async () => {
@@ -327,5 +327,50 @@ daemon: { status_listen: '127.0.0.1:0' }
     expect(units[1]!.state).toBe('running');
     expect((await post('/sources/stream/units/nope/pause')).status).toBe(404);
     for (const u of units) u.stop();
+  });
+});
+
+describe('health: lagging units', () => {
+  const t0 = Date.parse('2026-01-01T00:00:00Z');
+  const unit = (id: string, state: UnitHealth['state'], progressAgoMs: number): UnitHealth => ({
+    unit: id,
+    state,
+    events: 0,
+    errors: 0,
+    progressAt: t0 - progressAgoMs,
+  });
+  const runnerWith = (units: UnitHealth[]) => {
+    const runner = new SourceRunner(
+      { ...idleSource('duo'), unitHealth: () => units },
+      {
+        pipeline: testPipeline({ parser: new AutoParser(), sinks: [] }),
+        state: new MemoryStateStore(),
+        limits: defaultLimits,
+        log: memoryLogger(),
+      },
+    );
+    runner.state = 'running';
+    return runner;
+  };
+
+  it('reports a working unit without progress for longer than max_lag as lagging, and not ok', () => {
+    const runner = runnerWith([
+      unit('authentication', 'idle', 60_000),
+      unit('telephony', 'backing-off', 11 * 60_000),
+      unit('administrator', 'finished', 60 * 60_000),
+    ]);
+    expect(healthReport([runner], 10 * 60_000, t0)).toEqual({
+      ok: false,
+      failed: [],
+      paused: [],
+      lagging: ['duo/telephony'],
+    });
+  });
+
+  it('reports no lag while max_lag is off, or for the units of a paused source', () => {
+    const runner = runnerWith([unit('telephony', 'backing-off', 11 * 60_000)]);
+    expect(healthReport([runner], undefined, t0).ok).toBe(true);
+    runner.pause();
+    expect(healthReport([runner], 10 * 60_000, t0)).toMatchObject({ paused: ['duo'], lagging: [] });
   });
 });

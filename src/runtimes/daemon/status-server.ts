@@ -13,6 +13,7 @@ import { isLoopbackHost } from '../../core/net.js';
 import { redactString, redactStrings } from '../../core/redact.js';
 import type { ApiHandler } from './api/search.js';
 import type { SourceRunner } from './supervisor.js';
+import { unitPrometheus } from './unit-metrics.js';
 
 export interface StatusDeps {
   runners: SourceRunner[];
@@ -29,6 +30,8 @@ export interface StatusDeps {
   extraRoutes?: Record<string, (req: IncomingMessage, url: URL) => Promise<unknown>>;
   /** The search/dashboard API (api/search.ts); answers only the routes it knows. */
   api?: ApiHandler;
+  /** daemon.health.max_lag: a unit without progress for longer is lagging. */
+  maxLagMs?: number | undefined;
 }
 
 /** Shortest token accepted: shorter ones can be guessed through the API itself. */
@@ -200,7 +203,7 @@ async function handle(
   if (req.method === 'GET' && path === '/health') return sendHealth(res, deps);
   if (req.method === 'GET' && path === '/status') return send(res, 200, redactStrings(statusBody(deps)));
   if (req.method === 'GET' && path === '/metrics')
-    return send(res, 200, deps.metrics.prometheus(), 'text/plain');
+    return send(res, 200, deps.metrics.prometheus() + unitPrometheus(deps.runners), 'text/plain');
   const control = /^\/sources\/([^/]+)(?:\/units\/([^/]+))?\/(pause|resume)$/.exec(path);
   if (control && req.method === 'POST') {
     // A form post from another page cannot set this content type without a CORS preflight.
@@ -243,11 +246,41 @@ async function handle(
 
 /** 200 only when every source is working: a paused or failed source is something to look at. */
 function sendHealth(res: ServerResponse, deps: StatusDeps): void {
-  const named = (state: string) => deps.runners.filter((r) => r.state === state).map((r) => r.source.name);
-  const failed = named('failed');
-  const paused = named('paused');
-  const ok = failed.length === 0 && paused.length === 0;
-  send(res, ok ? 200 : 503, { ok, failed, paused });
+  const report = healthReport(deps.runners, deps.maxLagMs);
+  send(res, report.ok ? 200 : 503, redactStrings(report));
+}
+
+/** A unit in one of these states is expected to make progress; the others are reported as they are. */
+const WORKING: ReadonlySet<string> = new Set(['starting', 'running', 'idle', 'backing-off']);
+
+/**
+ * Sources and units (`source/unit`, e.g. `duo/authentication`) that failed, are paused, or (with
+ * `maxLagMs`) have made no progress for longer than that.
+ */
+export function healthReport(runners: readonly SourceRunner[], maxLagMs?: number, now = Date.now()) {
+  const failed: string[] = [];
+  const paused: string[] = [];
+  const lagging: string[] = [];
+  for (const r of runners) {
+    const name = r.source.name;
+    if (r.state === 'failed') failed.push(name);
+    if (r.state === 'paused') paused.push(name);
+    // A paused or failed source is already reported; its units' silence is no news.
+    const sourceWorking = r.state === 'running' || r.state === 'starting';
+    for (const u of r.unitHealth()) {
+      const id = `${name}/${u.unit}`;
+      if (u.state === 'failed') failed.push(id);
+      else if (u.state === 'paused') paused.push(id);
+      else if (
+        maxLagMs !== undefined &&
+        sourceWorking &&
+        WORKING.has(u.state) &&
+        now - u.progressAt > maxLagMs
+      )
+        lagging.push(id);
+    }
+  }
+  return { ok: failed.length + paused.length + lagging.length === 0, failed, paused, lagging };
 }
 
 function statusBody(deps: StatusDeps) {

@@ -1,6 +1,13 @@
 import type { App } from '../../app.js';
 import type { BatchResult } from '../../core/batch.js';
-import type { Logger, Source, SourceContext, StateStore, UnitControl } from '../../core/component.js';
+import type {
+  Logger,
+  Source,
+  SourceContext,
+  StateStore,
+  UnitControl,
+  UnitHealth,
+} from '../../core/component.js';
 import { ConfigError, describeError, SourceError, StateError } from '../../core/errors.js';
 import type { Limits } from '../../core/limits.js';
 import type { Pipeline } from '../../core/pipeline.js';
@@ -58,6 +65,12 @@ export class SourceRunner {
   /** One running unit of the source (a shard), to pause or resume without touching the others. */
   unit(id: string): UnitControl | undefined {
     return this.source.units?.().find((u) => u.unit.id === id);
+  }
+
+  /** The source's units (shards, Duo logs), for /health and the per-unit metrics. */
+  unitHealth(): UnitHealth[] {
+    if (this.source.unitHealth) return this.source.unitHealth();
+    return (this.source.units?.() ?? []).flatMap((u) => (u.health ? [u.health()] : []));
   }
 
   status() {

@@ -159,4 +159,28 @@ describe('unit runner', () => {
     expect(unit.passesFrom.slice(0, 2)).toEqual([1, 3]);
     expect(r.state).toBe('stopped');
   });
+
+  it('reports health: errors of reads and deliveries, events, and when it last committed', async () => {
+    const unit = new ListUnit(lines(8), 4);
+    unit.readErrors.push(new SourceError('throttled', { retryable: true }));
+    const sink = new MemorySink().failNext(3, true, (_, e) => e.origin.ref === 'line 1');
+    const r = runner(unit, sink, { bound: { items: 100, bytes: 1 << 20 } });
+    expect(r.health().checkpointAt).toBeUndefined();
+    await r.run();
+    expect(r.health()).toMatchObject({ unit: 'list', state: 'finished', events: 8, errors: 2 });
+    expect(r.health().checkpointAt).toBeGreaterThanOrEqual(r.health().progressAt - 1);
+  });
+
+  it('makes no progress while every delivery fails, so it can be reported as lagging', async () => {
+    const unit = new ListUnit(lines(4), 4, 'idle');
+    const sink = new MemorySink().failNext(1000, true);
+    const r = runner(unit, sink);
+    const startedAt = r.health().progressAt;
+    const done = r.run();
+    while (r.retries < 3) await new Promise((res) => setTimeout(res, 1));
+    r.stop();
+    await done;
+    expect(r.health()).toMatchObject({ progressAt: startedAt, checkpointAt: undefined, events: 0 });
+    expect(r.health().errors).toBeGreaterThanOrEqual(3);
+  });
 });

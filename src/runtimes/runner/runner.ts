@@ -1,6 +1,6 @@
 import type { Batch, BatchResult } from '../../core/batch.js';
 import { isAcked } from '../../core/batch.js';
-import type { Logger } from '../../core/component.js';
+import type { Logger, UnitHealth } from '../../core/component.js';
 import { Deadline } from '../../core/deadline.js';
 import { ConfigError, describeError, SourceError, StateError } from '../../core/errors.js';
 import { type RetryPolicy, retryDelay, sleep, sourceRetry } from '../../core/retry.js';
@@ -47,6 +47,10 @@ export class UnitRunner<C> {
   slices = 0;
   items = 0;
   retries = 0;
+  errors = 0;
+  /** Last successful read or commit (epoch ms); the start time until then, so a unit stuck from the start lags. */
+  progressAt = Date.now();
+  checkpointAt: number | undefined;
   intervalMs: number;
   private failures = 0;
   private readonly stopper = new AbortController();
@@ -107,6 +111,19 @@ export class UnitRunner<C> {
     };
   }
 
+  health(): UnitHealth {
+    return {
+      unit: this.unit.id,
+      state: this.state,
+      events: this.items,
+      errors: this.errors,
+      progressAt: this.progressAt,
+      checkpointAt: this.checkpointAt,
+      lagMs: this.lagMs,
+      lastError: this.lastError,
+    };
+  }
+
   /** Runs until stopped, finished or failed; throws only for failures retrying cannot help. */
   async run(): Promise<void> {
     this.lastCursor = await this.unit.load();
@@ -120,7 +137,7 @@ export class UnitRunner<C> {
       } catch (e) {
         if (!isRetryable(e)) return this.fail(e);
         end = 'retry';
-        this.lastError = describeError(e);
+        this.noteError(describeError(e));
         this.opts.log.warn({ unit: this.unit.id }, `${this.unit.id}: ${this.lastError}; reading again`);
       }
       if (end === 'finished') return this.finish();
@@ -150,6 +167,8 @@ export class UnitRunner<C> {
     if (read.lagMs !== undefined) this.lagMs = read.lagMs;
     const items = read.batch.items;
     if (items.length === 0) {
+      // Caught up: progress. A read with items counts once something of it is committed.
+      this.progressAt = Date.now();
       await this.idle();
       return this.signal.aborted ? 'stop' : 'delivered';
     }
@@ -176,7 +195,7 @@ export class UnitRunner<C> {
     this.items += delivered;
     this.slices++;
     if (firstFailed === -1) return 'delivered';
-    this.lastError = result.items[firstFailed]!.error ?? 'delivery failed';
+    this.noteError(result.items[firstFailed]!.error ?? 'delivery failed');
     this.opts.log.warn({ unit: this.unit.id }, `${this.unit.id}: ${this.lastError}; retrying`);
     return result.cutShort ? 'stop' : 'retry';
   }
@@ -184,6 +203,7 @@ export class UnitRunner<C> {
   private async commit(cursor: C): Promise<void> {
     await this.unit.commit(cursor);
     this.lastCursor = cursor;
+    this.checkpointAt = this.progressAt = Date.now();
   }
 
   private shouldStop(): boolean {
@@ -215,9 +235,14 @@ export class UnitRunner<C> {
     this.state = 'finished';
   }
 
+  private noteError(error: string): void {
+    this.lastError = error;
+    this.errors++;
+  }
+
   private fail(e: unknown): never {
     this.state = 'failed';
-    this.lastError = describeError(e);
+    this.noteError(describeError(e));
     this.opts.log.error({ unit: this.unit.id }, `${this.unit.id} stopped: ${this.lastError}`);
     throw e;
   }

@@ -1,7 +1,7 @@
 import { resolveSecret } from '../../config/secrets.js';
 import type { Batch, BatchResult, RawItem } from '../../core/batch.js';
 import { isAcked } from '../../core/batch.js';
-import type { Logger, Source, SourceContext, StateStore } from '../../core/component.js';
+import type { Logger, Source, SourceContext, StateStore, UnitHealth } from '../../core/component.js';
 import type { Deadline } from '../../core/deadline.js';
 import { describeError, SourceError, StateError } from '../../core/errors.js';
 import { type RetryPolicy, retryDelay, sleep } from '../../core/retry.js';
@@ -42,6 +42,8 @@ interface LogStatus {
   state: 'idle' | 'polling' | 'backing-off' | 'stopped';
   checkpoint?: string;
   events: number;
+  /** Polls that failed (Duo's API or a sink), counted by the daemon's loop. */
+  errors: number;
   /** Polls done by the daemon's loop (duo_watcher's "count"). */
   polls: number;
   last_poll?: string;
@@ -56,6 +58,11 @@ interface LogStatus {
 export class DuoSource implements Source {
   readonly name: string;
   private readonly logStatus = new Map<DuoLogName, LogStatus>();
+  /** Epoch-ms times behind /health and /metrics (the status shows them as ISO text). */
+  private readonly logTimes = new Map<
+    DuoLogName,
+    { progressAt: number; checkpointAt?: number; checkpointTs?: number }
+  >();
   private readonly resumePoint: ResumePoint;
 
   constructor(
@@ -65,7 +72,10 @@ export class DuoSource implements Source {
   ) {
     this.name = cfg.name;
     this.resumePoint = new ResumePoint(cfg.resume_from);
-    for (const name of this.enabledLogs()) this.logStatus.set(name, { state: 'idle', events: 0, polls: 0 });
+    for (const name of this.enabledLogs()) {
+      this.logStatus.set(name, { state: 'idle', events: 0, errors: 0, polls: 0 });
+      this.logTimes.set(name, { progressAt: now() });
+    }
   }
 
   enabledLogs(): DuoLogName[] {
@@ -75,6 +85,23 @@ export class DuoSource implements Source {
   status() {
     const logs = [...this.logStatus].map(([n, s]) => [n, { ...s, interval: this.cfg.logs[n].interval }]);
     return { host: this.cfg.host, ikey: this.cfg.ikey, logs: Object.fromEntries(logs) };
+  }
+
+  /** One unit per log: a log stopped on a wrong secret is failed even while the others poll on. */
+  unitHealth(): UnitHealth[] {
+    return [...this.logStatus].map(([name, s]) => {
+      const t = this.logTimes.get(name)!;
+      return {
+        unit: name,
+        state: s.state === 'stopped' ? 'failed' : s.state === 'polling' ? 'running' : s.state,
+        events: s.events,
+        errors: s.errors,
+        progressAt: t.progressAt,
+        checkpointAt: t.checkpointAt,
+        lagMs: t.checkpointTs === undefined ? undefined : Math.max(0, this.now() - t.checkpointTs),
+        lastError: s.last_error,
+      };
+    });
   }
 
   /**
@@ -126,14 +153,17 @@ export class DuoSource implements Source {
         status.last_poll = new Date(this.now()).toISOString();
         if (r.failed) {
           status.last_error = r.failed;
+          status.errors++;
           wait = retryDelay(++failures);
         } else {
           failures = 0;
+          this.logTimes.get(name)!.progressAt = this.now();
           if (!r.caughtUp) wait = 0;
         }
       } catch (e) {
         if (e instanceof StateError) throw e;
         status.last_error = describeError(e);
+        status.errors++;
         if (e instanceof DuoApiError && !e.retryable) {
           // Wrong credentials or a request Duo will never accept: retrying only spams Duo.
           status.state = 'stopped';
@@ -155,7 +185,8 @@ export class DuoSource implements Source {
   async pollLog(name: DuoLogName, ctx: PollContext): Promise<PollResult> {
     const spec = LOGS[name];
     const key = checkpointKey(this.name, name);
-    const status = this.logStatus.get(name) ?? { state: 'idle', events: 0, polls: 0 };
+    const status = this.logStatus.get(name) ?? { state: 'idle', events: 0, errors: 0, polls: 0 };
+    const times = this.logTimes.get(name) ?? { progressAt: this.now() };
     const start: DuoCheckpoint = { v: 1, ts: this.now() - this.cfg.lookback, seen: [] };
     const cursor = new Cursor(
       (await loadCheckpoint(ctx.state, key)) ?? (await this.resumePoint.checkpoint(name)) ?? start,
@@ -166,6 +197,8 @@ export class DuoSource implements Source {
     const save = async () => {
       await ctx.state.put(key, cursor.toCheckpoint());
       status.checkpoint = new Date(cursor.ts).toISOString();
+      times.checkpointAt = this.now();
+      times.checkpointTs = cursor.ts;
     };
 
     let prefetched: Promise<unknown> | undefined;
