@@ -10,6 +10,7 @@ import type {
 } from '../../core/component.js';
 import { ConfigError, describeError, SourceError, StateError } from '../../core/errors.js';
 import type { Limits } from '../../core/limits.js';
+import { PauseGate } from '../../core/pause.js';
 import type { Pipeline } from '../../core/pipeline.js';
 import { runBatch } from '../../core/pipeline.js';
 import { retryDelay, sleep } from '../../core/retry.js';
@@ -27,7 +28,7 @@ export class SourceRunner {
   restarts = 0;
   batches = 0;
   lastBatchAt: string | undefined;
-  private paused: { promise: Promise<void>; resume: () => void } | undefined;
+  private readonly gate = new PauseGate();
   private inFlight = 0;
 
   constructor(
@@ -46,19 +47,14 @@ export class SourceRunner {
   }
 
   pause(): void {
-    if (this.paused || this.state === 'stopped' || this.state === 'failed') return;
-    let resume!: () => void;
-    const promise = new Promise<void>((r) => {
-      resume = r;
-    });
-    this.paused = { promise, resume };
+    if (this.gate.closed || this.state === 'stopped' || this.state === 'failed') return;
+    this.gate.close();
     this.state = 'paused';
   }
 
   resume(): void {
-    if (!this.paused) return;
-    this.paused.resume();
-    this.paused = undefined;
+    if (!this.gate.closed) return;
+    this.gate.open();
     this.state = 'running';
   }
 
@@ -94,11 +90,7 @@ export class SourceRunner {
       limits: this.deps.limits,
       log,
       process: async (batch): Promise<BatchResult> => {
-        if (this.paused)
-          await Promise.race([
-            this.paused.promise,
-            new Promise((r) => signal.addEventListener('abort', r, { once: true })),
-          ]);
+        await this.gate.wait(signal);
         this.inFlight++;
         try {
           const res = await runBatch(batch, this.deps.pipeline);
@@ -111,7 +103,7 @@ export class SourceRunner {
       },
     };
     for (let attempt = 1; !signal.aborted; attempt++) {
-      if (!this.paused) this.state = 'running';
+      if (!this.gate.closed) this.state = 'running';
       const started = Date.now();
       try {
         await this.source.run(ctx);

@@ -1,21 +1,14 @@
 import type { Batch, BatchResult } from '../../core/batch.js';
 import { isAcked } from '../../core/batch.js';
-import type { Logger, UnitHealth } from '../../core/component.js';
+import type { Logger, UnitHealth, UnitHealthState } from '../../core/component.js';
 import { Deadline } from '../../core/deadline.js';
 import { ConfigError, describeError, SourceError, StateError } from '../../core/errors.js';
+import { PauseGate } from '../../core/pause.js';
 import { type RetryPolicy, retryDelay, sleep, sourceRetry } from '../../core/retry.js';
 import { defaultBound, sliceStarts, type UncommittedBound } from './bound.js';
 import type { PassEnd, UnitRead, WorkUnit } from './unit.js';
 
-export type UnitState =
-  | 'starting'
-  | 'running'
-  | 'idle'
-  | 'paused'
-  | 'backing-off'
-  | 'finished'
-  | 'stopped'
-  | 'failed';
+export type UnitState = UnitHealthState;
 
 export interface RunnerOptions {
   /** Delivers one batch (runBatch with the app's pipeline) and says which items can be acknowledged. */
@@ -54,7 +47,7 @@ export class UnitRunner<C> {
   intervalMs: number;
   private failures = 0;
   private readonly stopper = new AbortController();
-  private paused: { promise: Promise<void>; resume: () => void } | undefined;
+  private readonly gate = new PauseGate();
   private readonly retry: RetryPolicy;
   private readonly bound: UncommittedBound;
 
@@ -75,26 +68,21 @@ export class UnitRunner<C> {
   }
 
   pause(): void {
-    if (this.paused || this.done()) return;
-    let resume!: () => void;
-    const promise = new Promise<void>((r) => {
-      resume = r;
-    });
-    this.paused = { promise, resume };
+    if (this.gate.closed || this.done()) return;
+    this.gate.close();
     this.state = 'paused';
   }
 
   resume(): void {
-    if (!this.paused) return;
-    this.paused.resume();
-    this.paused = undefined;
+    if (!this.gate.closed) return;
+    this.gate.open();
     if (!this.done()) this.state = 'running';
   }
 
   /** Finishes the slice in flight (drain), then returns. */
   stop(): void {
     this.stopper.abort();
-    this.paused?.resume();
+    this.gate.open();
   }
 
   status() {
@@ -227,7 +215,7 @@ export class UnitRunner<C> {
   }
 
   private async waitWhilePaused(): Promise<void> {
-    while (this.paused && !this.signal.aborted) await this.paused.promise;
+    await this.gate.wait(this.signal);
   }
 
   private async finish(): Promise<void> {
@@ -248,7 +236,7 @@ export class UnitRunner<C> {
   }
 
   private setState(s: UnitState): void {
-    if (!this.paused && !this.done()) this.state = s;
+    if (!this.gate.closed && !this.done()) this.state = s;
   }
 
   private done(): boolean {
