@@ -108,19 +108,25 @@ function drawHistogram(r) {
   );
 }
 
+// Searches may answer out of order (the first one on page load can be the slowest): only the
+// latest one may fill the table, or a stale answer replaces what the user just asked for.
+let searchSeq = 0;
+
 async function search() {
+  const seq = ++searchSeq;
   const params = new URLSearchParams({ q: $('#q').value, limit: '100' });
   const span = $('#range').value;
   if (span) params.set('from', String(Date.now() - Number(span)));
   try {
     const r = await api(`/api/search?${params}`);
+    if (seq !== searchSeq) return;
     $('#search-error').textContent = '';
     $('#search-summary').textContent =
       `${fmt(r.total)} events, newest ${r.hits.length} shown (${r.backend === 'store' ? 'local store' : 'daily files'}, ${r.took_ms} ms)`;
     drawHistogram(r);
     $('#results tbody').replaceChildren(...r.hits.map(hitRows));
   } catch (e) {
-    $('#search-error').textContent = e.message;
+    if (seq === searchSeq) $('#search-error').textContent = e.message;
   }
 }
 

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertEvent } from '../../src/alerts/sink/index.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -103,6 +103,34 @@ describe('dashboard', () => {
     expect(doc.http.response.time_ms).toBe(732);
     expect(doc.event.dataset).toBe('generic.json');
     await page.screenshot({ path: join(SCREENSHOTS, 'search.png') });
+  });
+
+  it('keeps the newest search when the one from page load answers later', async () => {
+    // The search a page makes on load (empty query) answers last, as it can on a busy daemon.
+    const delayLoadSearch = async (route: Route) => {
+      if (new URL(route.request().url()).searchParams.get('q') === '')
+        await new Promise((r) => setTimeout(r, 1000));
+      await route.continue();
+    };
+    await page.route('**/api/search?**', delayLoadSearch);
+    try {
+      const late = page.waitForResponse((r) => {
+        const u = new URL(r.url());
+        return u.pathname === '/api/search' && u.searchParams.get('q') === '';
+      });
+      await page.goto(`${url}?late#search`);
+      await page.locator('#q').fill(`"${marker}" AND http.response.time_ms:>500`);
+      await page.getByRole('button', { name: 'Search' }).click();
+      const rows = page.locator('#results tbody tr.hit');
+      await expect.poll(() => rows.count()).toBe(2);
+      await late;
+      // Let the page handle the late answer before looking again.
+      await page.evaluate(() => new Promise((r) => setTimeout(r, 100)));
+      expect(await rows.count()).toBe(2);
+      expect(await page.locator('#search-summary').textContent()).toMatch(/^2 events/);
+    } finally {
+      await page.unroute('**/api/search?**', delayLoadSearch);
+    }
   });
 
   it('shows a search mistake instead of results', async () => {
