@@ -91,6 +91,8 @@ describe('firehose sink', () => {
       [0, true, 'central-logs: ServiceUnavailableException (HTTP 503): Slow down.'],
       [1, true, 'central-logs: ServiceUnavailableException (HTTP 503): Slow down.'],
     ]);
+    // The SDK's own error stays reachable as the cause (its request id, metadata).
+    expect((f1[0]!.error.cause as { name?: string }).name).toBe('ServiceUnavailableException');
     const other = new FirehoseSink(
       firehoseSinkSchema.parse({ name: 'hose', type: 'firehose', delivery_stream: 'nope' }),
       clients[0] as never,

@@ -102,15 +102,19 @@ export class FirehoseSink implements Sink {
       // never take; everything else (throttling, outage, credentials) can pass later.
       const permanent = err.name === 'ValidationException' || err.name === 'InvalidArgumentException';
       const why = `${err.name ?? 'Error'}${status ? ` (HTTP ${status})` : ''}: ${String(err.message ?? '').slice(0, 200)}`;
-      for (const i of indexes) failures.push(this.failure(i, !permanent, why));
+      for (const i of indexes) failures.push(this.failure(i, !permanent, why, e));
     }
   }
 
-  private failure(index: number, retryable: boolean, reason: string): SinkFailure {
+  private failure(index: number, retryable: boolean, reason: string, cause?: unknown): SinkFailure {
     return {
       index,
       retryable,
-      error: new DeliveryError(`${this.cfg.delivery_stream}: ${reason}`, { sink: this.name, retryable }),
+      error: new DeliveryError(`${this.cfg.delivery_stream}: ${reason}`, {
+        sink: this.name,
+        retryable,
+        cause,
+      }),
     };
   }
 

@@ -37,8 +37,9 @@ export class DuoApiError extends SourceError {
     readonly status: number,
     readonly code: number | undefined,
     retryable = false,
+    cause?: unknown,
   ) {
-    super(message, { retryable });
+    super(message, { retryable, cause });
   }
 }
 
@@ -92,8 +93,9 @@ export class DuoClient {
         outcome = await this.once(path, params, signal);
       } catch (e) {
         if (signal?.aborted) throw new SourceError(`Duo ${path}: stopped`, { cause: e, retryable: true });
-        if (e instanceof ResponseTooLarge) throw new DuoApiError(`Duo ${path}: ${e.message}`, 200, undefined);
-        outcome = { kind: 'error', message: `network error: ${(e as Error).message}` };
+        if (e instanceof ResponseTooLarge)
+          throw new DuoApiError(`Duo ${path}: ${e.message}`, 200, undefined, false, e);
+        outcome = { kind: 'error', message: `network error: ${(e as Error).message}`, cause: e };
       }
       if (outcome.kind === 'ok') return outcome.response;
       if (outcome.kind === 'fatal') throw outcome.error;
@@ -118,6 +120,7 @@ export class DuoClient {
             outcome.status ?? 0,
             undefined,
             true,
+            outcome.cause,
           );
         const ceiling = Math.min(retry.maxMs, retry.baseMs * 2 ** (errors - 1));
         delay = Math.floor(ceiling / 2 + this.random() * (ceiling / 2));
@@ -235,5 +238,5 @@ export class DuoClient {
 type Outcome =
   | { kind: 'ok'; response: unknown }
   | { kind: 'rate-limited'; code?: number }
-  | { kind: 'error'; status?: number; message: string }
+  | { kind: 'error'; status?: number; message: string; cause?: unknown }
   | { kind: 'fatal'; error: DuoApiError };

@@ -182,6 +182,8 @@ describe('Duo source against the strict fake', () => {
     await fake.close();
     const down = await source.pollLog('authentication', ctx).catch((e: Error) => e);
     expect((down as Error).message).toMatch(/network error.*gave up after 2 retries/);
+    // The connection error itself stays reachable for whoever logs or inspects it.
+    expect((down as Error).cause).toBeInstanceOf(Error);
     expect(await state.get(checkpointKey('duo', 'authentication'))).toBeUndefined();
   });
 
