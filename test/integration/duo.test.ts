@@ -257,6 +257,44 @@ describe('Kinesis sink', () => {
   });
 });
 
+/** The old Go function's variables for `fake` and the emulators (state under `prefix`), plus `extra`. */
+function duopullEnv(
+  fake: FakeDuo,
+  endpoint: string,
+  stream: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    DUOPULL_REGION: region,
+    DUOPULL_S3_BUCKET: 'duo-state',
+    DUOPULL_KINESIS_STREAM: stream,
+    DUOPULL_HOST: fake.host,
+    DUOPULL_IKEY: fake.ikey,
+    DUOPULL_SKEY: fake.skey,
+    DUOPULL_ENDPOINT: endpoint,
+    AWS_ENDPOINT_URL_S3: s3Endpoint,
+    AWS_ENDPOINT_URL_KINESIS: kinesis.endpoint,
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    ...extra,
+  };
+}
+
+/** Runs `fn` with `env` as a Lambda configured only by variables sees it, then puts everything back. */
+async function withLambdaEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  delete process.env.LOGFERRY_CONFIG;
+  delete process.env.LOGFERRY_CONFIG_YAML;
+  try {
+    return await fn();
+  } finally {
+    resetDuoSource();
+    await resetLambdaApp();
+    process.env = saved;
+  }
+}
+
 describe('scheduled Duo Lambda with the old DUOPULL_* variables', () => {
   it('pulls all three logs into Kinesis with checkpoints in S3, and the next run adds nothing twice', async () => {
     await createStream('duo-logs');
@@ -268,52 +306,36 @@ describe('scheduled Duo Lambda with the old DUOPULL_* variables', () => {
     fake.withoutTimestamp.add(auth[700]!.id);
     fake.add('administrator', makeEvents('administrator', 40, base, 1000));
     fake.add('telephony', makeEvents('telephony', 30, base, 100));
-    const env = {
-      DUOPULL_REGION: region,
-      DUOPULL_S3_BUCKET: 'duo-state',
-      DUOPULL_KINESIS_STREAM: 'duo-logs',
-      DUOPULL_HOST: fake.host,
-      DUOPULL_IKEY: fake.ikey,
-      DUOPULL_SKEY: fake.skey,
-      DUOPULL_ENDPOINT: endpoint,
-      AWS_ENDPOINT_URL_S3: s3Endpoint,
-      AWS_ENDPOINT_URL_KINESIS: kinesis.endpoint,
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    };
-    const saved = { ...process.env };
-    Object.assign(process.env, env);
-    delete process.env.LOGFERRY_CONFIG;
-    delete process.env.LOGFERRY_CONFIG_YAML;
     try {
-      const ctx = { getRemainingTimeInMillis: () => 60_000 };
-      const first = await handler({ 'detail-type': 'Scheduled Event' }, ctx);
-      expect(first.logs.map((l) => [l.log, l.events])).toEqual([
-        ['authentication', 1500],
-        ['administrator', 40],
-        ['telephony', 30],
-      ]);
-      fake.add('telephony', makeEvents('telephony', 5, base + 3000, 100, 30));
-      const second = await handler({}, ctx);
-      expect(second.logs.map((l) => l.events)).toEqual([0, 0, 5]);
-      const records = await readStream('duo-logs');
-      const ids = records.map((r) => (r as { event: { id: string } }).event.id);
-      expect(ids).toHaveLength(1574);
-      expect(new Set(ids).size).toBe(1574);
-      // The event without a timestamp is dead-lettered beside the checkpoints, content included.
-      const dl = await s3.send(
-        new ListObjectsV2Command({ Bucket: 'duo-state', Prefix: 'logferry/dead-letter/' }),
-      );
-      expect(dl.Contents).toHaveLength(1);
-      const entry = await s3.send(new GetObjectCommand({ Bucket: 'duo-state', Key: dl.Contents![0]!.Key! }));
-      const text = await entry.Body!.transformToString();
-      expect(text).toContain('has no timestamp');
-      expect(text).not.toContain(fake.skey);
-      expect(JSON.stringify(records)).not.toContain(fake.skey);
+      await withLambdaEnv(duopullEnv(fake, endpoint, 'duo-logs'), async () => {
+        const ctx = { getRemainingTimeInMillis: () => 60_000 };
+        const first = await handler({ 'detail-type': 'Scheduled Event' }, ctx);
+        expect(first.logs.map((l) => [l.log, l.events])).toEqual([
+          ['authentication', 1500],
+          ['administrator', 40],
+          ['telephony', 30],
+        ]);
+        fake.add('telephony', makeEvents('telephony', 5, base + 3000, 100, 30));
+        const second = await handler({}, ctx);
+        expect(second.logs.map((l) => l.events)).toEqual([0, 0, 5]);
+        const records = await readStream('duo-logs');
+        const ids = records.map((r) => (r as { event: { id: string } }).event.id);
+        expect(ids).toHaveLength(1574);
+        expect(new Set(ids).size).toBe(1574);
+        // The event without a timestamp is dead-lettered beside the checkpoints, content included.
+        const dl = await s3.send(
+          new ListObjectsV2Command({ Bucket: 'duo-state', Prefix: 'logferry/dead-letter/' }),
+        );
+        expect(dl.Contents).toHaveLength(1);
+        const entry = await s3.send(
+          new GetObjectCommand({ Bucket: 'duo-state', Key: dl.Contents![0]!.Key! }),
+        );
+        const text = await entry.Body!.transformToString();
+        expect(text).toContain('has no timestamp');
+        expect(text).not.toContain(fake.skey);
+        expect(JSON.stringify(records)).not.toContain(fake.skey);
+      });
     } finally {
-      resetDuoSource();
-      await resetLambdaApp();
-      process.env = saved;
       await fake.close();
     }
   });
@@ -333,34 +355,17 @@ describe("records in the Go function's shape (DUOPULL_KINESIS_FORMAT=original)",
     fake.add('authentication', served.slice(0, 30));
     fake.add('administrator', served.slice(30, 40));
     fake.add('telephony', served.slice(40));
-    const saved = { ...process.env };
-    Object.assign(process.env, {
-      DUOPULL_REGION: region,
-      DUOPULL_S3_BUCKET: 'duo-state',
+    const env = duopullEnv(fake, endpoint, 'duo-original', {
       DUOPULL_S3_PREFIX: 'original/',
-      DUOPULL_KINESIS_STREAM: 'duo-original',
       DUOPULL_KINESIS_FORMAT: 'original',
-      DUOPULL_HOST: fake.host,
-      DUOPULL_IKEY: fake.ikey,
-      DUOPULL_SKEY: fake.skey,
-      DUOPULL_ENDPOINT: endpoint,
-      AWS_ENDPOINT_URL_S3: s3Endpoint,
-      AWS_ENDPOINT_URL_KINESIS: kinesis.endpoint,
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
     });
-    delete process.env.LOGFERRY_CONFIG;
-    delete process.env.LOGFERRY_CONFIG_YAML;
     try {
-      await handler({}, { getRemainingTimeInMillis: () => 60_000 });
+      await withLambdaEnv(env, () => handler({}, { getRemainingTimeInMillis: () => 60_000 }));
       const records = await readRecords('duo-original');
       // The fake serializes each event with JSON.stringify: the record is that text exactly.
       expect(records.sort()).toEqual(served.map((e) => JSON.stringify(e.body)).sort());
       expect(records.some((r) => r.includes('description_fields'))).toBe(false);
     } finally {
-      resetDuoSource();
-      await resetLambdaApp();
-      process.env = saved;
       await fake.close();
     }
   });
@@ -377,25 +382,11 @@ describe("the Go function's debug switches on the Duo Lambda", () => {
     endpoint: string,
     fake: FakeDuo,
   ) {
-    const saved = { ...process.env };
-    Object.assign(process.env, {
-      DUOPULL_REGION: region,
-      DUOPULL_S3_BUCKET: 'duo-state',
+    const env = duopullEnv(fake, endpoint, stream, {
       DUOPULL_S3_PREFIX: prefix,
-      DUOPULL_KINESIS_STREAM: stream,
-      DUOPULL_HOST: fake.host,
-      DUOPULL_IKEY: fake.ikey,
-      DUOPULL_SKEY: fake.skey,
-      DUOPULL_ENDPOINT: endpoint,
-      AWS_ENDPOINT_URL_S3: s3Endpoint,
-      AWS_ENDPOINT_URL_KINESIS: kinesis.endpoint,
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
       LOGFERRY_LOG_LEVEL: 'silent',
       ...extra,
     });
-    delete process.env.LOGFERRY_CONFIG;
-    delete process.env.LOGFERRY_CONFIG_YAML;
     let out = '';
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation(((
       chunk: string | Uint8Array,
@@ -406,13 +397,10 @@ describe("the Go function's debug switches on the Duo Lambda", () => {
       return true;
     }) as typeof process.stdout.write);
     try {
-      const summary = await handler({}, ctx);
+      const summary = await withLambdaEnv(env, () => handler({}, ctx));
       return { summary, printed: out.split('\n').filter(Boolean) };
     } finally {
       spy.mockRestore();
-      resetDuoSource();
-      await resetLambdaApp();
-      process.env = saved;
     }
   }
 
