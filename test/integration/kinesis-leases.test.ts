@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 const DURATION = 10_000;
-const shards = (n: number): Shard[] =>
+const shards = (n: number): Pick<Shard, 'ShardId'>[] =>
   Array.from({ length: n }, (_, i) => ({ ShardId: `shardId-00000000000${i}` }));
 
 /** A fresh lease table (created by the first worker, as KCL does) and a worker factory on a shared fake clock. */
@@ -41,19 +41,42 @@ async function row(table: string, shardId: string) {
 }
 
 describe('lease coordinator against DynamoDB (dynalite)', () => {
-  it('a lone worker takes every lease; a second one steals one per cycle up to an even share', async () => {
-    const { worker } = await fresh();
+  it('a lone worker takes every lease; a second one is handed one per cycle up to an even share', async () => {
+    const { name, worker } = await fresh();
     const a = worker('a');
     const b = worker('b');
     await a.sync(shards(4), 'TRIM_HORIZON');
     expect((await a.take()).length).toBe(4);
-    expect((await b.take()).length).toBe(1);
-    // a finds out at its next renewal.
-    expect(await a.renew()).toHaveLength(1);
-    expect((await b.take()).length).toBe(1);
-    expect(await a.renew()).toHaveLength(1);
+    for (let round = 0; round < 2; round++) {
+      // b asks; a learns it at its next renewal and, its unit stopped and committed, hands over.
+      expect(await b.take()).toEqual([]);
+      expect(await a.renew()).toEqual([]);
+      const asked = a.holding().filter((h) => h.handoffTo === 'b');
+      expect(asked).toHaveLength(1);
+      await a.handOff(asked[0]!.shardId);
+      expect((await row(name, asked[0]!.shardId))?.leaseOwner?.S).toBe('b');
+      expect((await b.take()).map((l) => l.shardId)).toEqual([asked[0]!.shardId]);
+    }
     expect(await b.take()).toEqual([]);
+    expect(await a.renew()).toEqual([]);
     expect([a.holding().length, b.holding().length]).toEqual([2, 2]);
+    expect(a.holding().some((h) => h.handoffTo)).toBe(false);
+  });
+
+  it('steals, as KCL does, a lease whose owner does not hand it over within lease_duration', async () => {
+    const { name, worker, clock } = await fresh();
+    const a = worker('a');
+    const b = worker('b');
+    await a.sync(shards(2), 'TRIM_HORIZON');
+    await a.take();
+    expect(await b.take()).toEqual([]);
+    // a keeps renewing but never hands over (a KCL worker ignores the request).
+    clock.now += DURATION + 1;
+    await a.renew();
+    const [stolen] = await b.take();
+    expect(stolen).toBeDefined();
+    expect((await row(name, stolen!.shardId))?.logferryHandoffTo).toBeUndefined();
+    expect(await a.renew()).toEqual([stolen!.shardId]);
   });
 
   it('renewed leases are left alone; leases not renewed for lease_duration are taken over', async () => {
@@ -62,8 +85,10 @@ describe('lease coordinator against DynamoDB (dynalite)', () => {
     const b = worker('b');
     await a.sync(shards(2), 'TRIM_HORIZON');
     await a.take();
-    await b.take(); // steals one: 1 each
+    await b.take(); // asks for one
     await a.renew();
+    await a.handOff(a.holding().find((h) => h.handoffTo)!.shardId);
+    await b.take();
     expect(b.holding()).toHaveLength(1);
     // a keeps renewing: b's view of its counter moves, nothing expires.
     clock.now += DURATION - 1;

@@ -230,6 +230,19 @@ export class KinesisSource implements Source {
     let nextSync = 0;
     let nextTake = 0;
     let wake: () => void = () => {};
+    const handingOver = new Set<string>();
+    // Stops the shard (the slice in flight is delivered and committed), then hands the lease over.
+    const handOver = (shardId: string) => {
+      if (handingOver.has(shardId)) return;
+      handingOver.add(shardId);
+      const runner = this.shards.get(shardId);
+      this.shards.delete(shardId);
+      if (runner instanceof UnitRunner) runner.stop();
+      void (running.get(shardId) ?? Promise.resolve())
+        .then(() => coordinator.handOff(shardId))
+        .catch((e) => ctx.log.warn({ shard: shardId }, `${this.cfg.stream}/${shardId}: ${describeError(e)}`))
+        .finally(() => handingOver.delete(shardId));
+    };
     await table.ensure(ctx.signal);
     while (!ctx.signal.aborted) {
       try {
@@ -246,6 +259,10 @@ export class KinesisSource implements Source {
         ctx.log.warn({ table: cfg.table }, `${this.cfg.stream}: ${describeError(e)}`);
       }
       for (const lease of coordinator.holding()) {
+        if (lease.handoffTo) {
+          handOver(lease.shardId);
+          continue;
+        }
         if (running.has(lease.shardId)) continue;
         const done = this.readLeasedShard(lease, coordinator, ctx)
           .catch((e) =>
@@ -270,6 +287,7 @@ export class KinesisSource implements Source {
       ]);
     }
     await Promise.all(running.values());
+    while (handingOver.size > 0) await sleep(50);
     await coordinator.releaseAll();
   }
 

@@ -19,8 +19,14 @@ import { sleep } from '../../core/retry.js';
  * sequence number or TRIM_HORIZON / LATEST / SHARD_END; `checkpointSubSequenceNumber` (N);
  * `ownerSwitchesSinceCheckpoint` (N); `parentShardId` (SS). Other attributes KCL writes
  * (pendingCheckpoint, childShardId…) are left alone.
+ *
+ * One attribute is logferry's own, and KCL ignores it: `logferryHandoffTo` (S), a worker asking
+ * the owner to hand the lease over once the shard's delivered records are committed, so that
+ * balancing between logferry workers replays nothing (a steal replays what the old owner had
+ * delivered but not committed).
  */
 const KEY = 'leaseKey';
+const HANDOFF = 'logferryHandoffTo';
 
 export const SHARD_END = 'SHARD_END';
 export type SpecialCheckpoint = 'TRIM_HORIZON' | 'LATEST' | 'SHARD_END' | 'AT_TIMESTAMP';
@@ -34,6 +40,8 @@ export interface Lease {
   subSequence: number;
   ownerSwitches: number;
   parents: string[];
+  /** The worker that asked for this lease to be handed over to it. */
+  handoffTo?: string;
 }
 
 /** We no longer hold the lease: another worker took it, or it was deleted. */
@@ -72,6 +80,7 @@ export function leaseFromItem(item: Item): Lease | undefined {
     subSequence: Number(item.checkpointSubSequenceNumber?.N ?? 0) || 0,
     ownerSwitches: Number(item.ownerSwitchesSinceCheckpoint?.N ?? 0) || 0,
     parents: item.parentShardId?.SS ?? [],
+    ...(item[HANDOFF]?.S ? { handoffTo: item[HANDOFF].S } : {}),
   };
 }
 
@@ -175,7 +184,7 @@ export class LeaseTable {
         new UpdateItemCommand({
           TableName: this.name,
           Key: { [KEY]: { S: seen.shardId } },
-          UpdateExpression: `SET leaseOwner = :me, leaseCounter = :next${switched ? ' ADD ownerSwitchesSinceCheckpoint :one' : ''}`,
+          UpdateExpression: `SET leaseOwner = :me, leaseCounter = :next${switched ? ' ADD ownerSwitchesSinceCheckpoint :one' : ''} REMOVE ${HANDOFF}`,
           ConditionExpression: 'leaseCounter = :seen',
           ExpressionAttributeValues: {
             ':me': { S: owner },
@@ -192,13 +201,39 @@ export class LeaseTable {
     }
   }
 
+  /**
+   * Asks the owner of a lease (seen at `seen.counter`) to hand it over; the counter is left alone, so
+   * the owner's next write still succeeds. False when the lease changed since.
+   */
+  async askHandoff(seen: Lease, to: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.name,
+          Key: { [KEY]: { S: seen.shardId } },
+          UpdateExpression: `SET ${HANDOFF} = :to`,
+          ConditionExpression: 'leaseCounter = :seen AND leaseOwner = :owner',
+          ExpressionAttributeValues: {
+            ':to': { S: to },
+            ':seen': { N: String(seen.counter) },
+            ':owner': { S: seen.owner ?? '' },
+          },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw leaseTableError(this.name, `ask for ${seen.shardId}`, e);
+    }
+  }
+
   /** Bumps the counter of a lease we hold at `counter`: the heartbeat other workers watch. */
-  renew(shardId: string, owner: string, counter: number): Promise<number> {
+  renew(shardId: string, owner: string, counter: number): Promise<Written> {
     return this.ownedUpdate(shardId, owner, counter, 'renew', 'SET leaseCounter = :next', {});
   }
 
   /** Writes a checkpoint to a lease we hold (KCL resets ownerSwitchesSinceCheckpoint here too). */
-  checkpoint(shardId: string, owner: string, counter: number, checkpoint: string): Promise<number> {
+  checkpoint(shardId: string, owner: string, counter: number, checkpoint: string): Promise<Written> {
     return this.ownedUpdate(
       shardId,
       owner,
@@ -210,14 +245,26 @@ export class LeaseTable {
   }
 
   /** Gives a lease up (on shutdown, or once its shard ended) so another worker takes it at once. */
-  release(shardId: string, owner: string, counter: number): Promise<number> {
+  release(shardId: string, owner: string, counter: number): Promise<Written> {
     return this.ownedUpdate(
       shardId,
       owner,
       counter,
       'release',
-      'SET leaseCounter = :next REMOVE leaseOwner',
+      `SET leaseCounter = :next REMOVE leaseOwner, ${HANDOFF}`,
       {},
+    );
+  }
+
+  /** Makes `to` the owner of a lease we hold, everything we delivered from it being committed. */
+  handOff(shardId: string, owner: string, counter: number, to: string): Promise<Written> {
+    return this.ownedUpdate(
+      shardId,
+      owner,
+      counter,
+      'hand over',
+      `SET leaseCounter = :next, leaseOwner = :to ADD ownerSwitchesSinceCheckpoint :one REMOVE ${HANDOFF}`,
+      { ':to': { S: to }, ':one': { N: '1' } },
     );
   }
 
@@ -228,9 +275,9 @@ export class LeaseTable {
     what: string,
     update: string,
     values: Item,
-  ): Promise<number> {
+  ): Promise<Written> {
     try {
-      await this.client.send(
+      const out = await this.client.send(
         new UpdateItemCommand({
           TableName: this.name,
           Key: { [KEY]: { S: shardId } },
@@ -242,12 +289,19 @@ export class LeaseTable {
             ':next': { N: String(counter + 1) },
             ...values,
           },
+          ReturnValues: 'ALL_NEW',
         }),
       );
-      return counter + 1;
+      return { counter: counter + 1, handoffTo: out.Attributes?.[HANDOFF]?.S };
     } catch (e) {
       if (isConditionFailure(e)) throw new LeaseLostError(this.name, shardId, e);
       throw leaseTableError(this.name, `${what} ${shardId}`, e);
     }
   }
+}
+
+/** A held lease after one of our writes: its new counter, and who asked for it, if anyone. */
+export interface Written {
+  counter: number;
+  handoffTo: string | undefined;
 }

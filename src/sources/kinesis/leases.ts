@@ -1,5 +1,5 @@
 import type { Shard } from '@aws-sdk/client-kinesis';
-import { type Lease, LeaseLostError, type LeaseTable, SHARD_END } from './lease-table.js';
+import { type Lease, LeaseLostError, type LeaseTable, SHARD_END, type Written } from './lease-table.js';
 
 export interface CoordinatorOptions {
   workerId: string;
@@ -17,6 +17,8 @@ export interface HeldLease {
   checkpoint: string;
   subSequence: number;
   renewedAt: number;
+  /** Another worker asked for this lease: stop the shard, then `handOff`. */
+  handoffTo?: string;
 }
 
 /** A child shard is read only after each parent still in the table was read to its end. */
@@ -70,6 +72,8 @@ export class LeaseCoordinator {
   /** The counter each lease had when we last saw it change, and when: how expiry is judged. */
   private readonly seen = new Map<string, { counter: number; at: number }>();
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Leases we asked their live owner to hand over, and when. */
+  private readonly asked = new Map<string, number>();
   private readonly now: () => number;
 
   constructor(
@@ -92,7 +96,10 @@ export class LeaseCoordinator {
   }
 
   /** Adds a free lease for each listed shard the table does not know yet (KCL's shard sync). */
-  async sync(shards: Shard[], startPosition: 'TRIM_HORIZON' | 'LATEST'): Promise<void> {
+  async sync(
+    shards: Pick<Shard, 'ShardId' | 'ParentShardId' | 'AdjacentParentShardId'>[],
+    startPosition: 'TRIM_HORIZON' | 'LATEST',
+  ): Promise<void> {
     const known = new Set((await this.table.list()).map((l) => l.shardId));
     const listed = new Set(shards.map((s) => s.ShardId!));
     for (const shard of shards) {
@@ -105,22 +112,48 @@ export class LeaseCoordinator {
     }
   }
 
-  /** Scans the table and takes what `leasesToTake` says; returns the leases won. */
+  /**
+   * Scans the table and takes what `leasesToTake` says; returns the leases won. A lease of a live
+   * worker is first asked for (a logferry owner hands it over once its deliveries are committed);
+   * it is stolen, as KCL steals, only when the owner has not done so within lease_duration.
+   */
   async take(): Promise<HeldLease[]> {
     const leases = await this.table.list();
     this.observe(leases);
     const won: HeldLease[] = [];
     const wanted = leasesToTake(leases, this.workerId, (l) => this.expired(l), this.opts.maxLeases);
     for (const lease of wanted) {
-      if (this.held.has(lease.shardId)) continue;
+      if (this.held.has(lease.shardId) || !(await this.mayTake(lease))) continue;
       const counter = await this.table.take(lease, this.workerId);
       // Someone else wrote it since the scan (renewed, took it): try again next cycle.
       if (counter === undefined) continue;
-      const h = { ...lease, counter, renewedAt: this.now() };
+      const { handoffTo: _, ...rest } = lease;
+      const h = { ...rest, counter, renewedAt: this.now() };
       this.held.set(lease.shardId, h);
       won.push(h);
     }
     return won;
+  }
+
+  private async mayTake(lease: Lease): Promise<boolean> {
+    const stealing = lease.owner !== undefined && lease.owner !== this.workerId && !this.expired(lease);
+    if (!stealing) return true;
+    const askedAt = this.asked.get(lease.shardId);
+    if (askedAt === undefined) {
+      if (await this.table.askHandoff(lease, this.workerId)) this.asked.set(lease.shardId, this.now());
+      return false;
+    }
+    if (this.now() - askedAt <= this.opts.leaseDurationMs) return false;
+    this.asked.delete(lease.shardId);
+    return true;
+  }
+
+  /** Hands a lease over to the worker that asked for it; call once the shard's unit has stopped. */
+  async handOff(shardId: string): Promise<void> {
+    const to = this.held.get(shardId)?.handoffTo;
+    if (!to) return;
+    await this.write(shardId, (c) => this.table.handOff(shardId, this.workerId, c, to));
+    this.held.delete(shardId);
   }
 
   /** Renews every held lease; returns the shards whose lease was lost (taken, or not renewable in time). */
@@ -164,13 +197,15 @@ export class LeaseCoordinator {
     for (const h of this.holding()) await this.release(h.shardId).catch(() => this.held.delete(h.shardId));
   }
 
-  private write(shardId: string, update: (counter: number) => Promise<number>): Promise<void> {
+  private write(shardId: string, update: (counter: number) => Promise<Written>): Promise<void> {
     const run = async () => {
       const h = this.held.get(shardId);
       if (!h) throw new LeaseLostError(this.table.name, shardId);
       try {
-        h.counter = await update(h.counter);
+        const written = await update(h.counter);
+        h.counter = written.counter;
         h.renewedAt = this.now();
+        if (written.handoffTo && written.handoffTo !== this.workerId) h.handoffTo = written.handoffTo;
       } catch (e) {
         if (e instanceof LeaseLostError) this.held.delete(shardId);
         throw e;
