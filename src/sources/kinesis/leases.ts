@@ -127,6 +127,7 @@ export class LeaseCoordinator {
       const counter = await this.table.take(lease, this.workerId);
       // Someone else wrote it since the scan (renewed, took it): try again next cycle.
       if (counter === undefined) continue;
+      this.asked.delete(lease.shardId);
       const { handoffTo: _, ...rest } = lease;
       const h = { ...rest, counter, renewedAt: this.now() };
       this.held.set(lease.shardId, h);
@@ -139,7 +140,8 @@ export class LeaseCoordinator {
     const stealing = lease.owner !== undefined && lease.owner !== this.workerId && !this.expired(lease);
     if (!stealing) return true;
     const askedAt = this.asked.get(lease.shardId);
-    if (askedAt === undefined) {
+    // Not asked yet, or the request was cleared since (the lease changed hands): ask.
+    if (askedAt === undefined || lease.handoffTo !== this.workerId) {
       if (await this.table.askHandoff(lease, this.workerId)) this.asked.set(lease.shardId, this.now());
       return false;
     }
