@@ -172,6 +172,16 @@ describe('lease coordinator against DynamoDB (dynalite)', () => {
     expect(item?.ownerSwitchesSinceCheckpoint?.N).toBe('1');
   });
 
+  it('seeds a new lease with the checkpoint the daemon kept before leases were turned on', async () => {
+    const { name, worker } = await fresh();
+    const before: Record<string, string> = {
+      'shardId-000000000000': '49590338271490256608559692538361571095921575989136588802',
+    };
+    await worker('a').sync(shards(2), 'LATEST', async (id) => before[id]);
+    expect((await row(name, 'shardId-000000000000'))?.checkpoint?.S).toBe(before['shardId-000000000000']);
+    expect((await row(name, 'shardId-000000000001'))?.checkpoint?.S).toBe('LATEST');
+  });
+
   it('gives its leases up on shutdown, so another worker takes them without waiting', async () => {
     const { worker } = await fresh();
     const a = worker('a');

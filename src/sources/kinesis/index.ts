@@ -18,7 +18,7 @@ import { describeError, SourceError } from '../../core/errors.js';
 import { sleep } from '../../core/retry.js';
 import { UnitRunner, type UnitState } from '../../runtimes/runner/runner.js';
 import type { PassEnd, UnitRead, WorkUnit } from '../../runtimes/runner/unit.js';
-import { LeaseLostError, LeaseTable } from './lease-table.js';
+import { LeaseLostError, LeaseTable, SHARD_END } from './lease-table.js';
 import { type HeldLease, LeaseCoordinator } from './leases.js';
 import type { KinesisLeasesConfig, KinesisSourceConfig } from './schema.js';
 
@@ -182,6 +182,12 @@ export class KinesisSource implements Source {
     return res.ShardIterator;
   }
 
+  /** A state-store checkpoint as a lease checkpoint: where a daemon was before leases were turned on. */
+  private async stateStoreCheckpoint(shardId: string, state: StateStore): Promise<string | undefined> {
+    const cp = await state.get<ShardCheckpoint>(this.checkpointKey(shardId));
+    return cp?.finished ? SHARD_END : cp?.sequence;
+  }
+
   private stateStorePositions(shardId: string, state: StateStore): ShardPositions {
     const key = this.checkpointKey(shardId);
     return {
@@ -247,7 +253,9 @@ export class KinesisSource implements Source {
     while (!ctx.signal.aborted) {
       try {
         if (Date.now() >= nextSync) {
-          await coordinator.sync(await this.listShards(), this.cfg.start_position);
+          await coordinator.sync(await this.listShards(), this.cfg.start_position, (id) =>
+            this.stateStoreCheckpoint(id, ctx.state),
+          );
           nextSync = Date.now() + this.cfg.shard_refresh;
         }
         if (Date.now() >= nextTake) {

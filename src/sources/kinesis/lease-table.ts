@@ -149,7 +149,7 @@ export class LeaseTable {
   }
 
   /** Adds a free lease for a shard that has none; false when one already exists. */
-  async add(shardId: string, checkpoint: SpecialCheckpoint, parents: string[]): Promise<boolean> {
+  async add(shardId: string, checkpoint: SpecialCheckpoint | string, parents: string[]): Promise<boolean> {
     try {
       await this.client.send(
         new PutItemCommand({

@@ -95,10 +95,14 @@ export class LeaseCoordinator {
     return this.held.has(shardId);
   }
 
-  /** Adds a free lease for each listed shard the table does not know yet (KCL's shard sync). */
+  /**
+   * Adds a free lease for each listed shard the table does not know yet (KCL's shard sync), at
+   * `seed`'s checkpoint when it has one (a daemon switching to leases keeps its place).
+   */
   async sync(
     shards: Pick<Shard, 'ShardId' | 'ParentShardId' | 'AdjacentParentShardId'>[],
     startPosition: 'TRIM_HORIZON' | 'LATEST',
+    seed: (shardId: string) => Promise<string | undefined> = async () => undefined,
   ): Promise<void> {
     const known = new Set((await this.table.list()).map((l) => l.shardId));
     const listed = new Set(shards.map((s) => s.ShardId!));
@@ -108,7 +112,8 @@ export class LeaseCoordinator {
         (p): p is string => p !== undefined && listed.has(p),
       );
       // A child holds what was written after its parents: it is read from its start.
-      await this.table.add(shard.ShardId!, parents.length > 0 ? 'TRIM_HORIZON' : startPosition, parents);
+      const initial = parents.length > 0 ? 'TRIM_HORIZON' : startPosition;
+      await this.table.add(shard.ShardId!, (await seed(shard.ShardId!)) ?? initial, parents);
     }
   }
 
