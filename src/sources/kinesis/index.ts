@@ -19,6 +19,7 @@ import { sleep } from '../../core/retry.js';
 import { UnitRunner, type UnitState } from '../../runtimes/runner/runner.js';
 import type { PassEnd, UnitRead, WorkUnit } from '../../runtimes/runner/unit.js';
 import { LeaseLostError, LeaseTable, SHARD_END } from './lease-table.js';
+import { LeasedReader, type LeasedShards } from './leased-reader.js';
 import { type HeldLease, LeaseCoordinator } from './leases.js';
 import type { KinesisLeasesConfig, KinesisSourceConfig } from './schema.js';
 
@@ -215,9 +216,8 @@ export class KinesisSource implements Source {
   }
 
   /**
-   * Reads only the shards whose lease this worker holds: one loop renews the held leases, and
-   * every take_interval scans the table to take free, expired or surplus leases. A shard whose
-   * lease is lost is stopped after the slice in flight (its checkpoint write is refused).
+   * Reads only the shards whose lease this worker holds (see LeasedReader); their checkpoints are
+   * written to the lease rows, and a shard whose lease is lost stops after the slice in flight.
    */
   private async runLeased(ctx: SourceContext, cfg: KinesisLeasesConfig): Promise<void> {
     const table = new LeaseTable(
@@ -230,73 +230,21 @@ export class KinesisSource implements Source {
       maxLeases: cfg.max_leases,
     });
     this.coordinator = coordinator;
-    const renewEvery = cfg.renew_interval ?? Math.floor(cfg.lease_duration / 3);
-    const takeEvery = cfg.take_interval ?? cfg.lease_duration * 2;
-    const running = new Map<string, Promise<void>>();
-    let nextSync = 0;
-    let nextTake = 0;
-    let wake: () => void = () => {};
-    const handingOver = new Set<string>();
-    // Stops the shard (the slice in flight is delivered and committed), then hands the lease over.
-    const handOver = (shardId: string) => {
-      if (handingOver.has(shardId)) return;
-      handingOver.add(shardId);
-      const runner = this.shards.get(shardId);
-      this.shards.delete(shardId);
-      if (runner instanceof UnitRunner) runner.stop();
-      void (running.get(shardId) ?? Promise.resolve())
-        .then(() => coordinator.handOff(shardId))
-        .catch((e) => ctx.log.warn({ shard: shardId }, `${this.cfg.stream}/${shardId}: ${describeError(e)}`))
-        .finally(() => handingOver.delete(shardId));
+    const shards: LeasedShards = {
+      listShards: () => this.listShards(),
+      seed: (id) => this.stateStoreCheckpoint(id, ctx.state),
+      read: (lease) => this.readLeasedShard(lease, coordinator, ctx),
+      stop: (id) => this.stopLeasedShard(id),
+      lost: (id) => this.leaseLost(id, ctx),
     };
-    await table.ensure(ctx.signal);
-    while (!ctx.signal.aborted) {
-      try {
-        if (Date.now() >= nextSync) {
-          await coordinator.sync(await this.listShards(), this.cfg.start_position, (id) =>
-            this.stateStoreCheckpoint(id, ctx.state),
-          );
-          nextSync = Date.now() + this.cfg.shard_refresh;
-        }
-        if (Date.now() >= nextTake) {
-          await coordinator.take();
-          nextTake = Date.now() + takeEvery;
-        }
-        for (const shardId of await coordinator.renew()) this.leaseLost(shardId, ctx);
-      } catch (e) {
-        ctx.log.warn({ table: cfg.table }, `${this.cfg.stream}: ${describeError(e)}`);
-      }
-      for (const lease of coordinator.holding()) {
-        if (lease.handoffTo) {
-          handOver(lease.shardId);
-          continue;
-        }
-        if (running.has(lease.shardId)) continue;
-        const done = this.readLeasedShard(lease, coordinator, ctx)
-          .catch((e) =>
-            ctx.log.error(
-              { shard: lease.shardId },
-              `${this.cfg.stream}/${lease.shardId}: ${describeError(e)}`,
-            ),
-          )
-          .finally(() => {
-            running.delete(lease.shardId);
-            // A shard read to its end frees its children: look for them now.
-            if (!coordinator.holds(lease.shardId)) nextTake = nextSync = 0;
-            wake();
-          });
-        running.set(lease.shardId, done);
-      }
-      await Promise.race([
-        sleep(renewEvery, ctx.signal),
-        new Promise<void>((r) => {
-          wake = r;
-        }),
-      ]);
-    }
-    await Promise.all(running.values());
-    while (handingOver.size > 0) await sleep(50);
-    await coordinator.releaseAll();
+    await new LeasedReader(coordinator, shards, {
+      startPosition: this.cfg.start_position,
+      renewEveryMs: cfg.renew_interval ?? Math.floor(cfg.lease_duration / 3),
+      takeEveryMs: cfg.take_interval ?? cfg.lease_duration * 2,
+      shardRefreshMs: this.cfg.shard_refresh,
+      log: ctx.log,
+      label: this.cfg.stream,
+    }).run(ctx.signal);
   }
 
   private async readLeasedShard(
@@ -327,11 +275,18 @@ export class KinesisSource implements Source {
     return this.readShard(shardId, start, positions, ctx);
   }
 
-  /** Stops a shard whose lease went to another worker; what it delivered but did not commit is read again there. */
-  private leaseLost(shardId: string, ctx: SourceContext): void {
+  /**
+   * Stops a shard whose lease goes to another worker. Handed over, it has committed everything it
+   * delivered; taken, what it delivered but did not commit is read again there.
+   */
+  private stopLeasedShard(shardId: string): void {
     const runner = this.shards.get(shardId);
     this.shards.delete(shardId);
     if (runner instanceof UnitRunner) runner.stop();
+  }
+
+  private leaseLost(shardId: string, ctx: SourceContext): void {
+    this.stopLeasedShard(shardId);
     ctx.log.warn(
       { shard: shardId },
       `${this.cfg.stream}/${shardId}: lease taken by another worker; stopping it here`,
