@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Lease } from './lease-table.js';
 import { leasesToTake } from './leases.js';
+import { kinesisSourceSchema } from './schema.js';
 
 function lease(shardId: string, owner?: string, extra: Partial<Lease> = {}): Lease {
   return {
@@ -84,5 +85,29 @@ describe('leasesToTake', () => {
 
   it('does not take SHARD_END leases', () => {
     expect(leasesToTake([lease('s0', undefined, { checkpoint: 'SHARD_END' })], 'me', none)).toEqual([]);
+  });
+});
+
+describe('leases config', () => {
+  const source = { name: 'central', type: 'kinesis', stream: 'central-logging' };
+
+  it('defaults lease_duration to KCL’s 10 s and leaves worker_id to the host', () => {
+    const cfg = kinesisSourceSchema.parse({ ...source, leases: { table: 'logferry-central' } });
+    expect(cfg.leases).toEqual({ table: 'logferry-central', lease_duration: 10_000 });
+  });
+
+  it('refuses a renew_interval that would let the leases expire between renewals', () => {
+    const r = kinesisSourceSchema.safeParse({
+      ...source,
+      leases: { table: 'logferry-central', lease_duration: '5s', renew_interval: '5s' },
+    });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.path).toEqual(['leases', 'renew_interval']);
+  });
+
+  it('refuses unknown keys, as every config section does', () => {
+    expect(
+      kinesisSourceSchema.safeParse({ ...source, leases: { table: 'x-app', owner: 'me' } }).success,
+    ).toBe(false);
   });
 });
