@@ -182,6 +182,26 @@ describe('lease coordinator against DynamoDB (dynalite)', () => {
     expect((await row(name, 'shardId-000000000001'))?.checkpoint?.S).toBe('LATEST');
   });
 
+  it('stops counting on a lease it could not renew for lease_duration (the table unreachable)', async () => {
+    const own = await startDynalite();
+    const clock = { now: 0 };
+    const a = new LeaseCoordinator(new LeaseTable(own.client(), 'app-outage'), {
+      workerId: 'a',
+      leaseDurationMs: DURATION,
+      now: () => clock.now,
+    });
+    await a.table.ensure();
+    await a.sync(shards(1), 'TRIM_HORIZON');
+    await a.take();
+    await own.stop();
+    // A short outage: the lease is still ours, the renewal is tried again.
+    expect(await a.renew()).toEqual([]);
+    clock.now += DURATION + 1;
+    // Others may have taken it by now: its shard must stop.
+    expect(await a.renew()).toEqual(['shardId-000000000000']);
+    expect(a.holds('shardId-000000000000')).toBe(false);
+  });
+
   it('gives its leases up on shutdown, so another worker takes them without waiting', async () => {
     const { worker } = await fresh();
     const a = worker('a');
