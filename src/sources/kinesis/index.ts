@@ -220,10 +220,8 @@ export class KinesisSource implements Source {
    * written to the lease rows, and a shard whose lease is lost stops after the slice in flight.
    */
   private async runLeased(ctx: SourceContext, cfg: KinesisLeasesConfig): Promise<void> {
-    const table = new LeaseTable(
-      new DynamoDBClient(awsClientConfig({ ...this.cfg.aws, ...cfg.aws })),
-      cfg.table,
-    );
+    const dynamo = new DynamoDBClient(awsClientConfig({ ...this.cfg.aws, ...cfg.aws }));
+    const table = new LeaseTable(dynamo, cfg.table);
     const coordinator = new LeaseCoordinator(table, {
       workerId: cfg.worker_id ?? defaultWorkerId(),
       leaseDurationMs: cfg.lease_duration,
@@ -237,14 +235,19 @@ export class KinesisSource implements Source {
       stop: (id) => this.stopLeasedShard(id),
       lost: (id) => this.leaseLost(id, ctx),
     };
-    await new LeasedReader(coordinator, shards, {
+    const reader = new LeasedReader(coordinator, shards, {
       startPosition: this.cfg.start_position,
       renewEveryMs: cfg.renew_interval ?? Math.floor(cfg.lease_duration / 3),
       takeEveryMs: cfg.take_interval ?? cfg.lease_duration * 2,
       shardRefreshMs: this.cfg.shard_refresh,
       log: ctx.log,
       label: this.cfg.stream,
-    }).run(ctx.signal);
+    });
+    try {
+      await reader.run(ctx.signal);
+    } finally {
+      dynamo.destroy();
+    }
   }
 
   private async readLeasedShard(
