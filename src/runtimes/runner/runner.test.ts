@@ -126,6 +126,19 @@ describe('unit runner', () => {
     expect(r.lastError).toContain('corrupt');
   });
 
+  it('is stopped, not failed, when its commit is refused because it was stopped meanwhile', async () => {
+    // A Kinesis shard whose lease another worker took: the unit is stopped and its commit refused.
+    const unit = new ListUnit(lines(4), 2);
+    const r = runner(unit, new MemorySink());
+    unit.commit = async () => {
+      r.stop();
+      throw new SourceError('lease leases/shardId-000000000000 is no longer ours', { retryable: false });
+    };
+    await r.run();
+    expect(r.state).toBe('stopped');
+    expect(r.lastCursor).toBeUndefined();
+  });
+
   it('delivers nothing while paused and goes on after resume', async () => {
     const unit = new ListUnit(lines(4), 2);
     const sink = new MemorySink();

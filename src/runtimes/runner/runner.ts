@@ -123,6 +123,9 @@ export class UnitRunner<C> {
       try {
         end = await this.pass();
       } catch (e) {
+        // Stopped from outside while failing (a Kinesis lease taken by another worker refuses the
+        // commit): the unit is stopped, not failed.
+        if (this.signal.aborted) break;
         if (!isRetryable(e)) return this.fail(e);
         end = 'retry';
         this.noteError(describeError(e));

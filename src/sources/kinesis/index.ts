@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   type _Record,
   GetRecordsCommand,
@@ -15,12 +18,29 @@ import { describeError, SourceError } from '../../core/errors.js';
 import { sleep } from '../../core/retry.js';
 import { UnitRunner, type UnitState } from '../../runtimes/runner/runner.js';
 import type { PassEnd, UnitRead, WorkUnit } from '../../runtimes/runner/unit.js';
-import type { KinesisSourceConfig } from './schema.js';
+import { LeaseLostError, LeaseTable, SHARD_END } from './lease-table.js';
+import { LeasedReader, type LeasedShards } from './leased-reader.js';
+import { type HeldLease, LeaseCoordinator } from './leases.js';
+import type { KinesisLeasesConfig, KinesisSourceConfig } from './schema.js';
 
 /** Per-shard checkpoint: the last sequence number every sink has, and whether the shard is done. */
 export interface ShardCheckpoint {
   sequence?: string;
   finished?: boolean;
+}
+
+/** Where a shard's reading starts: after (or, `replayRecord`, at) `sequence`, else at `initial`. */
+interface ShardStart {
+  sequence?: string;
+  initial: ShardIteratorType;
+  /** The checkpoint is part-way through an aggregated record: read that record again, whole. */
+  replayRecord?: boolean;
+}
+
+/** Where a shard's checkpoints go: the state store, or its row in the lease table. */
+interface ShardPositions {
+  commit(sequence: string): Promise<void>;
+  finish(sequence: string | undefined): Promise<void>;
 }
 
 interface ShardStatus {
@@ -47,6 +67,7 @@ export class KinesisSource implements Source {
   readonly name: string;
   private readonly client: KinesisClient;
   private readonly shards = new Map<string, ShardStatus | UnitRunner<string>>();
+  private coordinator: LeaseCoordinator | undefined;
 
   constructor(
     private readonly cfg: KinesisSourceConfig,
@@ -58,7 +79,12 @@ export class KinesisSource implements Source {
 
   status() {
     const shards = [...this.shards].map(([id, s]) => [id, s instanceof UnitRunner ? shardStatus(s) : s]);
-    return { stream: this.cfg.stream, shards: Object.fromEntries(shards) };
+    const leases = this.coordinator && {
+      table: this.coordinator.table.name,
+      worker_id: this.coordinator.workerId,
+      held: this.coordinator.holding().map((l) => l.shardId),
+    };
+    return { stream: this.cfg.stream, shards: Object.fromEntries(shards), ...(leases ? { leases } : {}) };
   }
 
   units(): UnitRunner<string>[] {
@@ -74,6 +100,7 @@ export class KinesisSource implements Source {
   }
 
   async run(ctx: SourceContext): Promise<void> {
+    if (this.cfg.leases) return this.runLeased(ctx, this.cfg.leases);
     const running = new Map<string, Promise<void>>();
     let wake: () => void = () => {};
     while (!ctx.signal.aborted) {
@@ -92,9 +119,13 @@ export class KinesisSource implements Source {
           continue;
         }
         const fromParent = [shard.ParentShardId, shard.AdjacentParentShardId].some((p) => p && ids.has(p));
+        const start = {
+          sequence: cp?.sequence,
+          initial: fromParent ? 'TRIM_HORIZON' : this.cfg.start_position,
+        };
         running.set(
           id,
-          this.readShard(id, cp, fromParent, ctx)
+          this.readShard(id, start, this.stateStorePositions(id, ctx.state), ctx)
             .catch((e) => {
               // A shard loop that dies is restarted on the next refresh, from its checkpoint.
               ctx.log.error({ shard: id }, `${this.cfg.stream}/${id}: ${describeError(e)}`);
@@ -152,13 +183,27 @@ export class KinesisSource implements Source {
     return res.ShardIterator;
   }
 
+  /** A state-store checkpoint as a lease checkpoint: where a daemon was before leases were turned on. */
+  private async stateStoreCheckpoint(shardId: string, state: StateStore): Promise<string | undefined> {
+    const cp = await state.get<ShardCheckpoint>(this.checkpointKey(shardId));
+    return cp?.finished ? SHARD_END : cp?.sequence;
+  }
+
+  private stateStorePositions(shardId: string, state: StateStore): ShardPositions {
+    const key = this.checkpointKey(shardId);
+    return {
+      commit: (sequence) => state.put<ShardCheckpoint>(key, { sequence }),
+      finish: (sequence) => state.put<ShardCheckpoint>(key, { sequence, finished: true }),
+    };
+  }
+
   private async readShard(
     shardId: string,
-    checkpoint: ShardCheckpoint | undefined,
-    fromParent: boolean,
+    start: ShardStart,
+    positions: ShardPositions,
     ctx: SourceContext,
   ): Promise<void> {
-    const unit = new ShardUnit(this, shardId, checkpoint, fromParent, ctx.state);
+    const unit = new ShardUnit(this, shardId, start, positions);
     const runner = new UnitRunner(unit, {
       process: ctx.process,
       signal: ctx.signal,
@@ -168,6 +213,87 @@ export class KinesisSource implements Source {
     });
     this.shards.set(shardId, runner);
     await runner.run();
+  }
+
+  /**
+   * Reads only the shards whose lease this worker holds (see LeasedReader); their checkpoints are
+   * written to the lease rows, and a shard whose lease is lost stops after the slice in flight.
+   */
+  private async runLeased(ctx: SourceContext, cfg: KinesisLeasesConfig): Promise<void> {
+    const dynamo = new DynamoDBClient(awsClientConfig({ ...this.cfg.aws, ...cfg.aws }));
+    const table = new LeaseTable(dynamo, cfg.table);
+    const coordinator = new LeaseCoordinator(table, {
+      workerId: cfg.worker_id ?? defaultWorkerId(),
+      leaseDurationMs: cfg.lease_duration,
+      maxLeases: cfg.max_leases,
+    });
+    this.coordinator = coordinator;
+    const shards: LeasedShards = {
+      listShards: () => this.listShards(),
+      seed: (id) => this.stateStoreCheckpoint(id, ctx.state),
+      read: (lease) => this.readLeasedShard(lease, coordinator, ctx),
+      stop: (id) => this.stopLeasedShard(id),
+      lost: (id) => this.leaseLost(id, ctx),
+    };
+    const reader = new LeasedReader(coordinator, shards, {
+      startPosition: this.cfg.start_position,
+      renewEveryMs: cfg.renew_interval ?? Math.floor(cfg.lease_duration / 3),
+      takeEveryMs: cfg.take_interval ?? cfg.lease_duration * 2,
+      shardRefreshMs: this.cfg.shard_refresh,
+      log: ctx.log,
+      label: this.cfg.stream,
+    });
+    try {
+      await reader.run(ctx.signal);
+    } finally {
+      dynamo.destroy();
+    }
+  }
+
+  private async readLeasedShard(
+    lease: HeldLease,
+    coordinator: LeaseCoordinator,
+    ctx: SourceContext,
+  ): Promise<void> {
+    const { shardId, checkpoint } = lease;
+    if (checkpoint === 'AT_TIMESTAMP') {
+      // Handed back, so a KCL worker of the same application can read it.
+      await coordinator.release(shardId);
+      throw new SourceError(
+        `lease ${coordinator.table.name}/${shardId} starts AT_TIMESTAMP, which logferry cannot resume from; set its checkpoint to TRIM_HORIZON or a sequence number`,
+      );
+    }
+    const special = checkpoint === 'TRIM_HORIZON' || checkpoint === 'LATEST';
+    const start: ShardStart = special
+      ? { initial: checkpoint }
+      : { sequence: checkpoint, initial: 'TRIM_HORIZON', replayRecord: lease.subSequence > 0 };
+    const positions: ShardPositions = {
+      commit: (sequence) =>
+        coordinator.checkpoint(shardId, sequence).catch((e) => {
+          if (e instanceof LeaseLostError) this.leaseLost(shardId, ctx);
+          throw e;
+        }),
+      finish: () => coordinator.finish(shardId),
+    };
+    return this.readShard(shardId, start, positions, ctx);
+  }
+
+  /**
+   * Stops a shard whose lease goes to another worker. Handed over, it has committed everything it
+   * delivered; taken, what it delivered but did not commit is read again there.
+   */
+  private stopLeasedShard(shardId: string): void {
+    const runner = this.shards.get(shardId);
+    this.shards.delete(shardId);
+    if (runner instanceof UnitRunner) runner.stop();
+  }
+
+  private leaseLost(shardId: string, ctx: SourceContext): void {
+    this.stopLeasedShard(shardId);
+    ctx.log.warn(
+      { shard: shardId },
+      `${this.cfg.stream}/${shardId}: lease taken by another worker; stopping it here`,
+    );
   }
 
   /** One GetRecords call on a shard iterator; throttling becomes a retryable read error. */
@@ -184,11 +310,11 @@ export class KinesisSource implements Source {
     }
   }
 
-  /** An iterator just after `sequence`, or at the start position for a shard never read. */
-  resumeAt(shardId: string, sequence: string | undefined, fromParent: boolean): Promise<string> {
-    return sequence
-      ? this.iterator(shardId, 'AFTER_SEQUENCE_NUMBER', sequence)
-      : this.iterator(shardId, fromParent ? 'TRIM_HORIZON' : this.cfg.start_position);
+  /** An iterator just after `from` (at it, to read a part-read record again), or at the start position. */
+  resumeAt(shardId: string, from: string | undefined, start: ShardStart): Promise<string> {
+    if (!from) return this.iterator(shardId, start.initial);
+    const again = start.replayRecord && from === start.sequence;
+    return this.iterator(shardId, again ? 'AT_SEQUENCE_NUMBER' : 'AFTER_SEQUENCE_NUMBER', from);
   }
 
   toBatch(shardId: string, records: _Record[]): Batch {
@@ -224,19 +350,18 @@ class ShardUnit implements WorkUnit<string> {
   constructor(
     private readonly source: KinesisSource,
     private readonly shardId: string,
-    private readonly checkpoint: ShardCheckpoint | undefined,
-    private readonly fromParent: boolean,
-    private readonly state: StateStore,
+    private readonly start: ShardStart,
+    private readonly positions: ShardPositions,
   ) {
     this.id = `${source.stream}/${shardId}`;
   }
 
   async load(): Promise<string | undefined> {
-    return this.checkpoint?.sequence;
+    return this.start.sequence;
   }
 
   async *read(from: string | undefined, signal: AbortSignal): AsyncGenerator<UnitRead<string>, PassEnd> {
-    let iterator: string | undefined = await this.source.resumeAt(this.shardId, from, this.fromParent);
+    let iterator: string | undefined = await this.source.resumeAt(this.shardId, from, this.start);
     while (iterator && !signal.aborted) {
       const started = Date.now();
       const res = await this.source.getRecords(iterator);
@@ -255,15 +380,17 @@ class ShardUnit implements WorkUnit<string> {
   }
 
   commit(sequence: string): Promise<void> {
-    return this.state.put<ShardCheckpoint>(this.source.checkpointKey(this.shardId), { sequence });
+    return this.positions.commit(sequence);
   }
 
   finish(sequence: string | undefined): Promise<void> {
-    return this.state.put<ShardCheckpoint>(this.source.checkpointKey(this.shardId), {
-      sequence,
-      finished: true,
-    });
+    return this.positions.finish(sequence);
   }
+}
+
+/** Unique per process, readable in the lease table: which host holds which shard. */
+function defaultWorkerId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 
 function shardStatus(r: UnitRunner<string>): ShardStatus {

@@ -1,6 +1,34 @@
 import { z } from 'zod';
 import { awsClientOptions, duration, sourceBase } from '../../config/common.js';
 
+/**
+ * Share the stream's shards with other daemons (and KCL consumers) through a KCL-compatible DynamoDB
+ * lease table. The shard checkpoints then live in the lease rows, not in the state store.
+ */
+export const kinesisLeasesSchema = z
+  .object({
+    /** The lease table; the same table as a KCL application (its application name) shares the shards with it. */
+    table: z.string().min(3).max(255),
+    /** Unique per process; the default is host name, process id and a random suffix. */
+    worker_id: z.string().min(1).max(256).optional(),
+    /** A lease not renewed for this long is taken over (KCL's failoverTimeMillis). */
+    lease_duration: duration.default(10_000),
+    /** How often held leases are renewed; the default is a third of lease_duration. */
+    renew_interval: duration.optional(),
+    /** How often the table is scanned to take free, expired or surplus leases; default twice lease_duration. */
+    take_interval: duration.optional(),
+    /** Never hold more leases than this (KCL's maxLeasesForWorker). */
+    max_leases: z.number().int().min(1).optional(),
+    /** Where the lease table is, when not where the stream is (region, endpoint). */
+    aws: awsClientOptions.optional(),
+  })
+  .strict()
+  .refine((l) => (l.renew_interval ?? 0) < l.lease_duration, {
+    message: 'renew_interval must be shorter than lease_duration, or other workers take the leases',
+    path: ['renew_interval'],
+  });
+export type KinesisLeasesConfig = z.infer<typeof kinesisLeasesSchema>;
+
 export const kinesisSourceSchema = z
   .object({
     ...sourceBase,
@@ -30,6 +58,7 @@ export const kinesisSourceSchema = z
       .strict()
       .prefault({}),
     aws: awsClientOptions.prefault({}),
+    leases: kinesisLeasesSchema.optional(),
   })
   .strict();
 export type KinesisSourceConfig = z.infer<typeof kinesisSourceSchema>;
