@@ -89,7 +89,7 @@ describe('/health with a Duo source', () => {
     fake.inject('403', 1, '/admin/v2/logs/authentication');
     const logs = () =>
       (daemon.runners[0]!.status() as { logs?: Record<string, { state: string }> }).logs ?? {};
-    await until(() => logs().authentication?.state === 'stopped');
+    await until(() => logs().authentication?.state === 'failed');
     expect(daemon.runners[0]!.state).toBe('running');
     const health = await get(daemon, '/health');
     expect(health.status).toBe(503);
@@ -109,7 +109,7 @@ describe('/metrics per unit', () => {
         }
       ).logs ?? {};
     await until(
-      () => logs().authentication?.state === 'stopped' && logs().telephony?.checkpoint !== undefined,
+      () => logs().authentication?.state === 'failed' && logs().telephony?.checkpoint !== undefined,
     );
     const text = (await get(daemon, '/metrics')).body as string;
     const series = (name: string, labels: string) =>
