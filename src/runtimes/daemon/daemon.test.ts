@@ -125,3 +125,34 @@ describe('/metrics per unit', () => {
     ).toBeUndefined();
   });
 });
+
+describe('pausing one Duo log through the control API', () => {
+  it('holds that log (no events, reported paused) while the other logs poll on, and resumes it', async () => {
+    const { daemon, fake } = await duoDaemon({
+      logs: "logs: { authentication: { interval: 20ms }, administrator: { enabled: false }, telephony: { interval: '20ms' } }",
+    });
+    const logs = () =>
+      (daemon.runners[0]!.status() as unknown as { logs: Record<string, { state: string; events: number }> })
+        .logs;
+    await until(() => daemon.runners[0]!.unit('telephony') !== undefined);
+    const port = (daemon.server!.address() as AddressInfo).port;
+    const post = (path: string) =>
+      fetch(`http://127.0.0.1:${port}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+      });
+    const paused = await post('/sources/duo/units/telephony/pause');
+    expect(paused.status).toBe(200);
+    expect(await paused.json()).toMatchObject({ unit: 'telephony', state: 'paused' });
+    const base = Date.now() - 3_600_000;
+    fake.add('telephony', makeEvents('telephony', 10, base, 100));
+    fake.add('authentication', makeEvents('authentication', 10, base, 100));
+    await until(() => logs().authentication!.events === 10);
+    expect(logs().telephony).toMatchObject({ state: 'paused', events: 0 });
+    expect(daemon.runners[0]!.state).toBe('running');
+    expect((await get(daemon, '/health')).body).toMatchObject({ ok: false, paused: ['duo/telephony'] });
+    expect((await post('/sources/duo/units/telephony/resume')).status).toBe(200);
+    await until(() => logs().telephony!.events === 10);
+    expect((await get(daemon, '/health')).body).toMatchObject({ ok: true, paused: [] });
+  });
+});
