@@ -146,9 +146,10 @@ export class UnitRunner<C> {
     const reads = this.unit.read(this.lastCursor, this.signal);
     try {
       for (;;) {
-        // A paused unit asks its source for nothing more (a Duo log sends no request).
+        // A paused unit asks its source for nothing more (a Duo log sends no request), nor does
+        // one past its deadline or max count: what it read could not be delivered.
         await this.waitWhilePaused();
-        if (this.signal.aborted) return 'stop';
+        if (this.shouldStop()) return 'stop';
         const next = await reads.next();
         if (next.done) return next.value;
         const outcome = await this.deliverRead(next.value);
