@@ -247,4 +247,35 @@ describe('unit runner', () => {
     await expect(r3.run()).rejects.toThrow('Duo answered 500');
     expect(unreadable.passesFrom).toEqual([undefined]);
   });
+
+  it('does not commit an end cursor read just before a pause until resumed', async () => {
+    const commits: string[] = [];
+    let r: UnitRunner<string> | undefined;
+    const unit: WorkUnit<string> = {
+      id: 'paged',
+      load: async () => undefined,
+      async *read() {
+        // Paused while this read was on its way (the page was asked for before the pause).
+        r!.pause();
+        yield { batch: { source: 'paged', items: [] }, cursorAfter: () => 'never', endCursor: 'end:1' };
+        return 'finished';
+      },
+      commit: async (c) => {
+        commits.push(c);
+      },
+    };
+    const p = testPipeline({ parser: new AutoParser(), sinks: [new MemorySink()] });
+    r = new UnitRunner(unit, {
+      process: (b) => runBatch(b, p),
+      signal: new AbortController().signal,
+      log: memoryLogger(),
+    });
+    const done = r.run();
+    for (let i = 0; i < 5; i++) await new Promise((res) => setImmediate(res));
+    expect(r.state).toBe('paused');
+    expect(commits).toEqual([]);
+    r.resume();
+    await done;
+    expect(commits).toEqual(['end:1']);
+  });
 });

@@ -183,6 +183,9 @@ export class UnitRunner<C> {
     // Progress either way; a read with items counts once something of it is committed.
     this.progressAt = Date.now();
     if (read.endCursor !== undefined) {
+      // A paused unit's checkpoint stays where it was, whatever was read before the pause.
+      await this.waitWhilePaused();
+      if (this.signal.aborted) return 'stop';
       await this.commit(read.endCursor);
       return 'delivered';
     }
