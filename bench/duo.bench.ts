@@ -98,7 +98,7 @@ async function logferry(dir: string): Promise<number> {
         ikey: fake.ikey,
         skey: fake.skey,
         endpoint,
-        lookback: now - start + 600_000,
+        lookback: `${now - start + 600_000}ms`,
         logs: {
           authentication: { max_events_per_poll: 10_000_000 },
           administrator: { enabled: false },

@@ -149,7 +149,7 @@ export interface Source {
   units?(): readonly UnitControl[];
   /** Live numbers for the status API (shards, lag, files waiting…). */
   status?(): Record<string, unknown>;
-  /** Its units' health, when it has units that are not UnitControls (Duo's logs). */
+  /** Its units' health, when it has units that are not UnitControls. */
   unitHealth?(): UnitHealth[];
 }
 

@@ -89,7 +89,7 @@ describe('/health with a Duo source', () => {
     fake.inject('403', 1, '/admin/v2/logs/authentication');
     const logs = () =>
       (daemon.runners[0]!.status() as { logs?: Record<string, { state: string }> }).logs ?? {};
-    await until(() => logs().authentication?.state === 'stopped');
+    await until(() => logs().authentication?.state === 'failed');
     expect(daemon.runners[0]!.state).toBe('running');
     const health = await get(daemon, '/health');
     expect(health.status).toBe(503);
@@ -109,7 +109,7 @@ describe('/metrics per unit', () => {
         }
       ).logs ?? {};
     await until(
-      () => logs().authentication?.state === 'stopped' && logs().telephony?.checkpoint !== undefined,
+      () => logs().authentication?.state === 'failed' && logs().telephony?.checkpoint !== undefined,
     );
     const text = (await get(daemon, '/metrics')).body as string;
     const series = (name: string, labels: string) =>
@@ -123,5 +123,36 @@ describe('/metrics per unit', () => {
     expect(
       series('logferry_unit_checkpoint_age_seconds', 'source="duo",unit="authentication"'),
     ).toBeUndefined();
+  });
+});
+
+describe('pausing one Duo log through the control API', () => {
+  it('holds that log (no events, reported paused) while the other logs poll on, and resumes it', async () => {
+    const { daemon, fake } = await duoDaemon({
+      logs: "logs: { authentication: { interval: 20ms }, administrator: { enabled: false }, telephony: { interval: '20ms' } }",
+    });
+    const logs = () =>
+      (daemon.runners[0]!.status() as unknown as { logs: Record<string, { state: string; events: number }> })
+        .logs;
+    await until(() => daemon.runners[0]!.unit('telephony') !== undefined);
+    const port = (daemon.server!.address() as AddressInfo).port;
+    const post = (path: string) =>
+      fetch(`http://127.0.0.1:${port}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+      });
+    const paused = await post('/sources/duo/units/telephony/pause');
+    expect(paused.status).toBe(200);
+    expect(await paused.json()).toMatchObject({ unit: 'telephony', state: 'paused' });
+    const base = Date.now() - 3_600_000;
+    fake.add('telephony', makeEvents('telephony', 10, base, 100));
+    fake.add('authentication', makeEvents('authentication', 10, base, 100));
+    await until(() => logs().authentication!.events === 10);
+    expect(logs().telephony).toMatchObject({ state: 'paused', events: 0 });
+    expect(daemon.runners[0]!.state).toBe('running');
+    expect((await get(daemon, '/health')).body).toMatchObject({ ok: false, paused: ['duo/telephony'] });
+    expect((await post('/sources/duo/units/telephony/resume')).status).toBe(200);
+    await until(() => logs().telephony!.events === 10);
+    expect((await get(daemon, '/health')).body).toMatchObject({ ok: true, paused: [] });
   });
 });

@@ -92,20 +92,22 @@ describe('UDP ding responder (duo_watcher protocol)', () => {
     expect(daemon.runners[0]!.state).toBe('running');
   });
 
-  it('stops and starts a thread from loopback (the whole source), and says interval/maxcount are not supported yet', async () => {
+  it('stops and starts one Duo log from loopback, the other logs going on, and says interval/maxcount are not supported yet', async () => {
     const local = await client();
-    expect(await ask(local, '3 thread auth stop')).toBe(
-      '3 P2Thread auth terminated (with admin, phone: source duo as a whole)\n',
-    );
-    expect(daemon.runners[0]!.state).toBe('paused');
-    expect(await ask(local, 'status')).toMatch(/^auth: Idle \(paused\)$/m);
+    const auth = () => daemon.runners[0]!.unit('authentication')!.status().state;
+    expect(await ask(local, '3 thread auth stop')).toBe('3 P2Thread auth terminated\n');
+    expect(auth()).toBe('paused');
+    expect(daemon.runners[0]!.state).toBe('running');
+    expect(daemon.runners[0]!.unit('telephony')!.status().state).not.toBe('paused');
+    const status = await ask(local, 'status');
+    expect(status).toMatch(/^auth: Idle \(paused\)$/m);
+    expect(status).toMatch(/^phone: At .* interval: 300$/m);
     expect(await ask(local, 'thread auth interval 30')).toBe('P5Thread auth interval not supported yet\n');
     expect(await ask(local, 'thread auth maxcount 5')).toBe('P5Thread auth maxcount not supported yet\n');
     expect(await ask(local, 'thread nosuch stop')).toBe('P5No such thread\n');
-    expect(await ask(local, 'thread auth start')).toBe(
-      'P2Thread auth started (with admin, phone: source duo as a whole)\n',
-    );
-    expect(daemon.runners[0]!.state).toBe('running');
+    expect(await ask(local, 'thread auth start')).toBe('P2Thread auth started\n');
+    expect(auth()).not.toBe('paused');
+    expect(await ask(local, 'thread auth start')).toBe('P5Thread auth is already active.\n');
     expect(await ask(local, 'rotate')).toBe('P0Okay\n');
     expect(await ask(local, 'what')).toBe('P5Unrecognized command\n');
   });

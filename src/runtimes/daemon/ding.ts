@@ -1,5 +1,5 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import type { Logger } from '../../core/component.js';
+import type { Logger, UnitControl } from '../../core/component.js';
 import { ConfigError } from '../../core/errors.js';
 import { DUO_WATCHER_FOLDERS } from '../../sources/duo/import.js';
 import type { SourceRunner } from './supervisor.js';
@@ -38,8 +38,8 @@ interface LogView {
 interface Thread {
   name: string;
   runner: SourceRunner;
-  /** One Duo log of the runner's source, or the whole source. */
-  log?: { name: string; view: LogView };
+  /** One Duo log of the runner's source (its unit, once started), or the whole source. */
+  log?: { name: string; view: LogView; unit: UnitControl | undefined };
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -69,35 +69,42 @@ export function threadsOf(runners: readonly SourceRunner[]): Thread[] {
     for (const [log, view] of Object.entries(logs)) {
       const short = DUO_WATCHER_FOLDERS[log as keyof typeof DUO_WATCHER_FOLDERS] ?? log;
       const name = withLogs.length > 1 ? `${runner.source.name}.${short}` : short;
-      threads.push({ name, runner, log: { name: log, view } });
+      threads.push({ name, runner, log: { name: log, view, unit: runner.unit(log) } });
     }
   }
   return threads;
 }
 
+/** A log's unit in one of these states is not expected to have polled lately. */
+const NOT_POLLING: ReadonlySet<string | undefined> = new Set(['starting', 'running', 'paused', 'stopped']);
+
 function isDead(t: Thread, now: number): boolean {
   if (t.runner.state === 'failed') return true;
   const v = t.log?.view;
   if (!v) return false;
-  if (v.state === 'stopped') return true;
-  // A long catch-up poll is busy, not dead.
-  if (!v.last_poll || !v.interval || t.runner.state !== 'running' || v.state === 'polling') return false;
+  if (v.state === 'failed') return true;
+  // A long catch-up poll is busy, and a paused log was told to wait: neither is dead.
+  if (!v.last_poll || !v.interval || t.runner.state !== 'running' || NOT_POLLING.has(v.state)) return false;
   return now > Date.parse(v.last_poll) + DEAD_AFTER_INTERVALS * v.interval;
 }
+
+/** A log's unit in one of these states is not polling, and says so instead of its last poll. */
+const LOG_IDLE: ReadonlySet<string | undefined> = new Set(['paused', 'stopped', 'finished']);
 
 function threadLine(t: Thread): string {
   const active = t.runner.state === 'running' || t.runner.state === 'starting';
   if (!active) return `${t.name}: Idle (${t.runner.state})`;
+  if (LOG_IDLE.has(t.log?.view.state)) return `${t.name}: Idle (${t.log!.view.state})`;
   const v = t.log?.view;
   if (!v) {
     const last = t.runner.lastBatchAt ? ` last batch at ${hms(new Date(t.runner.lastBatchAt))}` : '';
     return `${t.name}: Running batches: ${t.runner.batches}${last}`;
   }
   // Errors are not told here: anyone may ask, and the status API on loopback has them.
-  if (!v.last_poll) return `${t.name}: ${v.state === 'stopped' ? 'Stopped' : 'Starting'}`;
+  if (!v.last_poll) return `${t.name}: ${v.state === 'failed' ? 'Stopped' : 'Starting'}`;
   const upTo = v.checkpoint ? ymdhms(new Date(v.checkpoint)) : 'no checkpoint yet';
   const line = `At ${hms(new Date(v.last_poll))} up to ${upTo} count: ${v.polls ?? 0} interval: ${Math.round((v.interval ?? 0) / 1000)}`;
-  return `${t.name}: ${v.state === 'stopped' ? `Stopped ${line}` : line}`;
+  return `${t.name}: ${v.state === 'failed' ? `Stopped ${line}` : line}`;
 }
 
 /** The status answer: the worst alert and why, a blank line, then one line per thread. */
@@ -122,6 +129,21 @@ const HELP = [
   'Threads are:',
 ].join('\n');
 
+/** What `thread NAME stop|start` acts on: a Duo log's unit alone, or a whole source. */
+function controlOf(t: Thread): { state: string; pause(): void; resume(): void } {
+  const unit = t.log?.unit;
+  if (t.log && !unit) return { state: 'not started yet', pause() {}, resume() {} };
+  if (!unit) {
+    const { runner } = t;
+    const state = runner.state === 'starting' ? 'running' : runner.state;
+    return { state, pause: () => runner.pause(), resume: () => runner.resume() };
+  }
+  // A unit waiting for its interval or backing off is still running, as far as stop/start go.
+  const state = String(unit.status().state);
+  const running = ['starting', 'running', 'idle', 'backing-off'].includes(state) ? 'running' : state;
+  return { state: running, pause: () => unit.pause(), resume: () => unit.resume() };
+}
+
 /** A control command's answer (the caller has checked it comes from loopback). */
 export function controlAnswer(msg: string, runners: readonly SourceRunner[], log: Logger): string {
   if (msg === 'newlog' || msg === 'rotate') return 'P0Okay';
@@ -137,27 +159,26 @@ export function controlAnswer(msg: string, runners: readonly SourceRunner[], log
   const [, name, command] = m as unknown as [string, string, string];
   const thread = threadsOf(runners).find((t) => t.name === name);
   if (!thread) return 'P5No such thread';
-  const { runner } = thread;
-  // The runner pauses a whole source; say which other threads go with it.
-  const siblings = threadsOf(runners)
-    .filter((t) => t.runner === runner && t.name !== name)
-    .map((t) => t.name);
-  const withOthers = siblings.length
-    ? ` (with ${siblings.join(', ')}: source ${runner.source.name} as a whole)`
-    : '';
+  const target = controlOf(thread);
   switch (command) {
     case 'stop':
     case 'terminate':
-      if (runner.state === 'stopped' || runner.state === 'failed')
-        return `P5Thread ${name} is not running (${runner.state})`;
-      runner.pause();
-      log.info({ source: runner.source.name }, `paused by UDP control: thread ${name} stop`);
-      return `P2Thread ${name} terminated${withOthers}`;
+      if (target.state !== 'running' && target.state !== 'paused')
+        return `P5Thread ${name} is not running (${target.state})`;
+      target.pause();
+      log.info(
+        { source: thread.runner.source.name, unit: thread.log?.name },
+        `paused by UDP control: thread ${name} stop`,
+      );
+      return `P2Thread ${name} terminated`;
     case 'start':
-      if (runner.state !== 'paused') return `P5Thread ${name} is already active.`;
-      runner.resume();
-      log.info({ source: runner.source.name }, `resumed by UDP control: thread ${name} start`);
-      return `P2Thread ${name} started${withOthers}`;
+      if (target.state !== 'paused') return `P5Thread ${name} is already active.`;
+      target.resume();
+      log.info(
+        { source: thread.runner.source.name, unit: thread.log?.name },
+        `resumed by UDP control: thread ${name} start`,
+      );
+      return `P2Thread ${name} started`;
     case 'interval':
     case 'maxcount':
       return `P5Thread ${name} ${command} not supported yet`;

@@ -105,8 +105,9 @@ export interface DuoPullSummary {
 }
 
 /**
- * Scheduled (EventBridge) handler: pulls the three Duo logs until each is caught up or the
- * deadline guard says stop, checkpointing after every delivered page. The next schedule goes
+ * Scheduled (EventBridge) handler: pulls the three Duo logs, each a unit run once by the unit
+ * runner, until caught up or the deadline guard says stop, checkpointing after every delivered
+ * page. The next schedule goes
  * on from the checkpoints. Throws when a log could not be read (so the invocation shows as an
  * error and alarms fire) after the other logs had their turn.
  */

@@ -196,4 +196,99 @@ describe('unit runner', () => {
     expect(r.health()).toMatchObject({ progressAt: startedAt, checkpointAt: undefined, events: 0 });
     expect(r.health().errors).toBeGreaterThanOrEqual(3);
   });
+
+  it('commits the end cursor of a read, and of a read filtered empty, reading on at once after the latter', async () => {
+    // Cursors are strings here: "after:N" for an item, "end:N" for where a read ends (Duo's next_offset).
+    const reads: UnitRead<string>[] = [
+      {
+        batch: { source: 'paged', items: [item(0, '{}'), item(1, '{}')] },
+        cursorAfter: (i) => `after:${i}`,
+        endCursor: 'end:1',
+      },
+      { batch: { source: 'paged', items: [] }, cursorAfter: () => 'never', endCursor: 'end:2' },
+      { batch: { source: 'paged', items: [item(2, '{}')] }, cursorAfter: (i) => `after:${2 + i}` },
+    ];
+    const commits: string[] = [];
+    const unit: WorkUnit<string> = {
+      id: 'paged',
+      load: async () => undefined,
+      async *read() {
+        yield* reads;
+        return 'finished';
+      },
+      commit: async (c) => {
+        commits.push(c);
+      },
+    };
+    const p = testPipeline({ parser: new AutoParser(), sinks: [new MemorySink()] });
+    // An interval of an hour: waiting it after the empty read would never let this test end.
+    const r = new UnitRunner(unit, {
+      process: (b) => runBatch(b, p),
+      signal: new AbortController().signal,
+      log: memoryLogger(),
+      intervalMs: 3_600_000,
+    });
+    await r.run();
+    expect(commits).toEqual(['end:1', 'end:2', 'after:2']);
+    expect(r.state).toBe('finished');
+  });
+
+  it('runs once: stops when caught up, and at a failure instead of backing off', async () => {
+    const caughtUp = new ListUnit(lines(5), 2, 'idle');
+    const r1 = runner(caughtUp, new MemorySink(), { once: true, intervalMs: 3_600_000 });
+    await r1.run();
+    expect(caughtUp.commits).toEqual([2, 4, 5]);
+    expect(caughtUp.passesFrom).toEqual([undefined]);
+    expect(r1.state).toBe('stopped');
+
+    const failing = new ListUnit(lines(4), 4, 'idle');
+    const r2 = runner(
+      failing,
+      new MemorySink().failNext(3, true, (_, e) => e.origin.ref === 'line 2'),
+      {
+        once: true,
+        retry: { baseMs: 3_600_000, maxMs: 3_600_000, floorMs: 3_600_000 },
+      },
+    );
+    await r2.run();
+    expect(failing.commits).toEqual([2]);
+    expect(r2).toMatchObject({ state: 'stopped', retries: 0 });
+
+    const unreadable = new ListUnit(lines(4), 2, 'idle');
+    unreadable.readErrors.push(new SourceError('Duo answered 500', { retryable: true }));
+    const r3 = runner(unreadable, new MemorySink(), { once: true });
+    await expect(r3.run()).rejects.toThrow('Duo answered 500');
+    expect(unreadable.passesFrom).toEqual([undefined]);
+  });
+
+  it('does not commit an end cursor read just before a pause until resumed', async () => {
+    const commits: string[] = [];
+    let r: UnitRunner<string> | undefined;
+    const unit: WorkUnit<string> = {
+      id: 'paged',
+      load: async () => undefined,
+      async *read() {
+        // Paused while this read was on its way (the page was asked for before the pause).
+        r!.pause();
+        yield { batch: { source: 'paged', items: [] }, cursorAfter: () => 'never', endCursor: 'end:1' };
+        return 'finished';
+      },
+      commit: async (c) => {
+        commits.push(c);
+      },
+    };
+    const p = testPipeline({ parser: new AutoParser(), sinks: [new MemorySink()] });
+    r = new UnitRunner(unit, {
+      process: (b) => runBatch(b, p),
+      signal: new AbortController().signal,
+      log: memoryLogger(),
+    });
+    const done = r.run();
+    for (let i = 0; i < 5; i++) await new Promise((res) => setImmediate(res));
+    expect(r.state).toBe('paused');
+    expect(commits).toEqual([]);
+    r.resume();
+    await done;
+    expect(commits).toEqual(['end:1']);
+  });
 });

@@ -23,6 +23,12 @@ export interface RunnerOptions {
   bound?: UncommittedBound;
   /** Stop starting new slices when it is reached (the Lambda's remaining time). */
   deadline?: Deadline;
+  /**
+   * A one-shot run (a scheduled Lambda, `pull duo`): stop once the unit is caught up, and at the
+   * first failure instead of backing off (a failed read is thrown); the next run goes on from the
+   * checkpoint.
+   */
+  once?: boolean;
 }
 
 type SliceOutcome = 'delivered' | 'retry' | 'stop';
@@ -126,7 +132,7 @@ export class UnitRunner<C> {
         // Stopped from outside while failing (a Kinesis lease taken by another worker refuses the
         // commit): the unit is stopped, not failed.
         if (this.signal.aborted) break;
-        if (!isRetryable(e)) return this.fail(e);
+        if (!isRetryable(e) || this.opts.once) return this.fail(e);
         end = 'retry';
         this.noteError(describeError(e));
         this.opts.log.warn({ unit: this.unit.id }, `${this.unit.id}: ${this.lastError}; reading again`);
@@ -143,6 +149,10 @@ export class UnitRunner<C> {
     const reads = this.unit.read(this.lastCursor, this.signal);
     try {
       for (;;) {
+        // A paused unit asks its source for nothing more (a Duo log sends no request), nor does
+        // one past its deadline or max count: what it read could not be delivered.
+        await this.waitWhilePaused();
+        if (this.shouldStop()) return 'stop';
         const next = await reads.next();
         if (next.done) return next.value;
         const outcome = await this.deliverRead(next.value);
@@ -157,12 +167,7 @@ export class UnitRunner<C> {
   private async deliverRead(read: UnitRead<C>): Promise<SliceOutcome> {
     if (read.lagMs !== undefined) this.lagMs = read.lagMs;
     const items = read.batch.items;
-    if (items.length === 0) {
-      // Caught up: progress. A read with items counts once something of it is committed.
-      this.progressAt = Date.now();
-      await this.idle();
-      return this.signal.aborted ? 'stop' : 'delivered';
-    }
+    if (items.length === 0) return this.deliverEmpty(read);
     const starts = sliceStarts(read.batch, this.bound);
     for (let s = 0; s < starts.length; s++) {
       if (this.shouldStop()) return 'stop';
@@ -176,13 +181,28 @@ export class UnitRunner<C> {
     return 'delivered';
   }
 
+  /** Caught up (wait the interval), or a read filtered empty whose end cursor moved (commit it, read on). */
+  private async deliverEmpty(read: UnitRead<C>): Promise<SliceOutcome> {
+    // Progress either way; a read with items counts once something of it is committed.
+    this.progressAt = Date.now();
+    if (read.endCursor !== undefined) {
+      // A paused unit's checkpoint stays where it was, whatever was read before the pause.
+      await this.waitWhilePaused();
+      if (this.signal.aborted) return 'stop';
+      await this.commit(read.endCursor);
+      return 'delivered';
+    }
+    await this.idle();
+    return this.signal.aborted ? 'stop' : 'delivered';
+  }
+
   private async deliverSlice(read: UnitRead<C>, from: number, to: number): Promise<SliceOutcome> {
     const batch = { source: read.batch.source, items: read.batch.items.slice(from, to) };
     this.setState('running');
     const result = await this.opts.process(batch);
     const firstFailed = result.items.findIndex((r) => !isAcked(r));
     const delivered = firstFailed === -1 ? batch.items.length : firstFailed;
-    if (delivered > 0) await this.commit(read.cursorAfter(from + delivered - 1));
+    if (delivered > 0) await this.commit(cursorAt(read, from + delivered));
     this.items += delivered;
     this.slices++;
     if (firstFailed === -1) return 'delivered';
@@ -204,6 +224,7 @@ export class UnitRunner<C> {
   }
 
   private async backOff(): Promise<void> {
+    if (this.opts.once) return this.stop();
     this.retries++;
     const delay = retryDelay(++this.failures, this.retry);
     if ((this.opts.deadline ?? Deadline.never()).remainingMs() < delay) return this.stop();
@@ -212,7 +233,7 @@ export class UnitRunner<C> {
   }
 
   private async idle(): Promise<void> {
-    if (this.shouldStop()) return this.stop();
+    if (this.opts.once || this.shouldStop()) return this.stop();
     this.setState('idle');
     await sleep(this.intervalMs, this.signal);
   }
@@ -245,6 +266,12 @@ export class UnitRunner<C> {
   private done(): boolean {
     return this.state === 'finished' || this.state === 'failed' || this.state === 'stopped';
   }
+}
+
+/** The cursor to commit once the first `delivered` items of a read are delivered. */
+function cursorAt<C>(read: UnitRead<C>, delivered: number): C {
+  const all = delivered === read.batch.items.length;
+  return all && read.endCursor !== undefined ? read.endCursor : read.cursorAfter(delivered - 1);
 }
 
 /** A corrupt checkpoint, bad config or a source that says so cannot be helped by reading again. */

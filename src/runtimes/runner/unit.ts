@@ -7,6 +7,13 @@ export interface UnitRead<C> {
   cursorAfter(index: number): C;
   /** How far behind the newest data the unit is after this read, when the source knows. */
   lagMs?: number;
+  /**
+   * Where the read ends, when that is past the cursor after its last item (Duo's next_offset moves
+   * even over a page filtered empty). Committed instead of `cursorAfter(last)` once every item is
+   * delivered. A read with no items but an end cursor is progress, not "nothing yet": it is
+   * committed and reading goes on at once.
+   */
+  endCursor?: C;
 }
 
 /**

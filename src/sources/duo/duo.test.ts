@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../app.js';
 import { parseConfig } from '../../config/load.js';
 import type { Sink, StateStore } from '../../core/component.js';
+import { Deadline } from '../../core/deadline.js';
 import { StateError } from '../../core/errors.js';
 import { memoryLogger } from '../../core/log.js';
 import { runBatch } from '../../core/pipeline.js';
@@ -104,6 +105,24 @@ describe('Duo source against the strict fake', () => {
     expect(sink.writes.flat().length).toBe(5000);
     expect((await source.pollLog('administrator', ctx)).events).toBe(0);
     expect(fake.requests.filter((q) => q.path.includes('administrator')).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('asks Duo for no page once the deadline has passed (a Lambda ends on time)', async () => {
+    const { fake, source } = await setup();
+    fake.add('administrator', makeEvents('administrator', 2500, base, 5));
+    const { ctx } = await ctxFor(new MemorySink());
+    let clock = 0;
+    const r = await source.pollLog('administrator', {
+      ...ctx,
+      deadline: Deadline.in(1000, 0, () => clock),
+      process: async (b) => {
+        const res = await ctx.process(b);
+        clock = 2000;
+        return res;
+      },
+    });
+    expect(r).toMatchObject({ events: 1000, caughtUp: false });
+    expect(fake.requests.filter((q) => q.path.includes('administrator'))).toHaveLength(1);
   });
 
   it('picks up events that arrive after a poll, and only those', async () => {
