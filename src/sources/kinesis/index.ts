@@ -11,7 +11,7 @@ import {
 import { awsClientConfig } from '../../core/aws.js';
 import type { Batch, RawItem } from '../../core/batch.js';
 import type { Source, SourceContext, StateStore } from '../../core/component.js';
-import { describeError, SourceError } from '../../core/errors.js';
+import { ControlError, describeError, SourceError } from '../../core/errors.js';
 import { sleep } from '../../core/retry.js';
 import { UnitRunner, type UnitState } from '../../runtimes/runner/runner.js';
 import type { PassEnd, UnitRead, WorkUnit } from '../../runtimes/runner/unit.js';
@@ -35,6 +35,9 @@ const THROTTLED = new Set([
   'LimitExceededException',
   'KMSThrottlingException',
 ]);
+/** A sequence number as the Kinesis API defines it (StartingSequenceNumber's pattern). */
+const SEQUENCE_NUMBER = /^(0|[1-9]\d{0,128})$/;
+
 /** Kinesis allows five GetRecords calls per second per shard. */
 const MIN_READ_GAP_MS = 200;
 
@@ -263,6 +266,19 @@ class ShardUnit implements WorkUnit<string> {
       sequence,
       finished: true,
     });
+  }
+
+  /** The shard reads on after this sequence number (AFTER_SEQUENCE_NUMBER). */
+  parseCursor(text: string): string {
+    if (!SEQUENCE_NUMBER.test(text))
+      throw new ControlError(`${this.id}: a checkpoint is a Kinesis sequence number (digits only)`, {
+        refusal: 'invalid',
+      });
+    return text;
+  }
+
+  describeCursor(sequence: string): string {
+    return sequence;
   }
 }
 
