@@ -92,22 +92,38 @@ describe('UDP ding responder (duo_watcher protocol)', () => {
     expect(daemon.runners[0]!.state).toBe('running');
   });
 
-  it('stops and starts a thread from loopback (the whole source), and says interval/maxcount are not supported yet', async () => {
+  it('stops and starts a thread from loopback (the whole source while Duo logs are not units), and refuses what a source-level thread cannot do', async () => {
     const local = await client();
     expect(await ask(local, '3 thread auth stop')).toBe(
       '3 P2Thread auth terminated (with admin, phone: source duo as a whole)\n',
     );
     expect(daemon.runners[0]!.state).toBe('paused');
     expect(await ask(local, 'status')).toMatch(/^auth: Idle \(paused\)$/m);
-    expect(await ask(local, 'thread auth interval 30')).toBe('P5Thread auth interval not supported yet\n');
-    expect(await ask(local, 'thread auth maxcount 5')).toBe('P5Thread auth maxcount not supported yet\n');
-    expect(await ask(local, 'thread nosuch stop')).toBe('P5No such thread\n');
+    expect(await ask(local, 'thread auth interval 30')).toBe(
+      'P5auth: source duo does not run it as a unit, so its interval cannot be changed at run time\n',
+    );
+    expect(await ask(local, 'thread auth maxcount 5')).toMatch(/^P5auth: .*maxcount cannot be changed/);
+    expect(await ask(local, 'thread nosuch stop')).toBe('P5No such thread or unit: nosuch (see: help)\n');
     expect(await ask(local, 'thread auth start')).toBe(
       'P2Thread auth started (with admin, phone: source duo as a whole)\n',
     );
     expect(daemon.runners[0]!.state).toBe('running');
-    expect(await ask(local, 'rotate')).toBe('P0Okay\n');
-    expect(await ask(local, 'what')).toBe('P5Unrecognized command\n');
+    // The day-file sink keeps its open files: rotate closes them, the next write reopens by name.
+    expect(await ask(local, 'rotate')).toBe('P0Okay: reopened files\n');
+    expect(await ask(local, 'newlog')).toBe('P0Okay: reopened files\n');
+    expect(await ask(local, 'what')).toBe('P5Unrecognized command (see: help)\n');
+    expect(await ask(local, 'help')).toMatch(
+      /^P3Help yourself\n[\s\S]* {2}auth: Duo authentication log of source duo$/m,
+    );
+  });
+
+  it('clears errors only on a clear from loopback; from elsewhere clear is answered with the status alone', async () => {
+    const runner = daemon.runners[0]!;
+    runner.lastError = 'earlier failure';
+    expect(await ask(await client('127.0.0.2'), 'clear')).toMatch(/^P0Ready/);
+    expect(runner.lastError).toBe('earlier failure');
+    expect(await ask(await client(), 'clear')).toMatch(/^P0Ready/);
+    expect(runner.lastError).toBeUndefined();
   });
 
   it('survives hostile datagrams: oversized, binary, empty', async () => {

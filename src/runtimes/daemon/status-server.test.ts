@@ -359,7 +359,7 @@ describe('health: lagging units', () => {
       unit('telephony', 'backing-off', 11 * 60_000),
       unit('administrator', 'finished', 60 * 60_000),
     ]);
-    expect(healthReport([runner], 10 * 60_000, t0)).toEqual({
+    expect(healthReport([runner], { maxLagMs: 10 * 60_000 }, t0)).toEqual({
       ok: false,
       failed: [],
       paused: [],
@@ -369,8 +369,8 @@ describe('health: lagging units', () => {
 
   it('reports no lag while max_lag is off, or for the units of a paused source', () => {
     const runner = runnerWith([unit('telephony', 'backing-off', 11 * 60_000)]);
-    expect(healthReport([runner], undefined, t0).ok).toBe(true);
+    expect(healthReport([runner], {}, t0).ok).toBe(true);
     runner.pause();
-    expect(healthReport([runner], 10 * 60_000, t0)).toMatchObject({ paused: ['duo'], lagging: [] });
+    expect(healthReport([runner], { maxLagMs: 10 * 60_000 }, t0)).toMatchObject({ paused: ['duo'], lagging: [] });
   });
 });
