@@ -27,6 +27,9 @@ interface ShardStatus {
   sequence?: string;
   millis_behind?: number;
   state: UnitState | 'waiting-for-parent';
+  /** The wait between polls now (`thread NAME interval` changes it). */
+  interval_ms?: number;
+  reads?: number;
   last_error?: string;
 }
 
@@ -283,7 +286,14 @@ class ShardUnit implements WorkUnit<string> {
 }
 
 function shardStatus(r: UnitRunner<string>): ShardStatus {
-  return { sequence: r.lastCursor, millis_behind: r.lagMs, state: r.state, last_error: r.lastError };
+  return {
+    sequence: r.lastCursor,
+    millis_behind: r.lagMs,
+    state: r.state,
+    interval_ms: r.intervalMs,
+    reads: r.reads,
+    last_error: r.lastError,
+  };
 }
 
 export function create(cfg: KinesisSourceConfig): Source {
