@@ -17,10 +17,9 @@ const MAX_CONTROL_BODY_BYTES = 4096;
 
 const word = z.string().regex(/^\S{1,512}$/, 'each of args is one word');
 /** `{"command": "thread auth interval 30s"}` or `{"command": "thread", "args": ["auth", "interval", "30s"]}`. */
-const controlBody = z.union([
-  z.object({ command: z.string().max(MAX_COMMAND_CHARS) }).strict(),
-  z.object({ command: word, args: z.array(word).max(4) }).strict(),
-]);
+const controlBody = z
+  .object({ command: z.string().max(MAX_COMMAND_CHARS), args: z.array(word).max(4).optional() })
+  .strict();
 
 const HTTP_STATUS: Record<ControlRefusal, number> = {
   invalid: 400,
@@ -46,16 +45,21 @@ export async function handleControl(
   let command: Command | undefined;
   try {
     const body = await readJson(req, controlBody, MAX_CONTROL_BODY_BYTES);
-    const words = 'args' in body ? [body.command, ...body.args] : splitCommand(body.command);
+    const words = body.args ? [...splitCommand(body.command), ...body.args] : splitCommand(body.command);
     command = parseCommand(words);
     const a = await runCommand(command, full);
     return { status: 200, body: { ok: a.level !== 5, level: a.level, message: a.text, ...a.data } };
   } catch (e) {
-    if (e instanceof BadRequest)
+    if (e instanceof BadRequest) {
+      full.log.warn(
+        { transport: 'http', remote: full.peer },
+        `control: a command by ${full.peer} over http refused: ${e.message}`,
+      );
       return {
         status: /content-type/.test(e.message) ? 415 : /over \d+ bytes/.test(e.message) ? 413 : 400,
         body: { error: e.message },
       };
+    }
     if (!(e instanceof ControlError)) throw e;
     auditRefusal(e, full, command);
     return { status: HTTP_STATUS[e.refusal], body: { error: e.message } };
