@@ -195,7 +195,9 @@ export class UnitRunner<C> {
 
   /** Runs until stopped, finished or failed; throws only for failures retrying cannot help. */
   async run(): Promise<void> {
-    this.lastCursor = await this.unit.load();
+    const loaded = await this.unit.load();
+    // A cursor set by hand while the checkpoint was being loaded is the newer word.
+    if (!this.cursorReset) this.lastCursor = loaded;
     while (!this.signal.aborted) {
       await this.waitWhilePaused();
       if (this.signal.aborted) break;
