@@ -39,6 +39,10 @@ describe('deploy/systemd/logferry.service', () => {
     expect(unit.get('ExecStart')).toMatch(/bin\/logferry\.mjs run --config \/etc\/logferry\/log-host\.yaml$/);
   });
 
+  it('reloads by SIGHUP, which the daemon takes as rotate (reopen the day files)', () => {
+    expect(unit.get('ExecReload')).toBe('/bin/kill -HUP $MAINPID');
+  });
+
   it("waits for readiness on the example config's status address, and stops after the drain", () => {
     expect(unit.get('ExecStartPost')).toContain(`http://${config.daemon.status_listen}/health`);
     expect(seconds(unit.get('TimeoutStopSec')!) * 1000).toBeGreaterThan(config.daemon.drain_timeout);

@@ -76,6 +76,11 @@ export const configSchema = z
              * lagging and makes /health 503. Off unless set; set it above the longest poll interval.
              */
             max_lag: duration.optional(),
+            /**
+             * A unit that reports its poll interval (a Kinesis shard) lags when it made no progress
+             * for this many of its current intervals, so `thread NAME interval` moves the limit too.
+             */
+            lag_intervals: z.number().int().min(2).max(10_000).optional(),
           })
           .strict()
           .prefault({}),

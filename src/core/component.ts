@@ -41,6 +41,11 @@ export interface Sink {
   readonly name: string;
   write(events: readonly LogEvent[]): Promise<SinkFailure[]>;
   close(): Promise<void>;
+  /**
+   * Closes the files it keeps open, to open them again by name on the next write (logrotate's
+   * `postrotate`, SIGHUP). Only sinks that keep files open have it.
+   */
+  reopen?(): Promise<void>;
 }
 
 export interface DeadLetterEntry {
@@ -67,6 +72,8 @@ export interface StoredDeadLetter extends DeadLetterEntry {
 }
 
 export interface DeadLetterStore {
+  /** As Sink.reopen, for a store that keeps files open. */
+  reopen?(): Promise<void>;
   put(entry: DeadLetterEntry): Promise<string>;
   list(): AsyncIterable<StoredDeadLetter>;
   remove(id: string): Promise<void>;
@@ -95,13 +102,27 @@ export interface SourceContext {
   process(batch: Batch): Promise<import('./batch.js').BatchResult>;
 }
 
-/** One unit of a source that the daemon pauses and resumes on its own (a Kinesis shard, a Duo log). */
+/**
+ * One unit of a source that the daemon steers on its own (a Kinesis shard, a Duo log): pause and
+ * resume, and the run-time settings of the command set (docs/operations.md). A unit without one
+ * of the optional methods answers that command with "not supported".
+ */
 export interface UnitControl {
   readonly unit: { readonly id: string };
   pause(): void;
   resume(): void;
   status(): Record<string, unknown>;
   health?(): UnitHealth;
+  /** Wait between polls from the next poll on. */
+  setIntervalMs?(ms: number): void;
+  /** At most `n` more batches, then the unit holds until resumed; undefined lifts the limit. */
+  setMaxCount?(n: number | undefined): void;
+  /** Resets the error counters and the last error (the `clear` command). */
+  clearErrors?(): void;
+  /** The committed cursor as text, undefined before the first commit. */
+  showCursor?(): string | undefined;
+  /** Validates and commits a cursor given as text while the unit is paused; returns it as shown. */
+  setCursor?(text: string): Promise<string>;
 }
 
 /** What every unit reports to /health and /metrics, whatever its source calls things. */
@@ -139,6 +160,8 @@ export interface UnitHealth {
   /** How far behind the newest data it is, when the source knows. */
   lagMs?: number | undefined;
   lastError?: string | undefined;
+  /** Its current wait between polls, when it polls on an interval (daemon.health.lag_intervals). */
+  intervalMs?: number | undefined;
 }
 
 /** A long-running source for the daemon: loops until the signal aborts. */
@@ -151,6 +174,8 @@ export interface Source {
   status?(): Record<string, unknown>;
   /** Its units' health, when it has units that are not UnitControls. */
   unitHealth?(): UnitHealth[];
+  /** Resets the error counters and last errors it keeps itself (the `clear` command). */
+  clearErrors?(): void;
 }
 
 export interface Logger {

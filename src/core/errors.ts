@@ -2,7 +2,16 @@ import type { Origin } from './event.js';
 import { redactString } from './redact.js';
 
 /** Where in the flow an error happened; tells operators which component to look at. */
-export type Stage = 'config' | 'source' | 'parse' | 'transform' | 'detect' | 'deliver' | 'state' | 'alert';
+export type Stage =
+  | 'config'
+  | 'source'
+  | 'parse'
+  | 'transform'
+  | 'detect'
+  | 'deliver'
+  | 'state'
+  | 'alert'
+  | 'control';
 
 export interface ErrorDetails {
   stage?: Stage;
@@ -68,6 +77,22 @@ export class SourceError extends LogferryError {
 export class StateError extends LogferryError {
   constructor(message: string, details: Omit<ErrorDetails, 'stage'> = {}) {
     super(message, { ...details, stage: 'state' });
+  }
+}
+
+/** Why a run-time command (`thread auth interval 30s`) was refused; transports map it to their own codes. */
+export type ControlRefusal = 'invalid' | 'unknown' | 'conflict' | 'unsupported';
+
+/**
+ * A run-time command the daemon refused: bad syntax, a name no unit has, or a unit in the wrong
+ * state for it. The message is the one line the operator sees; it never quotes more of the
+ * command than what was checked to be a name.
+ */
+export class ControlError extends LogferryError {
+  readonly refusal: ControlRefusal;
+  constructor(message: string, details: Omit<ErrorDetails, 'stage'> & { refusal: ControlRefusal }) {
+    super(message, { ...details, stage: 'control', retryable: false });
+    this.refusal = details.refusal;
   }
 }
 

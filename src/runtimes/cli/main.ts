@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerBackfill } from './backfill.js';
 import { registerClean } from './clean.js';
+import { registerCtl } from './ctl.js';
 import { registerDecode } from './decode-command.js';
 import { EXIT } from './exit.js';
 import { registerPull } from './pull.js';
@@ -21,6 +22,7 @@ const commands: ((program: Command) => void)[] = [
   registerBackfill,
   registerSearch,
   registerClean,
+  registerCtl,
 ];
 
 export function buildProgram(): Command {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfigFile } from '../../config/load.js';
 import { statusListenSchema } from '../../config/schema.js';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, describeError } from '../../core/errors.js';
 import { createLogger } from '../../core/log.js';
 import { demoSourceSchema } from '../../sources/demo/schema.js';
 import { startDaemon } from '../daemon/daemon.js';
@@ -37,6 +37,12 @@ export function registerRun(program: Command): void {
         };
         process.once('SIGTERM', () => void stop('SIGTERM'));
         process.once('SIGINT', () => void stop('SIGINT'));
+        // logrotate's postrotate (or systemd's ExecReload) asks for the output files to be reopened.
+        process.on('SIGHUP', () => {
+          daemon
+            .rotate()
+            .catch((e: unknown) => log.error({}, `rotate on SIGHUP failed: ${describeError(e)}`));
+        });
         await daemon.done;
         await daemon.stop();
         // Every source finished on its own (e.g. a demo with max_records).

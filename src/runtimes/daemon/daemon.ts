@@ -20,6 +20,27 @@ export interface Daemon {
    */
   done: Promise<void>;
   stop(): Promise<void>;
+  /** Closes and reopens every output file (the `rotate` command, SIGHUP); names what reopened. */
+  rotate(): Promise<string[]>;
+}
+
+/**
+ * Reopens what keeps files open: day-file sinks, and a dead-letter store if it ever keeps one
+ * (the file store writes each entry to a file of its own and closes it at once).
+ */
+export async function reopenOutputs(app: App, log: Logger): Promise<string[]> {
+  const reopened: string[] = [];
+  for (const sink of app.sinks.values()) {
+    if (!sink.reopen) continue;
+    await sink.reopen();
+    reopened.push(sink.name);
+  }
+  if (app.deadLetter.reopen) {
+    await app.deadLetter.reopen();
+    reopened.push('dead_letter');
+  }
+  log.info({ reopened }, `rotate: reopened ${reopened.join(', ') || 'nothing (no output keeps files open)'}`);
+  return reopened;
 }
 
 /** Starts every configured source as its own loop, plus the status API. */
@@ -36,6 +57,7 @@ export async function startDaemon(
   const sources = await app.createSources();
   const runners = sources.map((s) => SourceRunner.forApp(s, app));
   const search = listen ? await daemonSearchBackend(app) : undefined;
+  const rotate = () => reopenOutputs(app, opts.log);
   const server = listen
     ? await startStatusServer(listen, {
         runners,
@@ -46,11 +68,13 @@ export async function startDaemon(
         token,
         allowedHosts: config.daemon.status_allowed_hosts,
         maxLagMs: config.daemon.health.max_lag,
+        lagIntervals: config.daemon.health.lag_intervals,
+        rotate,
         api: searchApi(app, runners, search),
       })
     : undefined;
   const udp = config.daemon.udp;
-  const ding = udp ? await startDingResponder(udp, { runners, log: opts.log }) : undefined;
+  const ding = udp ? await startDingResponder(udp, { runners, log: opts.log, rotate }) : undefined;
   const controller = new AbortController();
   const stopped = new Promise<void>((r) =>
     controller.signal.addEventListener('abort', () => r(), { once: true }),
@@ -79,5 +103,5 @@ export async function startDaemon(
     })();
     return stopping;
   };
-  return { app, runners, server, ding, done, stop };
+  return { app, runners, server, ding, done, stop, rotate };
 }

@@ -92,7 +92,7 @@ describe('UDP ding responder (duo_watcher protocol)', () => {
     expect(daemon.runners[0]!.state).toBe('running');
   });
 
-  it('stops and starts one Duo log from loopback, the other logs going on, and says interval/maxcount are not supported yet', async () => {
+  it('stops, starts and steers one Duo log from loopback, the other logs going on', async () => {
     const local = await client();
     const auth = () => daemon.runners[0]!.unit('authentication')!.status().state;
     expect(await ask(local, '3 thread auth stop')).toBe('3 P2Thread auth terminated\n');
@@ -102,14 +102,40 @@ describe('UDP ding responder (duo_watcher protocol)', () => {
     const status = await ask(local, 'status');
     expect(status).toMatch(/^auth: Idle \(paused\)$/m);
     expect(status).toMatch(/^phone: At .* interval: 300$/m);
-    expect(await ask(local, 'thread auth interval 30')).toBe('P5Thread auth interval not supported yet\n');
-    expect(await ask(local, 'thread auth maxcount 5')).toBe('P5Thread auth maxcount not supported yet\n');
-    expect(await ask(local, 'thread nosuch stop')).toBe('P5No such thread\n');
+    // duo_watcher's bare seconds, on UDP only.
+    expect(await ask(local, 'thread phone interval 30')).toBe(
+      'P2Thread phone interval 30s from its next poll\n',
+    );
+    expect(daemon.runners[0]!.unit('telephony')!.status().interval_ms).toBe(30_000);
+    // A Duo log's checkpoint is a time: shown, and set while the log is stopped.
+    expect(await ask(local, 'checkpoint auth show')).toMatch(/^P0auth checkpoint \d{4}-\d\d-\d\dT[\d:.]+Z/);
+    expect(await ask(local, 'checkpoint auth set yesterday')).toMatch(
+      /^P5authentication: a checkpoint is a time/,
+    );
+    expect(await ask(local, 'checkpoint phone set 2026-11-30T08:00:00Z')).toMatch(/^P5telephony is idle: stop it first/);
+    expect(await ask(local, 'checkpoint auth set 2026-11-30T08:00:00Z')).toBe(
+      'P2auth checkpoint set to 2026-11-30T08:00:00.000Z; it reads on from there when started\n',
+    );
+    expect(await ask(local, 'thread nosuch stop')).toBe('P5No such thread or unit: nosuch (see: help)\n');
     expect(await ask(local, 'thread auth start')).toBe('P2Thread auth started\n');
     expect(auth()).not.toBe('paused');
     expect(await ask(local, 'thread auth start')).toBe('P5Thread auth is already active.\n');
-    expect(await ask(local, 'rotate')).toBe('P0Okay\n');
-    expect(await ask(local, 'what')).toBe('P5Unrecognized command\n');
+    // The day-file sink keeps its open files: rotate closes them, the next write reopens by name.
+    expect(await ask(local, 'rotate')).toBe('P0Okay: reopened files\n');
+    expect(await ask(local, 'newlog')).toBe('P0Okay: reopened files\n');
+    expect(await ask(local, 'what')).toBe('P5Unrecognized command (see: help)\n');
+    expect(await ask(local, 'help')).toMatch(
+      /^P3Help yourself\n[\s\S]* {2}auth: Duo authentication log of source duo$/m,
+    );
+  });
+
+  it('clears errors only on a clear from loopback; from elsewhere clear is answered with the status alone', async () => {
+    const runner = daemon.runners[0]!;
+    runner.lastError = 'earlier failure';
+    expect(await ask(await client('127.0.0.2'), 'clear')).toMatch(/^P0Ready/);
+    expect(runner.lastError).toBe('earlier failure');
+    expect(await ask(await client(), 'clear')).toMatch(/^P0Ready/);
+    expect(runner.lastError).toBeUndefined();
   });
 
   it('survives hostile datagrams: oversized, binary, empty', async () => {

@@ -359,7 +359,7 @@ describe('health: lagging units', () => {
       unit('telephony', 'backing-off', 11 * 60_000),
       unit('administrator', 'finished', 60 * 60_000),
     ]);
-    expect(healthReport([runner], 10 * 60_000, t0)).toEqual({
+    expect(healthReport([runner], { maxLagMs: 10 * 60_000 }, t0)).toEqual({
       ok: false,
       failed: [],
       paused: [],
@@ -369,8 +369,34 @@ describe('health: lagging units', () => {
 
   it('reports no lag while max_lag is off, or for the units of a paused source', () => {
     const runner = runnerWith([unit('telephony', 'backing-off', 11 * 60_000)]);
-    expect(healthReport([runner], undefined, t0).ok).toBe(true);
+    expect(healthReport([runner], {}, t0).ok).toBe(true);
     runner.pause();
-    expect(healthReport([runner], 10 * 60_000, t0)).toMatchObject({ paused: ['duo'], lagging: [] });
+    expect(healthReport([runner], { maxLagMs: 10 * 60_000 }, t0)).toMatchObject({
+      paused: ['duo'],
+      lagging: [],
+    });
+  });
+
+  it('reports a unit silent for more than lag_intervals of its current interval as lagging', () => {
+    const shard = (id: string, intervalMs: number, agoMs: number): UnitHealth => ({
+      ...unit(id, 'idle', agoMs),
+      intervalMs,
+    });
+    const runner = runnerWith([
+      shard('s/shard-0', 1000, 2500),
+      shard('s/shard-1', 1000, 3500),
+      // A unit slowed down at run time (thread NAME interval 10m) is held to its new interval.
+      shard('s/shard-2', 600_000, 20 * 60_000),
+      // Without an interval, only max_lag applies.
+      unit('authentication', 'idle', 60 * 60_000),
+    ]);
+    expect(healthReport([runner], { lagIntervals: 3 }, t0)).toMatchObject({
+      ok: false,
+      lagging: ['duo/s/shard-1'],
+    });
+    expect(healthReport([runner], { lagIntervals: 3, maxLagMs: 30 * 60_000 }, t0).lagging).toEqual([
+      'duo/s/shard-1',
+      'duo/authentication',
+    ]);
   });
 });

@@ -6,11 +6,12 @@ import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Secret } from '../../config/secrets.js';
-import type { Logger } from '../../core/component.js';
+import type { Logger, UnitHealth } from '../../core/component.js';
 import { ConfigError } from '../../core/errors.js';
 import type { Metrics } from '../../core/metrics.js';
 import { isLoopbackHost } from '../../core/net.js';
 import { redactString, redactStrings } from '../../core/redact.js';
+import { handleControl } from './api/control.js';
 import type { ApiHandler } from './api/search.js';
 import type { SourceRunner } from './supervisor.js';
 import { unitPrometheus } from './unit-metrics.js';
@@ -32,6 +33,10 @@ export interface StatusDeps {
   api?: ApiHandler;
   /** daemon.health.max_lag: a unit without progress for longer is lagging. */
   maxLagMs?: number | undefined;
+  /** daemon.health.lag_intervals: a unit without progress for this many of its intervals is lagging. */
+  lagIntervals?: number | undefined;
+  /** Closes and reopens output files (the `rotate` command); names what reopened. */
+  rotate?: () => Promise<string[]>;
 }
 
 /** Shortest token accepted: shorter ones can be guessed through the API itself. */
@@ -91,7 +96,7 @@ export function checkExposure(listen: string, token: Secret | undefined): void {
 
 /**
  * The status/control API: `GET /health`, `GET /status`, `GET /metrics` (Prometheus),
- * `POST /sources/NAME/pause|resume`, and the dashboard at `/`. See docs/security.md for who
+ * `POST /sources/NAME/pause|resume`, `POST /control` (the command set), and the dashboard at `/`. See docs/security.md for who
  * may call what.
  */
 export function startStatusServer(listen: string, deps: StatusDeps): Promise<Server> {
@@ -204,6 +209,15 @@ async function handle(
   if (req.method === 'GET' && path === '/status') return send(res, 200, redactStrings(statusBody(deps)));
   if (req.method === 'GET' && path === '/metrics')
     return send(res, 200, deps.metrics.prometheus() + unitPrometheus(deps.runners), 'text/plain');
+  if (path === '/control' && req.method === 'POST') {
+    const r = await handleControl(req, {
+      runners: deps.runners,
+      log: deps.log,
+      rotate: deps.rotate ?? (async () => []),
+      peer: caller(req).remote,
+    });
+    return send(res, r.status, redactStrings(r.body));
+  }
   const control = /^\/sources\/([^/]+)(?:\/units\/([^/]+))?\/(pause|resume)$/.exec(path);
   if (control && req.method === 'POST') {
     // A form post from another page cannot set this content type without a CORS preflight.
@@ -246,18 +260,25 @@ async function handle(
 
 /** 200 only when every source is working: a paused or failed source is something to look at. */
 function sendHealth(res: ServerResponse, deps: StatusDeps): void {
-  const report = healthReport(deps.runners, deps.maxLagMs);
+  const report = healthReport(deps.runners, { maxLagMs: deps.maxLagMs, lagIntervals: deps.lagIntervals });
   send(res, report.ok ? 200 : 503, redactStrings(report));
 }
 
 /** A unit in one of these states is expected to make progress; the others are reported as they are. */
 const WORKING: ReadonlySet<string> = new Set(['starting', 'running', 'idle', 'backing-off']);
 
+export interface LagLimits {
+  /** No progress for longer than this is lagging. */
+  maxLagMs?: number | undefined;
+  /** No progress for longer than this many of the unit's current intervals is lagging. */
+  lagIntervals?: number | undefined;
+}
+
 /**
- * Sources and units (`source/unit`, e.g. `duo/authentication`) that failed, are paused, or (with
- * `maxLagMs`) have made no progress for longer than that.
+ * Sources and units (`source/unit`, e.g. `duo/authentication`) that failed, are paused, or have
+ * made no progress (a successful read or commit) for longer than a lag limit allows.
  */
-export function healthReport(runners: readonly SourceRunner[], maxLagMs?: number, now = Date.now()) {
+export function healthReport(runners: readonly SourceRunner[], limits: LagLimits = {}, now = Date.now()) {
   const failed: string[] = [];
   const paused: string[] = [];
   const lagging: string[] = [];
@@ -271,16 +292,17 @@ export function healthReport(runners: readonly SourceRunner[], maxLagMs?: number
       const id = `${name}/${u.unit}`;
       if (u.state === 'failed') failed.push(id);
       else if (u.state === 'paused') paused.push(id);
-      else if (
-        maxLagMs !== undefined &&
-        sourceWorking &&
-        WORKING.has(u.state) &&
-        now - u.progressAt > maxLagMs
-      )
-        lagging.push(id);
+      else if (sourceWorking && WORKING.has(u.state) && lags(u, limits, now)) lagging.push(id);
     }
   }
   return { ok: failed.length + paused.length + lagging.length === 0, failed, paused, lagging };
+}
+
+/** Whichever limit is set and smaller decides; a unit that does not report its interval has only max_lag. */
+function lags(u: UnitHealth, limits: LagLimits, now: number): boolean {
+  const silentMs = now - u.progressAt;
+  if (limits.maxLagMs !== undefined && silentMs > limits.maxLagMs) return true;
+  return limits.lagIntervals !== undefined && !!u.intervalMs && silentMs > limits.lagIntervals * u.intervalMs;
 }
 
 function statusBody(deps: StatusDeps) {

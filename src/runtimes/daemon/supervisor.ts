@@ -58,6 +58,13 @@ export class SourceRunner {
     this.state = 'running';
   }
 
+  /** Resets the restart count and the last error, its source's and its units' (the `clear` command). */
+  clearErrors(): void {
+    this.restarts = 0;
+    this.lastError = undefined;
+    this.source.clearErrors?.();
+  }
+
   /** One running unit of the source (a shard), to pause or resume without touching the others. */
   unit(id: string): UnitControl | undefined {
     return this.source.units?.().find((u) => u.unit.id === id);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RawItem } from '../../core/batch.js';
-import { SourceError, StateError } from '../../core/errors.js';
+import { ControlError, SourceError, StateError } from '../../core/errors.js';
 import { memoryLogger } from '../../core/log.js';
 import { runBatch } from '../../core/pipeline.js';
 import { AutoParser } from '../../parsers/auto/index.js';
@@ -48,6 +48,21 @@ class ListUnit implements WorkUnit<number> {
   async finish(last: number | undefined) {
     this.finishedAt = last;
   }
+}
+
+/** A ListUnit whose cursor an operator may set: a line number. */
+class SettableUnit extends ListUnit {
+  parseCursor(text: string): number {
+    if (!/^\d{1,6}$/.test(text)) throw new ControlError('a line number', { refusal: 'invalid' });
+    return Number(text);
+  }
+}
+
+const tick = () => new Promise((res) => setTimeout(res, 1));
+
+/** Waits for something the runner does on its own (a pass, a pause), without a time limit of its own. */
+async function until(f: () => boolean): Promise<void> {
+  while (!f()) await tick();
 }
 
 function item(n: number, line: string): RawItem {
@@ -290,5 +305,125 @@ describe('unit runner', () => {
     r.resume();
     await done;
     expect(commits).toEqual(['end:1']);
+  });
+});
+
+describe('unit runner controls (the daemon command set)', () => {
+  it('takes a new interval at once: a unit sleeping out an hour polls again', async () => {
+    const unit = new ListUnit(lines(2), 2, 'idle');
+    const r = runner(unit, new MemorySink(), { intervalMs: 3_600_000 });
+    const done = r.run();
+    await until(() => r.state === 'idle');
+    expect(unit.passesFrom).toEqual([undefined]);
+    r.setIntervalMs(5);
+    await until(() => unit.passesFrom.length >= 3);
+    expect(r.status().interval_ms).toBe(5);
+    expect(r.health().intervalMs).toBe(5);
+    r.stop();
+    await done;
+    expect(unit.passesFrom.slice(0, 3)).toEqual([undefined, 2, 2]);
+  });
+
+  it('holds after maxcount more slices, keeping its place, and goes on when resumed', async () => {
+    const unit = new ListUnit(lines(10), 2, 'idle');
+    const sink = new MemorySink();
+    const r = runner(unit, sink);
+    r.setMaxCount(2);
+    expect(r.status().max_count_left).toBe(2);
+    const done = r.run();
+    await until(() => r.state === 'paused');
+    expect(unit.commits).toEqual([2, 4]);
+    expect(r.status().max_count_left).toBe(0);
+    // Held, not stopped: a source would start a stopped unit again from its checkpoint.
+    r.resume();
+    await until(() => sink.byId.size === 10);
+    expect(r.maxCount).toBeUndefined();
+    r.stop();
+    await done;
+    expect(unit.commits).toEqual([2, 4, 6, 8, 10]);
+  });
+
+  it('lifts a maxcount set to undefined', async () => {
+    const unit = new ListUnit(lines(6), 2);
+    const r = runner(unit, new MemorySink());
+    r.setMaxCount(1);
+    r.setMaxCount(undefined);
+    await r.run();
+    expect(unit.commits).toEqual([2, 4, 6]);
+    expect(r.state).toBe('finished');
+  });
+
+  it('clears its error counters and last error', async () => {
+    const unit = new ListUnit(lines(4), 2);
+    unit.readErrors.push(new SourceError('throttled', { retryable: true }));
+    const r = runner(unit, new MemorySink());
+    await r.run();
+    expect(r.health()).toMatchObject({ errors: 1, lastError: expect.stringContaining('throttled') });
+    r.clearErrors();
+    expect(r.health()).toMatchObject({ errors: 0, lastError: undefined });
+    expect(r.status()).toMatchObject({ retries: 0, errors: 0, last_error: undefined });
+  });
+
+  it('polls no more while paused during its interval (a shard that keeps reading nothing)', async () => {
+    let reads = 0;
+    const unit: WorkUnit<number> = {
+      id: 'empty-shard',
+      load: async () => undefined,
+      async *read() {
+        for (;;) {
+          reads++;
+          yield { batch: { source: 'empty', items: [] }, cursorAfter: () => 0 };
+        }
+      },
+      commit: async () => {},
+    };
+    const r = new UnitRunner(unit, {
+      process: async () => ({ items: [], events: 0, cutShort: false }),
+      signal: new AbortController().signal,
+      log: memoryLogger(),
+      intervalMs: 1,
+    });
+    const done = r.run();
+    await until(() => reads >= 3);
+    r.pause();
+    // The read under way when it was paused may end; after that, none starts.
+    await tick();
+    const settled = reads;
+    for (let i = 0; i < 30; i++) await tick();
+    expect(reads).toBe(settled);
+    r.resume();
+    await until(() => reads > settled);
+    r.stop();
+    await done;
+  });
+
+  it('sets its checkpoint only while paused, validated by the unit, and reads from there next', async () => {
+    const unit = new SettableUnit(lines(10), 2, 'idle');
+    const sink = new MemorySink();
+    const r = runner(unit, sink);
+    const done = r.run();
+    await until(() => sink.byId.size === 10);
+    await expect(r.setCursor('3')).rejects.toMatchObject({ refusal: 'conflict' });
+    r.pause();
+    await expect(r.setCursor('../3')).rejects.toThrow(ControlError);
+    expect(r.showCursor()).toBe('10');
+    expect(await r.setCursor('3')).toBe('3');
+    expect(unit.commits.at(-1)).toBe(3);
+    expect(r.showCursor()).toBe('3');
+    const passes = unit.passesFrom.length;
+    r.resume();
+    await until(() => unit.passesFrom.length > passes);
+    r.stop();
+    await done;
+    expect(unit.passesFrom[passes]).toBe(3);
+    // Lines 3..9 went through the sinks again: a replay the sinks' idempotency absorbs.
+    expect(sink.byId.size).toBe(10);
+    expect(unit.commits.at(-1)).toBe(10);
+  });
+
+  it('says a unit without parseCursor cannot have its checkpoint set', async () => {
+    const r = runner(new ListUnit(lines(1), 1), new MemorySink());
+    r.pause();
+    await expect(r.setCursor('1')).rejects.toMatchObject({ refusal: 'unsupported' });
   });
 });

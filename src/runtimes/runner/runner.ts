@@ -2,7 +2,7 @@ import type { Batch, BatchResult } from '../../core/batch.js';
 import { isAcked } from '../../core/batch.js';
 import type { Logger, UnitHealth, UnitHealthState } from '../../core/component.js';
 import { Deadline } from '../../core/deadline.js';
-import { ConfigError, describeError, SourceError, StateError } from '../../core/errors.js';
+import { ConfigError, ControlError, describeError, SourceError, StateError } from '../../core/errors.js';
 import { PauseGate } from '../../core/pause.js';
 import { type RetryPolicy, retryDelay, sleep, sourceRetry } from '../../core/retry.js';
 import { defaultBound, sliceStarts, type UncommittedBound } from './bound.js';
@@ -31,7 +31,7 @@ export interface RunnerOptions {
   once?: boolean;
 }
 
-type SliceOutcome = 'delivered' | 'retry' | 'stop';
+type SliceOutcome = 'delivered' | 'retry' | 'stop' | 'restart';
 
 /**
  * Drives one work unit: reads from its committed cursor, delivers each read in bounded slices,
@@ -45,13 +45,25 @@ export class UnitRunner<C> {
   lagMs: number | undefined;
   slices = 0;
   items = 0;
+  /** Reads done (duo_watcher's poll count), with or without items. */
+  reads = 0;
   retries = 0;
   errors = 0;
   /** Last successful read or commit (epoch ms); the start time until then, so a unit stuck from the start lags. */
   progressAt = Date.now();
   checkpointAt: number | undefined;
   intervalMs: number;
+  /** Stop (or, when set at run time, hold) once `slices` reaches it. */
+  maxCount: number | undefined;
+  private holdAtMaxCount = false;
   private failures = 0;
+  /** Ends the interval sleep early when the interval changes or the unit stops. */
+  private wake = new AbortController();
+  /** A slice is being delivered or committed: its commit would overwrite a cursor set now. */
+  private delivering = false;
+  private settingCursor = false;
+  /** A cursor was set by hand: the pass in progress reads from the old one and must start over. */
+  private cursorReset = false;
   private readonly stopper = new AbortController();
   private readonly gate = new PauseGate();
   private readonly retry: RetryPolicy;
@@ -62,6 +74,7 @@ export class UnitRunner<C> {
     private readonly opts: RunnerOptions,
   ) {
     this.intervalMs = opts.intervalMs ?? 1000;
+    this.maxCount = opts.maxCount;
     this.retry = opts.retry ?? sourceRetry;
     this.bound = opts.bound ?? defaultBound;
     // A unit started just as the runtime stops (a shard found during the last refresh) must stop too.
@@ -79,7 +92,9 @@ export class UnitRunner<C> {
     this.state = 'paused';
   }
 
+  /** Also lifts a run-time maxcount the unit is held at, which would hold it again at once. */
   resume(): void {
+    if (this.holdAtMaxCount && this.atMaxCount()) this.setMaxCount(undefined);
     if (!this.gate.closed) return;
     this.gate.open();
     if (!this.done()) this.state = 'running';
@@ -89,6 +104,68 @@ export class UnitRunner<C> {
   stop(): void {
     this.stopper.abort();
     this.gate.open();
+    this.wake.abort();
+  }
+
+  /**
+   * Takes effect at the next poll: a unit sleeping out its old interval wakes and sleeps only
+   * what is left of the new one, counted from when its sleep began.
+   */
+  setIntervalMs(ms: number): void {
+    this.intervalMs = ms;
+    this.wake.abort();
+  }
+
+  /**
+   * At most `n` more slices from now, then the unit holds (paused, keeping its place) until
+   * resumed; undefined lifts the limit. A daemon's unit that stopped instead would be started
+   * again by its source (a Kinesis shard at the next shard refresh).
+   */
+  setMaxCount(n: number | undefined): void {
+    this.maxCount = n === undefined ? undefined : this.slices + n;
+    this.holdAtMaxCount = n !== undefined;
+  }
+
+  clearErrors(): void {
+    this.errors = 0;
+    this.retries = 0;
+    this.lastError = undefined;
+  }
+
+  showCursor(): string | undefined {
+    return this.lastCursor === undefined ? undefined : this.describeCursor(this.lastCursor);
+  }
+
+  /**
+   * Commits a cursor an operator gave, for the next pass to read from. Only while paused and
+   * between slices: a slice in flight would commit over it, and a running unit is ahead of it.
+   */
+  async setCursor(text: string): Promise<string> {
+    const id = this.unit.id;
+    if (!this.unit.parseCursor)
+      throw new ControlError(`${id}: this kind of unit cannot have its checkpoint set by hand`, {
+        refusal: 'unsupported',
+      });
+    if (this.state !== 'paused')
+      throw new ControlError(`${id} is ${this.state}: stop it first (thread NAME stop)`, {
+        refusal: 'conflict',
+      });
+    if (this.delivering || this.settingCursor)
+      throw new ControlError(`${id} is still finishing a batch; try again in a moment`, {
+        refusal: 'conflict',
+      });
+    const cursor = this.unit.parseCursor(text);
+    this.settingCursor = true;
+    try {
+      await this.unit.commit(cursor);
+    } finally {
+      this.settingCursor = false;
+    }
+    this.lastCursor = cursor;
+    this.checkpointAt = Date.now();
+    this.cursorReset = true;
+    this.opts.log.warn({ unit: id }, `${id}: checkpoint set by hand to ${this.describeCursor(cursor)}`);
+    return this.describeCursor(cursor);
   }
 
   status() {
@@ -97,8 +174,11 @@ export class UnitRunner<C> {
       state: this.state,
       slices: this.slices,
       items: this.items,
+      reads: this.reads,
       retries: this.retries,
+      errors: this.errors,
       interval_ms: this.intervalMs,
+      ...(this.maxCount === undefined ? {} : { max_count_left: Math.max(0, this.maxCount - this.slices) }),
       last_cursor: this.lastCursor,
       lag_ms: this.lagMs,
       last_error: this.lastError,
@@ -115,17 +195,20 @@ export class UnitRunner<C> {
       checkpointAt: this.checkpointAt,
       lagMs: this.lagMs,
       lastError: this.lastError,
+      intervalMs: this.intervalMs,
     };
   }
 
   /** Runs until stopped, finished or failed; throws only for failures retrying cannot help. */
   async run(): Promise<void> {
-    this.lastCursor = await this.unit.load();
+    const loaded = await this.unit.load();
+    // A cursor set by hand while the checkpoint was being loaded is the newer word.
+    if (!this.cursorReset) this.lastCursor = loaded;
     while (!this.signal.aborted) {
       await this.waitWhilePaused();
       if (this.signal.aborted) break;
       this.setState('running');
-      let end: PassEnd | 'stop' | 'retry';
+      let end: PassEnd | 'stop' | 'retry' | 'restart';
       try {
         end = await this.pass();
       } catch (e) {
@@ -139,13 +222,15 @@ export class UnitRunner<C> {
       }
       if (end === 'finished') return this.finish();
       if (end === 'stop') break;
+      if (end === 'restart') continue;
       if (end === 'retry') await this.backOff();
       else await this.idle();
     }
     if (!this.done()) this.state = 'stopped';
   }
 
-  private async pass(): Promise<PassEnd | 'stop' | 'retry'> {
+  private async pass(): Promise<PassEnd | 'stop' | 'retry' | 'restart'> {
+    this.cursorReset = false;
     const reads = this.unit.read(this.lastCursor, this.signal);
     try {
       for (;;) {
@@ -154,7 +239,9 @@ export class UnitRunner<C> {
         await this.waitWhilePaused();
         if (this.shouldStop()) return 'stop';
         const next = await reads.next();
+        if (this.cursorReset) return 'restart';
         if (next.done) return next.value;
+        this.reads++;
         const outcome = await this.deliverRead(next.value);
         if (outcome !== 'delivered') return outcome;
         this.failures = 0;
@@ -170,9 +257,11 @@ export class UnitRunner<C> {
     if (items.length === 0) return this.deliverEmpty(read);
     const starts = sliceStarts(read.batch, this.bound);
     for (let s = 0; s < starts.length; s++) {
+      this.holdIfAtMaxCount();
       if (this.shouldStop()) return 'stop';
       await this.waitWhilePaused();
       if (this.signal.aborted) return 'stop';
+      if (this.cursorReset) return 'restart';
       const from = starts[s]!;
       const to = starts[s + 1] ?? items.length;
       const outcome = await this.deliverSlice(read, from, to);
@@ -193,16 +282,24 @@ export class UnitRunner<C> {
       return 'delivered';
     }
     await this.idle();
-    return this.signal.aborted ? 'stop' : 'delivered';
+    return this.signal.aborted ? 'stop' : this.cursorReset ? 'restart' : 'delivered';
   }
 
   private async deliverSlice(read: UnitRead<C>, from: number, to: number): Promise<SliceOutcome> {
     const batch = { source: read.batch.source, items: read.batch.items.slice(from, to) };
     this.setState('running');
-    const result = await this.opts.process(batch);
-    const firstFailed = result.items.findIndex((r) => !isAcked(r));
-    const delivered = firstFailed === -1 ? batch.items.length : firstFailed;
-    if (delivered > 0) await this.commit(cursorAt(read, from + delivered));
+    this.delivering = true;
+    let result: BatchResult;
+    let delivered: number;
+    try {
+      result = await this.opts.process(batch);
+      const failedAt = result.items.findIndex((r) => !isAcked(r));
+      delivered = failedAt === -1 ? batch.items.length : failedAt;
+      if (delivered > 0) await this.commit(cursorAt(read, from + delivered));
+    } finally {
+      this.delivering = false;
+    }
+    const firstFailed = delivered === batch.items.length ? -1 : delivered;
     this.items += delivered;
     this.slices++;
     if (firstFailed === -1) return 'delivered';
@@ -220,7 +317,16 @@ export class UnitRunner<C> {
   private shouldStop(): boolean {
     if (this.signal.aborted) return true;
     if (this.opts.deadline?.expired()) return true;
-    return this.opts.maxCount !== undefined && this.slices >= this.opts.maxCount;
+    return !this.holdAtMaxCount && this.atMaxCount();
+  }
+
+  private atMaxCount(): boolean {
+    return this.maxCount !== undefined && this.slices >= this.maxCount;
+  }
+
+  /** A maxcount set at run time pauses the unit where it is; one given at start stops it (pull --max). */
+  private holdIfAtMaxCount(): void {
+    if (this.holdAtMaxCount && this.atMaxCount()) this.pause();
   }
 
   private async backOff(): Promise<void> {
@@ -233,13 +339,30 @@ export class UnitRunner<C> {
   }
 
   private async idle(): Promise<void> {
+    this.holdIfAtMaxCount();
     if (this.opts.once || this.shouldStop()) return this.stop();
     this.setState('idle');
-    await sleep(this.intervalMs, this.signal);
+    await this.sleepInterval();
+    // A unit paused while it slept polls no more until resumed.
+    await this.waitWhilePaused();
+  }
+
+  private async sleepInterval(): Promise<void> {
+    const began = Date.now();
+    for (;;) {
+      const left = this.intervalMs - (Date.now() - began);
+      if (left <= 0 || this.signal.aborted) return;
+      this.wake = new AbortController();
+      await sleep(left, this.wake.signal);
+    }
   }
 
   private async waitWhilePaused(): Promise<void> {
     await this.gate.wait(this.signal);
+  }
+
+  private describeCursor(cursor: C): string {
+    return this.unit.describeCursor ? this.unit.describeCursor(cursor) : JSON.stringify(cursor);
   }
 
   private async finish(): Promise<void> {

@@ -40,4 +40,11 @@ export interface WorkUnit<C> {
   commit(cursor: C): Promise<void>;
   /** Records that the unit is finished for good (called once, after a pass ended `finished`). */
   finish?(last: C | undefined): Promise<void>;
+  /**
+   * Reads a cursor an operator typed (`checkpoint NAME set VALUE`); throws ControlError for text
+   * that is not one. Without it, the unit's checkpoint cannot be set by hand.
+   */
+  parseCursor?(text: string): C;
+  /** A cursor as text for `checkpoint NAME show` (JSON of the cursor without it). */
+  describeCursor?(cursor: C): string;
 }

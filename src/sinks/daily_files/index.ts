@@ -193,6 +193,15 @@ export class DailyFilesSink implements Sink {
     return removed;
   }
 
+  /**
+   * Closes every open day file, each after the write under way on it; the next write opens the
+   * file by name again, a new one if logrotate moved it away. Ids remembered for a closed file
+   * are dropped and read again from the tail of whatever file is there then.
+   */
+  async reopen(): Promise<void> {
+    await Promise.all([...this.files.keys()].map((p) => this.exclusive(p, () => this.closeFile(p))));
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([...this.queues.values()]);
     for (const p of [...this.files.keys()]) await this.closeFile(p);

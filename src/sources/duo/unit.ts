@@ -1,5 +1,6 @@
 import type { Batch, RawItem } from '../../core/batch.js';
 import type { Logger, StateStore } from '../../core/component.js';
+import { ControlError } from '../../core/errors.js';
 import type { PassEnd, UnitRead, WorkUnit } from '../../runtimes/runner/unit.js';
 import { Cursor, checkpointKey, type DuoCheckpoint, loadCheckpoint } from './checkpoint.js';
 import type { DuoClient } from './client.js';
@@ -7,6 +8,9 @@ import type { ResumePoint } from './import.js';
 import { type DuoLogSpec, LOGS } from './logs.js';
 import { type DuoPage, type PageEntry, V1_PAGE, v1Pages, v2Pages, walkPage } from './pages.js';
 import type { DuoLogName, DuoSourceConfig } from './schema.js';
+
+/** An ISO 8601 time with a zone: a time without one would be read in the host's zone. */
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d{1,3})?)?(?:Z|[+-]\d\d:\d\d)$/;
 
 /** What one log's unit needs of its source and of the run. */
 export interface DuoLogContext {
@@ -83,6 +87,25 @@ export class DuoLogUnit implements WorkUnit<DuoCheckpoint> {
       // Nothing more for now: the runner waits the log's interval, then this loop polls again.
       yield { batch: this.toBatch([]), cursorAfter: () => at, lagMs: this.lagOf(at) };
     }
+  }
+
+  /**
+   * `checkpoint auth set 2026-11-30T08:00:00Z` (or epoch milliseconds): the log reads on from that
+   * time. Events at exactly that millisecond come again; the day files' ids keep them single.
+   */
+  parseCursor(text: string): DuoCheckpoint {
+    const ms = /^\d{10,13}$/.test(text) ? Number(text) : ISO_TIME.test(text) ? Date.parse(text) : Number.NaN;
+    if (!Number.isFinite(ms) || ms > this.ctx.now())
+      throw new ControlError(
+        `${this.id}: a checkpoint is a time, ISO 8601 with a zone (2026-11-30T08:00:00Z) or epoch milliseconds, not in the future`,
+        { refusal: 'invalid' },
+      );
+    return { v: 1, ts: ms, seen: [] };
+  }
+
+  describeCursor(cursor: DuoCheckpoint): string {
+    const at = new Date(cursor.ts).toISOString();
+    return cursor.next_offset ? `${at} (paging at ${cursor.next_offset})` : at;
   }
 
   async commit(cursor: DuoCheckpoint): Promise<void> {

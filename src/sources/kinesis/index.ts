@@ -14,7 +14,7 @@ import {
 import { awsClientConfig } from '../../core/aws.js';
 import type { Batch, RawItem } from '../../core/batch.js';
 import type { Source, SourceContext, StateStore } from '../../core/component.js';
-import { describeError, SourceError } from '../../core/errors.js';
+import { ControlError, describeError, SourceError } from '../../core/errors.js';
 import { sleep } from '../../core/retry.js';
 import { UnitRunner, type UnitState } from '../../runtimes/runner/runner.js';
 import type { PassEnd, UnitRead, WorkUnit } from '../../runtimes/runner/unit.js';
@@ -47,6 +47,9 @@ interface ShardStatus {
   sequence?: string;
   millis_behind?: number;
   state: UnitState | 'waiting-for-parent';
+  /** The wait between polls now (`thread NAME interval` changes it). */
+  interval_ms?: number;
+  reads?: number;
   last_error?: string;
 }
 
@@ -55,6 +58,9 @@ const THROTTLED = new Set([
   'LimitExceededException',
   'KMSThrottlingException',
 ]);
+/** A sequence number as the Kinesis API defines it (StartingSequenceNumber's pattern). */
+const SEQUENCE_NUMBER = /^(0|[1-9]\d{0,128})$/;
+
 /** Kinesis allows five GetRecords calls per second per shard. */
 const MIN_READ_GAP_MS = 200;
 
@@ -386,6 +392,19 @@ class ShardUnit implements WorkUnit<string> {
   finish(sequence: string | undefined): Promise<void> {
     return this.positions.finish(sequence);
   }
+
+  /** The shard reads on after this sequence number (AFTER_SEQUENCE_NUMBER). */
+  parseCursor(text: string): string {
+    if (!SEQUENCE_NUMBER.test(text))
+      throw new ControlError(`${this.id}: a checkpoint is a Kinesis sequence number (digits only)`, {
+        refusal: 'invalid',
+      });
+    return text;
+  }
+
+  describeCursor(sequence: string): string {
+    return sequence;
+  }
 }
 
 /** Unique per process, readable in the lease table: which host holds which shard. */
@@ -394,7 +413,14 @@ function defaultWorkerId(): string {
 }
 
 function shardStatus(r: UnitRunner<string>): ShardStatus {
-  return { sequence: r.lastCursor, millis_behind: r.lagMs, state: r.state, last_error: r.lastError };
+  return {
+    sequence: r.lastCursor,
+    millis_behind: r.lagMs,
+    state: r.state,
+    interval_ms: r.intervalMs,
+    reads: r.reads,
+    last_error: r.lastError,
+  };
 }
 
 export function create(cfg: KinesisSourceConfig): Source {

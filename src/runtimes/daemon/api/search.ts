@@ -26,21 +26,25 @@ const searchParams = z.object({
 const queryBody = z.object({ sql: z.string().min(1).max(20_000) }).strict();
 const replayBody = z.object({ id: z.string().min(1).max(200) }).strict();
 
-class BadRequest extends Error {
+export class BadRequest extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'BadRequest';
   }
 }
 
-async function readJson<T>(req: IncomingMessage, schema: z.ZodType<T>): Promise<T> {
+export async function readJson<T>(
+  req: IncomingMessage,
+  schema: z.ZodType<T>,
+  maxBytes = MAX_BODY_BYTES,
+): Promise<T> {
   if (!(req.headers['content-type'] ?? '').startsWith('application/json'))
     throw new BadRequest('send content-type: application/json');
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req as AsyncIterable<Buffer>) {
     size += c.length;
-    if (size > MAX_BODY_BYTES) throw new BadRequest(`request body over ${MAX_BODY_BYTES} bytes`);
+    if (size > maxBytes) throw new BadRequest(`request body over ${maxBytes} bytes`);
     chunks.push(c);
   }
   let value: unknown;
