@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import type { RawItem } from '../../core/batch.js';
-import { Deadline } from '../../core/deadline.js';
-import { runBatch } from '../../core/pipeline.js';
 import { type LambdaContext, lambdaApp, pickSource } from './bootstrap.js';
+import { deliverEvent } from './deliver.js';
 import { type BatchResponse, batchResponse, parseEvent } from './events.js';
 
 /** The fields of a Kinesis Lambda event this handler relies on (others pass through unread). */
@@ -50,7 +49,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<B
   const records = parseEvent(kinesisEventSchema, event, 'a Kinesis event');
   const source = pickSource(app.config, ['kinesis']);
   const items = kinesisItems(records, source);
-  const result = await runBatch({ source, items }, app.pipeline, Deadline.fromLambda(context));
+  const result = await deliverEvent(app, { source, items }, context);
   const failed = result.items.filter((r) => r.status === 'failed');
   app.deps.log.info(
     { records: items.length, events: result.events, failed: failed.length, cut_short: result.cutShort },

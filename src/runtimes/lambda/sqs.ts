@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { Deadline } from '../../core/deadline.js';
-import { runBatch } from '../../core/pipeline.js';
 import { messageWork } from '../../sources/s3/messages.js';
 import { type LambdaContext, lambdaApp } from './bootstrap.js';
+import { deliverEvent } from './deliver.js';
 import { type BatchResponse, batchResponse, parseEvent } from './events.js';
 import { s3Source } from './s3.js';
 
@@ -28,7 +27,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<B
     s3,
   );
   const items = work.flatMap((w) => w.items);
-  const result = await runBatch({ source: source.name, items }, app.pipeline, Deadline.fromLambda(context));
+  const result = await deliverEvent(app, { source: source.name, items }, context);
   const failedMessages = new Set<string>();
   for (const r of result.items) {
     if (r.status === 'failed') failedMessages.add(r.ackId.slice(0, r.ackId.lastIndexOf('/')));

@@ -6,7 +6,7 @@ import { ConfigError, describeError, SourceError, StateError } from '../../core/
 import { PauseGate } from '../../core/pause.js';
 import { type RetryPolicy, retryDelay, sleep, sourceRetry } from '../../core/retry.js';
 import { defaultBound, sliceStarts, type UncommittedBound } from './bound.js';
-import type { PassEnd, UnitRead, WorkUnit } from './unit.js';
+import type { OrderedRead, PassEnd, SettledRead, UnitRead, WorkUnit } from './unit.js';
 
 export type UnitState = UnitHealthState;
 
@@ -167,13 +167,14 @@ export class UnitRunner<C> {
       if (this.signal.aborted) return 'stop';
       const from = starts[s]!;
       const to = starts[s + 1] ?? items.length;
-      const outcome = await this.deliverSlice(read, from, to);
+      const outcome =
+        'settle' in read ? await this.settleSlice(read, from, to) : await this.deliverSlice(read, from, to);
       if (outcome !== 'delivered') return outcome;
     }
     return 'delivered';
   }
 
-  private async deliverSlice(read: UnitRead<C>, from: number, to: number): Promise<SliceOutcome> {
+  private async deliverSlice(read: OrderedRead<C>, from: number, to: number): Promise<SliceOutcome> {
     const batch = { source: read.batch.source, items: read.batch.items.slice(from, to) };
     this.setState('running');
     const result = await this.opts.process(batch);
@@ -186,6 +187,22 @@ export class UnitRunner<C> {
     this.noteError(result.items[firstFailed]!.error ?? 'delivery failed');
     this.opts.log.warn({ unit: this.unit.id }, `${this.unit.id}: ${this.lastError}; retrying`);
     return result.cutShort ? 'stop' : 'retry';
+  }
+
+  /** Items that do not wait for each other: commit the slice's outcome, failures included, and go on. */
+  private async settleSlice(read: SettledRead<C>, from: number, to: number): Promise<SliceOutcome> {
+    const batch = { source: read.batch.source, items: read.batch.items.slice(from, to) };
+    this.setState('running');
+    const result = await this.opts.process(batch);
+    await this.commit(read.settle(from, result.items));
+    this.items += result.items.filter(isAcked).length;
+    this.slices++;
+    const failed = result.items.find((r) => !isAcked(r));
+    if (failed) {
+      this.noteError(failed.error ?? 'delivery failed');
+      this.opts.log.warn({ unit: this.unit.id }, `${this.unit.id}: ${this.lastError}; retried later`);
+    }
+    return result.cutShort ? 'stop' : 'delivered';
   }
 
   private async commit(cursor: C): Promise<void> {
@@ -248,4 +265,53 @@ export class UnitRunner<C> {
 export function isRetryable(e: unknown): boolean {
   if (e instanceof StateError || e instanceof ConfigError) return false;
   return !(e instanceof SourceError && !e.retryable);
+}
+
+export interface OneShotOptions extends Pick<RunnerOptions, 'process' | 'log' | 'deadline' | 'bound'> {
+  id: string;
+}
+
+/**
+ * Delivers one read that will never be read again by this process (a Lambda event: its "commit"
+ * is the answer to Lambda), through the same slicing, deadline and commit rules as a unit. Returns
+ * the runner, whose `lastCursor` is the last committed cursor (undefined when nothing was).
+ */
+export async function runOnce<C>(read: UnitRead<C>, opts: OneShotOptions): Promise<UnitRunner<C>> {
+  const over = new AbortController();
+  const runner = new UnitRunner(new OneShotUnit(opts.id, read, over), {
+    ...opts,
+    signal: over.signal,
+    bound: opts.bound ?? { items: Number.POSITIVE_INFINITY, bytes: Number.POSITIVE_INFINITY },
+  });
+  await runner.run();
+  return runner;
+}
+
+/** A unit holding one read: after its one pass (delivered or not) it stops, as the caller retries what is left. */
+class OneShotUnit<C> implements WorkUnit<C> {
+  private served = false;
+
+  constructor(
+    readonly id: string,
+    private readonly only: UnitRead<C>,
+    private readonly over: AbortController,
+  ) {}
+
+  async load(): Promise<C | undefined> {
+    return undefined;
+  }
+
+  async *read(): AsyncGenerator<UnitRead<C>, PassEnd> {
+    try {
+      if (!this.served) {
+        this.served = true;
+        yield this.only;
+      }
+      return 'finished';
+    } finally {
+      this.over.abort();
+    }
+  }
+
+  async commit(): Promise<void> {}
 }
