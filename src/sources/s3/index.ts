@@ -269,7 +269,10 @@ class MessageTracker {
       this.count(r);
       if (!isAcked(r)) this.failed.add(id);
       const left = (this.left.get(id) ?? 1) - 1;
-      if (left > 0) return this.left.set(id, left);
+      if (left > 0) {
+        this.left.set(id, left);
+        return;
+      }
       this.left.delete(id);
       (this.failed.has(id) ? out.failed : out.done).push(this.receipt(id));
     });
