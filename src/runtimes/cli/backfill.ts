@@ -68,7 +68,7 @@ export async function backfill(o: BackfillOptions): Promise<BackfillProgress> {
     await o.app.state.get<BackfillCheckpoint>(checkpointKey(o.bucket, o.prefix, o.since)),
   );
   const runner = new UnitRunner(unit, {
-    process: (batch) => runBatch(batch, o.app.pipeline),
+    process: (batch, cap) => runBatch(batch, o.app.pipeline, undefined, cap),
     signal: o.signal ?? new AbortController().signal,
     log: o.app.deps.log,
     bound: { items: o.batchSize, bytes: Number.POSITIVE_INFINITY },

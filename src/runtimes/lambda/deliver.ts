@@ -43,8 +43,8 @@ export async function deliverEvent(
     id: `${batch.source} (Lambda event)`,
     log: app.deps.log,
     deadline,
-    process: async (slice) => {
-      const result = await runBatch(slice, pipeline, deadline);
+    process: async (slice, cap) => {
+      const result = await runBatch(slice, pipeline, deadline, cap);
       events += result.events;
       cutShort ||= result.cutShort;
       return result;

@@ -63,7 +63,7 @@ const lines = (n: number) => Array.from({ length: n }, (_, i) => JSON.stringify(
 function runner(unit: ListUnit, sink: MemorySink, over: Partial<RunnerOptions> = {}) {
   const p = testPipeline({ parser: new AutoParser(), sinks: [sink] });
   return new UnitRunner(unit, {
-    process: (b) => runBatch(b, p),
+    process: (b, cap) => runBatch(b, p, undefined, cap),
     signal: new AbortController().signal,
     log: memoryLogger(),
     retry: { baseMs: 1, maxMs: 2, floorMs: 0 },
@@ -83,6 +83,38 @@ describe('unit runner', () => {
     expect(sink.writes.map((w) => w.length)).toEqual([3, 3, 3, 1]);
     expect(r.state).toBe('finished');
     expect(unit.finishedAt).toBe(10);
+  });
+
+  it('cuts a slice again where it reached the event cap, committing each part before the next', async () => {
+    const unit = new ListUnit(lines(10), 10);
+    const sink = new MemorySink();
+    const r = runner(unit, sink, { bound: { items: 100, bytes: 1 << 20, events: 3 } });
+    await r.run();
+    expect(sink.byId.size).toBe(10);
+    expect(unit.commits).toEqual([3, 6, 9, 10]);
+    expect(r.retries).toBe(0);
+  });
+
+  it('settles a read in parts where the event cap cut it', async () => {
+    const sink = new MemorySink();
+    const p = testPipeline({ parser: new AutoParser(), sinks: [sink] });
+    const settled: number[][] = [];
+    const read: SettledRead<number[]> = {
+      batch: { source: 'list', items: lines(5).map((l, i) => item(i, l)) },
+      settle: (from, results) => {
+        const cursor = results.map((_, i) => from + i);
+        settled.push(cursor);
+        return cursor;
+      },
+    };
+    await runOnce(read, {
+      id: 'capped',
+      process: (b, cap) => runBatch(b, p, undefined, cap),
+      log: memoryLogger(),
+      bound: { items: 100, bytes: 1 << 20, events: 2 },
+    });
+    expect(settled).toEqual([[0, 1], [2, 3], [4]]);
+    expect(sink.byId.size).toBe(5);
   });
 
   it('cuts slices by bytes too, an item larger than the bound going alone', async () => {

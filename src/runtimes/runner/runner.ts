@@ -5,14 +5,15 @@ import { Deadline } from '../../core/deadline.js';
 import { ConfigError, describeError, SourceError, StateError } from '../../core/errors.js';
 import { PauseGate } from '../../core/pause.js';
 import { type RetryPolicy, retryDelay, sleep, sourceRetry } from '../../core/retry.js';
-import { defaultBound, sliceStarts, type UncommittedBound } from './bound.js';
+import type { EventCap } from '../../core/uncommitted.js';
+import { defaultBound, eventCap, sliceStarts, type UncommittedBound } from './bound.js';
 import type { OrderedRead, PassEnd, SettledRead, UnitRead, WorkUnit } from './unit.js';
 
 export type UnitState = UnitHealthState;
 
 export interface RunnerOptions {
-  /** Delivers one batch (runBatch with the app's pipeline) and says which items can be acknowledged. */
-  process(batch: Batch): Promise<BatchResult>;
+  /** Delivers one batch (runBatch with the app's pipeline, passing `cap` on) and says which items can be acknowledged. */
+  process(batch: Batch, cap?: EventCap): Promise<BatchResult>;
   signal: AbortSignal;
   log: Logger;
   retry?: RetryPolicy;
@@ -25,7 +26,9 @@ export interface RunnerOptions {
   deadline?: Deadline;
 }
 
-type SliceOutcome = 'delivered' | 'retry' | 'stop';
+type ReadOutcome = 'delivered' | 'retry' | 'stop';
+/** A number: the slice reached the event cap; what is before that index is committed, the rest goes next. */
+type SliceOutcome = ReadOutcome | number;
 
 /**
  * Drives one work unit: reads from its committed cursor, delivers each read in bounded slices,
@@ -151,7 +154,7 @@ export class UnitRunner<C> {
     }
   }
 
-  private async deliverRead(read: UnitRead<C>): Promise<SliceOutcome> {
+  private async deliverRead(read: UnitRead<C>): Promise<ReadOutcome> {
     if (read.lagMs !== undefined) this.lagMs = read.lagMs;
     const items = read.batch.items;
     if (items.length === 0) {
@@ -165,25 +168,34 @@ export class UnitRunner<C> {
       if (this.shouldStop()) return 'stop';
       await this.waitWhilePaused();
       if (this.signal.aborted) return 'stop';
-      const from = starts[s]!;
-      const to = starts[s + 1] ?? items.length;
-      const outcome =
-        'settle' in read ? await this.settleSlice(read, from, to) : await this.deliverSlice(read, from, to);
+      const outcome = await this.deliverRange(read, starts[s]!, starts[s + 1] ?? items.length);
       if (outcome !== 'delivered') return outcome;
     }
     return 'delivered';
   }
 
+  /** One slice, cut again where the event cap stopped it (each part committed before the next). */
+  private async deliverRange(read: UnitRead<C>, from: number, to: number): Promise<ReadOutcome> {
+    for (let at = from; ; ) {
+      const outcome =
+        'settle' in read ? await this.settleSlice(read, at, to) : await this.deliverSlice(read, at, to);
+      if (typeof outcome !== 'number') return outcome;
+      if (this.shouldStop()) return 'stop';
+      at = outcome;
+    }
+  }
+
   private async deliverSlice(read: OrderedRead<C>, from: number, to: number): Promise<SliceOutcome> {
     const batch = { source: read.batch.source, items: read.batch.items.slice(from, to) };
     this.setState('running');
-    const result = await this.opts.process(batch);
+    const result = await this.opts.process(batch, { events: eventCap(this.bound) });
     const firstFailed = result.items.findIndex((r) => !isAcked(r));
     const delivered = firstFailed === -1 ? batch.items.length : firstFailed;
     if (delivered > 0) await this.commit(read.cursorAfter(from + delivered - 1));
     this.items += delivered;
     this.slices++;
     if (firstFailed === -1) return 'delivered';
+    if (firstFailed === result.deferredFrom) return from + firstFailed;
     this.noteError(result.items[firstFailed]!.error ?? 'delivery failed');
     this.opts.log.warn({ unit: this.unit.id }, `${this.unit.id}: ${this.lastError}; retrying`);
     return result.cutShort ? 'stop' : 'retry';
@@ -193,10 +205,12 @@ export class UnitRunner<C> {
   private async settleSlice(read: SettledRead<C>, from: number, to: number): Promise<SliceOutcome> {
     const batch = { source: read.batch.source, items: read.batch.items.slice(from, to) };
     this.setState('running');
-    const result = await this.opts.process(batch);
-    await this.commit(read.settle(from, result.items));
-    this.items += result.items.filter(isAcked).length;
+    const result = await this.opts.process(batch, { events: eventCap(this.bound) });
+    const tried = result.items.slice(0, result.deferredFrom);
+    await this.commit(read.settle(from, tried));
+    this.items += tried.filter(isAcked).length;
     this.slices++;
+    if (result.deferredFrom !== undefined) return from + result.deferredFrom;
     const failed = result.items.find((r) => !isAcked(r));
     if (failed) {
       this.noteError(failed.error ?? 'delivery failed');
