@@ -7,13 +7,16 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resetLambdaApp } from '../../src/runtimes/lambda/bootstrap.js';
 import { handler } from '../../src/runtimes/lambda/kinesis.js';
+import { handler as sqsHandler } from '../../src/runtimes/lambda/sqs.js';
 import { kinesisLambdaEvent } from '../../src/testing/cwlogs-fixtures.js';
 import { type DynamoEmulator, startDynalite } from '../../src/testing/dynalite.js';
 import { FirehoseFake } from '../../src/testing/firehose-fake.js';
 import { type S3Emulator, startS3 } from '../../src/testing/s3rver.js';
+import { loadEvent } from '../events/load.js';
 
 const ctx = { getRemainingTimeInMillis: () => 60_000 };
 let dir: string;
@@ -32,6 +35,7 @@ beforeAll(async () => {
   });
   s3 = await startS3();
   await s3.createBucket('logferry-state');
+  await s3.createBucket('app-logs');
   hose = await new FirehoseFake().start();
 });
 
@@ -110,5 +114,60 @@ describe.each(['dynamodb', 's3'] as const)('Kinesis Lambda retry with the %s sta
     await resetLambdaApp();
     expect(await handler(event, ctx)).toEqual({ batchItemFailures: [] });
     expect(hose.streams.get(stream)).toHaveLength(8);
+  });
+});
+
+function sqsConfig(base: string, stream: string): string {
+  return config('dynamodb', base, stream).replace(
+    '  - { name: central, type: kinesis, stream: central-logging, parser: json_lines }',
+    `  - name: objects
+    type: s3_sqs
+    formats: [{ bucket: app-logs, prefix: app/, parser: json_lines }]
+    s3:
+      region: us-east-1
+      endpoint: ${s3.endpoint}
+      force_path_style: true
+      credentials: { access_key_id: S3RVER, secret_access_key: S3RVER }`,
+  );
+}
+
+/** The documented S3 put notification, for one object of the app-logs bucket, as an SQS message. */
+function sqsRecord(messageId: string, key: string, size: number, receiveCount: number) {
+  const ev = loadEvent<{ Records: { s3: { bucket: { name: string }; object: Record<string, unknown> } }[] }>(
+    's3',
+    's3-put',
+  );
+  ev.Records[0]!.s3.bucket.name = 'app-logs';
+  ev.Records[0]!.s3.object = { key, size, eTag: `etag-${key}`, sequencer: '0055AED6DCD90281E5' };
+  return {
+    messageId,
+    body: JSON.stringify(ev),
+    attributes: { ApproximateReceiveCount: String(receiveCount) },
+  };
+}
+
+describe('SQS Lambda retry with the dynamodb state store', () => {
+  it('a message received again skips the sinks that took its events, even in a new container', async () => {
+    const base = join(dir, 'sqs');
+    const stream = 'logs-sqs';
+    hose.createStream(stream);
+    const body = '{"n":1}\n{"n":2}\n{"n":3}\n';
+    await s3.client.send(new PutObjectCommand({ Bucket: 'app-logs', Key: 'app/a.jsonl', Body: body }));
+    await mkdir(base, { recursive: true });
+    await writeFile(join(base, 'logs'), 'x');
+    process.env.LOGFERRY_CONFIG_YAML = sqsConfig(base, stream);
+    await resetLambdaApp();
+    const size = Buffer.byteLength(body);
+    await expect(sqsHandler({ Records: [sqsRecord('msg-1', 'app/a.jsonl', size, 1)] }, ctx)).rejects.toThrow(
+      /all 1 messages failed/,
+    );
+    expect(hose.streams.get(stream)).toHaveLength(3);
+
+    await resetLambdaApp();
+    await rm(join(base, 'logs'));
+    expect(await sqsHandler({ Records: [sqsRecord('msg-1', 'app/a.jsonl', size, 2)] }, ctx)).toEqual({
+      batchItemFailures: [],
+    });
+    expect(hose.streams.get(stream)).toHaveLength(3);
   });
 });

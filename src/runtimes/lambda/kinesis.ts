@@ -63,10 +63,11 @@ export async function handler(event: unknown, context: LambdaContext): Promise<B
   const records = parseEvent(kinesisEventSchema, event, 'a Kinesis event');
   const source = pickSource(app.config, ['kinesis']);
   const items = kinesisItems(records, source);
-  const memory = await StoredDeliveryMemory.load(app.state, memoryKey(records, source), app.deps.log);
+  const key = memoryKey(records, source);
+  const memory = await StoredDeliveryMemory.load(app.state, [key], app.deps.log);
   const result = await deliverEvent(app, { source, items }, context, { ...app.pipeline, memory });
-  await memory.settle(result.items);
   const failed = result.items.filter((r) => r.status === 'failed');
+  await memory.settle(failed.length ? [key] : []);
   app.deps.log.info(
     { records: items.length, events: result.events, failed: failed.length, cut_short: result.cutShort },
     'kinesis batch done',

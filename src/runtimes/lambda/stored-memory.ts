@@ -1,4 +1,3 @@
-import type { ItemResult } from '../../core/batch.js';
 import type { Logger, StateStore } from '../../core/component.js';
 import type { DeliveryMemory } from '../../core/delivery-memory.js';
 
@@ -15,33 +14,33 @@ const MAX_STORED_IDS = 10_000;
 
 /**
  * The delivery memory of one Lambda invocation, carried over to the invocation that retries its
- * batch (possibly in another container) through the state store. It is written only when some
- * item failed, i.e. when some sink took events another did not; a retry that delivers everything
- * removes it. The happy path costs one read of an absent key.
+ * batch (possibly in another container) through the state store, under the keys of what Lambda
+ * retries: a Kinesis shard, or each failed SQS message. It is written only when some item failed,
+ * i.e. when some sink took events another did not; a retry that delivers everything removes it.
  */
 export class StoredDeliveryMemory implements DeliveryMemory {
   private readonly taken = new Map<string, Set<string>>();
-  private loaded = false;
+  private readonly loaded: string[] = [];
 
   private constructor(
     private readonly state: StateStore,
-    private readonly key: string,
     private readonly log: Logger,
     private readonly now: () => number,
   ) {}
 
-  /** `key` names the batch's retry unit: a Kinesis shard (Lambda retries a shard's batch from its first failure). */
+  /** Reads what earlier invocations kept under `keys` (none for a batch that cannot be a retry). */
   static async load(
     state: StateStore,
-    key: string,
+    keys: readonly string[],
     log: Logger,
     now: () => number = Date.now,
   ): Promise<StoredDeliveryMemory> {
-    const memory = new StoredDeliveryMemory(state, key, log, now);
-    const stored = await state.get<StoredTaken>(key);
-    if (stored && stored.expires_at > now()) {
+    const memory = new StoredDeliveryMemory(state, log, now);
+    for (const key of keys) {
+      const stored = await state.get<StoredTaken>(key);
+      if (!stored || stored.expires_at <= now()) continue;
       for (const [sink, ids] of Object.entries(stored.took)) memory.remember(sink, ids);
-      memory.loaded = true;
+      memory.loaded.push(key);
     }
     return memory;
   }
@@ -72,23 +71,25 @@ export class StoredDeliveryMemory implements DeliveryMemory {
     if (ids.size === 0) this.taken.delete(sink);
   }
 
-  /** After the invocation: keep what the sinks took when something is to be retried, else clear it. */
-  async settle(items: readonly ItemResult[]): Promise<void> {
-    if (!items.some((r) => r.status === 'failed')) {
-      if (this.loaded) await this.state.delete(this.key);
-      return;
-    }
+  /**
+   * After the invocation: what the sinks took is kept under the keys of what will be retried
+   * (`failedKeys`); keys read earlier and not failing again are removed.
+   */
+  async settle(failedKeys: readonly string[]): Promise<void> {
+    for (const key of this.loaded) if (!failedKeys.includes(key)) await this.state.delete(key);
+    if (failedKeys.length === 0) return;
     const took = Object.fromEntries([...this.taken].map(([sink, ids]) => [sink, [...ids]]));
     const count = Object.values(took).reduce((n, ids) => n + ids.length, 0);
+    if (count > MAX_STORED_IDS)
+      this.log.warn(
+        { ids: count },
+        `delivery memory of ${count} events is too large to keep; the retry may repeat them on sinks that took them`,
+      );
     if (count === 0 || count > MAX_STORED_IDS) {
-      if (count > MAX_STORED_IDS)
-        this.log.warn(
-          { key: this.key, ids: count },
-          `delivery memory of ${count} events is too large to keep; the retry may repeat them on sinks that took them`,
-        );
-      if (this.loaded) await this.state.delete(this.key);
+      for (const key of failedKeys) if (this.loaded.includes(key)) await this.state.delete(key);
       return;
     }
-    await this.state.put<StoredTaken>(this.key, { expires_at: this.now() + TTL_MS, took });
+    const value: StoredTaken = { expires_at: this.now() + TTL_MS, took };
+    for (const key of failedKeys) await this.state.put<StoredTaken>(key, value);
   }
 }
