@@ -10,7 +10,8 @@
  *   the other events are delivered, nothing is reported twice;
  * - retry then success: through runBatch, a retryable failure is retried and nothing is lost;
  * - idempotency: the same ids written twice leave one copy;
- * - delivery memory: when another sink fails, a retried item is not sent to this sink again;
+ * - delivery memory: when another sink fails, a retried item is not sent to this sink again, also
+ *   when the retry runs in another process (a Lambda container) with the memory in a state store;
  * - flush on shutdown: close() while a write is in flight still delivers it;
  * - backpressure: write resolves only once the (slow) destination holds the events.
  */
@@ -19,7 +20,8 @@ import type { Parser, Sink, SinkFailure } from '../src/core/component.js';
 import { BoundedDeliveryMemory } from '../src/core/delivery-memory.js';
 import type { LogEvent } from '../src/core/event.js';
 import { finalizeEvent, runBatch } from '../src/core/pipeline.js';
-import { MemorySink, testPipeline } from '../src/testing/memory.js';
+import { StoredDeliveryMemory } from '../src/runtimes/lambda/stored-memory.js';
+import { MemorySink, MemoryStateStore, testPipeline } from '../src/testing/memory.js';
 
 export interface ConformanceHarness {
   sink: Sink;
@@ -190,6 +192,36 @@ export function describeSinkConformance(
       const again = await runBatch({ source: 'conformance', items }, p);
       expect(again.items.map((r) => r.status)).toEqual(['delivered', 'delivered']);
       expect(other.byId.size).toBe(20);
+      const ids = await hx.readBack();
+      expect(ids).toHaveLength(20);
+      expect(countBy(ids).size).toBe(20);
+    });
+
+    it('takes each event once when the retry runs in another process, the memory kept in a state store', async () => {
+      const hx = await start();
+      const other = new MemorySink('other').failNext(3, true);
+      const state = new MemoryStateStore();
+      const log = { debug() {}, info() {}, warn() {}, error() {} };
+      const items = [0, 1].map((k) => ({
+        ackId: `s${k}`,
+        origin: { source: 'conformance', type: 'test', ref: `conformance/stored/${k}` },
+        body: { kind: 'bytes' as const, bytes: Buffer.from(`s:${k * 10}:10`) },
+      }));
+      const invoke = async () => {
+        // Each invocation starts from the store alone, as a fresh Lambda container does.
+        const key = 'delivery-memory/conformance/shard-0';
+        const memory = await StoredDeliveryMemory.load(state, [key], log);
+        const p = testPipeline(
+          { parser: conformanceParser, sinks: [hx.sink, other] },
+          { delivery: { maxAttempts: 3, backoff: { baseMs: 1, maxMs: 2 }, chunkEvents: 1000 }, memory },
+        );
+        const res = await runBatch({ source: 'conformance', items }, p);
+        await memory.settle(res.items.some((r) => r.status === 'failed') ? [key] : []);
+        return res.items.map((r) => r.status);
+      };
+      expect(await invoke()).toEqual(['failed', 'failed']);
+      expect(await invoke()).toEqual(['delivered', 'delivered']);
+      expect(state.values.size).toBe(0);
       const ids = await hx.readBack();
       expect(ids).toHaveLength(20);
       expect(countBy(ids).size).toBe(20);

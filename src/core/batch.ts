@@ -44,6 +44,8 @@ export interface BatchResult {
   events: number;
   /** True when the deadline stopped work before every item was tried. */
   cutShort: boolean;
+  /** Index of the first item left untried because the event cap was reached (see core/uncommitted.ts). */
+  deferredFrom?: number;
 }
 
 export function isAcked(r: ItemResult): boolean {

@@ -99,7 +99,8 @@ export interface SourceContext {
   limits: Limits;
   log: Logger;
   /** Hands a batch to the pipeline; resolves with which items can be acknowledged. */
-  process(batch: Batch): Promise<import('./batch.js').BatchResult>;
+  /** Delivers a batch; `cap` stops it starting new items once that many events were taken. */
+  process(batch: Batch, cap?: import('./uncommitted.js').EventCap): Promise<import('./batch.js').BatchResult>;
 }
 
 /**

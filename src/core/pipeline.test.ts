@@ -45,6 +45,18 @@ describe('runBatch', () => {
     expect(ev.doc.event).toMatchObject({ id: ev.id, dataset: 'test' });
   });
 
+  it('stops starting items once the event cap is reached and hands the rest back as deferred', async () => {
+    const sink = new MemorySink();
+    const p = testPipeline({ parser: countingParser, sinks: [sink] });
+    const res = await runBatch({ source: 's', items: items('2', '3', '1', '4') }, p, undefined, {
+      events: 4,
+    });
+    expect(res.deferredFrom).toBe(2);
+    expect(res.items.map((r) => r.status)).toEqual(['delivered', 'delivered', 'failed', 'failed']);
+    expect(res.items[2]!.error).toContain('event cap');
+    expect(sink.byId.size).toBe(5);
+  });
+
   it('gives the same ids on a replay', async () => {
     const a = new MemorySink();
     const b = new MemorySink();

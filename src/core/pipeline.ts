@@ -18,6 +18,7 @@ import type { Limits } from './limits.js';
 import type { Metrics } from './metrics.js';
 import { type BackoffOptions, backoffDelay, sleep } from './retry.js';
 import { isoTime } from './time.js';
+import type { EventCap } from './uncommitted.js';
 
 export interface Route {
   parser: Parser;
@@ -90,6 +91,7 @@ export async function runBatch(
   batch: Batch,
   p: Pipeline,
   deadline: Deadline = Deadline.never(),
+  cap?: EventCap,
 ): Promise<BatchResult> {
   const route = p.route(batch.source);
   const results: ItemResult[] = batch.items.map((i) => ({ ackId: i.ackId, status: 'delivered', events: 0 }));
@@ -97,6 +99,7 @@ export async function runBatch(
   const owners: number[] = [];
   let total = 0;
   let cutShort = false;
+  let deferredFrom: number | undefined;
   // A parser's fixed-shape serializer is only right for the doc it built: not after transforms.
   const fastJson = p.transforms.length === 0;
 
@@ -121,6 +124,11 @@ export async function runBatch(
         results[j]!.status = 'failed';
         results[j]!.error = 'not tried: deadline reached';
       }
+      break;
+    }
+    if (capReached(total, cap)) {
+      deferredFrom = i;
+      deferRest(results, i);
       break;
     }
     const parserName = item.parser ?? route.parser.name;
@@ -164,9 +172,24 @@ export async function runBatch(
   }
   await flush();
   p.metrics.inc('logferry_events_total', { source: batch.source }, total, 'events parsed');
-  for (const r of results)
+  // Deferred items were not tried: they are counted when they are.
+  for (const r of results.slice(0, deferredFrom))
     p.metrics.inc('logferry_items_total', { source: batch.source, status: r.status }, 1, 'items');
-  return { items: results, events: total, cutShort };
+  return deferredFrom === undefined
+    ? { items: results, events: total, cutShort }
+    : { items: results, events: total, cutShort, deferredFrom };
+}
+
+function capReached(events: number, cap: EventCap | undefined): boolean {
+  return cap !== undefined && events >= cap.events;
+}
+
+/** Items after the event cap: not tried, handed back to be delivered after the ones before are committed. */
+function deferRest(results: ItemResult[], from: number): void {
+  for (let j = from; j < results.length; j++) {
+    results[j]!.status = 'failed';
+    results[j]!.error = 'not tried: event cap of this delivery reached';
+  }
 }
 
 async function deadLetterItem(

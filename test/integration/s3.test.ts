@@ -604,4 +604,31 @@ describe('backfill', () => {
       account: { id: '111122223333' },
     });
   });
+
+  it('keeps earlier failures not yet tried in the checkpoint when interrupted while retrying them', async () => {
+    const base = join(dir, 'backfill-retry');
+    const prefix = 'backfill-retry/';
+    const keys = [1, 2, 3].map((n) => `${prefix}${ALB_KEY(300 + n)}`);
+    for (const [i, key] of keys.entries()) await put(key, gzipSync(albFile(3, 300 + i)));
+    const app = await buildApp(parseConfig(configYaml(base, s3.endpoint), 'test'), { log: memoryLogger() });
+    const source = app.config.sources[0] as S3SqsSourceConfig;
+    const key = checkpointKey(BUCKET, prefix);
+    await app.state.put(key, { after: keys[2], retry: keys, objects: 0, events: 0, dead_lettered: 0 });
+    const stop = new AbortController();
+    const p = await backfill({
+      app,
+      source,
+      s3: s3ClientFor(source),
+      bucket: BUCKET,
+      prefix,
+      batchSize: 1,
+      signal: stop.signal,
+      progress: () => stop.abort(),
+    });
+    const cp = await app.state.get<{ retry: string[] }>(key);
+    await app.close();
+    expect(p.objects).toBe(1);
+    expect(cp?.retry).toEqual(keys.slice(1));
+    expect(p.retry).toEqual(keys.slice(1));
+  });
 });

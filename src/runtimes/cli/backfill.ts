@@ -3,14 +3,16 @@ import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import { buildApp } from '../../app.js';
 import { loadConfigFile } from '../../config/load.js';
-import { isAcked } from '../../core/batch.js';
-import { ConfigError } from '../../core/errors.js';
+import { type ItemResult, isAcked } from '../../core/batch.js';
+import { ConfigError, describeError, SourceError } from '../../core/errors.js';
 import { createLogger } from '../../core/log.js';
 import { runBatch } from '../../core/pipeline.js';
 import { formatFromKey } from '../../parsers/aws_logs/detect.js';
 import { normalizeEtag, type ObjectRef } from '../../sources/s3/notifications.js';
 import { objectItem, s3ClientFor } from '../../sources/s3/objects.js';
 import type { S3SqsSourceConfig } from '../../sources/s3/schema.js';
+import { UnitRunner } from '../runner/runner.js';
+import type { PassEnd, SettledRead, WorkUnit } from '../runner/unit.js';
 import { EXIT, fail } from './exit.js';
 import { ProgressLine } from './progress.js';
 
@@ -57,95 +59,164 @@ export function checkpointKey(bucket: string, prefix: string, since?: Date): str
  * Lists the objects under a prefix (in key order) and sends them through the pipeline a batch
  * at a time, saving a checkpoint after each batch: an interrupted backfill resumes after the
  * last finished key, and objects that failed retryably are tried again first. Digest files are
- * skipped; `since` skips objects last modified before it.
+ * skipped; `since` skips objects last modified before it. The prefix is one work unit driven by
+ * the runner; objects do not wait for each other (a failed one goes on the retry list).
  */
 export async function backfill(o: BackfillOptions): Promise<BackfillProgress> {
-  const key = checkpointKey(o.bucket, o.prefix, o.since);
-  const saved = await o.app.state.get<BackfillCheckpoint>(key);
-  const cp: BackfillCheckpoint = saved ?? { retry: [], objects: 0, events: 0, dead_lettered: 0 };
-  const progress: BackfillProgress = { ...cp, retry: [...cp.retry], bytes: 0, failed: 0 };
-  const retryAgain: string[] = [];
+  const unit = new PrefixUnit(
+    o,
+    await o.app.state.get<BackfillCheckpoint>(checkpointKey(o.bucket, o.prefix, o.since)),
+  );
+  const runner = new UnitRunner(unit, {
+    process: (batch, cap) => runBatch(batch, o.app.pipeline, undefined, cap),
+    signal: o.signal ?? new AbortController().signal,
+    log: o.app.deps.log,
+    bound: { items: o.batchSize, bytes: Number.POSITIVE_INFINITY },
+  });
+  await runner.run();
+  return unit.result();
+}
 
-  const runRefs = async (refs: ObjectRef[]) => {
-    const items = refs.map((r) => objectItem(o.s3, o.source.name, r, r.key, o.source.formats));
-    const res = await runBatch({ source: o.source.name, items }, o.app.pipeline);
-    for (const [i, r] of res.items.entries()) {
-      if (!isAcked(r)) {
-        retryAgain.push(refs[i]!.key);
-        progress.failed++;
-        continue;
-      }
-      progress.objects++;
-      progress.bytes += refs[i]!.size ?? 0;
-      if (r.status === 'dead-lettered') progress.dead_lettered++;
-    }
-    progress.events += res.events;
-    progress.last = refs[refs.length - 1]?.key;
-  };
-  const save = async () => {
-    const next: BackfillCheckpoint = {
-      after: progress.after,
-      retry: [...new Set([...progress.retry, ...retryAgain])],
-      objects: progress.objects,
-      events: progress.events,
-      dead_lettered: progress.dead_lettered,
-    };
-    await o.app.state.put(key, next);
-    o.progress?.(progress);
-  };
+/** A prefix as a work unit: earlier failures first, then the listing after the checkpoint, one batch per read. */
+class PrefixUnit implements WorkUnit<BackfillCheckpoint> {
+  readonly id: string;
+  private readonly key: string;
+  private readonly progress: BackfillProgress;
+  /** Earlier failures not tried yet: kept in the checkpoint until they are. */
+  private earlier: string[];
+  private readonly retryAgain: string[] = [];
 
-  // Earlier failures first (they may have been fixed since).
-  const earlier = progress.retry.splice(0);
-  for (let i = 0; i < earlier.length && !o.signal?.aborted; i += o.batchSize) {
-    const refs: ObjectRef[] = [];
-    for (const k of earlier.slice(i, i + o.batchSize)) {
-      try {
-        const head = await o.s3.send(new HeadObjectCommand({ Bucket: o.bucket, Key: k }));
-        refs.push({ bucket: o.bucket, key: k, size: head.ContentLength, etag: normalizeEtag(head.ETag) });
-      } catch {
-        // Gone or unreadable: reading it reports why (and dead-letters it).
-        refs.push({ bucket: o.bucket, key: k });
-      }
-    }
-    await runRefs(refs);
-    await save();
+  constructor(
+    private readonly o: BackfillOptions,
+    saved: BackfillCheckpoint | undefined,
+  ) {
+    this.id = `s3://${o.bucket}/${o.prefix}`;
+    this.key = checkpointKey(o.bucket, o.prefix, o.since);
+    const cp = saved ?? { retry: [], objects: 0, events: 0, dead_lettered: 0 };
+    this.progress = { ...cp, retry: [], bytes: 0, failed: 0 };
+    this.earlier = [...cp.retry];
   }
 
-  let token: string | undefined;
-  do {
-    if (o.signal?.aborted) break;
-    const page = await o.s3.send(
-      new ListObjectsV2Command({
-        Bucket: o.bucket,
-        Prefix: o.prefix || undefined,
-        ContinuationToken: token,
-        StartAfter: token ? undefined : progress.after,
-      }),
-    );
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  async load(): Promise<BackfillCheckpoint | undefined> {
+    return this.checkpoint();
+  }
+
+  async *read(): AsyncGenerator<SettledRead<BackfillCheckpoint>, PassEnd> {
+    try {
+      // Earlier failures first (they may have been fixed since).
+      while (this.earlier.length) {
+        const keys = this.earlier.slice(0, this.o.batchSize);
+        const refs = await Promise.all(keys.map((k) => this.head(k)));
+        yield this.batchRead(refs, () => {
+          this.earlier = this.earlier.slice(keys.length);
+        });
+      }
+      yield* this.listing();
+    } catch (e) {
+      if (e instanceof SourceError) throw e;
+      // A listing that fails ends the backfill with the reason: a run again resumes.
+      throw new SourceError(`${this.id}: ${describeError(e)}`, { retryable: false, cause: e });
+    }
+    return 'finished';
+  }
+
+  private async *listing(): AsyncGenerator<SettledRead<BackfillCheckpoint>> {
+    let token: string | undefined;
+    do {
+      const page = await this.o.s3.send(
+        new ListObjectsV2Command({
+          Bucket: this.o.bucket,
+          Prefix: this.o.prefix || undefined,
+          ContinuationToken: token,
+          StartAfter: token ? undefined : this.progress.after,
+        }),
+      );
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      const refs = this.wanted(page.Contents ?? []);
+      for (let i = 0; i < refs.length; i += this.o.batchSize) {
+        const batch = refs.slice(i, i + this.o.batchSize);
+        yield this.batchRead(batch, () => {
+          this.progress.after = batch[batch.length - 1]!.key;
+        });
+      }
+      // Keys skipped by `since` or as digests are finished too.
+      const lastListed = page.Contents?.[page.Contents.length - 1]?.Key;
+      if (lastListed && (!this.progress.after || lastListed > this.progress.after)) {
+        this.progress.after = lastListed;
+        await this.commit(this.checkpoint());
+      }
+    } while (token);
+  }
+
+  private wanted(
+    contents: { Key?: string; Size?: number; ETag?: string; LastModified?: Date }[],
+  ): ObjectRef[] {
     const refs: ObjectRef[] = [];
-    for (const obj of page.Contents ?? []) {
+    for (const obj of contents) {
       if (!obj.Key || obj.Key.endsWith('/')) continue;
-      if (o.since && obj.LastModified && obj.LastModified < o.since) continue;
+      if (this.o.since && obj.LastModified && obj.LastModified < this.o.since) continue;
       if (formatFromKey(obj.Key) === 'digest') continue;
-      refs.push({ bucket: o.bucket, key: obj.Key, size: obj.Size, etag: normalizeEtag(obj.ETag) });
+      refs.push({ bucket: this.o.bucket, key: obj.Key, size: obj.Size, etag: normalizeEtag(obj.ETag) });
     }
-    for (let i = 0; i < refs.length; i += o.batchSize) {
-      if (o.signal?.aborted) break;
-      const batch = refs.slice(i, i + o.batchSize);
-      await runRefs(batch);
-      progress.after = batch[batch.length - 1]!.key;
-      await save();
+    return refs;
+  }
+
+  private async head(key: string): Promise<ObjectRef> {
+    try {
+      const head = await this.o.s3.send(new HeadObjectCommand({ Bucket: this.o.bucket, Key: key }));
+      return { bucket: this.o.bucket, key, size: head.ContentLength, etag: normalizeEtag(head.ETag) };
+    } catch {
+      // Gone or unreadable: reading it reports why (and dead-letters it).
+      return { bucket: this.o.bucket, key };
     }
-    // Keys skipped by `since` or as digests are finished too.
-    const lastListed = page.Contents?.[page.Contents.length - 1]?.Key;
-    if (!o.signal?.aborted && lastListed && (!progress.after || lastListed > progress.after)) {
-      progress.after = lastListed;
-      await save();
+  }
+
+  /** One batch of objects; settling it counts the results and moves the position on (`advance`). */
+  private batchRead(refs: ObjectRef[], advance: () => void): SettledRead<BackfillCheckpoint> {
+    const items = refs.map((r) => objectItem(this.o.s3, this.o.source.name, r, r.key, this.o.source.formats));
+    return {
+      batch: { source: this.o.source.name, items },
+      settle: (from, results) => {
+        results.forEach((r, i) => {
+          this.count(refs[from + i]!, r);
+        });
+        this.progress.last = refs[from + results.length - 1]?.key;
+        if (from + results.length === refs.length) advance();
+        return this.checkpoint();
+      },
+    };
+  }
+
+  private count(ref: ObjectRef, r: ItemResult): void {
+    this.progress.events += r.events;
+    if (!isAcked(r)) {
+      this.retryAgain.push(ref.key);
+      this.progress.failed++;
+      return;
     }
-  } while (token);
-  progress.retry = [...new Set([...progress.retry, ...retryAgain])];
-  return progress;
+    this.progress.objects++;
+    this.progress.bytes += ref.size ?? 0;
+    if (r.status === 'dead-lettered') this.progress.dead_lettered++;
+  }
+
+  private checkpoint(): BackfillCheckpoint {
+    return {
+      after: this.progress.after,
+      retry: [...new Set([...this.earlier, ...this.retryAgain])],
+      objects: this.progress.objects,
+      events: this.progress.events,
+      dead_lettered: this.progress.dead_lettered,
+    };
+  }
+
+  async commit(cp: BackfillCheckpoint): Promise<void> {
+    await this.o.app.state.put(this.key, cp);
+    this.o.progress?.(this.progress);
+  }
+
+  result(): BackfillProgress {
+    return { ...this.progress, retry: this.checkpoint().retry };
+  }
 }
 
 function mb(bytes: number): string {

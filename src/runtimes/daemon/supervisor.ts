@@ -96,11 +96,11 @@ export class SourceRunner {
       signal,
       limits: this.deps.limits,
       log,
-      process: async (batch): Promise<BatchResult> => {
+      process: async (batch, cap): Promise<BatchResult> => {
         await this.gate.wait(signal);
         this.inFlight++;
         try {
-          const res = await runBatch(batch, this.deps.pipeline);
+          const res = await runBatch(batch, this.deps.pipeline, undefined, cap);
           this.batches++;
           this.lastBatchAt = new Date().toISOString();
           return res;

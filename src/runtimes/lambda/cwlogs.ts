@@ -1,10 +1,9 @@
 import type { App } from '../../app.js';
 import type { RawItem } from '../../core/batch.js';
-import { Deadline } from '../../core/deadline.js';
 import { DeliveryError, describeError, type ParseError } from '../../core/errors.js';
-import { runBatch } from '../../core/pipeline.js';
 import { cloudWatchLogsEventSchema } from '../../parsers/cloudwatch_logs/schema.js';
 import { type LambdaContext, lambdaApp, pickSource } from './bootstrap.js';
+import { deliverEvent } from './deliver.js';
 import { parseEvent } from './events.js';
 
 export interface CloudWatchLogsHandlerResult {
@@ -76,7 +75,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<C
     return { events: 0, dead_lettered: 1 };
   }
   const item = cloudWatchLogsItem(data, source, requestId);
-  const result = await runBatch({ source, items: [item] }, app.pipeline, Deadline.fromLambda(context));
+  const result = await deliverEvent(app, { source, items: [item] }, context);
   const r = result.items[0]!;
   app.deps.log.info(
     { events: result.events, status: r.status, rejected: r.rejected ?? 0, cut_short: result.cutShort },

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { RawItem } from '../../core/batch.js';
 import type { Sink, SinkFailure } from '../../core/component.js';
-import { Deadline } from '../../core/deadline.js';
 import { DeliveryError } from '../../core/errors.js';
 import type { LogEvent } from '../../core/event.js';
-import { type Pipeline, runBatch } from '../../core/pipeline.js';
+import type { Pipeline } from '../../core/pipeline.js';
 import { type LambdaContext, lambdaApp, pickSource } from './bootstrap.js';
+import { deliverEvent } from './deliver.js';
 import { parseEvent } from './events.js';
 
 /** The Firehose data-transformation event (records from Direct PUT or a Kinesis stream). */
@@ -79,7 +79,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<F
   const collector = new RecordCollector();
   const route = app.pipeline.route(source);
   const pipeline: Pipeline = { ...app.pipeline, route: () => ({ ...route, sinks: [collector] }) };
-  const result = await runBatch({ source, items }, pipeline, Deadline.fromLambda(context));
+  const result = await deliverEvent(app, { source, items }, context, pipeline);
   const retry = result.items.find((r) => r.status === 'failed');
   if (retry)
     throw new DeliveryError(

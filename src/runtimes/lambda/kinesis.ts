@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { RawItem } from '../../core/batch.js';
-import { Deadline } from '../../core/deadline.js';
-import { runBatch } from '../../core/pipeline.js';
 import { type LambdaContext, lambdaApp, pickSource } from './bootstrap.js';
+import { deliverEvent } from './deliver.js';
 import { type BatchResponse, batchResponse, parseEvent } from './events.js';
+import { StoredDeliveryMemory } from './stored-memory.js';
 
 /** The fields of a Kinesis Lambda event this handler relies on (others pass through unread). */
 export const kinesisEventSchema = z.object({
@@ -40,18 +40,34 @@ export function kinesisItems(event: KinesisEvent, source: string): RawItem[] {
 }
 
 /**
+ * Lambda retries a shard's batch from its first failed record, maybe in another container: the
+ * delivery memory is kept per shard so the sinks that took a record's events are skipped then.
+ */
+function memoryKey(event: KinesisEvent, source: string): string {
+  const first = event.Records[0];
+  const stream = first?.eventSourceARN.split('/').pop() ?? 'none';
+  const shard = first?.eventID.split(':')[0] ?? 'none';
+  return `delivery-memory/${source}/${stream}/${shard}`;
+}
+
+/**
  * Kinesis trigger (with ReportBatchItemFailures). Failed records come back as
  * `batchItemFailures`; Lambda checkpoints before the lowest one and retries from there. When
  * every record failed the handler throws, so that a function deployed without
- * ReportBatchItemFailures still retries instead of taking the batch as a success.
+ * ReportBatchItemFailures still retries instead of taking the batch as a success. The sinks that
+ * took a failed record's events are remembered in the state store (see StoredDeliveryMemory), so
+ * the retry gives those events only to the sinks that lack them.
  */
 export async function handler(event: unknown, context: LambdaContext): Promise<BatchResponse> {
   const app = await lambdaApp();
   const records = parseEvent(kinesisEventSchema, event, 'a Kinesis event');
   const source = pickSource(app.config, ['kinesis']);
   const items = kinesisItems(records, source);
-  const result = await runBatch({ source, items }, app.pipeline, Deadline.fromLambda(context));
+  const key = memoryKey(records, source);
+  const memory = await StoredDeliveryMemory.load(app.state, [key], app.deps.log);
+  const result = await deliverEvent(app, { source, items }, context, { ...app.pipeline, memory });
   const failed = result.items.filter((r) => r.status === 'failed');
+  await memory.settle(failed.length ? [key] : []);
   app.deps.log.info(
     { records: items.length, events: result.events, failed: failed.length, cut_short: result.cutShort },
     'kinesis batch done',

@@ -1,12 +1,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { App } from '../../app.js';
-import { Deadline } from '../../core/deadline.js';
 import { DeliveryError } from '../../core/errors.js';
-import { runBatch } from '../../core/pipeline.js';
 import { objectsFromNotification } from '../../sources/s3/notifications.js';
 import { objectItem, s3ClientFor } from '../../sources/s3/objects.js';
 import type { S3SqsSourceConfig } from '../../sources/s3/schema.js';
 import { type LambdaContext, lambdaApp, pickSource } from './bootstrap.js';
+import { deliverEvent } from './deliver.js';
 
 let cached: { app: App; source: S3SqsSourceConfig; s3: S3Client } | undefined;
 
@@ -39,7 +38,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<S
   // A shape that is no notification at all throws: there is nothing to acknowledge piecewise.
   const notice = objectsFromNotification(event);
   const items = notice.objects.map((ref, i) => objectItem(s3, source.name, ref, String(i), source.formats));
-  const result = await runBatch({ source: source.name, items }, app.pipeline, Deadline.fromLambda(context));
+  const result = await deliverEvent(app, { source: source.name, items }, context);
   const failed = result.items.filter((r) => r.status === 'failed');
   const summary: S3HandlerResult = {
     objects: items.length,

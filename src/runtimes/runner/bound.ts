@@ -1,4 +1,5 @@
 import type { Batch, RawItem } from '../../core/batch.js';
+import { MAX_UNCOMMITTED_EVENTS } from '../../core/uncommitted.js';
 
 /**
  * The most that may be delivered but not yet committed: a read is cut into slices no larger than
@@ -8,9 +9,16 @@ import type { Batch, RawItem } from '../../core/batch.js';
 export interface UncommittedBound {
   items: number;
   bytes: number;
+  /** Events per slice (see core/uncommitted.ts): a slice that reaches it is committed and the rest delivered next. */
+  events?: number;
 }
 
 export const defaultBound: UncommittedBound = { items: 100, bytes: 4 * 1024 * 1024 };
+
+/** The event cap of a bound: never above the one the sinks' replay guards are derived from. */
+export function eventCap(bound: UncommittedBound): number {
+  return Math.min(bound.events ?? MAX_UNCOMMITTED_EVENTS, MAX_UNCOMMITTED_EVENTS);
+}
 
 /** Raw size of an item as far as it is known without reading it (streams count their declared size). */
 export function itemBytes(item: RawItem): number {

@@ -5,8 +5,8 @@ import { memoryLogger } from '../../core/log.js';
 import { runBatch } from '../../core/pipeline.js';
 import { AutoParser } from '../../parsers/auto/index.js';
 import { MemorySink, testPipeline } from '../../testing/memory.js';
-import { type RunnerOptions, UnitRunner } from './runner.js';
-import type { PassEnd, UnitRead, WorkUnit } from './unit.js';
+import { type RunnerOptions, runOnce, UnitRunner } from './runner.js';
+import type { PassEnd, SettledRead, UnitRead, WorkUnit } from './unit.js';
 
 /** A unit over a list of JSON lines whose cursor is the index of the next line (an inbox file, a log). */
 class ListUnit implements WorkUnit<number> {
@@ -78,7 +78,7 @@ const lines = (n: number) => Array.from({ length: n }, (_, i) => JSON.stringify(
 function runner(unit: ListUnit, sink: MemorySink, over: Partial<RunnerOptions> = {}) {
   const p = testPipeline({ parser: new AutoParser(), sinks: [sink] });
   return new UnitRunner(unit, {
-    process: (b) => runBatch(b, p),
+    process: (b, cap) => runBatch(b, p, undefined, cap),
     signal: new AbortController().signal,
     log: memoryLogger(),
     retry: { baseMs: 1, maxMs: 2, floorMs: 0 },
@@ -98,6 +98,38 @@ describe('unit runner', () => {
     expect(sink.writes.map((w) => w.length)).toEqual([3, 3, 3, 1]);
     expect(r.state).toBe('finished');
     expect(unit.finishedAt).toBe(10);
+  });
+
+  it('cuts a slice again where it reached the event cap, committing each part before the next', async () => {
+    const unit = new ListUnit(lines(10), 10);
+    const sink = new MemorySink();
+    const r = runner(unit, sink, { bound: { items: 100, bytes: 1 << 20, events: 3 } });
+    await r.run();
+    expect(sink.byId.size).toBe(10);
+    expect(unit.commits).toEqual([3, 6, 9, 10]);
+    expect(r.retries).toBe(0);
+  });
+
+  it('settles a read in parts where the event cap cut it', async () => {
+    const sink = new MemorySink();
+    const p = testPipeline({ parser: new AutoParser(), sinks: [sink] });
+    const settled: number[][] = [];
+    const read: SettledRead<number[]> = {
+      batch: { source: 'list', items: lines(5).map((l, i) => item(i, l)) },
+      settle: (from, results) => {
+        const cursor = results.map((_, i) => from + i);
+        settled.push(cursor);
+        return cursor;
+      },
+    };
+    await runOnce(read, {
+      id: 'capped',
+      process: (b, cap) => runBatch(b, p, undefined, cap),
+      log: memoryLogger(),
+      bound: { items: 100, bytes: 1 << 20, events: 2 },
+    });
+    expect(settled).toEqual([[0, 1], [2, 3], [4]]);
+    expect(sink.byId.size).toBe(5);
   });
 
   it('cuts slices by bytes too, an item larger than the bound going alone', async () => {
@@ -425,5 +457,66 @@ describe('unit runner controls (the daemon command set)', () => {
     const r = runner(new ListUnit(lines(1), 1), new MemorySink());
     r.pause();
     await expect(r.setCursor('1')).rejects.toMatchObject({ refusal: 'unsupported' });
+  });
+
+  it('settles items that do not wait for each other: a failure is committed as such and later items go on', async () => {
+    const sink = new MemorySink().failNext(3, true, (_, e) => e.origin.ref === 'line 1');
+    const p = testPipeline({ parser: new AutoParser(), sinks: [sink] });
+    const settled: string[] = [];
+    const read: SettledRead<string[]> = {
+      batch: { source: 'list', items: lines(4).map((l, i) => item(i, l)) },
+      settle: (from, results) => {
+        const cursor = results.map((r, i) => `${from + i}:${r.status}`);
+        settled.push(...cursor);
+        return cursor;
+      },
+    };
+    const r = await runOnce(read, {
+      id: 'once',
+      process: (b) => runBatch(b, p),
+      log: memoryLogger(),
+      bound: { items: 2, bytes: 1 << 20 },
+    });
+    expect(settled).toEqual(['0:delivered', '1:failed', '2:delivered', '3:delivered']);
+    expect(sink.byId.size).toBe(3);
+    expect(r.lastCursor).toEqual(['2:delivered', '3:delivered']);
+    expect(r.status()).toMatchObject({ slices: 2, items: 3 });
+    expect(r.lastError).toContain('busy');
+  });
+
+  it('a one-shot read stops at the deadline, committing nothing it did not deliver', async () => {
+    const { Deadline } = await import('../../core/deadline.js');
+    const sink = new MemorySink();
+    const p = testPipeline({ parser: new AutoParser(), sinks: [sink] });
+    const read: UnitRead<number> = {
+      batch: { source: 'list', items: lines(2).map((l, i) => item(i, l)) },
+      cursorAfter: (i) => i,
+    };
+    const r = await runOnce(read, {
+      id: 'late',
+      process: (b) => runBatch(b, p),
+      log: memoryLogger(),
+      deadline: Deadline.in(0),
+    });
+    expect(r.lastCursor).toBeUndefined();
+    expect(sink.writes).toHaveLength(0);
+  });
+
+  it('a one-shot ordered read that fails is not read again: the caller hands back the rest', async () => {
+    const sink = new MemorySink().failNext(100, true, (_, e) => e.origin.ref === 'line 1');
+    const p = testPipeline({ parser: new AutoParser(), sinks: [sink] });
+    const read: UnitRead<number> = {
+      batch: { source: 'list', items: lines(3).map((l, i) => item(i, l)) },
+      cursorAfter: (i) => i,
+    };
+    const r = await runOnce(read, {
+      id: 'fails',
+      process: (b) => runBatch(b, p),
+      log: memoryLogger(),
+      bound: { items: 1, bytes: 1 << 20 },
+    });
+    expect(r.lastCursor).toBe(0);
+    expect(r.state).toBe('stopped');
+    expect([...sink.byId.values()].map((e) => e.origin.ref)).toEqual(['line 0']);
   });
 });

@@ -5,14 +5,15 @@ import { Deadline } from '../../core/deadline.js';
 import { ConfigError, ControlError, describeError, SourceError, StateError } from '../../core/errors.js';
 import { PauseGate } from '../../core/pause.js';
 import { type RetryPolicy, retryDelay, sleep, sourceRetry } from '../../core/retry.js';
-import { defaultBound, sliceStarts, type UncommittedBound } from './bound.js';
-import type { PassEnd, UnitRead, WorkUnit } from './unit.js';
+import type { EventCap } from '../../core/uncommitted.js';
+import { defaultBound, eventCap, sliceStarts, type UncommittedBound } from './bound.js';
+import type { OrderedRead, PassEnd, SettledRead, UnitRead, WorkUnit } from './unit.js';
 
 export type UnitState = UnitHealthState;
 
 export interface RunnerOptions {
-  /** Delivers one batch (runBatch with the app's pipeline) and says which items can be acknowledged. */
-  process(batch: Batch): Promise<BatchResult>;
+  /** Delivers one batch (runBatch with the app's pipeline, passing `cap` on) and says which items can be acknowledged. */
+  process(batch: Batch, cap?: EventCap): Promise<BatchResult>;
   signal: AbortSignal;
   log: Logger;
   retry?: RetryPolicy;
@@ -31,7 +32,9 @@ export interface RunnerOptions {
   once?: boolean;
 }
 
-type SliceOutcome = 'delivered' | 'retry' | 'stop' | 'restart';
+type ReadOutcome = 'delivered' | 'retry' | 'stop' | 'restart';
+/** A number: the slice reached the event cap; what is before that index is committed, the rest goes next. */
+type SliceOutcome = ReadOutcome | number;
 
 /**
  * Drives one work unit: reads from its committed cursor, delivers each read in bounded slices,
@@ -251,7 +254,7 @@ export class UnitRunner<C> {
     }
   }
 
-  private async deliverRead(read: UnitRead<C>): Promise<SliceOutcome> {
+  private async deliverRead(read: UnitRead<C>): Promise<ReadOutcome> {
     if (read.lagMs !== undefined) this.lagMs = read.lagMs;
     const items = read.batch.items;
     if (items.length === 0) return this.deliverEmpty(read);
@@ -262,16 +265,14 @@ export class UnitRunner<C> {
       await this.waitWhilePaused();
       if (this.signal.aborted) return 'stop';
       if (this.cursorReset) return 'restart';
-      const from = starts[s]!;
-      const to = starts[s + 1] ?? items.length;
-      const outcome = await this.deliverSlice(read, from, to);
+      const outcome = await this.deliverRange(read, starts[s]!, starts[s + 1] ?? items.length);
       if (outcome !== 'delivered') return outcome;
     }
     return 'delivered';
   }
 
   /** Caught up (wait the interval), or a read filtered empty whose end cursor moved (commit it, read on). */
-  private async deliverEmpty(read: UnitRead<C>): Promise<SliceOutcome> {
+  private async deliverEmpty(read: UnitRead<C>): Promise<ReadOutcome> {
     // Progress either way; a read with items counts once something of it is committed.
     this.progressAt = Date.now();
     if (read.endCursor !== undefined) {
@@ -285,14 +286,25 @@ export class UnitRunner<C> {
     return this.signal.aborted ? 'stop' : this.cursorReset ? 'restart' : 'delivered';
   }
 
-  private async deliverSlice(read: UnitRead<C>, from: number, to: number): Promise<SliceOutcome> {
+  /** One slice, cut again where the event cap stopped it (each part committed before the next). */
+  private async deliverRange(read: UnitRead<C>, from: number, to: number): Promise<ReadOutcome> {
+    for (let at = from; ; ) {
+      const outcome =
+        'settle' in read ? await this.settleSlice(read, at, to) : await this.deliverSlice(read, at, to);
+      if (typeof outcome !== 'number') return outcome;
+      if (this.shouldStop()) return 'stop';
+      at = outcome;
+    }
+  }
+
+  private async deliverSlice(read: OrderedRead<C>, from: number, to: number): Promise<SliceOutcome> {
     const batch = { source: read.batch.source, items: read.batch.items.slice(from, to) };
     this.setState('running');
     this.delivering = true;
     let result: BatchResult;
     let delivered: number;
     try {
-      result = await this.opts.process(batch);
+      result = await this.opts.process(batch, { events: eventCap(this.bound) });
       const failedAt = result.items.findIndex((r) => !isAcked(r));
       delivered = failedAt === -1 ? batch.items.length : failedAt;
       if (delivered > 0) await this.commit(cursorAt(read, from + delivered));
@@ -303,9 +315,35 @@ export class UnitRunner<C> {
     this.items += delivered;
     this.slices++;
     if (firstFailed === -1) return 'delivered';
+    if (firstFailed === result.deferredFrom) return from + firstFailed;
     this.noteError(result.items[firstFailed]!.error ?? 'delivery failed');
     this.opts.log.warn({ unit: this.unit.id }, `${this.unit.id}: ${this.lastError}; retrying`);
     return result.cutShort ? 'stop' : 'retry';
+  }
+
+  /** Items that do not wait for each other: commit the slice's outcome, failures included, and go on. */
+  private async settleSlice(read: SettledRead<C>, from: number, to: number): Promise<SliceOutcome> {
+    const batch = { source: read.batch.source, items: read.batch.items.slice(from, to) };
+    this.setState('running');
+    this.delivering = true;
+    let result: BatchResult;
+    let tried: BatchResult['items'];
+    try {
+      result = await this.opts.process(batch, { events: eventCap(this.bound) });
+      tried = result.items.slice(0, result.deferredFrom);
+      await this.commit(read.settle(from, tried));
+    } finally {
+      this.delivering = false;
+    }
+    this.items += tried.filter(isAcked).length;
+    this.slices++;
+    if (result.deferredFrom !== undefined) return from + result.deferredFrom;
+    const failed = result.items.find((r) => !isAcked(r));
+    if (failed) {
+      this.noteError(failed.error ?? 'delivery failed');
+      this.opts.log.warn({ unit: this.unit.id }, `${this.unit.id}: ${this.lastError}; retried later`);
+    }
+    return result.cutShort ? 'stop' : 'delivered';
   }
 
   private async commit(cursor: C): Promise<void> {
@@ -392,7 +430,7 @@ export class UnitRunner<C> {
 }
 
 /** The cursor to commit once the first `delivered` items of a read are delivered. */
-function cursorAt<C>(read: UnitRead<C>, delivered: number): C {
+function cursorAt<C>(read: OrderedRead<C>, delivered: number): C {
   const all = delivered === read.batch.items.length;
   return all && read.endCursor !== undefined ? read.endCursor : read.cursorAfter(delivered - 1);
 }
@@ -401,4 +439,53 @@ function cursorAt<C>(read: UnitRead<C>, delivered: number): C {
 export function isRetryable(e: unknown): boolean {
   if (e instanceof StateError || e instanceof ConfigError) return false;
   return !(e instanceof SourceError && !e.retryable);
+}
+
+export interface OneShotOptions extends Pick<RunnerOptions, 'process' | 'log' | 'deadline' | 'bound'> {
+  id: string;
+}
+
+/**
+ * Delivers one read that will never be read again by this process (a Lambda event: its "commit"
+ * is the answer to Lambda), through the same slicing, deadline and commit rules as a unit. Returns
+ * the runner, whose `lastCursor` is the last committed cursor (undefined when nothing was).
+ */
+export async function runOnce<C>(read: UnitRead<C>, opts: OneShotOptions): Promise<UnitRunner<C>> {
+  const over = new AbortController();
+  const runner = new UnitRunner(new OneShotUnit(opts.id, read, over), {
+    ...opts,
+    signal: over.signal,
+    bound: opts.bound ?? { items: Number.POSITIVE_INFINITY, bytes: Number.POSITIVE_INFINITY },
+  });
+  await runner.run();
+  return runner;
+}
+
+/** A unit holding one read: after its one pass (delivered or not) it stops, as the caller retries what is left. */
+class OneShotUnit<C> implements WorkUnit<C> {
+  private served = false;
+
+  constructor(
+    readonly id: string,
+    private readonly only: UnitRead<C>,
+    private readonly over: AbortController,
+  ) {}
+
+  async load(): Promise<C | undefined> {
+    return undefined;
+  }
+
+  async *read(): AsyncGenerator<UnitRead<C>, PassEnd> {
+    try {
+      if (!this.served) {
+        this.served = true;
+        yield this.only;
+      }
+      return 'finished';
+    } finally {
+      this.over.abort();
+    }
+  }
+
+  async commit(): Promise<void> {}
 }

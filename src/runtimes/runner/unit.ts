@@ -1,10 +1,7 @@
-import type { Batch } from '../../core/batch.js';
+import type { Batch, ItemResult } from '../../core/batch.js';
 
-/** One read of a unit: raw items and, for each, the position to commit once it is delivered. */
-export interface UnitRead<C> {
+interface ReadBase<C> {
   batch: Batch;
-  /** The cursor to commit once items 0..index are all delivered. */
-  cursorAfter(index: number): C;
   /** How far behind the newest data the unit is after this read, when the source knows. */
   lagMs?: number;
   /**
@@ -15,6 +12,25 @@ export interface UnitRead<C> {
    */
   endCursor?: C;
 }
+
+/** A read whose items are in order (a shard, a Duo log): a failure holds back everything after it. */
+export interface OrderedRead<C> extends ReadBase<C> {
+  /** The cursor to commit once items 0..index are all delivered. */
+  cursorAfter(index: number): C;
+}
+
+/**
+ * A read whose items do not wait for each other (SQS messages, inbox files, backfill objects):
+ * a failed item is retried on the source's own schedule (visibility timeout, a per-file retry
+ * time, the retry list) while the items after it go on.
+ */
+export interface SettledRead<C> extends ReadBase<C> {
+  /** The cursor recording one delivered slice (items `from`..), failures included. */
+  settle(from: number, results: readonly ItemResult[]): C;
+}
+
+/** One read of a unit: raw items and how to turn their delivery into a cursor to commit. */
+export type UnitRead<C> = OrderedRead<C> | SettledRead<C>;
 
 /**
  * How a pass over a unit ended: `idle` (caught up for now: read again after the interval) or

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LogEvent } from '../../core/event.js';
 import { finalizeEvent } from '../../core/pipeline.js';
-import { DailyFilesSink } from './index.js';
+import { MAX_UNCOMMITTED_EVENTS, REPLAY_WRITERS } from '../../core/uncommitted.js';
+import { DailyFilesSink, MAX_IDS_PER_FILE } from './index.js';
 import { dailyFilesSinkSchema } from './schema.js';
 
 let dir: string;
@@ -63,6 +64,27 @@ describe('daily files sink', () => {
     await b.write([...events, ev('d', '2026-11-25T01:00:02Z', 3)]);
     await b.close();
     expect((await read(join(dir, 'd', 'd-2026-11-25.jsonl'))).map((l) => l.n)).toEqual([1, 2, 3]);
+  });
+
+  it('after a restart, recognizes every event a crash can replay (the uncommitted bound), however long the lines', async () => {
+    // What a crash replays: each writer's slice not yet committed, the cap in events each.
+    const replayable = MAX_UNCOMMITTED_EVENTS * REPLAY_WRITERS;
+    const pad = 'x'.repeat(200);
+    const events = Array.from({ length: replayable }, (_, n) =>
+      finalizeEvent(
+        { dataset: 'd', timestamp: Date.parse('2026-11-25T01:00:00Z'), doc: { n, pad }, idParts: ['d', n] },
+        { source: 't', type: 'test', ref: 'x' },
+      ),
+    );
+    const a = sink({ fsync: false, dedup_scan_bytes: 4096 });
+    expect(await a.write(events)).toEqual([]);
+    await a.close();
+    const b = sink({ fsync: false, dedup_scan_bytes: 4096 });
+    expect(await b.write(events)).toEqual([]);
+    await b.close();
+    expect(await read(join(dir, 'd', 'd-2026-11-25.jsonl'))).toHaveLength(replayable);
+    // An open file trims its ids to half of the most it keeps: that half still covers the bound.
+    expect(MAX_IDS_PER_FILE / 2).toBeGreaterThanOrEqual(replayable);
   });
 
   it('keeps every line whole when many writers append at once to a file a crash left torn', async () => {

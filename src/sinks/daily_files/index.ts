@@ -5,14 +5,16 @@ import { DeliveryError, toError } from '../../core/errors.js';
 import { type LogEvent, serializedDoc } from '../../core/event.js';
 import { type FileModes, modesFor, pathUnder } from '../../core/fsutil.js';
 import { safeNameComponent } from '../../core/names.js';
+import { REPLAY_GUARD_EVENTS } from '../../core/uncommitted.js';
 import { dayFileName, dayOfFileName } from './naming.js';
 import type { DailyFilesSinkConfig } from './schema.js';
 
 /**
- * Ids remembered per open file. Duplicates come from retries of recent batches, so a window of
- * the latest ids is enough; it bounds memory (~10 MB per busy file) on big days.
+ * Ids remembered per open file. Duplicates come from replays of what was delivered but not yet
+ * committed, so a window of the latest ids is enough; it bounds memory (~10 MB per busy file) on
+ * big days. Trimming keeps half, which still covers the replay guard (core/uncommitted.ts).
  */
-const MAX_IDS_PER_FILE = 100_000;
+export const MAX_IDS_PER_FILE = Math.max(100_000, 2 * REPLAY_GUARD_EVENTS);
 const MAX_OPEN_FILES = 32;
 
 interface OpenDayFile {
@@ -223,22 +225,45 @@ function trimOldest(ids: Set<string>, keep: number): void {
   }
 }
 
-/** Cuts a torn last line and returns the event ids found in the last `maxBytes` of the file. */
-async function scanTail(fh: FileHandle, maxBytes: number): Promise<Set<string>> {
-  const ids = new Set<string>();
+/**
+ * Cuts a torn last line and returns the event ids at the file's end: at least `minBytes` of it,
+ * and on until the ids of the last REPLAY_GUARD_EVENTS events are known, so whatever a crash can
+ * replay (core/uncommitted.ts) is recognized however long its lines are. `minBytes` 0 turns it off.
+ */
+async function scanTail(fh: FileHandle, minBytes: number): Promise<Set<string>> {
   const { size } = await fh.stat();
-  if (size === 0) return ids;
-  const start = Math.max(0, size - Math.max(maxBytes, 1));
-  const buf = Buffer.alloc(size - start);
-  await fh.read(buf, 0, buf.length, start);
-  const lastNl = buf.lastIndexOf(0x0a);
-  if (lastNl !== buf.length - 1) {
-    // A crash mid-append left half a line; it will be written again whole by the replay.
-    await fh.truncate(start + lastNl + 1);
+  if (size === 0) return new Set();
+  const end = await cutTornLine(fh, size);
+  if (minBytes === 0) return new Set();
+  for (let window = minBytes; ; window *= 2) {
+    const start = Math.max(0, end - window);
+    const ids = await idsBetween(fh, start, end);
+    if (ids.size >= REPLAY_GUARD_EVENTS || start === 0) return ids;
   }
-  if (maxBytes === 0) return ids;
-  const text = buf.subarray(0, lastNl + 1).toString('utf8');
-  const lines = text.split('\n');
+}
+
+/** A crash mid-append left half a line; it will be written again whole by the replay. Returns the new size. */
+async function cutTornLine(fh: FileHandle, size: number): Promise<number> {
+  const chunk = Buffer.alloc(64 * 1024);
+  for (let end = size; end > 0; ) {
+    const start = Math.max(0, end - chunk.length);
+    await fh.read(chunk, 0, end - start, start);
+    const nl = chunk.subarray(0, end - start).lastIndexOf(0x0a);
+    if (nl !== -1) {
+      if (start + nl + 1 !== size) await fh.truncate(start + nl + 1);
+      return start + nl + 1;
+    }
+    end = start;
+  }
+  await fh.truncate(0);
+  return 0;
+}
+
+async function idsBetween(fh: FileHandle, start: number, end: number): Promise<Set<string>> {
+  const ids = new Set<string>();
+  const buf = Buffer.alloc(end - start);
+  await fh.read(buf, 0, buf.length, start);
+  const lines = buf.toString('utf8').split('\n');
   if (start > 0) lines.shift(); // the first line may begin before the window
   for (const line of lines) {
     if (!line) continue;

@@ -40,12 +40,14 @@ export const dailyFilesSinkSchema = z
     day_zone: z.enum(['utc', 'local']).default('utc'),
     /** fsync after each write, so a checkpoint never runs ahead of the data on a power cut. */
     fsync: z.boolean().default(true),
-    /**
-     * On opening an existing day file, read this many bytes from its end to learn which event
-     * ids it already holds: a batch replayed after a crash then adds no duplicate line.
-     */
     /** Permissions of day files (quoted octal); their folders get the matching search bits. */
     mode: fileMode,
+    /**
+     * On opening an existing day file, read at least this many bytes from its end (and on until
+     * the ids of the last events a crash can replay are known, see core/uncommitted.ts) to learn
+     * which event ids it already holds: a batch replayed after a crash then adds no duplicate line.
+     * 0 turns the scan off.
+     */
     dedup_scan_bytes: z
       .number()
       .int()

@@ -145,4 +145,25 @@ sinks:
     // One folder per dataset: the records were decoded, not stored as one generic document.
     expect(await readdir(join(dir, 'out'))).toEqual(['aws.cloudwatch_logs']);
   });
+
+  it('runs the folder as one unit: a file that keeps failing waits for its retry while later files pass', async () => {
+    const sink = new MemorySink().failNext(1000, true, (_, e) => e.origin.ref.endsWith('a.jsonl'));
+    const { source, ctx } = setup(sink);
+    const stop = new AbortController();
+    ctx.signal = stop.signal;
+    await mkdir(join(dir, 'in'));
+    await writeFile(join(dir, 'in', 'a.jsonl'), '{"a":1}\n');
+    await writeFile(join(dir, 'in', 'b.jsonl'), '{"b":1}\n{"b":2}\n');
+    const running = source.run(ctx);
+    while (sink.byId.size < 2) await new Promise((r) => setTimeout(r, 5));
+    const unit = source.units()[0]!;
+    while (unit.status().items < 1) await new Promise((r) => setTimeout(r, 5));
+    stop.abort();
+    await running;
+    expect(await readdir(join(dir, 'in', '.done'))).toEqual(['b.jsonl']);
+    expect((await readdir(join(dir, 'in'))).sort()).toEqual(['.done', 'a.jsonl']);
+    expect(source.status()).toMatchObject({ files_processed: 1, files_retrying: 1 });
+    expect(unit.status()).toMatchObject({ unit: 'inbox', state: 'stopped', items: 1 });
+    expect(unit.lastError).toContain('destination busy');
+  });
 });

@@ -1,16 +1,28 @@
 import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Batch } from '../../core/batch.js';
-import { isAcked } from '../../core/batch.js';
+import { type ItemResult, isAcked, type RawItem } from '../../core/batch.js';
 import type { Logger, Source, SourceContext } from '../../core/component.js';
 import { describeError } from '../../core/errors.js';
 import { describeKind, openRegularFile } from '../../core/fsutil.js';
-import { retryDelay, sleep, sourceRetry } from '../../core/retry.js';
+import { retryDelay, sourceRetry } from '../../core/retry.js';
+import { UnitRunner } from '../../runtimes/runner/runner.js';
+import type { PassEnd, SettledRead, WorkUnit } from '../../runtimes/runner/unit.js';
 import type { InboxSourceConfig } from './schema.js';
+
+/** How one file's delivery ended: cleared from the inbox, or left for a retry at its own time. */
+export interface FileOutcome {
+  name: string;
+  result: ItemResult;
+}
 
 const IGNORED = /^\.|\.(tmp|part|crdownload|swp)$|~$/;
 
-/** Watches a folder (by polling: portable, and immune to lost inotify events) and ingests each dropped file. */
+/**
+ * Watches a folder (by polling: portable, and immune to lost inotify events) and ingests each
+ * dropped file. The folder is one work unit whose reads are the files ready now; files do not
+ * wait for each other, so a file that failed is retried on its own back-off while later ones pass.
+ * (Per-file units would give each a runner of its own for nothing: a file is read once, whole.)
+ */
 export class InboxSource implements Source {
   readonly name: string;
   private readonly donePath: string;
@@ -20,7 +32,8 @@ export class InboxSource implements Source {
   /** Entries already reported as not regular files, so each is logged once, not every poll. */
   private readonly skipped = new Set<string>();
   private processed = 0;
-  private waiting = 0;
+  waiting = 0;
+  private runner: UnitRunner<FileOutcome[]> | undefined;
 
   constructor(private readonly cfg: InboxSourceConfig) {
     this.name = cfg.name;
@@ -36,18 +49,21 @@ export class InboxSource implements Source {
     };
   }
 
+  units(): UnitRunner<FileOutcome[]>[] {
+    return this.runner ? [this.runner] : [];
+  }
+
   async run(ctx: SourceContext): Promise<void> {
     await mkdir(this.cfg.path, { recursive: true });
-    while (!ctx.signal.aborted) {
-      const ready = await this.readyFiles(Date.now(), ctx.log);
-      this.waiting = ready.length;
-      for (const name of ready) {
-        if (ctx.signal.aborted) break;
-        await this.ingest(name, ctx);
-        this.waiting--;
-      }
-      await sleep(this.cfg.poll_interval, ctx.signal);
-    }
+    this.runner = new UnitRunner(new FolderUnit(this, ctx.log), {
+      process: ctx.process,
+      signal: ctx.signal,
+      log: ctx.log,
+      intervalMs: this.cfg.poll_interval,
+      // One file per delivery, each cleared from the inbox before the next is read.
+      bound: { items: 1, bytes: Number.POSITIVE_INFINITY },
+    });
+    await this.runner.run();
   }
 
   /**
@@ -79,32 +95,37 @@ export class InboxSource implements Source {
     return found.sort((a, b) => a.mtime - b.mtime || a.name.localeCompare(b.name)).map((f) => f.name);
   }
 
+  /** Delivers one file now and clears it or schedules its retry; true when it left the inbox. */
   async ingest(name: string, ctx: SourceContext): Promise<boolean> {
+    const item = await this.fileItem(name, ctx.log);
+    if (!item) return false;
+    const result = (await ctx.process({ source: this.name, items: [item] })).items[0]!;
+    return this.settleFile({ name, result }, ctx.log);
+  }
+
+  /** The file as an item read as a stream, or undefined (logged) when it is not a regular file. */
+  async fileItem(name: string, log: Logger): Promise<RawItem | undefined> {
     const path = join(this.cfg.path, name);
-    const st = await lstat(path);
+    const st = await lstat(path).catch(() => undefined);
+    if (!st) return undefined;
     if (!st.isFile()) {
-      ctx.log.warn(
-        { file: path },
-        `skipping ${path}: ${describeKind(st)}; the inbox reads regular files only`,
-      );
-      return false;
+      log.warn({ file: path }, `skipping ${path}: ${describeKind(st)}; the inbox reads regular files only`);
+      return undefined;
     }
-    const batch: Batch = {
-      source: this.name,
-      items: [
-        {
-          ackId: path,
-          origin: { source: this.name, type: 'file', ref: path, attrs: { size: st.size } },
-          body: { kind: 'stream', open: () => openRegularFile(path), size: st.size },
-        },
-      ],
+    return {
+      ackId: path,
+      origin: { source: this.name, type: 'file', ref: path, attrs: { size: st.size } },
+      body: { kind: 'stream', open: () => openRegularFile(path), size: st.size },
     };
-    const result = (await ctx.process(batch)).items[0]!;
+  }
+
+  async settleFile({ name, result }: FileOutcome, log: Logger): Promise<boolean> {
+    const path = join(this.cfg.path, name);
     if (!isAcked(result)) {
       const attempt = (this.attempts.get(name) ?? 0) + 1;
       this.attempts.set(name, attempt);
       this.failures.set(name, Date.now() + retryDelay(attempt, { ...sourceRetry, floorMs: 1000 }));
-      ctx.log.warn({ file: path, attempt }, `will retry ${path}: ${result.error ?? 'delivery failed'}`);
+      log.warn({ file: path, attempt }, `will retry ${path}: ${result.error ?? 'delivery failed'}`);
       return false;
     }
     this.failures.delete(name);
@@ -116,14 +137,60 @@ export class InboxSource implements Source {
         await rename(path, join(this.donePath, name));
       }
     } catch (e) {
-      ctx.log.error({ file: path }, `cannot clear ${path} from the inbox: ${describeError(e)}`);
+      log.error({ file: path }, `cannot clear ${path} from the inbox: ${describeError(e)}`);
     }
     this.processed++;
-    ctx.log.info(
+    log.info(
       { file: path, events: result.events, status: result.status, rejected: result.rejected ?? 0 },
       `${result.status === 'dead-lettered' ? 'dead-lettered' : 'ingested'} ${path}`,
     );
     return true;
+  }
+}
+
+/** The inbox folder as a work unit: each read is the files ready now, oldest first. */
+class FolderUnit implements WorkUnit<FileOutcome[]> {
+  readonly id: string;
+
+  constructor(
+    private readonly inbox: InboxSource,
+    private readonly log: Logger,
+  ) {
+    this.id = inbox.name;
+  }
+
+  async load(): Promise<FileOutcome[] | undefined> {
+    return undefined;
+  }
+
+  async *read(
+    _from: FileOutcome[] | undefined,
+    signal: AbortSignal,
+  ): AsyncGenerator<SettledRead<FileOutcome[]>, PassEnd> {
+    while (!signal.aborted) {
+      const ready = await this.inbox.readyFiles(Date.now(), this.log);
+      const items: RawItem[] = [];
+      const names: string[] = [];
+      for (const name of ready) {
+        const item = await this.inbox.fileItem(name, this.log);
+        if (!item) continue;
+        items.push(item);
+        names.push(name);
+      }
+      this.inbox.waiting = items.length;
+      yield {
+        batch: { source: this.inbox.name, items },
+        settle: (from, results) => results.map((result, i) => ({ name: names[from + i]!, result })),
+      };
+    }
+    return 'idle';
+  }
+
+  async commit(outcomes: FileOutcome[]): Promise<void> {
+    for (const outcome of outcomes) {
+      await this.inbox.settleFile(outcome, this.log);
+      this.inbox.waiting--;
+    }
   }
 }
 
