@@ -98,7 +98,8 @@ async function logferry(dir: string): Promise<number> {
         ikey: fake.ikey,
         skey: fake.skey,
         endpoint,
-        lookback: now - start + 600_000,
+        // Durations in config carry a unit (a bare number is refused).
+        lookback: `${Math.ceil((now - start + 600_000) / 1000)}s`,
         logs: {
           authentication: { max_events_per_poll: 10_000_000 },
           administrator: { enabled: false },
