@@ -142,9 +142,13 @@ const dir = await mkdtemp(join(tmpdir(), 'bench-duo-'));
 try {
   progress(`duo: ${EVENTS} authentication events in the fake Duo API, ${LATENCY} ms per request`);
   const base = await measure(baseline);
-  progress(`baseline (bare signed HTTP loop): ${base.value} events in ${base.seconds.toFixed(2)} s`);
+  progress(
+    `baseline (bare signed HTTP loop): ${base.value} events in ${base.seconds.toFixed(2)} s (${base.cpuSeconds.toFixed(2)} s CPU)`,
+  );
   const run = await measure(() => logferry(dir));
-  progress(`logferry (duo source → daily files): ${run.value} events in ${run.seconds.toFixed(2)} s`);
+  progress(
+    `logferry (duo source → daily files): ${run.value} events in ${run.seconds.toFixed(2)} s (${run.cpuSeconds.toFixed(2)} s CPU)`,
+  );
   if (run.value !== EVENTS || base.value !== EVENTS)
     throw new Error(`expected ${EVENTS} events, got ${run.value} (logferry) and ${base.value} (baseline)`);
   let bytes = 0;
