@@ -100,15 +100,24 @@ export function geo(location: unknown): Json | undefined {
   return Object.keys(g).length ? g : undefined;
 }
 
-/** Drops undefined members (and objects left empty) so documents stay small and clean. */
+/**
+ * Drops undefined members (and objects left empty) so documents stay small and clean. Walks keys
+ * with for…in: Object.entries made an array per member, per event.
+ */
 export function compact(v: Json): Json {
   const out: Json = {};
-  for (const [k, x] of Object.entries(v)) {
+  for (const k in v) {
+    const x = v[k];
     if (x === undefined) continue;
     if (x !== null && typeof x === 'object' && !Array.isArray(x)) {
       const c = compact(x as Json);
-      if (Object.keys(c).length) out[k] = c;
+      if (!isEmpty(c)) out[k] = c;
     } else if (!(Array.isArray(x) && x.length === 0)) out[k] = x;
   }
   return out;
+}
+
+function isEmpty(o: Json): boolean {
+  for (const _ in o) return false;
+  return true;
 }
