@@ -46,7 +46,7 @@ export function splitRequest(v: string | undefined): { method?: string; url?: st
   return {
     method: str(method),
     url: str(hasVersion ? s.slice(a + 1, b) : s.slice(a + 1)),
-    version: hasVersion ? str(last.replace(/^HTTP\//, '')) : undefined,
+    version: hasVersion ? str(last.startsWith('HTTP/') ? last.slice(5) : last) : undefined,
   };
 }
 
