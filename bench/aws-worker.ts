@@ -23,7 +23,7 @@ async function pipelineRun(parser: Parser, file: string, key: string): Promise<n
       delivery: {
         maxAttempts: 1,
         backoff: { baseMs: 1, maxMs: 1 },
-        chunkEvents: Number(process.env.BENCH_CHUNK_EVENTS ?? 2000),
+        chunkEvents: Number(process.env.BENCH_CHUNK_EVENTS ?? 500),
       },
     },
   );

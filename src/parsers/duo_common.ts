@@ -1,6 +1,7 @@
 import type { RawItem } from '../core/batch.js';
 import type { ParseContext } from '../core/component.js';
 import { jsonErrorReason, ParseError } from '../core/errors.js';
+import type { EventDraft } from '../core/event.js';
 
 export type Json = Record<string, unknown>;
 
@@ -53,8 +54,39 @@ export function duoTime(iso: unknown, seconds: unknown): number | undefined {
   return undefined;
 }
 
-/** Sets a bad event aside with its content (so a replay can retry it) and yields nothing for it. */
-export async function rejectEvent(ctx: ParseContext, event: Json, log: string, why: string): Promise<void> {
+/**
+ * One Duo item through a parser's `draft`: the draft alone, synchronously (an async generator per
+ * event cost more than the mapping), or nothing when `draft` says why the event is set aside
+ * (with its content, so a replay can retry it). An unreadable item fails when read, as before.
+ */
+export function parseDuoEvent(
+  item: RawItem,
+  ctx: ParseContext,
+  log: string,
+  draft: (e: Json) => EventDraft | string,
+): Iterable<EventDraft> | AsyncIterable<EventDraft> {
+  let e: Json;
+  try {
+    e = duoEvent(item);
+  } catch (err) {
+    return failing(err);
+  }
+  const d = draft(e);
+  return typeof d === 'string' ? rejecting(ctx, e, log, d) : [d];
+}
+
+// biome-ignore lint/correctness/useYield: it only throws, where the caller reads
+async function* failing(err: unknown): AsyncIterable<EventDraft> {
+  throw err;
+}
+
+// biome-ignore lint/correctness/useYield: a set-aside event yields nothing
+async function* rejecting(
+  ctx: ParseContext,
+  event: Json,
+  log: string,
+  why: string,
+): AsyncIterable<EventDraft> {
   await ctx.reject({ ref: 'event', data: JSON.stringify(event) }, new ParseError(`Duo ${log} event ${why}`));
 }
 
@@ -68,15 +100,24 @@ export function geo(location: unknown): Json | undefined {
   return Object.keys(g).length ? g : undefined;
 }
 
-/** Drops undefined members (and objects left empty) so documents stay small and clean. */
+/**
+ * Drops undefined members (and objects left empty) so documents stay small and clean. Walks keys
+ * with for…in: Object.entries made an array per member, per event.
+ */
 export function compact(v: Json): Json {
   const out: Json = {};
-  for (const [k, x] of Object.entries(v)) {
+  for (const k in v) {
+    const x = v[k];
     if (x === undefined) continue;
     if (x !== null && typeof x === 'object' && !Array.isArray(x)) {
       const c = compact(x as Json);
-      if (Object.keys(c).length) out[k] = c;
+      if (!isEmpty(c)) out[k] = c;
     } else if (!(Array.isArray(x) && x.length === 0)) out[k] = x;
   }
   return out;
+}
+
+function isEmpty(o: Json): boolean {
+  for (const _ in o) return false;
+  return true;
 }

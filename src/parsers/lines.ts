@@ -26,6 +26,20 @@ export async function* readLines(
   what = 'input',
   inflate: InflateLimits = defaultLimits,
 ): AsyncIterable<Line> {
+  for await (const batch of readLineBatches(input, maxLineBytes, what, inflate)) yield* batch;
+}
+
+/**
+ * readLines, handing over the lines of each decoded chunk together: a hot line parser then pays
+ * one await per chunk instead of one per line (for access logs, the await cost more than the
+ * parsing).
+ */
+export async function* readLineBatches(
+  input: Readable,
+  maxLineBytes: number,
+  what = 'input',
+  inflate: InflateLimits = defaultLimits,
+): AsyncIterable<Line[]> {
   const source = decodedChunks(input, what, inflate);
   let pending: Buffer[] = [];
   let pendingLen = 0;
@@ -33,6 +47,7 @@ export async function* readLines(
   let no = 0;
   try {
     for await (const chunk of source) {
+      const batch: Line[] = [];
       let start = 0;
       for (;;) {
         const nl = chunk.indexOf(0x0a, start);
@@ -46,15 +61,16 @@ export async function* readLines(
             pending.push(chunk.subarray(start));
             pendingLen += rest;
           }
+          if (batch.length > 0) yield batch;
           break;
         }
         no++;
         const piece = chunk.subarray(start, nl);
         if (skipping || pendingLen + piece.length > maxLineBytes) {
-          yield { no, text: '', oversize: (skipping || pendingLen) + piece.length };
+          batch.push({ no, text: '', oversize: (skipping || pendingLen) + piece.length });
         } else {
           const buf = pendingLen ? Buffer.concat([...pending, piece]) : piece;
-          yield { no, text: stripCr(buf.toString('utf8')) };
+          batch.push({ no, text: stripCr(buf.toString('utf8')) });
         }
         pending = [];
         pendingLen = 0;
@@ -75,8 +91,8 @@ export async function* readLines(
     }
     throw e;
   }
-  if (skipping) yield { no: no + 1, text: '', oversize: skipping };
-  else if (pendingLen) yield { no: no + 1, text: stripCr(Buffer.concat(pending).toString('utf8')) };
+  if (skipping) yield [{ no: no + 1, text: '', oversize: skipping }];
+  else if (pendingLen) yield [{ no: no + 1, text: stripCr(Buffer.concat(pending).toString('utf8')) }];
 }
 
 function stripCr(s: string): string {
@@ -85,13 +101,25 @@ function stripCr(s: string): string {
 
 /** The lines of an item; a line over the limit is set aside (`ctx.reject`) and not yielded. */
 export async function* itemLines(item: RawItem, ctx: ParseContext): AsyncIterable<Line> {
+  for await (const batch of itemLineBatches(item, ctx)) yield* batch;
+}
+
+/** itemLines a decoded chunk at a time (see readLineBatches). */
+export async function* itemLineBatches(item: RawItem, ctx: ParseContext): AsyncIterable<Line[]> {
   const max = ctx.limits.max_line_bytes;
-  for await (const line of readLines(await openBody(item), max, item.origin.ref, ctx.limits)) {
-    if (line.oversize) {
-      await ctx.reject(
-        { ref: `line ${line.no}` },
-        new LimitError(`line ${line.no} is ${line.oversize} bytes, over the ${max}-byte limit`),
-      );
-    } else yield line;
+  for await (const batch of readLineBatches(await openBody(item), max, item.origin.ref, ctx.limits)) {
+    let kept = batch;
+    if (batch.some((l) => l.oversize)) {
+      kept = [];
+      for (const line of batch) {
+        if (!line.oversize) kept.push(line);
+        else
+          await ctx.reject(
+            { ref: `line ${line.no}` },
+            new LimitError(`line ${line.no} is ${line.oversize} bytes, over the ${max}-byte limit`),
+          );
+      }
+    }
+    if (kept.length > 0) yield kept;
   }
 }

@@ -29,6 +29,19 @@ export function accessor(path: string): Accessor {
       return (x as Doc)[b];
     };
   }
+  if (keys.length === 3) {
+    // The usual depth of rule fields (`aws.cloudtrail.eventName`): unrolled, as for two keys.
+    const [a, b, c] = keys as [string, string, string];
+    return (doc) => {
+      const x = doc[a];
+      if (x === null || typeof x !== 'object') return undefined;
+      if (Array.isArray(x)) return fanOut(x, keys, 1);
+      const y = (x as Doc)[b];
+      if (y === null || typeof y !== 'object') return undefined;
+      if (Array.isArray(y)) return fanOut(y, keys, 2);
+      return (y as Doc)[c];
+    };
+  }
   return (doc) => {
     let cur: unknown = doc;
     for (let i = 0; i < keys.length; i++) {

@@ -259,6 +259,19 @@ dedup: { fields: [user.name], throttle: 1h }
     expect(await engine.evaluate(slow)).toEqual([]);
   });
 
+  it('a late event makes an older bucket; later events still drop buckets oldest first', () => {
+    const store = new MemoryWindowStore();
+    const add = (ts: number) => store.addNow({ key: 'k', ts, windowMs: 60_000, count: 1, sum: 0 });
+    expect(add(100_000).count).toBe(1);
+    expect(add(101_000).count).toBe(2);
+    // Late: counted in the group, judged on its own window (only itself is at or before it).
+    expect(add(50_000).count).toBe(1);
+    expect(add(102_000).count).toBe(4);
+    // Buckets are 3 s wide: 60 s on, the late bucket and the one of 100–101 s have left the window.
+    expect(add(162_500).count).toBe(2);
+    expect(add(200_000).count).toBe(2);
+  });
+
   it('sum and distinct_count', async () => {
     const sum = `id: bytes\ntitle: Bytes\nseverity: low\ndataset: test.ds\ncondition: { b: { exists: true } }\naggregate: { function: sum, field: b, window: 1m, threshold: 100 }\n`;
     expect(await alertsFor(sum, [ev({ b: 60 }), ev({ b: 'x' }), ev({ b: 50 })])).toHaveLength(1);

@@ -68,6 +68,11 @@ interface Win {
   /** Latest event time seen: buckets ending a window before it are dropped. */
   maxTs: number;
   buckets: Map<number, Bucket>;
+  /**
+   * The latest bucket start ever added: at least the last key of `buckets`, so a new bucket at
+   * or after it keeps time order without reading the keys.
+   */
+  lastStart: number;
   c: number;
   s: number;
   /** For distinct_count: in how many live buckets each value occurs. */
@@ -128,11 +133,12 @@ export class MemoryWindowStore implements WindowStore {
     const snap = await this.state?.get<Snapshot>(STATE_KEY);
     if (snap?.version !== 1) return;
     for (const [key, width, buckets] of snap.windows) {
-      const w: Win = { width, maxTs: 0, buckets: new Map(), c: 0, s: 0 };
+      const w: Win = { width, maxTs: 0, buckets: new Map(), lastStart: -Infinity, c: 0, s: 0 };
       for (const [b, c, sum, v] of [...buckets].sort((x, y) => x[0] - y[0])) {
         const bucket: Bucket = { c: 0, s: 0 };
         w.buckets.set(b, bucket);
         w.maxTs = Math.max(w.maxTs, b);
+        w.lastStart = b;
         addToBucket(w, bucket, { key, ts: b, windowMs: 0, count: c, sum });
         for (const x of v ?? [])
           addToBucket(w, bucket, { key, ts: b, windowMs: 0, count: 0, sum: 0, value: x });
@@ -153,7 +159,14 @@ export class MemoryWindowStore implements WindowStore {
     let w = this.windows.get(u.key);
     if (!w) {
       if (this.windows.size >= this.maxKeys) this.sweep();
-      w = { width: bucketWidth(u.windowMs), maxTs: u.ts, buckets: new Map(), c: 0, s: 0 };
+      w = {
+        width: bucketWidth(u.windowMs),
+        maxTs: u.ts,
+        buckets: new Map(),
+        lastStart: -Infinity,
+        c: 0,
+        s: 0,
+      };
       this.windows.set(u.key, w);
     }
     const width = w.width;
@@ -167,11 +180,10 @@ export class MemoryWindowStore implements WindowStore {
       let b = w.buckets.get(start);
       if (!b) {
         b = { c: 0, s: 0 };
-        const last = [...w.buckets.keys()].at(-1);
         w.buckets.set(start, b);
         // Keep time order (a late event made an older bucket): eviction reads from the front.
-        if (last !== undefined && start < last)
-          w.buckets = new Map([...w.buckets].sort((x, y) => x[0] - y[0]));
+        if (start < w.lastStart) w.buckets = new Map([...w.buckets].sort((x, y) => x[0] - y[0]));
+        else w.lastStart = start;
       }
       addToBucket(w, b, u);
     }

@@ -1,9 +1,19 @@
 import { hostPort, int, splitRequest, str, tlsVersion } from './fields.js';
 
+export interface Endpoint {
+  ip: string;
+  port?: number;
+  address: string;
+}
+
 /** An address in ECS shape; `address` repeats the IP as ECS asks for where no name is known. */
-export function endpoint(v: string | undefined, extra: Record<string, unknown> = {}) {
+export function endpoint(v: string | undefined, extra?: Record<string, unknown>): Endpoint | undefined {
   const hp = hostPort(v);
-  return hp ? { ip: hp.ip, port: hp.port, address: hp.ip, ...extra } : undefined;
+  if (!hp) return undefined;
+  // Without extras, a plain literal: a spread (even of {}) copied the object per line.
+  return extra
+    ? { ip: hp.ip, port: hp.port, address: hp.ip, ...extra }
+    : { ip: hp.ip, port: hp.port, address: hp.ip };
 }
 
 /** The fields of one HTTP request line that classic ELB and ALB logs share, by position. */

@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../core/errors.js';
+import { eventId } from '../../core/ids.js';
 import { type Doc, gzipUpTo, runParser, s3Item } from '../../testing/parse-harness.js';
 import { AlbParser, create as createAlb } from '../alb/index.js';
 import { create as createElb, ElbClassicParser } from '../elb_classic/index.js';
 import { create as createNlb, NlbParser } from '../nlb/index.js';
-import { splitRequest, tlsVersion } from './fields.js';
+import { isoMillis, splitRequest, tlsVersion } from './fields.js';
 import { tokenize } from './tokenize.js';
 
 const fixture = (dir: string) =>
@@ -85,7 +86,32 @@ describe('alb parser', () => {
     expect(lambdaFail!.aws.elb.target_status_code).toBeUndefined();
     expect(lambdaFail!.event.outcome).toBe('failure');
     expect(r.drafts[0]!.timestamp).toBe(Date.parse('2018-07-02T22:23:00.186641Z'));
-    expect(r.drafts[0]!.idParts).toEqual(['logs-bucket', ALB_KEY, 'etag1', 1]);
+    // Ids hash the same input as ever (bucket, key, etag, line): stored events keep their ids.
+    const first = r.drafts[0]!;
+    expect(eventId(first.dataset, first.idParts)).toBe(
+      eventId('aws.alb', ['logs-bucket', ALB_KEY, 'etag1', 1]),
+    );
+  });
+
+  it('reads times as Date.parse does', () => {
+    for (const t of [
+      '2018-07-02T22:23:00.186641Z',
+      '2018-07-02T22:23:00Z',
+      '2018-07-02T22:23:00.1Z',
+      '2018-07-02T22:23:00.12Z',
+      '2018-02-31T10:00:00.000Z',
+      '2018-07-02T24:00:00Z',
+      '2018-07-02T23:59:60Z',
+      '2018-13-02T22:23:00Z',
+      '0050-07-02T22:23:00Z',
+      '2018-07-02T22:23:00.Z',
+      '2018-07-02T22:23:00.1x3Z',
+      '2018-07-02 22:23:00Z',
+      '2018-07-02T22:23:00.186641+01:00',
+    ]) {
+      const parsed = Date.parse(t);
+      expect(isoMillis(t), t).toBe(Number.isNaN(parsed) ? undefined : parsed);
+    }
   });
 
   it('treats -1 processing times as absent and keeps newer and unknown trailing fields', async () => {

@@ -43,6 +43,9 @@ export class RecordsScanner {
   private inRecord = false;
   private index = 0;
   private consumed = 0;
+  /** Where in the current chunk the open record / top-level key began (-1: none open). */
+  private recStart = -1;
+  private keyStart = -1;
   readonly topKeys = new Set<string>();
 
   constructor(
@@ -63,79 +66,23 @@ export class RecordsScanner {
     return this.consumed;
   }
 
+  /** Scans one chunk; each record it completes goes to `out`. */
   push(buf: Buffer, out: ScannedRecord[]): void {
     const n = buf.length;
+    // A record or key still open from the last chunk goes on from this chunk's first byte.
+    this.recStart = this.inRecord ? 0 : -1;
+    this.keyStart = this.keyParts ? 0 : -1;
     let i = 0;
-    let recStart = this.inRecord ? 0 : -1;
-    let keyStart = this.keyParts ? 0 : -1;
     while (i < n) {
       if (this.inString) {
-        if (this.escaped) {
-          this.escaped = false;
-          i++;
-          continue;
-        }
-        const q = closingQuote(buf, i);
-        if (q < 0) {
-          this.escaped = q === STRING_GOES_ON_ESCAPED;
-          i = n;
-          break;
-        }
-        this.inString = false;
-        if (keyStart !== -1) {
-          this.keepKeyPart(buf.subarray(keyStart, q));
-          const text = Buffer.concat(this.keyParts!).toString('utf8');
-          this.keyParts = undefined;
-          this.keySize = 0;
-          keyStart = -1;
-          this.lastKey = text;
-          this.topKeys.add(text);
-        }
-        i = q + 1;
+        i = this.stringEnd(buf, i);
         continue;
       }
       const c = buf[i]!;
-      if (c === QUOTE) {
-        this.inString = true;
-        if (this.depth === 1 && this.expectKey) {
-          this.keyParts = [];
-          this.keySize = 0;
-          keyStart = i + 1;
-        }
-      } else if (c === OPEN_OBJ || c === OPEN_ARR) {
-        if (this.depth === 0) {
-          if (this.started || c !== OPEN_OBJ) throw this.notCloudTrail(c);
-          this.started = true;
-          this.expectKey = true;
-        } else if (this.depth === 1 && c === OPEN_ARR && this.lastKey === 'Records' && !this.expectKey) {
-          this.inRecords = true;
-        } else if (this.depth === 2 && this.inRecords) {
-          if (c !== OPEN_OBJ) throw this.error(`Records[${this.index}] is not a JSON object`, i);
-          this.inRecord = true;
-          recStart = i;
-          this.recParts = [];
-          this.recSize = 0;
-        }
-        this.depth++;
-      } else if (c === CLOSE_OBJ || c === CLOSE_ARR) {
-        this.depth--;
-        if (this.depth < 0) throw this.error(`unbalanced '${String.fromCharCode(c)}'`, i);
-        if (this.depth === 2 && this.inRecord) {
-          const size = this.recSize + (i + 1 - recStart);
-          let bytes: Buffer | undefined;
-          if (size <= this.maxRecordBytes) {
-            const tail = buf.subarray(recStart, i + 1);
-            bytes = this.recParts.length ? Buffer.concat([...this.recParts, tail]) : tail;
-          }
-          out.push({ index: this.index++, bytes, size });
-          this.inRecord = false;
-          this.recParts = [];
-          recStart = -1;
-        } else if (this.depth === 1 && this.inRecords) {
-          this.inRecords = false;
-          this.recordsDone = true;
-        }
-      } else if (this.depth === 1) {
+      if (c === QUOTE) this.openString(i);
+      else if (c === OPEN_OBJ || c === OPEN_ARR) this.open(c, i);
+      else if (c === CLOSE_OBJ || c === CLOSE_ARR) this.close(c, buf, i, out);
+      else if (this.depth === 1) {
         if (c === COLON) this.expectKey = false;
         else if (c === COMMA) this.expectKey = true;
       } else if (this.depth === 0 && c > 0x20) {
@@ -145,15 +92,97 @@ export class RecordsScanner {
       }
       i++;
     }
+    this.carryOver(buf);
+    this.consumed += n;
+  }
+
+  /** Inside a string at `i`: where scanning goes on (past its closing quote, or the chunk's end). */
+  private stringEnd(buf: Buffer, i: number): number {
+    if (this.escaped) {
+      this.escaped = false;
+      return i + 1;
+    }
+    const q = closingQuote(buf, i);
+    if (q < 0) {
+      this.escaped = q === STRING_GOES_ON_ESCAPED;
+      return buf.length;
+    }
+    this.inString = false;
+    if (this.keyStart !== -1) this.endKey(buf.subarray(this.keyStart, q));
+    return q + 1;
+  }
+
+  private openString(i: number): void {
+    this.inString = true;
+    if (this.depth === 1 && this.expectKey) {
+      this.keyParts = [];
+      this.keySize = 0;
+      this.keyStart = i + 1;
+    }
+  }
+
+  /** A top-level key is complete: remember it (the next array is Records when it says so). */
+  private endKey(last: Buffer): void {
+    this.keepKeyPart(last);
+    const text = Buffer.concat(this.keyParts!).toString('utf8');
+    this.keyParts = undefined;
+    this.keySize = 0;
+    this.keyStart = -1;
+    this.lastKey = text;
+    this.topKeys.add(text);
+  }
+
+  private open(c: number, i: number): void {
+    if (this.depth === 0) {
+      if (this.started || c !== OPEN_OBJ) throw this.notCloudTrail(c);
+      this.started = true;
+      this.expectKey = true;
+    } else if (this.depth === 1 && c === OPEN_ARR && this.lastKey === 'Records' && !this.expectKey) {
+      this.inRecords = true;
+    } else if (this.depth === 2 && this.inRecords) {
+      if (c !== OPEN_OBJ) throw this.error(`Records[${this.index}] is not a JSON object`, i);
+      this.inRecord = true;
+      this.recStart = i;
+      this.recParts = [];
+      this.recSize = 0;
+    }
+    this.depth++;
+  }
+
+  private close(c: number, buf: Buffer, i: number, out: ScannedRecord[]): void {
+    this.depth--;
+    if (this.depth < 0) throw this.error(`unbalanced '${String.fromCharCode(c)}'`, i);
+    if (this.depth === 2 && this.inRecord) out.push(this.endRecord(buf, i));
+    else if (this.depth === 1 && this.inRecords) {
+      this.inRecords = false;
+      this.recordsDone = true;
+    }
+  }
+
+  /** The record closing at `i`: its bytes (joined with earlier chunks' parts), unless over the limit. */
+  private endRecord(buf: Buffer, i: number): ScannedRecord {
+    const size = this.recSize + (i + 1 - this.recStart);
+    let bytes: Buffer | undefined;
+    if (size <= this.maxRecordBytes) {
+      const tail = buf.subarray(this.recStart, i + 1);
+      bytes = this.recParts.length ? Buffer.concat([...this.recParts, tail]) : tail;
+    }
+    this.inRecord = false;
+    this.recParts = [];
+    this.recStart = -1;
+    return { index: this.index++, bytes, size };
+  }
+
+  /** At a chunk's end, keeps the open record's and key's bytes for the next chunk. */
+  private carryOver(buf: Buffer): void {
     if (this.inRecord) {
-      const part = buf.subarray(recStart === -1 ? 0 : recStart);
+      const part = buf.subarray(this.recStart === -1 ? 0 : this.recStart);
       this.recSize += part.length;
       // Past the limit the bytes are dropped, only counted: the record is reported, not kept.
       if (this.recSize <= this.maxRecordBytes) this.recParts.push(part);
       else this.recParts = [];
     }
-    if (keyStart !== -1) this.keepKeyPart(buf.subarray(keyStart));
-    this.consumed += n;
+    if (this.keyStart !== -1) this.keepKeyPart(buf.subarray(this.keyStart));
   }
 
   /** A key still open at the end of a chunk is kept only up to the cap: past it the file is refused. */

@@ -2,20 +2,23 @@ import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
 import { contentId } from '../../sources/duo/logs.js';
-import { compact, duoEvent, duoOriginal, duoTime, type Json, rejectEvent, str } from '../duo_common.js';
+import { compact, duoOriginal, duoTime, type Json, parseDuoEvent, str } from '../duo_common.js';
 
 /** Duo administrator log v1 → ECS (`duo.administrator`); the original event is kept under `duo`. */
 export class DuoAdminParser implements Parser {
   readonly name = 'duo_admin';
 
-  async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
-    const e = duoEvent(item);
+  parse(item: RawItem, ctx: ParseContext): Iterable<EventDraft> | AsyncIterable<EventDraft> {
+    return parseDuoEvent(item, ctx, 'administrator', (e) => this.draft(item, e));
+  }
+
+  /** The event's draft, or why it is set aside. */
+  private draft(item: RawItem, e: Json): EventDraft | string {
     // Serialized now: the document below shares (and transforms may change) the same object.
     const original = duoOriginal(item, e);
     const timestamp = duoTime(undefined, e.timestamp) ?? duoTime(e.isotimestamp, undefined);
     if (timestamp === undefined) {
-      await rejectEvent(ctx, e, 'administrator', 'has no timestamp (timestamp/isotimestamp)');
-      return;
+      return 'has no timestamp (timestamp/isotimestamp)';
     }
     const action = str(e.action) ?? 'unknown';
     // `description` is JSON text for most actions, free text for a few.
@@ -53,7 +56,7 @@ export class DuoAdminParser implements Parser {
       }),
       duo: { ...e, ...(details ? { description_fields: details } : {}) },
     };
-    yield { dataset: 'duo.administrator', timestamp, doc, idParts: ['content', contentId(e)], original };
+    return { dataset: 'duo.administrator', timestamp, doc, idParts: ['content', contentId(e)], original };
   }
 }
 

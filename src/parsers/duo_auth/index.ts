@@ -1,7 +1,7 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
-import { compact, duoEvent, duoOriginal, duoTime, geo, obj, rejectEvent, str } from '../duo_common.js';
+import { compact, duoOriginal, duoTime, geo, type Json, obj, parseDuoEvent, str } from '../duo_common.js';
 
 const FAILED = new Set(['denied', 'failure', 'fraud', 'error']);
 
@@ -9,14 +9,17 @@ const FAILED = new Set(['denied', 'failure', 'fraud', 'error']);
 export class DuoAuthParser implements Parser {
   readonly name = 'duo_auth';
 
-  async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
-    const e = duoEvent(item);
+  parse(item: RawItem, ctx: ParseContext): Iterable<EventDraft> | AsyncIterable<EventDraft> {
+    return parseDuoEvent(item, ctx, 'authentication', (e) => this.draft(item, e));
+  }
+
+  /** The event's draft, or why it is set aside. */
+  private draft(item: RawItem, e: Json): EventDraft | string {
     // Serialized now: the document below shares (and transforms may change) the same object.
     const original = duoOriginal(item, e);
     const timestamp = duoTime(e.isotimestamp, e.timestamp);
     if (timestamp === undefined) {
-      await rejectEvent(ctx, e, 'authentication', 'has no timestamp (isotimestamp/timestamp)');
-      return;
+      return 'has no timestamp (isotimestamp/timestamp)';
     }
     const access = obj(e.access_device);
     const user = obj(e.user);
@@ -50,7 +53,7 @@ export class DuoAuthParser implements Parser {
       duo: e,
     };
     const txid = str(e.txid);
-    yield {
+    return {
       dataset: 'duo.authentication',
       timestamp,
       doc,

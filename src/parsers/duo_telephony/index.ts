@@ -1,20 +1,23 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
-import { compact, duoEvent, duoOriginal, duoTime, rejectEvent, str } from '../duo_common.js';
+import { compact, duoOriginal, duoTime, type Json, parseDuoEvent, str } from '../duo_common.js';
 
 /** Duo telephony log v2 → ECS (`duo.telephony`); type, credits and phone stay under `duo`. */
 export class DuoTelephonyParser implements Parser {
   readonly name = 'duo_telephony';
 
-  async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
-    const e = duoEvent(item);
+  parse(item: RawItem, ctx: ParseContext): Iterable<EventDraft> | AsyncIterable<EventDraft> {
+    return parseDuoEvent(item, ctx, 'telephony', (e) => this.draft(item, e));
+  }
+
+  /** The event's draft, or why it is set aside. */
+  private draft(item: RawItem, e: Json): EventDraft | string {
     // Serialized now: the document below shares (and transforms may change) the same object.
     const original = duoOriginal(item, e);
     const timestamp = duoTime(e.ts, e.timestamp);
     if (timestamp === undefined) {
-      await rejectEvent(ctx, e, 'telephony', 'has no timestamp (ts/timestamp)');
-      return;
+      return 'has no timestamp (ts/timestamp)';
     }
     const type = str(e.type);
     // The original stays as Duo sent it (nulls and empty lists included); only ECS is compacted.
@@ -32,7 +35,7 @@ export class DuoTelephonyParser implements Parser {
       duo: e,
     };
     const id = str(e.telephony_id) ?? str(e.txid);
-    yield {
+    return {
       dataset: 'duo.telephony',
       timestamp,
       doc,
