@@ -50,7 +50,8 @@ const cli = await build({
   // Commands and components load what they need when they run (the registry imports lazily):
   // split into chunks, `decode` or `--help` no longer start by loading every AWS SDK client.
   splitting: true,
-  chunkNames: 'chunks/cli-[name]-[hash]',
+  // Beside cli.mjs, not in a subfolder: the daemon finds web/ relative to its own module.
+  chunkNames: 'cli-[name]-[hash]',
   bundle: true,
   // The CLI runs from an install that has the runtime dependencies in node_modules: importing
   // them keeps the build fast and `dependencies` the true list of what runs (native ones included).
