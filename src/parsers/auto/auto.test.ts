@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { loadEvent } from '../../../test/events/load.js';
 import type { RawItem } from '../../core/batch.js';
+import { defaultLimits } from '../../core/limits.js';
 import { runBatch } from '../../core/pipeline.js';
 import { gzipJson, kinesisLambdaEvent, rng, subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
 import { MemorySink, testPipeline } from '../../testing/memory.js';
@@ -73,6 +74,24 @@ describe('auto parser', () => {
     const b64 = `${record}\n${record}\n`;
     const { events } = await run(stream(gzipSync(b64)));
     expect(events).toHaveLength(4); // the same message twice: same ids
+  });
+
+  it('hands over each CloudWatch Logs record as one chunk, the drafts parse gives one by one', async () => {
+    const records = [msg(), subscriptionMessage({ kind: 'vpc', count: 3, start: 1_764_000_000_000 })];
+    const b64 = records.map((m) => gzipJson(m).toString('base64')).join('\n');
+    const item: RawItem = {
+      ackId: 'f',
+      origin: { source: 'in', type: 'file', ref: 'inbox/f' },
+      body: stream(Buffer.from(b64)),
+    };
+    const ctx = { limits: defaultLimits, reject: async () => {} };
+    const chunks = [];
+    for await (const c of new AutoParser().parseChunks(item, ctx)) chunks.push(c);
+    const drafts = [];
+    for await (const d of new AutoParser().parse(item, ctx)) drafts.push(d);
+    expect(chunks.map((c) => (Array.isArray(c) ? c.length : 'one'))).toEqual([4, 3]);
+    expect(drafts).toHaveLength(7);
+    expect(chunks.flat().map((d) => d.idParts)).toEqual(drafts.map((d) => d.idParts));
   });
 
   it('keeps a document logferry already wrote as it was (same id) when the source trusts event fields', async () => {
