@@ -103,19 +103,22 @@ function recordSerializers(
   keepOriginal: boolean,
 ): { text: (d: EcsDocument) => string; json: ((d: EcsDocument) => string) | undefined } {
   const tail = `,"cloud":${JSON.stringify(cloud)},"aws":{"cloudwatch":{"log_group":${JSON.stringify(msg.logGroup)},"log_stream":${JSON.stringify(msg.logStream)},"subscription_filters":${JSON.stringify(msg.subscriptionFilters)},"event_id":`;
+  // `@timestamp` (isoTime), `event.id` (base64url) and `event.dataset` (DATASET) are finalizeEvent's
+  // own text, never anything JSON escapes: quoting them is what JSON.stringify would write.
+  const datasetTail = `,"dataset":${JSON.stringify(DATASET)}}`;
   const event = (d: CloudWatchDoc, original: boolean) =>
-    `"event":{"provider":"cloudwatch_logs",${original ? `"original":${JSON.stringify(d.event.original)},` : ''}"id":${JSON.stringify(d.event.id)},"dataset":${JSON.stringify(d.event.dataset)}}`;
+    `"event":{"provider":"cloudwatch_logs",${original ? `"original":${JSON.stringify(d.event.original)},` : ''}"id":"${d.event.id}"${datasetTail}`;
   const end = (d: CloudWatchDoc) => `${tail}${JSON.stringify(d.aws.cloudwatch.event_id)}}}}`;
   const text = (doc: EcsDocument) => {
     const d = doc as CloudWatchDoc;
-    return `{"@timestamp":${JSON.stringify(d['@timestamp'])},"message":${JSON.stringify(d.message)},${event(d, false)}${end(d)}`;
+    return `{"@timestamp":"${d['@timestamp']}","message":${JSON.stringify(d.message)},${event(d, false)}${end(d)}`;
   };
   if (jsonTarget === '' || ['@timestamp', 'event', 'cloud', 'aws'].includes(jsonTarget))
     return { text, json: undefined };
   const key = `,${JSON.stringify(jsonTarget)}:`;
   const json = (doc: EcsDocument) => {
     const d = doc as CloudWatchDoc;
-    return `{"@timestamp":${JSON.stringify(d['@timestamp'])}${key}${JSON.stringify(d[jsonTarget])},${event(d, keepOriginal)}${end(d)}`;
+    return `{"@timestamp":"${d['@timestamp']}"${key}${JSON.stringify(d[jsonTarget])},${event(d, keepOriginal)}${end(d)}`;
   };
   return { text, json };
 }
