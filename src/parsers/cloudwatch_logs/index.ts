@@ -1,5 +1,5 @@
 import type { RawItem } from '../../core/batch.js';
-import type { ParseContext, Parser } from '../../core/component.js';
+import { type DraftChunk, isDraftList, type ParseContext, type Parser } from '../../core/component.js';
 import { jsonErrorReason, LimitError, ParseError } from '../../core/errors.js';
 import type { EcsDocument, EventDraft } from '../../core/event.js';
 import { globMatch } from '../../core/glob.js';
@@ -229,14 +229,24 @@ export class CloudWatchLogsParser implements Parser {
     const body = item.body;
     if (body.kind === 'bytes') return this.record(() => body.bytes, ctx, opts);
     if (body.kind === 'base64') return this.record(() => decodeBase64(body.text, 'record data'), ctx, opts);
-    return this.streamed(item, ctx, opts);
+    return flatten(this.streamed(item, ctx, opts));
+  }
+
+  /** See Parser.parseChunks: a file's or object's messages come one array of events each. */
+  parseChunks(item: RawItem, ctx: ParseContext): Iterable<DraftChunk> | AsyncIterable<DraftChunk> {
+    if (item.body.kind === 'bytes' || item.body.kind === 'base64') return this.parse(item, ctx);
+    return this.streamed(
+      item,
+      ctx,
+      ctx.trustEventFields ? { ...this.opts, trustEventFields: true } : this.opts,
+    );
   }
 
   private async *streamed(
     item: RawItem,
     ctx: ParseContext,
     opts: SubscriptionOptions,
-  ): AsyncIterable<EventDraft> {
+  ): AsyncIterable<DraftChunk> {
     if (item.body.kind === 'stream') {
       yield* this.messages(decodedChunks(await openBody(item), item.origin.ref, ctx.limits), ctx, opts);
       return;
@@ -259,7 +269,7 @@ export class CloudWatchLogsParser implements Parser {
     } catch (e) {
       if (!(e instanceof SyntaxError)) return failing(e);
       // Several messages back to back (a record copied out of a Firehose archive).
-      if (plain && startsWithObject(plain)) return this.messages([plain], ctx, opts);
+      if (plain && startsWithObject(plain)) return flatten(this.messages([plain], ctx, opts));
       return failing(
         new ParseError(`record is not JSON after decompression (${jsonErrorReason(e)})`, { cause: e }),
       );
@@ -270,14 +280,14 @@ export class CloudWatchLogsParser implements Parser {
     chunks: AsyncIterable<Buffer> | Iterable<Buffer>,
     ctx: ParseContext,
     opts: SubscriptionOptions,
-  ): AsyncIterable<EventDraft> {
+  ): AsyncIterable<DraftChunk> {
     const scanner = new ConcatenatedJsonScanner(ctx.limits.max_record_bytes, 'input');
     const found: ScannedObject[] = [];
     for await (const chunk of chunks) {
       scanner.push(chunk, found);
       for (const o of found) {
         const msg = await this.message(o, ctx);
-        if (msg) yield* subscriptionEvents(msg, opts);
+        if (msg) yield [...subscriptionEvents(msg, opts)];
       }
       found.length = 0;
     }
@@ -305,6 +315,14 @@ export class CloudWatchLogsParser implements Parser {
       await ctx.reject({ ref, data: o.bytes }, e);
       return undefined;
     }
+  }
+}
+
+/** One draft at a time, for readers of `parse`. */
+async function* flatten(chunks: AsyncIterable<DraftChunk>): AsyncIterable<EventDraft> {
+  for await (const chunk of chunks) {
+    if (isDraftList(chunk)) yield* chunk;
+    else yield chunk;
   }
 }
 
