@@ -9,7 +9,7 @@ import { defaultLimits } from '../../core/limits.js';
 import { runBatch } from '../../core/pipeline.js';
 import { gzipJson, kinesisLambdaEvent, rng, subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
 import { MemorySink, testPipeline } from '../../testing/memory.js';
-import { AutoParser } from './index.js';
+import { AutoParser, isBase64Token } from './index.js';
 
 async function run(body: RawItem['body'], trustEventFields = false) {
   return runAt('inbox/f', body, trustEventFields);
@@ -212,5 +212,32 @@ describe('auto parser', () => {
     const { item, events } = await run(stream(Buffer.from('caf\xe9 ouvert\nna\xefve\n', 'latin1')));
     expect(item.status).toBe('delivered');
     expect(events).toHaveLength(2);
+  });
+});
+
+describe('isBase64Token', () => {
+  it('says what /^[A-Za-z0-9+/]{16,}={0,2}$/ says', () => {
+    const pattern = /^[A-Za-z0-9+/]{16,}={0,2}$/;
+    const b = 'QUJDREVGR0hJSktMTU5PUA';
+    const cases = [
+      b,
+      `${b}=`,
+      `${b}==`,
+      `${b}===`,
+      `=${b}`,
+      `${b.slice(0, 8)}=${b.slice(8)}`,
+      `${b.slice(0, 8)} ${b.slice(8)}`,
+      `${b}-_`,
+      `${b}\n`,
+      'QUJDREVGR0hJSktM',
+      'QUJDREVGR0hJSkt',
+      'QUJDREVGR0hJSkt=',
+      'QUJDREVGR0hJSktMTQ==',
+      '',
+      '==',
+      'é'.repeat(20),
+      gzipJson(msg()).toString('base64'),
+    ];
+    for (const c of cases) expect(isBase64Token(c), JSON.stringify(c)).toBe(pattern.test(c));
   });
 });

@@ -15,7 +15,20 @@ import { jsonLineDraft } from '../json_lines/draft.js';
 import { itemLines, type Line } from '../lines.js';
 
 const SNIFF_BYTES = 16 * 1024;
-const BASE64_TOKEN = /^[A-Za-z0-9+/]{16,}={0,2}$/;
+const NOT_BASE64 = /[^A-Za-z0-9+/=]/;
+
+/**
+ * Whether a line is one base64 token: what `/^[A-Za-z0-9+/]{16,}={0,2}$/` says, checked as a
+ * search for a stray character instead, which V8 runs several times faster on 10 KB records.
+ */
+export function isBase64Token(text: string): boolean {
+  let n = text.length;
+  if (text.charCodeAt(n - 1) === 0x3d) n--;
+  if (text.charCodeAt(n - 1) === 0x3d) n--;
+  if (n < 16) return false;
+  const eq = text.indexOf('=');
+  return (eq === -1 || eq >= n) && !NOT_BASE64.test(text);
+}
 
 /**
  * Recognizes what arrives at an inbox or a stream: CloudWatch Logs subscription payloads (gzip or
@@ -112,7 +125,7 @@ export class AutoParser implements Parser {
           throw new ParseError(`${ref} is not valid JSON (${jsonErrorReason(e)})`);
         }
         yield* this.fromJson(value, item, ctx, ref, line.no, text);
-      } else if (BASE64_TOKEN.test(text)) {
+      } else if (isBase64Token(text)) {
         const bytes = decodeBase64(text, ref);
         const subscription = subscriptionIn(bytes, ctx, ref);
         // The common line (a CloudWatch Logs record) skips two generator layers, and its events
@@ -154,7 +167,7 @@ export class AutoParser implements Parser {
       yield* this.fromJson(value, item, ctx, what, undefined, text);
       return;
     }
-    if (depth === 0 && BASE64_TOKEN.test(text)) {
+    if (depth === 0 && isBase64Token(text)) {
       yield* this.fromBytes(decodeBase64(text, what), item, ctx, depth + 1, what);
       return;
     }
