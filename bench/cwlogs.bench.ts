@@ -13,7 +13,7 @@ import { CloudWatchLogsParser } from '../src/parsers/cloudwatch_logs/index.js';
 import { gzipJson, rng, subscriptionMessage } from '../src/testing/cwlogs-fixtures.js';
 import { testPipeline } from '../src/testing/memory.js';
 import { measure, NullNdjsonSink, progress, result } from './lib.js';
-import { pythonLoop, vsPython } from './python-baseline.js';
+import { cpuVsPython, pythonLoop, vsPython } from './python-baseline.js';
 
 const records = Number(process.env.BENCH_RECORDS ?? 2000);
 const r = rng(1);
@@ -101,4 +101,10 @@ const line = result('cwlogs', totalEvents, best.ours, totalEvents, best.base, be
   // The same ratio in CPU seconds: steadier than wall time when other work shares the machine.
   cpu_ratio: Math.round((best.baseCpu / best.oursCpu) * 1000) / 1000,
 });
-console.log(JSON.stringify({ ...line, ...vsPython(line.events_per_s, py) }));
+console.log(
+  JSON.stringify({
+    ...line,
+    ...vsPython(line.events_per_s, py),
+    ...cpuVsPython(totalEvents, best.oursCpu, py),
+  }),
+);

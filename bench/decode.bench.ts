@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { gzipJson, rng, subscriptionMessage } from '../src/testing/cwlogs-fixtures.js';
 import { measure, progress, result } from './lib.js';
-import { pythonLoop, vsPython } from './python-baseline.js';
+import { cpuVsPython, pythonLoop, vsPython } from './python-baseline.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const records = Number(process.env.BENCH_RECORDS ?? 1000);
@@ -54,7 +54,7 @@ async function countLines(path: string): Promise<number> {
   return n;
 }
 
-function cli(): { seconds: number; peakRssMb: number } {
+function cli(): { seconds: number; cpuSeconds: number; peakRssMb: number } {
   const out = openSync(output, 'w');
   try {
     // The child reports its own peak RSS from an exit hook (report-rss.mjs).
@@ -75,7 +75,8 @@ function cli(): { seconds: number; peakRssMb: number } {
     if (res.status !== 0)
       throw new Error(`decode exited ${res.status}: ${res.stderr.toString().slice(-500)}`);
     const kb = /peak_rss_kb=(\d+)/.exec(res.stderr.toString())?.[1];
-    return { seconds, peakRssMb: Math.round(Number(kb ?? 0) / 1024) };
+    const cpuUs = /cpu_us=(\d+)/.exec(res.stderr.toString())?.[1];
+    return { seconds, cpuSeconds: Number(cpuUs ?? 0) / 1e6, peakRssMb: Math.round(Number(kb ?? 0) / 1024) };
   } finally {
     closeSync(out);
   }
@@ -84,10 +85,12 @@ function cli(): { seconds: number; peakRssMb: number } {
 rawNode();
 const base = await measure(async () => rawNode());
 let best = Infinity;
+let bestCpu = Infinity;
 let peak = 0;
 for (let i = 0; i < 2; i++) {
   const run = cli();
   best = Math.min(best, run.seconds);
+  bestCpu = Math.min(bestCpu, run.cpuSeconds);
   peak = Math.max(peak, run.peakRssMb);
 }
 const written = await countLines(output);
@@ -98,5 +101,8 @@ rmSync(input, { force: true });
 const line = result('decode_cli', total, best, base.value, base.seconds, peak, {
   records,
   target_vs_python: 1.2,
+  cpu_seconds: Math.round(bestCpu * 100) / 100,
 });
-console.log(JSON.stringify({ ...line, ...vsPython(line.events_per_s, py) }));
+console.log(
+  JSON.stringify({ ...line, ...vsPython(line.events_per_s, py), ...cpuVsPython(total, bestCpu, py) }),
+);

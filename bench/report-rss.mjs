@@ -1,5 +1,7 @@
-// Loaded with --import into a benchmarked child process: reports its peak RSS on exit, since
-// a parent cannot read a finished child's resource usage from Node.
+// Loaded with --import into a benchmarked child process: reports its peak RSS and the CPU time
+// it used (start-up included) on exit, since a parent cannot read a finished child's resource
+// usage from Node.
 process.on('exit', () => {
-  process.stderr.write(`\npeak_rss_kb=${process.resourceUsage().maxRSS}\n`);
+  const u = process.resourceUsage();
+  process.stderr.write(`\npeak_rss_kb=${u.maxRSS} cpu_us=${u.userCPUTime + u.systemCPUTime}\n`);
 });

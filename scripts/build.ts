@@ -44,7 +44,14 @@ if (configPath)
 await rm(dist, { recursive: true, force: true });
 const cli = await build({
   entryPoints: [join(ROOT, 'src/runtimes/cli/main.ts')],
-  outfile: join(dist, 'cli.mjs'),
+  outdir: dist,
+  entryNames: 'cli',
+  outExtension: { '.js': '.mjs' },
+  // Commands and components load what they need when they run (the registry imports lazily):
+  // split into chunks, `decode` or `--help` no longer start by loading every AWS SDK client.
+  splitting: true,
+  // Beside cli.mjs, not in a subfolder: the daemon finds web/ relative to its own module.
+  chunkNames: 'cli-[name]-[hash]',
   bundle: true,
   // The CLI runs from an install that has the runtime dependencies in node_modules: importing
   // them keeps the build fast and `dependencies` the true list of what runs (native ones included).

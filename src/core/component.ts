@@ -16,10 +16,23 @@ export interface ParseContext {
   reject(part: { ref: string; data?: Uint8Array | string }, error: Error): Promise<void>;
 }
 
+/** One draft, or the drafts of one unit of input read together (a CloudWatch Logs record's events). */
+export type DraftChunk = EventDraft | readonly EventDraft[];
+
+export function isDraftList(chunk: DraftChunk): chunk is readonly EventDraft[] {
+  return Array.isArray(chunk);
+}
+
 /** Turns one raw item into zero or more events. Throws ParseError for input it cannot read. */
 export interface Parser {
   readonly name: string;
   parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> | Iterable<EventDraft>;
+  /**
+   * Optional, preferred by the pipeline: the same drafts as `parse`, in the same order, handed
+   * over a record at a time where they come that way. Through nested async generators every
+   * yielded value costs a promise per layer: per record instead of per event, that cost goes.
+   */
+  parseChunks?(item: RawItem, ctx: ParseContext): AsyncIterable<DraftChunk> | Iterable<DraftChunk>;
 }
 
 /** Returns the event (possibly changed) or null to drop it. Pure; never does I/O. */

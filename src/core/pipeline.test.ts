@@ -250,3 +250,40 @@ describe('runBatch with a synchronous parser', () => {
     expect(sink.byId.size).toBe(3);
   });
 });
+
+describe('runBatch with a parser that hands over chunks', () => {
+  /** `parse` is what other readers use; the pipeline must prefer `parseChunks`. */
+  const chunked: Parser = {
+    name: 'chunked',
+    parse(): Iterable<EventDraft> {
+      throw new Error('the pipeline read drafts one by one');
+    },
+    async *parseChunks(item: RawItem) {
+      const draft = (i: number): EventDraft => ({
+        dataset: 'test',
+        timestamp: 1_700_000_000_000 + i,
+        doc: { i },
+        idParts: [item.ackId, i],
+      });
+      yield [draft(0), draft(1), draft(2)];
+      yield draft(3);
+      yield [];
+      yield [draft(4)];
+    },
+  };
+
+  it('takes every draft of every chunk in order, and splits chunks across sink writes', async () => {
+    const sink = new MemorySink();
+    const p = testPipeline(
+      { parser: chunked, sinks: [sink] },
+      { delivery: { maxAttempts: 1, backoff: { baseMs: 1, maxMs: 1 }, chunkEvents: 2 } },
+    );
+    const res = await runBatch({ source: 's', items: items('x', 'y') }, p);
+    expect(res.items.map((r) => [r.status, r.events])).toEqual([
+      ['delivered', 5],
+      ['delivered', 5],
+    ]);
+    expect(sink.writes.map((w) => w.length)).toEqual([2, 2, 2, 2, 2]);
+    expect([...sink.byId.values()].map((e) => e.doc.i)).toEqual([0, 1, 2, 3, 4, 0, 1, 2, 3, 4]);
+  });
+});

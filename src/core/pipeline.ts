@@ -1,13 +1,14 @@
 import type { Batch, BatchResult, ItemResult, RawItem } from './batch.js';
-import type {
-  DeadLetterEntry,
-  DeadLetterStore,
-  Detector,
-  Logger,
-  ParseContext,
-  Parser,
-  Sink,
-  Transform,
+import {
+  type DeadLetterEntry,
+  type DeadLetterStore,
+  type Detector,
+  isDraftList,
+  type Logger,
+  type ParseContext,
+  type Parser,
+  type Sink,
+  type Transform,
 } from './component.js';
 import { Deadline } from './deadline.js';
 import { type DeliveryMemory, recordRound, untaken } from './delivery-memory.js';
@@ -156,13 +157,21 @@ export async function runBatch(
         total++;
         return buffered.length >= p.delivery.chunkEvents;
       };
-      const drafts = parser.parse(item, ctx);
+      const chunks = parser.parseChunks ? parser.parseChunks(item, ctx) : parser.parse(item, ctx);
       // A parser with everything in memory yields synchronously: `for await` would cost a
       // promise and a microtask per event, more than the rest of the loop.
-      if (isSyncIterable(drafts)) {
-        for (const draft of drafts) if (take(draft)) await flush();
+      if (isSyncIterable(chunks)) {
+        for (const chunk of chunks) {
+          if (!isDraftList(chunk)) {
+            if (take(chunk)) await flush();
+          } else for (const draft of chunk) if (take(draft)) await flush();
+        }
       } else {
-        for await (const draft of drafts) if (take(draft)) await flush();
+        for await (const chunk of chunks) {
+          if (!isDraftList(chunk)) {
+            if (take(chunk)) await flush();
+          } else for (const draft of chunk) if (take(draft)) await flush();
+        }
       }
     } catch (e) {
       // Events parsed before the damage stay buffered and are delivered; the item goes to the

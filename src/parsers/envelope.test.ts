@@ -3,6 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { loadEvent } from '../../test/events/load.js';
 import type { RawItem } from '../core/batch.js';
+import { defaultLimits } from '../core/limits.js';
 import { runBatch } from '../core/pipeline.js';
 import { gzipJson, kinesisLambdaEvent, subscriptionMessage } from '../testing/cwlogs-fixtures.js';
 import { MemorySink, testPipeline } from '../testing/memory.js';
@@ -42,6 +43,24 @@ describe('envelopes around any parser', () => {
     );
     expect((await run(cwlogs(), Buffer.from(`${a}\n${b}\n`))).events).toHaveLength(5);
     expect((await run(cwlogs(), gzipSync(`${a}\r\n${b}`))).events).toHaveLength(5);
+  });
+
+  it('hands over each base64 record as one chunk, the drafts parse gives one by one', async () => {
+    const lines = [msg(), subscriptionMessage({ kind: 'vpc', count: 2, start: 1_764_000_000_000 })]
+      .map((m) => gzipJson(m).toString('base64'))
+      .join('\n');
+    const item: RawItem = {
+      ackId: 'f',
+      origin: { source: 'in', type: 'file', ref: 'inbox/records.b64' },
+      body: { kind: 'stream', open: async () => Readable.from([Buffer.from(lines)]) },
+    };
+    const ctx = { limits: defaultLimits, reject: async () => {} };
+    const chunks = [];
+    for await (const c of cwlogs().parseChunks(item, ctx)) chunks.push(c);
+    const drafts = [];
+    for await (const d of cwlogs().parse(item, ctx)) drafts.push(d);
+    expect(chunks.map((c) => (Array.isArray(c) ? c.length : 'one'))).toEqual([3, 2]);
+    expect(chunks.flat().map((d) => d.idParts)).toEqual(drafts.map((d) => d.idParts));
   });
 
   it('reads the direct CloudWatch Logs subscription event (AWS documentation example)', async () => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ItemBody, RawItem } from '../core/batch.js';
-import type { ParseContext, Parser } from '../core/component.js';
+import { type DraftChunk, isDraftList, type ParseContext, type Parser } from '../core/component.js';
 import { ParseError } from '../core/errors.js';
 import type { EventDraft } from '../core/event.js';
 import { maybeGunzip } from '../core/limits.js';
@@ -124,20 +124,34 @@ export function partItem(item: RawItem, part: EnvelopePart): RawItem {
   };
 }
 
-/** Runs `inner` on each part; a part it cannot read is set aside alone and the others go on. */
+/** The drafts `inner` makes of an item, in chunks where it hands them over so (see Parser.parseChunks). */
+function chunksOf(
+  inner: Parser,
+  item: RawItem,
+  ctx: ParseContext,
+): Iterable<DraftChunk> | AsyncIterable<DraftChunk> {
+  return inner.parseChunks ? inner.parseChunks(item, ctx) : inner.parse(item, ctx);
+}
+
+/**
+ * Runs `inner` on each part; a part it cannot read is set aside alone and the others go on. A
+ * part read in memory (a record) goes up as one chunk, read whole inside the `try`.
+ */
 export async function* parseParts(
   inner: Parser,
   item: RawItem,
   parts: Iterable<EnvelopePart> | AsyncIterable<EnvelopePart>,
   ctx: ParseContext,
-): AsyncIterable<EventDraft> {
+): AsyncIterable<DraftChunk> {
   for await (const part of parts) {
     const partCtx: ParseContext = {
       ...ctx,
       reject: (p, e) => ctx.reject({ ref: `${part.ref} ${p.ref}`, data: p.data }, e),
     };
     try {
-      yield* inner.parse(partItem(item, part), partCtx);
+      const chunks = chunksOf(inner, partItem(item, part), partCtx);
+      if (Symbol.asyncIterator in chunks) yield* chunks;
+      else yield [...chunks].flatMap((c) => (isDraftList(c) ? c : [c]));
     } catch (e) {
       if (!(e instanceof ParseError)) throw e;
       const data =
@@ -167,9 +181,17 @@ export class EnvelopeParser implements Parser {
   }
 
   async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+    for await (const chunk of this.parseChunks(item, ctx)) {
+      if (isDraftList(chunk)) yield* chunk;
+      else yield chunk;
+    }
+  }
+
+  /** See Parser.parseChunks: each record of an envelope comes as one chunk. */
+  async *parseChunks(item: RawItem, ctx: ParseContext): AsyncIterable<DraftChunk> {
     if (item.body.kind === 'object') {
       const parts = envelopeParts(item.body.value);
-      yield* parts ? parseParts(this.inner, item, parts, ctx) : this.inner.parse(item, ctx);
+      yield* parts ? parseParts(this.inner, item, parts, ctx) : chunksOf(this.inner, item, ctx);
       return;
     }
     const { head, all } = await peek(await openBody(item), SNIFF_BYTES);
@@ -183,7 +205,7 @@ export class EnvelopeParser implements Parser {
       const parts = envelopeOf(bytes, ctx);
       yield* parts
         ? parseParts(this.inner, item, parts, ctx)
-        : this.inner.parse({ ...item, body: { kind: 'bytes', bytes } }, ctx);
+        : chunksOf(this.inner, { ...item, body: { kind: 'bytes', bytes } }, ctx);
       return;
     }
     const firstLine = text.slice(0, text.search(/\r?\n|$/));
@@ -191,7 +213,7 @@ export class EnvelopeParser implements Parser {
       yield* parseParts(this.inner, item, base64Lines(reopened, ctx), ctx);
       return;
     }
-    yield* this.inner.parse(reopened, ctx);
+    yield* chunksOf(this.inner, reopened, ctx);
   }
 }
 

@@ -74,6 +74,44 @@ describe('the installed CLI', () => {
     expect([...imported].filter((name) => !(name in pkg.dependencies))).toEqual([]);
   });
 
+  it('starts `decode` without loading the AWS SDK, OpenSearch or the daemon', async () => {
+    const meta = JSON.parse(await readFile(join(dir, 'dist/cli.meta.json'), 'utf8')) as {
+      outputs: Record<
+        string,
+        {
+          entryPoint?: string;
+          inputs: Record<string, unknown>;
+          imports: { path: string; kind: string; external?: boolean }[];
+        }
+      >;
+    };
+    const outputs = Object.entries(meta.outputs);
+    const holding = (input: string) => outputs.filter(([, o]) => input in o.inputs).map(([file]) => file);
+    // What runs for `logferry decode`: the entry and the decode command's chunk, with what they import statically.
+    const loaded = new Set<string>();
+    const external = new Set<string>();
+    const visit = (file: string) => {
+      if (loaded.has(file)) return;
+      loaded.add(file);
+      for (const i of meta.outputs[file]?.imports ?? []) {
+        if (i.kind !== 'import-statement') continue;
+        if (i.external) external.add(i.path);
+        else visit(i.path);
+      }
+    };
+    for (const file of [
+      ...holding('src/runtimes/cli/main.ts'),
+      ...holding('src/runtimes/cli/decode-command.ts'),
+    ])
+      visit(file);
+    expect(loaded.size).toBeGreaterThan(0);
+    expect([...external].filter((p) => /^@aws-sdk|^@opensearch-project|^@smithy|^@duckdb/.test(p))).toEqual(
+      [],
+    );
+    const inputs = new Set([...loaded].flatMap((file) => Object.keys(meta.outputs[file]!.inputs)));
+    expect([...inputs].filter((i) => i.includes('runtimes/daemon/'))).toEqual([]);
+  });
+
   it('runs --help from dist/ without tsx', () => {
     const r = installed(['--help']);
     expect(r.stderr).toBe('');

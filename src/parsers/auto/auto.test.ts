@@ -5,10 +5,11 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { loadEvent } from '../../../test/events/load.js';
 import type { RawItem } from '../../core/batch.js';
+import { defaultLimits } from '../../core/limits.js';
 import { runBatch } from '../../core/pipeline.js';
 import { gzipJson, kinesisLambdaEvent, rng, subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
 import { MemorySink, testPipeline } from '../../testing/memory.js';
-import { AutoParser } from './index.js';
+import { AutoParser, isBase64Token } from './index.js';
 
 async function run(body: RawItem['body'], trustEventFields = false) {
   return runAt('inbox/f', body, trustEventFields);
@@ -73,6 +74,24 @@ describe('auto parser', () => {
     const b64 = `${record}\n${record}\n`;
     const { events } = await run(stream(gzipSync(b64)));
     expect(events).toHaveLength(4); // the same message twice: same ids
+  });
+
+  it('hands over each CloudWatch Logs record as one chunk, the drafts parse gives one by one', async () => {
+    const records = [msg(), subscriptionMessage({ kind: 'vpc', count: 3, start: 1_764_000_000_000 })];
+    const b64 = records.map((m) => gzipJson(m).toString('base64')).join('\n');
+    const item: RawItem = {
+      ackId: 'f',
+      origin: { source: 'in', type: 'file', ref: 'inbox/f' },
+      body: stream(Buffer.from(b64)),
+    };
+    const ctx = { limits: defaultLimits, reject: async () => {} };
+    const chunks = [];
+    for await (const c of new AutoParser().parseChunks(item, ctx)) chunks.push(c);
+    const drafts = [];
+    for await (const d of new AutoParser().parse(item, ctx)) drafts.push(d);
+    expect(chunks.map((c) => (Array.isArray(c) ? c.length : 'one'))).toEqual([4, 3]);
+    expect(drafts).toHaveLength(7);
+    expect(chunks.flat().map((d) => d.idParts)).toEqual(drafts.map((d) => d.idParts));
   });
 
   it('keeps a document logferry already wrote as it was (same id) when the source trusts event fields', async () => {
@@ -193,5 +212,32 @@ describe('auto parser', () => {
     const { item, events } = await run(stream(Buffer.from('caf\xe9 ouvert\nna\xefve\n', 'latin1')));
     expect(item.status).toBe('delivered');
     expect(events).toHaveLength(2);
+  });
+});
+
+describe('isBase64Token', () => {
+  it('says what /^[A-Za-z0-9+/]{16,}={0,2}$/ says', () => {
+    const pattern = /^[A-Za-z0-9+/]{16,}={0,2}$/;
+    const b = 'QUJDREVGR0hJSktMTU5PUA';
+    const cases = [
+      b,
+      `${b}=`,
+      `${b}==`,
+      `${b}===`,
+      `=${b}`,
+      `${b.slice(0, 8)}=${b.slice(8)}`,
+      `${b.slice(0, 8)} ${b.slice(8)}`,
+      `${b}-_`,
+      `${b}\n`,
+      'QUJDREVGR0hJSktM',
+      'QUJDREVGR0hJSkt',
+      'QUJDREVGR0hJSkt=',
+      'QUJDREVGR0hJSktMTQ==',
+      '',
+      '==',
+      'é'.repeat(20),
+      gzipJson(msg()).toString('base64'),
+    ];
+    for (const c of cases) expect(isBase64Token(c), JSON.stringify(c)).toBe(pattern.test(c));
   });
 });

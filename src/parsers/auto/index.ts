@@ -1,5 +1,5 @@
 import type { RawItem } from '../../core/batch.js';
-import type { ParseContext, Parser } from '../../core/component.js';
+import { type DraftChunk, isDraftList, type ParseContext, type Parser } from '../../core/component.js';
 import { jsonErrorReason, ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
 import { contentHash } from '../../core/ids.js';
@@ -15,7 +15,20 @@ import { jsonLineDraft } from '../json_lines/draft.js';
 import { itemLines, type Line } from '../lines.js';
 
 const SNIFF_BYTES = 16 * 1024;
-const BASE64_TOKEN = /^[A-Za-z0-9+/]{16,}={0,2}$/;
+const NOT_BASE64 = /[^A-Za-z0-9+/=]/;
+
+/**
+ * Whether a line is one base64 token: what `/^[A-Za-z0-9+/]{16,}={0,2}$/` says, checked as a
+ * search for a stray character instead, which V8 runs several times faster on 10 KB records.
+ */
+export function isBase64Token(text: string): boolean {
+  let n = text.length;
+  if (text.charCodeAt(n - 1) === 0x3d) n--;
+  if (text.charCodeAt(n - 1) === 0x3d) n--;
+  if (n < 16) return false;
+  const eq = text.indexOf('=');
+  return (eq === -1 || eq >= n) && !NOT_BASE64.test(text);
+}
 
 /**
  * Recognizes what arrives at an inbox or a stream: CloudWatch Logs subscription payloads (gzip or
@@ -27,6 +40,14 @@ export class AutoParser implements Parser {
   readonly name = 'auto';
 
   async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+    for await (const chunk of this.parseChunks(item, ctx)) {
+      if (isDraftList(chunk)) yield* chunk;
+      else yield chunk;
+    }
+  }
+
+  /** See Parser.parseChunks: a CloudWatch Logs record's events come as one array. */
+  async *parseChunks(item: RawItem, ctx: ParseContext): AsyncIterable<DraftChunk> {
     if (item.body.kind === 'object') {
       yield* this.fromJson(item.body.value, item, ctx, 'object');
       return;
@@ -44,7 +65,7 @@ export class AutoParser implements Parser {
    * A whole file: AWS log files (CloudTrail, ELB/ALB/NLB, known by their key layout or their
    * first bytes) go to their own parsers; everything else is read line by line.
    */
-  private async *fromFile(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+  private async *fromFile(item: RawItem, ctx: ParseContext): AsyncIterable<DraftChunk> {
     const key = String(item.origin.attrs?.key ?? item.origin.ref);
     const byKey = formatFromKey(key);
     if (byKey === 'digest') return;
@@ -72,7 +93,7 @@ export class AutoParser implements Parser {
     ctx: ParseContext,
     wholeFallback = true,
     reopen: RawItem = item,
-  ): AsyncIterable<EventDraft> {
+  ): AsyncIterable<DraftChunk> {
     const lines = itemLines(item, ctx)[Symbol.asyncIterator]();
     let first: IteratorResult<Line>;
     do first = await lines.next();
@@ -91,7 +112,7 @@ export class AutoParser implements Parser {
       yield* this.fromLine(r.value, item, ctx);
   }
 
-  private async *fromLine(line: Line, item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+  private async *fromLine(line: Line, item: RawItem, ctx: ParseContext): AsyncIterable<DraftChunk> {
     const ref = `line ${line.no}`;
     const text = line.text.trim();
     if (text === '') return;
@@ -104,12 +125,12 @@ export class AutoParser implements Parser {
           throw new ParseError(`${ref} is not valid JSON (${jsonErrorReason(e)})`);
         }
         yield* this.fromJson(value, item, ctx, ref, line.no, text);
-      } else if (BASE64_TOKEN.test(text)) {
+      } else if (isBase64Token(text)) {
         const bytes = decodeBase64(text, ref);
         const subscription = subscriptionIn(bytes, ctx, ref);
-        // The common line (a CloudWatch Logs record) skips two generator layers: each costs a
-        // promise per event.
-        if (subscription) yield* subscriptionEvents(subscription);
+        // The common line (a CloudWatch Logs record) skips two generator layers, and its events
+        // go up as one chunk: read inside this try, so a record that fails midway is set aside whole.
+        if (subscription) yield [...subscriptionEvents(subscription)];
         else yield* this.fromBytes(bytes, item, ctx, 1, ref);
       } else {
         yield textDraft(text, [item.origin.ref, line.no, contentHash(text)]);
@@ -126,7 +147,7 @@ export class AutoParser implements Parser {
     ctx: ParseContext,
     depth: number,
     what = 'record',
-  ): AsyncIterable<EventDraft> {
+  ): AsyncIterable<DraftChunk> {
     const plain = maybeGunzip(bytes, ctx.limits, what);
     assertText(plain, what);
     const text = plain.toString('utf8').trim();
@@ -146,7 +167,7 @@ export class AutoParser implements Parser {
       yield* this.fromJson(value, item, ctx, what, undefined, text);
       return;
     }
-    if (depth === 0 && BASE64_TOKEN.test(text)) {
+    if (depth === 0 && isBase64Token(text)) {
       yield* this.fromBytes(decodeBase64(text, what), item, ctx, depth + 1, what);
       return;
     }
@@ -161,11 +182,11 @@ export class AutoParser implements Parser {
     what: string,
     lineNo?: number,
     text?: string,
-  ): AsyncIterable<EventDraft> {
+  ): AsyncIterable<DraftChunk> {
     if (looksLikeSubscription(value)) {
-      yield* subscriptionEvents(validateSubscription(value, what), {
-        trustEventFields: ctx.trustEventFields,
-      });
+      yield [
+        ...subscriptionEvents(validateSubscription(value, what), { trustEventFields: ctx.trustEventFields }),
+      ];
       return;
     }
     const parts = envelopeParts(value);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { RawItem } from '../../core/batch.js';
@@ -75,6 +76,24 @@ describe('CloudWatch Logs subscription parser', () => {
     const { events } = await run({ kind: 'bytes', bytes: Buffer.from(JSON.stringify(msg)) });
     expect(events).toHaveLength(2);
     expect(String(events[0]!.doc.message)).toMatch(/^2 123456789012 eni-/);
+  });
+
+  it('hands over a Firehose archive a message at a time: each message is one chunk of the drafts parse gives', async () => {
+    const messages = [
+      subscriptionMessage({ kind: 'app', count: 3, start: 1_764_000_000_000 }),
+      subscriptionMessage({ kind: 'vpc', count: 2, start: 1_764_000_001_000 }),
+    ];
+    const archive = gzipSync(Buffer.from(messages.map((m) => JSON.stringify(m)).join('')));
+    const streamed = item({ kind: 'stream', open: async () => Readable.from([archive]) });
+    const ctx: ParseContext = { limits: defaultLimits, reject: async () => {} };
+    const parser = new CloudWatchLogsParser();
+    const chunks = [];
+    for await (const c of parser.parseChunks(streamed, ctx)) chunks.push(c);
+    const drafts: EventDraft[] = [];
+    for await (const d of parser.parse(streamed, ctx)) drafts.push(d);
+    expect(chunks.map((c) => (Array.isArray(c) ? c.length : 'one'))).toEqual([3, 2]);
+    expect(chunks.flat().map((d) => d.idParts)).toEqual(drafts.map((d) => d.idParts));
+    expect(drafts).toHaveLength(5);
   });
 
   it('skips CONTROL_MESSAGE health checks', async () => {

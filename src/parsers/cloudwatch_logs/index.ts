@@ -1,5 +1,5 @@
 import type { RawItem } from '../../core/batch.js';
-import type { ParseContext, Parser } from '../../core/component.js';
+import { type DraftChunk, isDraftList, type ParseContext, type Parser } from '../../core/component.js';
 import { jsonErrorReason, LimitError, ParseError } from '../../core/errors.js';
 import type { EcsDocument, EventDraft } from '../../core/event.js';
 import { globMatch } from '../../core/glob.js';
@@ -103,19 +103,22 @@ function recordSerializers(
   keepOriginal: boolean,
 ): { text: (d: EcsDocument) => string; json: ((d: EcsDocument) => string) | undefined } {
   const tail = `,"cloud":${JSON.stringify(cloud)},"aws":{"cloudwatch":{"log_group":${JSON.stringify(msg.logGroup)},"log_stream":${JSON.stringify(msg.logStream)},"subscription_filters":${JSON.stringify(msg.subscriptionFilters)},"event_id":`;
+  // `@timestamp` (isoTime), `event.id` (base64url) and `event.dataset` (DATASET) are finalizeEvent's
+  // own text, never anything JSON escapes: quoting them is what JSON.stringify would write.
+  const datasetTail = `,"dataset":${JSON.stringify(DATASET)}}`;
   const event = (d: CloudWatchDoc, original: boolean) =>
-    `"event":{"provider":"cloudwatch_logs",${original ? `"original":${JSON.stringify(d.event.original)},` : ''}"id":${JSON.stringify(d.event.id)},"dataset":${JSON.stringify(d.event.dataset)}}`;
+    `"event":{"provider":"cloudwatch_logs",${original ? `"original":${JSON.stringify(d.event.original)},` : ''}"id":"${d.event.id}"${datasetTail}`;
   const end = (d: CloudWatchDoc) => `${tail}${JSON.stringify(d.aws.cloudwatch.event_id)}}}}`;
   const text = (doc: EcsDocument) => {
     const d = doc as CloudWatchDoc;
-    return `{"@timestamp":${JSON.stringify(d['@timestamp'])},"message":${JSON.stringify(d.message)},${event(d, false)}${end(d)}`;
+    return `{"@timestamp":"${d['@timestamp']}","message":${JSON.stringify(d.message)},${event(d, false)}${end(d)}`;
   };
   if (jsonTarget === '' || ['@timestamp', 'event', 'cloud', 'aws'].includes(jsonTarget))
     return { text, json: undefined };
   const key = `,${JSON.stringify(jsonTarget)}:`;
   const json = (doc: EcsDocument) => {
     const d = doc as CloudWatchDoc;
-    return `{"@timestamp":${JSON.stringify(d['@timestamp'])}${key}${JSON.stringify(d[jsonTarget])},${event(d, keepOriginal)}${end(d)}`;
+    return `{"@timestamp":"${d['@timestamp']}"${key}${JSON.stringify(d[jsonTarget])},${event(d, keepOriginal)}${end(d)}`;
   };
   return { text, json };
 }
@@ -226,14 +229,24 @@ export class CloudWatchLogsParser implements Parser {
     const body = item.body;
     if (body.kind === 'bytes') return this.record(() => body.bytes, ctx, opts);
     if (body.kind === 'base64') return this.record(() => decodeBase64(body.text, 'record data'), ctx, opts);
-    return this.streamed(item, ctx, opts);
+    return flatten(this.streamed(item, ctx, opts));
+  }
+
+  /** See Parser.parseChunks: a file's or object's messages come one array of events each. */
+  parseChunks(item: RawItem, ctx: ParseContext): Iterable<DraftChunk> | AsyncIterable<DraftChunk> {
+    if (item.body.kind === 'bytes' || item.body.kind === 'base64') return this.parse(item, ctx);
+    return this.streamed(
+      item,
+      ctx,
+      ctx.trustEventFields ? { ...this.opts, trustEventFields: true } : this.opts,
+    );
   }
 
   private async *streamed(
     item: RawItem,
     ctx: ParseContext,
     opts: SubscriptionOptions,
-  ): AsyncIterable<EventDraft> {
+  ): AsyncIterable<DraftChunk> {
     if (item.body.kind === 'stream') {
       yield* this.messages(decodedChunks(await openBody(item), item.origin.ref, ctx.limits), ctx, opts);
       return;
@@ -256,7 +269,7 @@ export class CloudWatchLogsParser implements Parser {
     } catch (e) {
       if (!(e instanceof SyntaxError)) return failing(e);
       // Several messages back to back (a record copied out of a Firehose archive).
-      if (plain && startsWithObject(plain)) return this.messages([plain], ctx, opts);
+      if (plain && startsWithObject(plain)) return flatten(this.messages([plain], ctx, opts));
       return failing(
         new ParseError(`record is not JSON after decompression (${jsonErrorReason(e)})`, { cause: e }),
       );
@@ -267,14 +280,14 @@ export class CloudWatchLogsParser implements Parser {
     chunks: AsyncIterable<Buffer> | Iterable<Buffer>,
     ctx: ParseContext,
     opts: SubscriptionOptions,
-  ): AsyncIterable<EventDraft> {
+  ): AsyncIterable<DraftChunk> {
     const scanner = new ConcatenatedJsonScanner(ctx.limits.max_record_bytes, 'input');
     const found: ScannedObject[] = [];
     for await (const chunk of chunks) {
       scanner.push(chunk, found);
       for (const o of found) {
         const msg = await this.message(o, ctx);
-        if (msg) yield* subscriptionEvents(msg, opts);
+        if (msg) yield [...subscriptionEvents(msg, opts)];
       }
       found.length = 0;
     }
@@ -302,6 +315,14 @@ export class CloudWatchLogsParser implements Parser {
       await ctx.reject({ ref, data: o.bytes }, e);
       return undefined;
     }
+  }
+}
+
+/** One draft at a time, for readers of `parse`. */
+async function* flatten(chunks: AsyncIterable<DraftChunk>): AsyncIterable<EventDraft> {
+  for await (const chunk of chunks) {
+    if (isDraftList(chunk)) yield* chunk;
+    else yield chunk;
   }
 }
 
