@@ -95,7 +95,7 @@ export class InboxSource implements Source {
         {
           ackId: path,
           origin: { source: this.name, type: 'file', ref: path, attrs: { size: st.size } },
-          body: { kind: 'stream', open: () => openRegularFile(path), size: st.size },
+          body: { kind: 'stream', open: () => openRegularFile(path), size: st.size, file: path },
         },
       ],
     };
