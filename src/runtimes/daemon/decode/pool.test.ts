@@ -155,6 +155,24 @@ describe('DecodePool', () => {
     }
   });
 
+  it('fails the items of a worker that died as retryable, to be read again, not dead-lettered', async () => {
+    // A worker that cannot start: its transform's regex does not compile (config validation
+    // refuses it; here it stands for any way a worker dies).
+    const transforms = [
+      { type: 'parse', field: 'message', regex: '(', fields: {} },
+    ] as WorkerSpec['transforms'];
+    const broken = new DecodePool({ ...spec, transforms }, 1);
+    try {
+      const { p } = await pipelineFor('central', { decoder: broken });
+      const res = await runBatch({ source: 'central', items: records(3, 5) }, p);
+      expect(res.items.map((i) => i.status)).toEqual(['failed', 'failed', 'failed']);
+      expect(res.items[0]!.error).toMatch(/^parse: decode worker failed: /);
+      expect(p.deadLetter.entries).toEqual([]);
+    } finally {
+      await broken.close();
+    }
+  });
+
   it('leaves object items and unknown sources to the main thread', () => {
     const origin = { source: 'central', type: 'duo', ref: 'x' };
     expect(
