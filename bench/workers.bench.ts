@@ -1,7 +1,7 @@
 /**
  * Both cores (issue #16 item 6): the same Kinesis-shaped batch stream (CloudWatch Logs
  * subscription records, gzipped, 100 records a slice as the shard runner hands them over) and the
- * same inbox folder (files of base64 records, one file a batch as the inbox source reads them),
+ * same inbox folder (files of 50 base64 records, 5,000 events, one file a batch as the inbox source reads them),
  * delivered to an NDJSON sink with daemon.workers 0, 1 and auto. Reports wall-clock events/s, CPU
  * seconds (all threads) and the main thread's busy seconds (its event-loop utilization: delivery
  * plus the cost of taking results from the workers). `ratio` is auto's Kinesis speed-up over 0.
@@ -26,7 +26,7 @@ import { measure, NullNdjsonSink, progress, result } from './lib.js';
 const records = Number(process.env.BENCH_RECORDS ?? 300);
 const perRecord = 100;
 const slice = 100;
-const filesOf = 10;
+const filesOf = 50;
 const r = rng(6);
 const payloads = Array.from({ length: records }, (_, i) =>
   gzipJson(
@@ -130,7 +130,7 @@ progress(
     .map((l) => l.toFixed(1))
     .join(' ')}`,
 );
-const counts = [...new Set([0, 1, auto])];
+const counts = [...new Set([0, 1, 2, auto])].sort((a, b) => a - b);
 const kin: Record<string, Run> = {};
 const inb: Record<string, Run> = {};
 let peak = 0;

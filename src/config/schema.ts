@@ -68,8 +68,8 @@ export const configSchema = z
         status_allowed_hosts: z.array(allowedHost).default([]),
         log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
         /**
-         * Decode worker threads (docs/operations.md, "Both cores"): `auto` is one per core beside
-         * the main thread's, up to 4; 0 decodes in the main thread.
+         * Decode worker threads (docs/operations.md, "Both cores"): `auto` is one per core, up to
+         * 4, none on one core; 0 decodes in the main thread.
          */
         workers: z
           .union([z.literal('auto'), z.number().int().min(0).max(64)], {

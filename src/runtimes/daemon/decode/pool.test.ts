@@ -184,9 +184,9 @@ describe('DecodePool', () => {
 });
 
 describe('workerCount', () => {
-  it('gives auto one worker per core beside the main thread, capped, and takes numbers as they are', () => {
+  it('gives auto one worker per core, none on one core, capped, and takes numbers as they are', () => {
     expect(workerCount('auto', 1)).toBe(0);
-    expect(workerCount('auto', 2)).toBe(1);
+    expect(workerCount('auto', 2)).toBe(2);
     expect(workerCount('auto', 64)).toBe(MAX_AUTO_WORKERS);
     expect(workerCount(0, 8)).toBe(0);
     expect(workerCount(3, 2)).toBe(3);

@@ -23,10 +23,16 @@ import type { ToWorker, WireBody, WireChunk, WorkerSpec } from './wire.js';
 /** `auto` never starts more than this: beyond it, the single main thread that delivers is the limit. */
 export const MAX_AUTO_WORKERS = 4;
 
-/** `daemon.workers`: a number, or `auto` = one per core beside the main thread's, up to MAX_AUTO_WORKERS. */
+/**
+ * `daemon.workers`: a number, or `auto` = one per core, up to MAX_AUTO_WORKERS, and none on one
+ * core (where a worker only adds the hand-over). One per core, not one per core beside the main
+ * thread's: with NDJSON sinks the main thread's share (order, sinks, commits) measured 5–15 % of
+ * the decode work (bench/workers.bench.ts, main_busy_s), so with cores − 1 workers a core would sit
+ * mostly idle; the OS shares one core between the main thread and a worker.
+ */
 export function workerCount(setting: 'auto' | number, cores = availableParallelism()): number {
   if (setting !== 'auto') return setting;
-  return Math.max(0, Math.min(cores - 1, MAX_AUTO_WORKERS));
+  return cores <= 1 ? 0 : Math.min(cores, MAX_AUTO_WORKERS);
 }
 
 /** What the workers need from the config: each source's parser, the transforms, the limits. */
