@@ -69,6 +69,20 @@ const cli = await build({
   external: ['@duckdb/node-api'],
 });
 await writeFile(join(dist, 'cli.meta.json'), JSON.stringify(cli.metafile));
+// The daemon's decode workers (src/runtimes/daemon/decode/pool.ts) run this file beside cli.mjs.
+await build({
+  entryPoints: [join(ROOT, 'src/runtimes/daemon/decode/decode-worker.ts')],
+  outfile: join(dist, 'decode-worker.mjs'),
+  bundle: true,
+  packages: 'external',
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  banner,
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  external: ['@duckdb/node-api'],
+});
 const types = new Set<string>(config?.sources.map((s) => s.type));
 for (const name of cliOnly ? [] : await handlerNames()) {
   if (config && !(HANDLER_SOURCES[name] ?? []).some((t) => types.has(t))) continue;

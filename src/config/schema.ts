@@ -67,6 +67,15 @@ export const configSchema = z
         /** Host names the API answers to besides localhost and IP addresses (a reverse proxy's name). */
         status_allowed_hosts: z.array(allowedHost).default([]),
         log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
+        /**
+         * Decode worker threads (docs/operations.md, "Both cores"): `auto` is one per core, up to
+         * 4, none on one core; 0 decodes in the main thread.
+         */
+        workers: z
+          .union([z.literal('auto'), z.number().int().min(0).max(64)], {
+            error: 'write auto, or a number of decode workers from 0 (none) to 64',
+          })
+          .default('auto'),
         /** How long a SIGTERM waits for in-flight batches before giving up. */
         drain_timeout: duration.default(30_000),
         health: z

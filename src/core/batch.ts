@@ -6,7 +6,13 @@ export type ItemBody =
   | { kind: 'bytes'; bytes: Buffer }
   /** Base64 text as AWS events carry it; decoded (and checked) when the parser reads it. */
   | { kind: 'base64'; text: string }
-  | { kind: 'stream'; open: () => Promise<Readable>; size?: number }
+  | {
+      kind: 'stream';
+      open: () => Promise<Readable>;
+      size?: number;
+      /** The regular file `open` reads (an inbox file), so a decode worker can open it itself. */
+      file?: string;
+    }
   | { kind: 'object'; value: unknown };
 
 export interface RawItem {

@@ -2,13 +2,13 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DailyFilesSink } from '../sinks/daily_files/index.js';
 import { dailyFilesSinkSchema } from '../sinks/daily_files/schema.js';
 import { StdoutSink } from '../sinks/stdout/index.js';
 import { MemorySink, testPipeline } from '../testing/memory.js';
 import type { Parser } from './component.js';
-import { type EventDraft, serializedDoc } from './event.js';
+import { type EventDraft, eventIsoTime, SerializedEvent, serializedDoc } from './event.js';
 import { finalizeEvent, runBatch } from './pipeline.js';
 
 /** A doc whose serialization is counted: JSON.stringify calls toJSON once per serialization. */
@@ -96,5 +96,38 @@ describe('serializedDoc', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('SerializedEvent (decoded in a worker)', () => {
+  const origin = { source: 'central', type: 'kinesis', ref: 'central-logging/shard/1' };
+  const json = '{"@timestamp":"2026-11-25T08:00:00.000Z","message":"hi","event":{"id":"e1","dataset":"app"}}';
+
+  it('gives sinks its JSON text as it came, and parses the doc only when read', () => {
+    const ev = new SerializedEvent('e1', 'app', Date.UTC(2026, 10, 25, 8), json, origin);
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      expect(serializedDoc(ev)).toBe(json);
+      expect(eventIsoTime(ev)).toBe('2026-11-25T08:00:00.000Z');
+      expect(parse).not.toHaveBeenCalled();
+      expect(ev.doc.message).toBe('hi');
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
+  it('looks like a plain LogEvent to JSON (dead letters), and a doc put in its place is what sinks get', () => {
+    const ev = new SerializedEvent('e1', 'app', 1, json, origin);
+    expect(JSON.parse(JSON.stringify(ev))).toEqual({
+      id: 'e1',
+      dataset: 'app',
+      timestamp: 1,
+      doc: JSON.parse(json),
+      origin,
+    });
+    ev.doc = { '@timestamp': '2026-11-26T00:00:00.000Z', message: 'redacted' };
+    expect(serializedDoc(ev)).toBe('{"@timestamp":"2026-11-26T00:00:00.000Z","message":"redacted"}');
+    expect(eventIsoTime(ev)).toBe('2026-11-26T00:00:00.000Z');
   });
 });

@@ -111,6 +111,10 @@ export function attachSerializer(ev: LogEvent, toJson: (doc: EcsDocument) => str
  * before delivery), which is what makes caching them sound.
  */
 export function serializedDoc(ev: LogEvent): string {
+  if (ev instanceof SerializedEvent) {
+    const json = SerializedEvent.json(ev);
+    if (json !== undefined) return json;
+  }
   const cached = getCache(ev);
   if (cached !== undefined && cached.doc === ev.doc) {
     if (cached.json === undefined)
@@ -120,4 +124,62 @@ export function serializedDoc(ev: LogEvent): string {
   const json = JSON.stringify(ev.doc);
   setCache(ev, { doc: ev.doc, json });
   return json;
+}
+
+const TIMESTAMP_FIRST = '{"@timestamp":"';
+
+/**
+ * An event decoded in another thread (a decode worker), which hands back its document as the
+ * JSON text every NDJSON sink writes anyway: the doc is parsed only if something reads it (rules,
+ * a sink that wants objects), so the thread that delivers does not redo the decode work.
+ * `toJSON` keeps it looking like a plain LogEvent to JSON (dead-letter entries).
+ */
+export class SerializedEvent implements LogEvent {
+  #json: string | undefined;
+  #doc: EcsDocument | undefined = undefined;
+  declare original?: string;
+  constructor(
+    public id: string,
+    public dataset: string,
+    public timestamp: number,
+    json: string,
+    public origin: Origin,
+  ) {
+    this.#json = json;
+  }
+  get doc(): EcsDocument {
+    this.#doc ??= JSON.parse(this.#json!) as EcsDocument;
+    return this.#doc;
+  }
+  set doc(doc: EcsDocument) {
+    // A doc put in its place is no longer the JSON the worker wrote.
+    this.#doc = doc;
+    this.#json = undefined;
+  }
+  /** The `@timestamp`, read from the JSON without parsing it when it is the first key (parsers put it first). */
+  get isoTime(): string {
+    const json = this.#json;
+    if (this.#doc === undefined && json?.startsWith(TIMESTAMP_FIRST))
+      return json.slice(TIMESTAMP_FIRST.length, json.indexOf('"', TIMESTAMP_FIRST.length));
+    return String(this.doc['@timestamp']);
+  }
+  static json(ev: SerializedEvent): string | undefined {
+    return ev.#json;
+  }
+  toJSON(): LogEvent {
+    const out: LogEvent = {
+      id: this.id,
+      dataset: this.dataset,
+      timestamp: this.timestamp,
+      doc: this.doc,
+      origin: this.origin,
+    };
+    if (this.original !== undefined) out.original = this.original;
+    return out;
+  }
+}
+
+/** The event's `@timestamp` (ISO, UTC), without parsing a doc that arrived as JSON. */
+export function eventIsoTime(ev: LogEvent): string {
+  return ev instanceof SerializedEvent ? ev.isoTime : String(ev.doc['@timestamp']);
 }

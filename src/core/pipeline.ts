@@ -11,6 +11,7 @@ import {
   type Transform,
 } from './component.js';
 import { Deadline } from './deadline.js';
+import type { DecodedReject, Decoder, ItemDecoding, ItemFailure } from './decoder.js';
 import { type DeliveryMemory, recordRound, untaken } from './delivery-memory.js';
 import { describeError, isLogferryError, ParseError, toError } from './errors.js';
 import { attachSerializer, type EventDraft, FinalEvent, type LogEvent, type Origin } from './event.js';
@@ -48,6 +49,8 @@ export interface Pipeline {
   metrics: Metrics;
   /** Which sinks already took events of items being retried (see DeliveryMemory). */
   memory?: DeliveryMemory;
+  /** Decodes items off this thread (the daemon's worker pool); without it, parsing runs here. */
+  decoder?: Decoder;
 }
 
 /**
@@ -74,7 +77,7 @@ function isSyncIterable<T>(it: Iterable<T> | AsyncIterable<T>): it is Iterable<T
   return Symbol.iterator in it && !(Symbol.asyncIterator in it);
 }
 
-function applyTransforms(ev: LogEvent, transforms: readonly Transform[]): LogEvent | null {
+export function applyTransforms(ev: LogEvent, transforms: readonly Transform[]): LogEvent | null {
   let cur: LogEvent | null = ev;
   for (const t of transforms) {
     if (cur === null) return null;
@@ -93,6 +96,23 @@ export async function runBatch(
   p: Pipeline,
   deadline: Deadline = Deadline.never(),
   cap?: EventCap,
+): Promise<BatchResult> {
+  // Every item starts decoding now (when a decoder takes it), so decoding runs ahead of delivery.
+  const decodings = p.decoder ? batch.items.map((item) => p.decoder!.decode(item, batch.source)) : [];
+  try {
+    return await deliverBatch(batch, p, deadline, decodings, cap);
+  } finally {
+    // Items not read to the end (the deadline came first) stop decoding.
+    for (const d of decodings) d?.cancel();
+  }
+}
+
+async function deliverBatch(
+  batch: Batch,
+  p: Pipeline,
+  deadline: Deadline,
+  decodings: readonly (ItemDecoding | undefined)[],
+  cap: EventCap | undefined,
 ): Promise<BatchResult> {
   const route = p.route(batch.source);
   const results: ItemResult[] = batch.items.map((i) => ({ ackId: i.ackId, status: 'delivered', events: 0 }));
@@ -133,29 +153,33 @@ export async function runBatch(
       break;
     }
     const parserName = item.parser ?? route.parser.name;
+    const takeEvent = (ev: LogEvent): boolean => {
+      buffered.push(ev);
+      owners.push(i);
+      result.events++;
+      total++;
+      return buffered.length >= p.delivery.chunkEvents;
+    };
+    const decoding = decodings[i];
+    if (decoding) {
+      for await (const chunk of decoding) {
+        for (const ev of chunk.events) if (takeEvent(ev)) await flush();
+        for (const r of chunk.rejects) await setAside(item, r, parserName, p, result);
+        if (chunk.failure) await settleFailedItem(item, chunk.failure, parserName, p, result);
+      }
+      continue;
+    }
     const ctx: ParseContext = {
       limits: p.limits,
       trustEventFields: route.trustEventFields === true,
-      reject: async (part, error) => {
-        const origin = { ...item.origin, ref: `${item.origin.ref} ${part.ref}` };
-        const line = describeError(isLogferryError(error) ? Object.assign(error, { origin }) : error);
-        p.log.warn({ source: item.origin.source }, line);
-        const data = part.data === undefined ? undefined : Buffer.from(part.data).toString('base64');
-        await p.deadLetter.put(itemEntry(origin, line, parserName, data));
-        result.rejected = (result.rejected ?? 0) + 1;
-      },
+      reject: (part, error) => setAside(item, rejectOf(item, part, error), parserName, p, result),
     };
     try {
       const parser = item.parser ? await p.parser(item.parser) : route.parser;
       if (!parser) throw new ParseError(`no parser named '${item.parser}'`, { origin: item.origin });
       const take = (draft: EventDraft): boolean => {
         const ev = applyTransforms(finalizeEvent(draft, item.origin, fastJson), p.transforms);
-        if (!ev) return false;
-        buffered.push(ev);
-        owners.push(i);
-        result.events++;
-        total++;
-        return buffered.length >= p.delivery.chunkEvents;
+        return ev ? takeEvent(ev) : false;
       };
       const chunks = parser.parseChunks ? parser.parseChunks(item, ctx) : parser.parse(item, ctx);
       // A parser with everything in memory yields synchronously: `for await` would cost a
@@ -201,29 +225,73 @@ function deferRest(results: ItemResult[], from: number): void {
   }
 }
 
-async function deadLetterItem(
+/** A part of an item that a parser rejected, described with the part's origin. */
+export function rejectOf(
   item: RawItem,
-  e: unknown,
+  part: { ref: string; data?: Uint8Array | string },
+  error: Error,
+): DecodedReject {
+  const origin = { ...item.origin, ref: `${item.origin.ref} ${part.ref}` };
+  const line = describeError(isLogferryError(error) ? Object.assign(error, { origin }) : error);
+  const data = part.data === undefined ? undefined : Buffer.from(part.data).toString('base64');
+  return { ref: part.ref, line, data };
+}
+
+async function setAside(
+  item: RawItem,
+  r: DecodedReject,
   parserName: string,
   p: Pipeline,
   result: ItemResult,
-) {
+): Promise<void> {
+  const origin = { ...item.origin, ref: `${item.origin.ref} ${r.ref}` };
+  p.log.warn({ source: item.origin.source }, r.line);
+  await p.deadLetter.put(itemEntry(origin, r.line, parserName, r.data));
+  result.rejected = (result.rejected ?? 0) + 1;
+}
+
+/** Why an item could not be read to its end, as one line that names the item. */
+export function failureOf(item: RawItem, e: unknown): ItemFailure {
   const err = toError(e);
   const line = describeError(
     isLogferryError(err) && !err.origin ? Object.assign(err, { origin: item.origin }) : err,
   );
-  if (isLogferryError(err) && err.retryable) {
+  return {
+    line,
+    retryable: isLogferryError(err) && err.retryable,
+    expected: isLogferryError(err),
+    position: err instanceof ParseError ? err.position : undefined,
+  };
+}
+
+function deadLetterItem(item: RawItem, e: unknown, parserName: string, p: Pipeline, result: ItemResult) {
+  return settleFailedItem(item, failureOf(item, e), parserName, p, result, e);
+}
+
+async function settleFailedItem(
+  item: RawItem,
+  failure: ItemFailure,
+  parserName: string,
+  p: Pipeline,
+  result: ItemResult,
+  /** The error itself, when it was thrown in this thread (logged whole when unexpected). */
+  err?: unknown,
+): Promise<void> {
+  const { line } = failure;
+  if (failure.retryable) {
     result.status = 'failed';
     result.error = line;
     p.log.warn({ source: item.origin.source, ref: item.origin.ref }, line);
     return;
   }
-  if (!isLogferryError(err))
-    p.log.error({ err, ref: item.origin.ref }, `unexpected error while parsing: ${line}`);
+  if (!failure.expected)
+    p.log.error(
+      err === undefined ? { ref: item.origin.ref } : { err, ref: item.origin.ref },
+      `unexpected error while parsing: ${line}`,
+    );
   else p.log.warn({ source: item.origin.source }, line);
   try {
-    const position = err instanceof ParseError ? err.position : undefined;
-    await p.deadLetter.put(itemEntry(item.origin, line, parserName, originalData(item), position));
+    await p.deadLetter.put(itemEntry(item.origin, line, parserName, originalData(item), failure.position));
     if (result.status !== 'failed') result.status = 'dead-lettered';
     result.error = line;
   } catch (dlqErr) {

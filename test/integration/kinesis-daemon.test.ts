@@ -106,8 +106,10 @@ beforeAll(async () => {
   await writeFile(join(dir, 'config.yaml'), daemonConfig(STREAM, 'logs', 'batch_size: 4'));
 }, 60_000);
 
-function daemonConfig(stream: string, logs: string, extra: string, sinkExtra = ''): string {
-  return `state: { type: file, path: ${join(dir, 'state')} }
+/** `workers`: the daemon's decode workers (0 = decode in the main thread), so both paths face the kills. */
+function daemonConfig(stream: string, logs: string, extra: string, sinkExtra = '', workers = 2): string {
+  return `daemon: { workers: ${workers} }
+state: { type: file, path: ${join(dir, 'state')} }
 dead_letter: { type: file, path: ${join(dir, 'dead-letter')} }
 delivery: { chunk_events: 100 }
 sources:
@@ -223,6 +225,7 @@ describe('Kinesis daemon catching up on a full stream', () => {
         'logs-backlog',
         'batch_size: 1000\n    commit_every: { records: 5 }',
         'dedup_scan_bytes: 262144',
+        0,
       ),
     );
     for (let round = 0; round < 2; round++) {

@@ -5,6 +5,7 @@ import { redactConfig, resolveSecret } from '../../config/secrets.js';
 import type { Detector, Logger } from '../../core/component.js';
 import { daemonSearchBackend } from '../../search/backend.js';
 import { searchApi } from './api/search.js';
+import { DecodePool, workerCount, workerSpec } from './decode/pool.js';
 import { type DingResponder, startDingResponder } from './ding.js';
 import { checkExposure, startStatusServer } from './status-server.js';
 import { SourceRunner } from './supervisor.js';
@@ -46,7 +47,13 @@ export async function reopenOutputs(app: App, log: Logger): Promise<string[]> {
 /** Starts every configured source as its own loop, plus the status API. */
 export async function startDaemon(
   config: Config,
-  opts: { log: Logger; detector?: Detector; statusListen?: string | false },
+  opts: {
+    log: Logger;
+    detector?: Detector;
+    statusListen?: string | false;
+    /** Instead of `daemon.workers`. */
+    workers?: 'auto' | number;
+  },
 ): Promise<Daemon> {
   const listen = opts.statusListen ?? config.daemon.status_listen;
   const tokenRef = config.daemon.status_token;
@@ -54,6 +61,9 @@ export async function startDaemon(
   // Before any source starts: an API that would be open to the network stops the daemon here.
   if (listen) checkExposure(listen, token);
   const app = await buildApp(config, { log: opts.log, detector: opts.detector });
+  const workers = workerCount(opts.workers ?? config.daemon.workers);
+  const decoder = workers > 0 ? new DecodePool(workerSpec(config), workers) : undefined;
+  app.pipeline.decoder = decoder;
   const sources = await app.createSources();
   const runners = sources.map((s) => SourceRunner.forApp(s, app));
   const search = listen ? await daemonSearchBackend(app) : undefined;
@@ -96,6 +106,7 @@ export async function startDaemon(
         opts.log.warn({}, `sources did not drain within ${config.daemon.drain_timeout} ms; closing anyway`);
       }
       await app.close();
+      await decoder?.close();
       // The store's search connection closes with its sink; the files reader is the daemon's own.
       if (search?.kind === 'files') await search.close();
       await ding?.close();

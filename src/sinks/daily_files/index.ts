@@ -2,7 +2,7 @@ import { type FileHandle, lstat, mkdir, open, readdir, rm, stat } from 'node:fs/
 import { dirname, join } from 'node:path';
 import type { Sink, SinkFailure } from '../../core/component.js';
 import { DeliveryError, toError } from '../../core/errors.js';
-import { type LogEvent, serializedDoc } from '../../core/event.js';
+import { eventIsoTime, type LogEvent, serializedDoc } from '../../core/event.js';
 import { type FileModes, modesFor, pathUnder } from '../../core/fsutil.js';
 import { safeNameComponent } from '../../core/names.js';
 import { REPLAY_GUARD_EVENTS } from '../../core/uncommitted.js';
@@ -61,11 +61,7 @@ export class DailyFilesSink implements Sink {
     events.forEach((e, i) => {
       // The document's own @timestamp (already ISO, UTC) names its day: no second date formatting.
       const day =
-        this.cfg.day_from === 'arrival'
-          ? now
-          : local
-            ? localDay(e.timestamp)
-            : String(e.doc['@timestamp']).slice(0, 10);
+        this.cfg.day_from === 'arrival' ? now : local ? localDay(e.timestamp) : eventIsoTime(e).slice(0, 10);
       let path: string;
       try {
         path = this.pathFor(e.dataset, day);

@@ -115,7 +115,7 @@ export class InboxSource implements Source {
     return {
       ackId: path,
       origin: { source: this.name, type: 'file', ref: path, attrs: { size: st.size } },
-      body: { kind: 'stream', open: () => openRegularFile(path), size: st.size },
+      body: { kind: 'stream', open: () => openRegularFile(path), size: st.size, file: path },
     };
   }
 

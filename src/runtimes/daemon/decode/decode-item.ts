@@ -1,0 +1,116 @@
+import type { RawItem } from '../../../core/batch.js';
+import type { ParseContext, Parser, Transform } from '../../../core/component.js';
+import type { DecodedReject, ItemFailure } from '../../../core/decoder.js';
+import { ParseError } from '../../../core/errors.js';
+import { type EventDraft, type LogEvent, serializedDoc } from '../../../core/event.js';
+import type { Limits } from '../../../core/limits.js';
+import { applyTransforms, failureOf, finalizeEvent, rejectOf } from '../../../core/pipeline.js';
+import type { WireChunk } from './wire.js';
+
+export interface ItemDecodeOptions {
+  limits: Limits;
+  trustEventFields: boolean;
+  transforms: readonly Transform[];
+  chunkEvents: number;
+  /** True once the main thread no longer wants this item. */
+  cancelled(): boolean;
+}
+
+/** Collects events as JSON texts plus the few fields the main thread needs beside them. */
+class ChunkBuilder {
+  private texts: string[] = [];
+  private ids: string[] = [];
+  private datasets: string[] = [];
+  private timestamps: number[] = [];
+  private originals: (string | undefined)[] | undefined;
+  rejects: DecodedReject[] = [];
+
+  get size(): number {
+    return this.texts.length;
+  }
+
+  add(ev: LogEvent): void {
+    // Most parsers keep no original: the array exists only once one event has one.
+    if (ev.original !== undefined && this.originals === undefined)
+      this.originals = new Array<string | undefined>(this.texts.length).fill(undefined);
+    this.originals?.push(ev.original);
+    this.texts.push(serializedDoc(ev));
+    this.ids.push(ev.id);
+    this.datasets.push(ev.dataset);
+    this.timestamps.push(ev.timestamp);
+  }
+
+  take(id: number, done: boolean, failure?: ItemFailure): WireChunk {
+    const ends = new Uint32Array(this.texts.length);
+    let at = 0;
+    for (let i = 0; i < this.texts.length; i++) ends[i] = at += this.texts[i]!.length;
+    const chunk: WireChunk = {
+      id,
+      json: this.texts.join(''),
+      ends,
+      ids: this.ids,
+      datasets: this.datasets,
+      timestamps: Float64Array.from(this.timestamps),
+      rejects: this.rejects,
+      done,
+    };
+    if (this.originals) chunk.originals = this.originals;
+    if (failure) chunk.failure = failure;
+    this.texts = [];
+    this.ids = [];
+    this.datasets = [];
+    this.timestamps = [];
+    this.originals = undefined;
+    this.rejects = [];
+    return chunk;
+  }
+}
+
+/**
+ * What runBatch's parse step does for one item (parse, finalize, transform), with the events
+ * sent on in chunks of `chunkEvents` as JSON texts; `send` resolves when another chunk may go.
+ * Ends with one chunk marked done that carries any failure, exactly as parsing in the main thread
+ * would have ended the item.
+ */
+export async function decodeItem(
+  id: number,
+  item: RawItem,
+  parser: Parser | undefined,
+  opts: ItemDecodeOptions,
+  send: (chunk: WireChunk) => Promise<void>,
+): Promise<void> {
+  const out = new ChunkBuilder();
+  // The parser's fixed-shape serializer is only right for the doc it built: not after transforms.
+  const fastJson = opts.transforms.length === 0;
+  const ctx: ParseContext = {
+    limits: opts.limits,
+    trustEventFields: opts.trustEventFields,
+    reject: async (part, error) => {
+      out.rejects.push(rejectOf(item, part, error));
+    },
+  };
+  let failure: ItemFailure | undefined;
+  try {
+    if (!parser) throw new ParseError(`no parser named '${item.parser}'`, { origin: item.origin });
+    const drafts = parser.parse(item, ctx);
+    const take = (draft: EventDraft): boolean => {
+      const ev = applyTransforms(finalizeEvent(draft, item.origin, fastJson), opts.transforms);
+      if (ev) out.add(ev);
+      return out.size >= opts.chunkEvents;
+    };
+    const sendFull = async () => {
+      await send(out.take(id, false));
+      return opts.cancelled();
+    };
+    // As in runBatch: a parser with everything in memory yields synchronously, without a
+    // promise per event.
+    if (Symbol.iterator in drafts && !(Symbol.asyncIterator in drafts)) {
+      for (const draft of drafts) if (take(draft) && (await sendFull())) return;
+    } else {
+      for await (const draft of drafts) if (take(draft) && (await sendFull())) return;
+    }
+  } catch (e) {
+    failure = failureOf(item, e);
+  }
+  if (!opts.cancelled()) await send(out.take(id, true, failure));
+}

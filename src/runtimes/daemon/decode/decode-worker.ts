@@ -1,0 +1,114 @@
+/**
+ * A decode worker thread (see pool.ts): parses the items the main thread sends, one at a time, in
+ * the order they came, and sends back their events as JSON texts. It holds no sink, rule, secret
+ * or checkpoint; it opens only the inbox files it is told to.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { ItemBody, RawItem } from '../../../core/batch.js';
+import type { Parser } from '../../../core/component.js';
+import { openRegularFile } from '../../../core/fsutil.js';
+import { parsers } from '../../../registry.js';
+import { createTransform } from '../../../transforms/index.js';
+import { decodeItem } from './decode-item.js';
+import type { ToWorker, WireBody, WireChunk, WorkerSpec } from './wire.js';
+
+/** Chunks of one item sent and not yet taken by the main thread, at most: bounds memory on huge files. */
+const AHEAD = 4;
+
+const spec = workerData as WorkerSpec;
+const port = parentPort!;
+const transforms = spec.transforms.map(createTransform);
+const parserCache = new Map<string, Promise<Parser | undefined>>();
+
+interface Pending {
+  msg: Extract<ToWorker, { type: 'item' }>;
+  unacked: number;
+  cancelled: boolean;
+  wake?: () => void;
+}
+const queue: Pending[] = [];
+const byId = new Map<number, Pending>();
+let running = false;
+
+function loadParser(source: string, override: string | undefined): Promise<Parser | undefined> {
+  const route = spec.routes[source]!;
+  const key = override === undefined ? `route:${source}` : `name:${override}`;
+  let p = parserCache.get(key);
+  if (!p) {
+    p = (async () => {
+      const name = override ?? route.parser;
+      const load = parsers[name];
+      if (!load) return undefined;
+      const parser = (await load()).create(override === undefined ? route.options : {});
+      if (override !== undefined || !route.envelope) return parser;
+      return (await import('../../../parsers/envelope.js')).withEnvelopes(parser);
+    })();
+    parserCache.set(key, p);
+  }
+  return p;
+}
+
+function bodyOf(b: WireBody): ItemBody {
+  if (b.kind === 'bytes')
+    return { kind: 'bytes', bytes: Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength) };
+  if (b.kind === 'base64') return b;
+  return { kind: 'stream', open: () => openRegularFile(b.path), size: b.size, file: b.path };
+}
+
+function send(p: Pending, chunk: WireChunk): Promise<void> {
+  port.postMessage(chunk, [chunk.ends.buffer, chunk.timestamps.buffer]);
+  if (chunk.done) return Promise.resolve();
+  p.unacked++;
+  if (p.unacked < AHEAD || p.cancelled) return Promise.resolve();
+  return new Promise((r) => {
+    p.wake = r;
+  });
+}
+
+async function decodeNext(p: Pending): Promise<void> {
+  const { msg } = p;
+  const item: RawItem = { ackId: String(msg.id), origin: msg.origin, body: bodyOf(msg.body) };
+  if (msg.parser !== undefined) item.parser = msg.parser;
+  const route = spec.routes[msg.source]!;
+  await decodeItem(
+    msg.id,
+    item,
+    await loadParser(msg.source, msg.parser),
+    {
+      limits: spec.limits,
+      trustEventFields: route.trustEventFields,
+      transforms,
+      chunkEvents: spec.chunkEvents,
+      cancelled: () => p.cancelled,
+    },
+    (chunk) => send(p, chunk),
+  );
+}
+
+async function drain(): Promise<void> {
+  running = true;
+  for (let p = queue.shift(); p; p = queue.shift()) {
+    if (!p.cancelled) await decodeNext(p);
+    byId.delete(p.msg.id);
+  }
+  running = false;
+}
+
+port.on('message', (msg: ToWorker) => {
+  if (msg.type === 'item') {
+    const p: Pending = { msg, unacked: 0, cancelled: false };
+    queue.push(p);
+    byId.set(msg.id, p);
+    if (!running) void drain();
+    return;
+  }
+  const p = byId.get(msg.id);
+  if (!p) return;
+  if (msg.type === 'ack') p.unacked--;
+  else p.cancelled = true;
+  if (p.wake && (p.cancelled || p.unacked < AHEAD)) {
+    const wake = p.wake;
+    p.wake = undefined;
+    wake();
+  }
+});
