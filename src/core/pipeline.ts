@@ -129,7 +129,7 @@ export async function runBatch(
       trustEventFields: route.trustEventFields === true,
       reject: async (part, error) => {
         const origin = { ...item.origin, ref: `${item.origin.ref} ${part.ref}` };
-        const line = describeError(isLogferryError(error) ? Object.assign(error, { origin }) : error);
+        const line = describeError(error, origin);
         p.log.warn({ source: item.origin.source }, line);
         const data = part.data === undefined ? undefined : Buffer.from(part.data).toString('base64');
         await p.deadLetter.put(itemEntry(origin, line, parserName, data));
@@ -177,9 +177,7 @@ async function deadLetterItem(
   result: ItemResult,
 ) {
   const err = toError(e);
-  const line = describeError(
-    isLogferryError(err) && !err.origin ? Object.assign(err, { origin: item.origin }) : err,
-  );
+  const line = describeError(err, item.origin);
   if (isLogferryError(err) && err.retryable) {
     result.status = 'failed';
     result.error = line;
