@@ -32,7 +32,7 @@ describe('errors say where', () => {
     const tooBig = new LimitError('over the 1 MiB item limit');
     const parser: Parser = {
       name: 'shared-error',
-      *parse() {
+      parse() {
         throw tooBig;
       },
     };
@@ -49,6 +49,7 @@ describe('errors say where', () => {
     const partError = new ParseError('line is not JSON');
     const parser: Parser = {
       name: 'rejecting',
+      // biome-ignore lint/correctness/useYield: it only sets its one part aside, no event comes out
       async *parse(_item, ctx) {
         await ctx.reject({ ref: 'line 7' }, partError);
       },
