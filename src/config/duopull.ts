@@ -16,31 +16,12 @@ export function duopullConfig(
   opts: { duoOnly?: boolean } = {},
 ): Config | undefined {
   if (!env.DUOPULL_HOST && !env.DUOPULL_IKEY) return undefined;
-  const needed = opts.duoOnly
-    ? ['DUOPULL_HOST', 'DUOPULL_IKEY']
-    : ['DUOPULL_HOST', 'DUOPULL_IKEY', 'DUOPULL_S3_BUCKET', 'DUOPULL_KINESIS_STREAM'];
-  const missing = needed.filter((k) => !env[k]);
-  const skey = env.DUOPULL_SKEY_SECRET
-    ? { aws_secretsmanager: env.DUOPULL_SKEY_SECRET }
-    : env.DUOPULL_SKEY_SSM
-      ? { ssm: env.DUOPULL_SKEY_SSM }
-      : env.DUOPULL_SKEY
-        ? { env: 'DUOPULL_SKEY' }
-        : undefined;
-  if (!skey) missing.push('DUOPULL_SKEY');
-  if (missing.length)
-    throw new ConfigError(
-      `the DUOPULL_* settings are incomplete: set ${missing.join(', ')} (or LOGFERRY_CONFIG)`,
-    );
+  const skey = skeyRef(env);
+  requireSettings(env, skey, opts.duoOnly === true);
   const format = env.DUOPULL_KINESIS_FORMAT;
   if (format !== undefined && !recordFormat.safeParse(format).success)
     throw new ConfigError(`DUOPULL_KINESIS_FORMAT is '${format}': write ecs or original`);
-  const region = env.DUOPULL_REGION ?? env.AWS_REGION;
-  const aws = region ? { region } : {};
-  // The SDK's own endpoint variables, read here so emulators get path-style S3 and HTTP/1.1 Kinesis.
-  const s3Endpoint = env.AWS_ENDPOINT_URL_S3;
-  const kinesisEndpoint = env.AWS_ENDPOINT_URL_KINESIS;
-  const s3Aws = s3Endpoint ? { ...aws, endpoint: s3Endpoint, force_path_style: true } : aws;
+  const { s3Aws, kinesisAws } = awsSettings(env);
   const bucket = env.DUOPULL_S3_BUCKET;
   return configSchema.parse({
     state: bucket
@@ -69,10 +50,44 @@ export function duopullConfig(
             name: 'kinesis',
             stream: env.DUOPULL_KINESIS_STREAM,
             ...(format ? { format } : {}),
-            aws: kinesisEndpoint ? { ...aws, endpoint: kinesisEndpoint } : aws,
+            aws: kinesisAws,
           }
         : { type: 'stdout', name: 'stdout' },
     ],
     daemon: { status_listen: false },
   });
+}
+
+type SecretRef = { aws_secretsmanager: string } | { ssm: string } | { env: string };
+
+/** Where the secret key comes from; the value itself is read only when the source starts. */
+function skeyRef(env: NodeJS.ProcessEnv): SecretRef | undefined {
+  if (env.DUOPULL_SKEY_SECRET) return { aws_secretsmanager: env.DUOPULL_SKEY_SECRET };
+  if (env.DUOPULL_SKEY_SSM) return { ssm: env.DUOPULL_SKEY_SSM };
+  if (env.DUOPULL_SKEY) return { env: 'DUOPULL_SKEY' };
+  return undefined;
+}
+
+function requireSettings(env: NodeJS.ProcessEnv, skey: SecretRef | undefined, duoOnly: boolean): void {
+  const needed = duoOnly
+    ? ['DUOPULL_HOST', 'DUOPULL_IKEY']
+    : ['DUOPULL_HOST', 'DUOPULL_IKEY', 'DUOPULL_S3_BUCKET', 'DUOPULL_KINESIS_STREAM'];
+  const missing = needed.filter((k) => !env[k]);
+  if (!skey) missing.push('DUOPULL_SKEY');
+  if (missing.length)
+    throw new ConfigError(
+      `the DUOPULL_* settings are incomplete: set ${missing.join(', ')} (or LOGFERRY_CONFIG)`,
+    );
+}
+
+function awsSettings(env: NodeJS.ProcessEnv): { s3Aws: object; kinesisAws: object } {
+  const region = env.DUOPULL_REGION ?? env.AWS_REGION;
+  const aws = region ? { region } : {};
+  // The SDK's own endpoint variables, read here so emulators get path-style S3 and HTTP/1.1 Kinesis.
+  const s3Endpoint = env.AWS_ENDPOINT_URL_S3;
+  const kinesisEndpoint = env.AWS_ENDPOINT_URL_KINESIS;
+  return {
+    s3Aws: s3Endpoint ? { ...aws, endpoint: s3Endpoint, force_path_style: true } : aws,
+    kinesisAws: kinesisEndpoint ? { ...aws, endpoint: kinesisEndpoint } : aws,
+  };
 }
