@@ -46,10 +46,10 @@ describe('check-imports', () => {
 
   it('refuses platform imports and the process global in core, and src/testing in production code', async () => {
     const dir = await tree({
-      'src/core/log.ts':
+      'src/core/logger.ts':
         "import pino from 'pino';\nexport const level = process.env.LEVEL;\nexport default pino;\n",
       'src/core/files.ts': "import { readFile } from 'node:fs/promises';\nexport { readFile };\n",
-      'src/core/aws.ts':
+      'src/core/client.ts':
         "import type { AwsClientOptions } from '../config/common.js';\nexport type A = AwsClientOptions;\n",
       'src/config/common.ts': 'export interface AwsClientOptions {}\n',
       'src/runtimes/cli/pull.ts':
@@ -57,10 +57,10 @@ describe('check-imports', () => {
       'src/testing/memory.ts': 'export class MemoryStateStore {}\n',
     });
     expect(checkImports(dir).sort()).toEqual([
-      'src/core/aws.ts: core imports ../config/common.js, outside src/core',
+      'src/core/client.ts: core imports ../config/common.js, outside src/core',
       'src/core/files.ts: core imports node:fs/promises',
-      'src/core/log.ts: core imports pino',
-      'src/core/log.ts: core reads the process global',
+      'src/core/logger.ts: core imports pino',
+      'src/core/logger.ts: core reads the process global',
       'src/runtimes/cli/pull.ts: production code imports ../../testing/memory.js',
     ]);
   });
