@@ -4,9 +4,8 @@
  * config uses. Adding a component = its folder + one line here.
  */
 import type { z } from 'zod';
-import type { DeadLetterStore, Logger, Parser, Sink, Source, StateStore } from './core/component.js';
-import type { Limits } from './core/limits.js';
-import type { Metrics } from './core/metrics.js';
+import type { DeadLetterStore, Parser, Sink, Source, StateStore } from './core/component.js';
+import type { Deps } from './core/contracts.js';
 import { fileDeadLetterSchema } from './deadletter/file/schema.js';
 import { s3DeadLetterSchema } from './deadletter/s3/schema.js';
 import { dailyFilesSinkSchema } from './sinks/daily_files/schema.js';
@@ -26,14 +25,8 @@ import { dynamodbStateSchema } from './state/dynamodb/schema.js';
 import { fileStateSchema } from './state/file/schema.js';
 import { s3StateSchema } from './state/s3/schema.js';
 
-/** What factories may use besides their own config. */
-export interface Deps {
-  log: Logger;
-  limits: Limits;
-  metrics: Metrics;
-  /** The checkpoint store, for components that keep their own state (sources, windowed rules). */
-  state?: StateStore;
-}
+// Factories written before Deps moved to core still name it from here.
+export type { Deps } from './core/contracts.js';
 
 type Factory<T> = (cfg: never, deps: Deps) => T | Promise<T>;
 interface Entry<T> {

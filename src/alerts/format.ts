@@ -1,5 +1,5 @@
+import type { Alert } from '../core/contracts.js';
 import { getField } from '../core/fields.js';
-import type { Alert } from '../rules/types.js';
 
 /** Text for email subscribers and chat: what, who, where, when, and the link back. */
 export function alertText(a: Alert): string {

@@ -1,5 +1,5 @@
 import type { Sink } from '../core/component.js';
-import type { Deps } from '../registry.js';
+import type { Deps } from '../core/contracts.js';
 import type { AlertOutputConfig } from './schema.js';
 import type { AlertOutput } from './types.js';
 

@@ -1,8 +1,8 @@
 import type { DeadLetterStore, Logger } from '../core/component.js';
+import { type Alert, SEVERITIES } from '../core/contracts.js';
 import { describeError } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
 import { type BackoffOptions, backoffDelay, sleep } from '../core/retry.js';
-import { type Alert, SEVERITIES } from '../rules/types.js';
 import type { RouteConfig } from './schema.js';
 import type { AlertFailure, AlertOutput } from './types.js';
 

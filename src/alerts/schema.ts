@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { componentName, duration } from '../config/common.js';
-import { SEVERITIES } from '../rules/types.js';
+import { SEVERITIES } from '../core/contracts.js';
 import { sinkAlertSchema } from './sink/schema.js';
 import { slackAlertSchema } from './slack/schema.js';
 import { snsAlertSchema } from './sns/schema.js';

@@ -1,4 +1,4 @@
-import type { Alert } from '../rules/types.js';
+import type { Alert } from '../core/contracts.js';
 
 export interface AlertFailure {
   /** Index into the alerts passed to `send`. */

@@ -35,9 +35,13 @@ export class LogferryError extends Error {
     this.retryable = details.retryable ?? false;
   }
 
-  /** `stage origin: message`, the one line the CLI and dead-letter entries show. */
-  describe(): string {
-    const where = this.origin ? ` ${this.origin.ref}` : '';
+  /**
+   * `stage origin: message`, the one line the CLI and dead-letter entries show. `at` names the
+   * input when the error was created without one (a parser's error about the item it was given).
+   */
+  describe(at?: Origin): string {
+    const origin = this.origin ?? at;
+    const where = origin ? ` ${origin.ref}` : '';
     return `${this.stage}${where}: ${this.message}`;
   }
 }
@@ -113,10 +117,12 @@ export function isLogferryError(e: unknown): e is LogferryError {
 /**
  * One line for any thrown value, for logs, status and dead-letter entries. Credentials a message
  * quotes (a URL with a password, a signed URL from an SDK error) are cut out here, once for all.
+ * `at` is the input being handled, named when the error does not name its own: the error itself
+ * is never changed, since the same instance may be thrown again for another input.
  */
-export function describeError(e: unknown): string {
+export function describeError(e: unknown, at?: Origin): string {
   const text =
-    e instanceof LogferryError ? e.describe() : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    e instanceof LogferryError ? e.describe(at) : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
   // Only the start is printed; cutting well past the 500 kept characters bounds the work on a
   // huge message without leaving half a credential in what is shown.
   return oneLine(redactString(text.slice(0, 4000)));

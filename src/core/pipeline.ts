@@ -232,7 +232,7 @@ export function rejectOf(
   error: Error,
 ): DecodedReject {
   const origin = { ...item.origin, ref: `${item.origin.ref} ${part.ref}` };
-  const line = describeError(isLogferryError(error) ? Object.assign(error, { origin }) : error);
+  const line = describeError(error, origin);
   const data = part.data === undefined ? undefined : Buffer.from(part.data).toString('base64');
   return { ref: part.ref, line, data };
 }
@@ -253,9 +253,7 @@ async function setAside(
 /** Why an item could not be read to its end, as one line that names the item. */
 export function failureOf(item: RawItem, e: unknown): ItemFailure {
   const err = toError(e);
-  const line = describeError(
-    isLogferryError(err) && !err.origin ? Object.assign(err, { origin: item.origin }) : err,
-  );
+  const line = describeError(err, item.origin);
   return {
     line,
     retryable: isLogferryError(err) && err.retryable,

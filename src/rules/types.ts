@@ -31,10 +31,11 @@ export interface FieldTest {
   at: (string | number)[];
 }
 
-export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';
-export const SEVERITIES: readonly Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
+import type { AggregateFunction, Severity } from '../core/contracts.js';
 
-export type AggregateFunction = 'count' | 'sum' | 'distinct_count' | 'ratio' | 'new_value';
+// Rules code and rule authors' tests name these from here; they are defined in core (see contracts.ts).
+export type { AggregateFunction, Alert, Severity } from '../core/contracts.js';
+export { SEVERITIES } from '../core/contracts.js';
 
 export interface Aggregate {
   function: AggregateFunction;
@@ -83,35 +84,4 @@ export interface RuleExample {
   /** Fields that differ per repetition: `{user.name: [a, b, c]}` cycles through the list. */
   vary?: Record<string, unknown[]>;
   line: number | string;
-}
-
-export interface Alert {
-  /** Deterministic: the same incident found twice has the same id. */
-  id: string;
-  rule: { id: string; title: string; description: string; severity: Severity; tags: string[] };
-  severity: Severity;
-  title: string;
-  /** One readable line: what happened, who, where. */
-  summary: string;
-  /** Event time of the triggering event (ISO). */
-  time: string;
-  dataset: string;
-  dedup_key: string;
-  /** Repeats suppressed by the throttle since the previous alert with this key. */
-  suppressed: number;
-  /** For windowed rules: the aggregate value and what it was compared with. */
-  aggregate?: {
-    function: AggregateFunction;
-    value: number;
-    threshold: number;
-    window_ms: number;
-    group: Record<string, unknown>;
-  };
-  who?: string;
-  where?: string;
-  link?: string;
-  event_id: string;
-  origin: string;
-  /** The triggering event's document. */
-  event: Record<string, unknown>;
 }

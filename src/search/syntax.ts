@@ -80,83 +80,110 @@ export function parseSearch(query: string): SearchNode {
     throw new SearchSyntaxError(`query longer than ${MAX_QUERY_CHARS} characters`, MAX_QUERY_CHARS);
   const tokens = tokenize(query);
   if (tokens.length === 0) return { type: 'all' };
-  let at = 0;
-  let terms = 0;
-  const peek = () => tokens[at];
-  const end = () => query.length;
+  return new SearchParser(tokens, query.length).parse();
+}
 
-  const parseOr = (depth: number): SearchNode => {
-    const items = [parseAnd(depth)];
-    while (peek()?.kind === 'or') {
-      at++;
-      items.push(parseAnd(depth));
+/** Recursive descent over the tokens: OR binds loosest, then AND (or nothing), then NOT / `-`. */
+class SearchParser {
+  private at = 0;
+  private terms = 0;
+
+  constructor(
+    private readonly tokens: Token[],
+    private readonly end: number,
+  ) {}
+
+  parse(): SearchNode {
+    const tree = this.parseOr(0);
+    const rest = this.peek();
+    if (rest)
+      throw new SearchSyntaxError(`unexpected ${rest.kind === 'word' ? rest.text : rest.kind}`, rest.pos);
+    return tree;
+  }
+
+  private peek(): Token | undefined {
+    return this.tokens[this.at];
+  }
+
+  private parseOr(depth: number): SearchNode {
+    const items = [this.parseAnd(depth)];
+    while (this.peek()?.kind === 'or') {
+      this.at++;
+      items.push(this.parseAnd(depth));
     }
     return items.length === 1 ? items[0]! : { type: 'or', items };
-  };
-  const parseAnd = (depth: number): SearchNode => {
-    const items = [parseNot(depth)];
+  }
+
+  private parseAnd(depth: number): SearchNode {
+    const items = [this.parseNot(depth)];
     for (;;) {
-      const t = peek();
+      const t = this.peek();
       if (!t || t.kind === ')' || t.kind === 'or') break;
-      if (t.kind === 'and') at++;
-      items.push(parseNot(depth));
+      if (t.kind === 'and') this.at++;
+      items.push(this.parseNot(depth));
     }
     return items.length === 1 ? items[0]! : { type: 'and', items };
-  };
-  const parseNot = (depth: number): SearchNode => {
-    const t = peek();
+  }
+
+  private parseNot(depth: number): SearchNode {
+    const t = this.peek();
     if (t?.kind === 'not' || t?.kind === '-') {
-      at++;
-      return { type: 'not', item: parseNot(depth) };
+      this.at++;
+      return { type: 'not', item: this.parseNot(depth) };
     }
-    return parsePrimary(depth);
-  };
-  const parsePrimary = (depth: number): SearchNode => {
-    const t = peek();
-    if (!t) throw new SearchSyntaxError('expected a term', end());
+    return this.parsePrimary(depth);
+  }
+
+  private parsePrimary(depth: number): SearchNode {
+    const t = this.peek();
+    if (!t) throw new SearchSyntaxError('expected a term', this.end);
     if (depth > MAX_DEPTH) throw new SearchSyntaxError(`more than ${MAX_DEPTH} nested groups`, t.pos);
-    if (++terms > MAX_TERMS) throw new SearchSyntaxError(`more than ${MAX_TERMS} terms`, t.pos);
-    if (t.kind === '(') {
-      at++;
-      const inner = parseOr(depth + 1);
-      if (peek()?.kind !== ')') throw new SearchSyntaxError('missing )', peek()?.pos ?? end());
-      at++;
-      return inner;
-    }
+    if (++this.terms > MAX_TERMS) throw new SearchSyntaxError(`more than ${MAX_TERMS} terms`, t.pos);
+    if (t.kind === '(') return this.parseGroup(depth);
     if (t.kind === 'phrase') {
-      at++;
+      this.at++;
       return { type: 'text', value: t.text };
     }
     if (t.kind !== 'word') throw new SearchSyntaxError(`unexpected ${t.kind.toUpperCase()}`, t.pos);
-    at++;
-    if (peek()?.kind !== ':') return { type: 'text', value: t.text };
-    at++;
-    return parseFieldValue(t.text, t.pos);
-  };
-  const parseFieldValue = (field: string, pos: number): SearchNode => {
+    this.at++;
+    if (this.peek()?.kind !== ':') return { type: 'text', value: t.text };
+    this.at++;
+    return this.parseFieldValue(t.text, t.pos);
+  }
+
+  private parseGroup(depth: number): SearchNode {
+    this.at++;
+    const inner = this.parseOr(depth + 1);
+    if (this.peek()?.kind !== ')') throw new SearchSyntaxError('missing )', this.peek()?.pos ?? this.end);
+    this.at++;
+    return inner;
+  }
+
+  private parseFieldValue(field: string, pos: number): SearchNode {
     if (!FIELD_NAME.test(field) || field.length > 128)
       throw new SearchSyntaxError(
         `'${field.slice(0, 40)}' is not a field name (letters, digits, _ @ - and dots)`,
         pos,
       );
-    const v = peek();
+    const v = this.peek();
     if (v?.kind === 'phrase') {
-      at++;
+      this.at++;
       return { type: 'match', field, value: v.text, wildcard: false };
     }
-    if (v?.kind !== 'word') throw new SearchSyntaxError(`a value must follow ${field}:`, v?.pos ?? end());
-    at++;
+    if (v?.kind !== 'word') throw new SearchSyntaxError(`a value must follow ${field}:`, v?.pos ?? this.end);
+    this.at++;
     const text = v.text;
     if (text === '*') return { type: 'exists', field };
     const range = /^(>=|<=|>|<)(.+)$/.exec(text);
     if (range) return { type: 'range', field, op: range[1] as '>', value: range[2]! };
-    if (text.startsWith('[')) return parseBetween(field, text, v.pos);
+    if (text.startsWith('[')) return this.parseBetween(field, text, v.pos);
     return { type: 'match', field, value: text, wildcard: text.includes('*') };
-  };
-  const parseBetween = (field: string, first: string, pos: number): SearchNode => {
+  }
+
+  private parseBetween(field: string, first: string, pos: number): SearchNode {
     // `[a TO b]` arrives as the words `[a`, `TO`, `b]`.
-    const to = tokens[at];
-    const last = tokens[at + 1];
+    const to = this.tokens[this.at];
+    const last = this.tokens[this.at + 1];
     if (
       to?.kind !== 'word' ||
       to.text !== 'TO' ||
@@ -166,13 +193,7 @@ export function parseSearch(query: string): SearchNode {
       last.text.length < 2
     )
       throw new SearchSyntaxError(`write a range as ${field}:[from TO to]`, pos);
-    at += 2;
+    this.at += 2;
     return { type: 'between', field, from: first.slice(1), to: last.text.slice(0, -1) };
-  };
-
-  const tree = parseOr(0);
-  const rest = peek();
-  if (rest)
-    throw new SearchSyntaxError(`unexpected ${rest.kind === 'word' ? rest.text : rest.kind}`, rest.pos);
-  return tree;
+  }
 }

@@ -3,7 +3,6 @@ import type {
   DeadLetterStore,
   Sink,
   SinkFailure,
-  StateStore,
   StoredDeadLetter,
 } from '../core/component.js';
 import { DeliveryError } from '../core/errors.js';
@@ -71,19 +70,8 @@ export class MemoryDeadLetterStore implements DeadLetterStore {
   }
 }
 
-export class MemoryStateStore implements StateStore {
-  readonly values = new Map<string, string>();
-  async get<T>(key: string): Promise<T | undefined> {
-    const v = this.values.get(key);
-    return v === undefined ? undefined : (JSON.parse(v) as T);
-  }
-  async put<T>(key: string, value: T): Promise<void> {
-    this.values.set(key, JSON.stringify(value));
-  }
-  async delete(key: string): Promise<void> {
-    this.values.delete(key);
-  }
-}
+// Production code (pull duo, the Duo Lambda) uses it too, so it lives with the state stores.
+export { MemoryStateStore } from '../state/memory/index.js';
 
 /** A pipeline over in-memory parts; override any piece. */
 export function testPipeline(

@@ -386,116 +386,35 @@ export class OpenSearchFake {
     pathIndex: string | undefined,
     query: URLSearchParams,
   ): { status: number; body: unknown } {
-    const ct = String(req.headers['content-type'] ?? '');
-    if (!/^application\/(x-ndjson|json|vnd\.opensearch\+x-ndjson|vnd\.opensearch\+json)\b/.test(ct))
-      return { status: 406, body: { error: `Content-Type header [${ct}] is not supported`, status: 406 } };
-    if (body.length === 0)
-      return { status: 400, body: topError('parse_exception', 'request body is required', 400) };
-    if (body[body.length - 1] !== 0x0a)
-      return {
-        status: 400,
-        body: topError(
-          'illegal_argument_exception',
-          'The bulk request must be terminated by a newline [\\n]',
-          400,
-        ),
-      };
+    const refused = bulkRequestProblem(req, body);
+    if (refused) return refused;
     const started = Date.now();
     this.requestFault = this.bulkFaults.find((f) => f.remaining > 0);
     if (this.requestFault) this.requestFault.remaining--;
     this.bulkFaults = this.bulkFaults.filter((f) => f.remaining > 0);
     const items: Record<string, unknown>[] = [];
     let errors = false;
-    const text = body.toString('utf8');
-    let pos = 0;
-    let lineNo = 0;
-    const nextLine = (): string | undefined => {
-      if (pos >= text.length) return undefined;
-      const nl = text.indexOf('\n', pos);
-      const line = text.slice(pos, nl);
-      pos = nl + 1;
-      lineNo++;
-      return line;
-    };
+    const lines = new BulkLines(body.toString('utf8'));
     for (;;) {
-      const actionLine = nextLine();
+      const actionLine = lines.next();
       if (actionLine === undefined) break;
       if (actionLine.trim() === '') continue;
-      let action: Record<string, Record<string, unknown>>;
-      try {
-        action = JSON.parse(actionLine);
-      } catch {
-        return {
-          status: 400,
-          body: topError('x_content_parse_exception', `[${lineNo}:1] Malformed action/metadata line`, 400),
-        };
-      }
-      const keys = action && typeof action === 'object' ? Object.keys(action) : [];
-      const op = keys[0];
-      if (keys.length !== 1 || !op || !ACTIONS.has(op))
-        return {
-          status: 400,
-          body: topError(
-            'illegal_argument_exception',
-            `Malformed action/metadata line [${lineNo}], expected one of [create, delete, index, update] but found [${op}]`,
-            400,
-          ),
-        };
-      const meta = action[op] ?? {};
-      for (const k of Object.keys(meta))
-        if (
-          ![
-            '_index',
-            '_id',
-            'routing',
-            'pipeline',
-            'require_alias',
-            'if_seq_no',
-            'if_primary_term',
-            'version',
-            'version_type',
-          ].includes(k)
-        )
-          return {
-            status: 400,
-            body: topError(
-              'illegal_argument_exception',
-              `Action/metadata line [${lineNo}] contains an unknown parameter [${k}]`,
-              400,
-            ),
-          };
-      const index = (meta._index as string | undefined) ?? pathIndex;
-      if (!index)
-        return {
-          status: 400,
-          body: topError(
-            'action_request_validation_exception',
-            'Validation Failed: 1: index is missing;',
-            400,
-          ),
-        };
+      const action = parseBulkAction(actionLine, lines.lineNo, pathIndex);
+      if ('status' in action) return action;
       let sourceLine: string | undefined;
-      if (op !== 'delete') {
-        sourceLine = nextLine();
-        if (sourceLine === undefined)
-          return {
-            status: 400,
-            body: topError(
-              'illegal_argument_exception',
-              `The bulk request must be terminated by a newline [\\n]`,
-              400,
-            ),
-          };
+      if (action.op !== 'delete') {
+        sourceLine = lines.next();
+        if (sourceLine === undefined) return unterminatedBulk();
       }
       const item: { status: number; error?: unknown } = this.applyItem(
-        op,
-        index,
-        meta._id as string | undefined,
+        action.op,
+        action.index,
+        action.meta._id as string | undefined,
         sourceLine,
       );
       if (item.error) errors = true;
       this.itemStatuses.set(item.status, (this.itemStatuses.get(item.status) ?? 0) + 1);
-      items.push({ [op]: item });
+      items.push({ [action.op]: item });
     }
     const full = { took: Date.now() - started, errors, items };
     const filter = query.get('filter_path');
@@ -873,4 +792,103 @@ function filterValue(value: unknown, paths: string[][]): unknown {
     }
   }
   return any ? out : undefined;
+}
+
+// ---- _bulk request parsing, as OpenSearch answers malformed requests ---------------------------
+
+type BulkAnswer = { status: number; body: unknown };
+
+const BULK_META_KEYS = [
+  '_index',
+  '_id',
+  'routing',
+  'pipeline',
+  'require_alias',
+  'if_seq_no',
+  'if_primary_term',
+  'version',
+  'version_type',
+];
+
+function unterminatedBulk(): BulkAnswer {
+  return {
+    status: 400,
+    body: topError(
+      'illegal_argument_exception',
+      'The bulk request must be terminated by a newline [\\n]',
+      400,
+    ),
+  };
+}
+
+/** The content type and framing OpenSearch checks before reading a single line. */
+function bulkRequestProblem(req: IncomingMessage, body: Buffer): BulkAnswer | undefined {
+  const ct = String(req.headers['content-type'] ?? '');
+  if (!/^application\/(x-ndjson|json|vnd\.opensearch\+x-ndjson|vnd\.opensearch\+json)\b/.test(ct))
+    return { status: 406, body: { error: `Content-Type header [${ct}] is not supported`, status: 406 } };
+  if (body.length === 0)
+    return { status: 400, body: topError('parse_exception', 'request body is required', 400) };
+  if (body[body.length - 1] !== 0x0a) return unterminatedBulk();
+  return undefined;
+}
+
+/** The body's lines one at a time, counting them for error messages (1-based, as OpenSearch does). */
+class BulkLines {
+  private pos = 0;
+  lineNo = 0;
+  constructor(private readonly text: string) {}
+  next(): string | undefined {
+    if (this.pos >= this.text.length) return undefined;
+    const nl = this.text.indexOf('\n', this.pos);
+    const line = this.text.slice(this.pos, nl);
+    this.pos = nl + 1;
+    this.lineNo++;
+    return line;
+  }
+}
+
+/** One action/metadata line: its operation, metadata and target index, or OpenSearch's refusal. */
+function parseBulkAction(
+  line: string,
+  lineNo: number,
+  pathIndex: string | undefined,
+): { op: string; meta: Record<string, unknown>; index: string } | BulkAnswer {
+  let action: Record<string, Record<string, unknown>>;
+  try {
+    action = JSON.parse(line);
+  } catch {
+    return {
+      status: 400,
+      body: topError('x_content_parse_exception', `[${lineNo}:1] Malformed action/metadata line`, 400),
+    };
+  }
+  const keys = action && typeof action === 'object' ? Object.keys(action) : [];
+  const op = keys[0];
+  if (keys.length !== 1 || !op || !ACTIONS.has(op))
+    return {
+      status: 400,
+      body: topError(
+        'illegal_argument_exception',
+        `Malformed action/metadata line [${lineNo}], expected one of [create, delete, index, update] but found [${op}]`,
+        400,
+      ),
+    };
+  const meta = action[op] ?? {};
+  const unknown = Object.keys(meta).find((k) => !BULK_META_KEYS.includes(k));
+  if (unknown !== undefined)
+    return {
+      status: 400,
+      body: topError(
+        'illegal_argument_exception',
+        `Action/metadata line [${lineNo}] contains an unknown parameter [${unknown}]`,
+        400,
+      ),
+    };
+  const index = (meta._index as string | undefined) ?? pathIndex;
+  if (!index)
+    return {
+      status: 400,
+      body: topError('action_request_validation_exception', 'Validation Failed: 1: index is missing;', 400),
+    };
+  return { op, meta, index };
 }

@@ -4,11 +4,11 @@
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { duopullConfig } from '../../src/config/duopull.js';
 import { StateError } from '../../src/core/errors.js';
 import { memoryLogger } from '../../src/core/log.js';
 import { runBatch } from '../../src/core/pipeline.js';
 import { parsers } from '../../src/registry.js';
-import { duopullConfig } from '../../src/runtimes/lambda/duo.js';
 import { createDuoClient, DuoSource, type PollContext } from '../../src/sources/duo/index.js';
 import { duoSourceSchema } from '../../src/sources/duo/schema.js';
 import { makeEvents } from '../../src/testing/duo-events.js';

@@ -1,38 +1,29 @@
 /**
  * The Duo collector against real peers: checkpoints in S3 (s3rver) and DynamoDB (dynalite), the
- * Kinesis sink against kinesis-mock (plus the sink conformance suite), and the scheduled Lambda
- * handler configured only by the old Go Lambda's DUOPULL_* variables.
+ * scheduled Lambda handler configured only by the old Go Lambda's DUOPULL_* variables, writing to
+ * kinesis-mock. The Kinesis sink's own tests and conformance run are in kinesis-sink.test.ts.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  CreateStreamCommand,
-  DescribeStreamCommand,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  KinesisClient,
-  type PutRecordsCommand,
-  type PutRecordsCommandOutput,
-} from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { StateError } from '../../src/core/errors.js';
-import type { LogEvent } from '../../src/core/event.js';
 import { resetLambdaApp } from '../../src/runtimes/lambda/bootstrap.js';
 import { handler, resetDuoSource } from '../../src/runtimes/lambda/duo.js';
-import { KinesisSink } from '../../src/sinks/kinesis/index.js';
-import { kinesisSinkSchema } from '../../src/sinks/kinesis/schema.js';
 import { DynamodbStateStore } from '../../src/state/dynamodb/index.js';
 import { S3StateStore } from '../../src/state/s3/index.js';
 import { makeEvents } from '../../src/testing/duo-events.js';
 import { FakeDuo } from '../../src/testing/duo-fake.js';
 import { type DynamoEmulator, startDynalite } from '../../src/testing/dynalite.js';
 import { type KinesisEmulator, startKinesisEmulator } from '../../src/testing/kinesis-emulator.js';
+import {
+  createStream as createKinesisStream,
+  readJsonRecords,
+  readRecords as readKinesisRecords,
+} from '../../src/testing/kinesis-streams.js';
 import { type S3Emulator, startS3 } from '../../src/testing/s3rver.js';
-import { describeSinkConformance } from '../sink-conformance.js';
 
 const region = 'us-east-1';
 
@@ -110,152 +101,9 @@ describe('checkpoint stores', () => {
   });
 });
 
-async function createStream(name: string): Promise<void> {
-  await kinesis.client.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
-  for (;;) {
-    const d = await kinesis.client.send(new DescribeStreamCommand({ StreamName: name }));
-    if (d.StreamDescription?.StreamStatus === 'ACTIVE') return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function readStream(name: string): Promise<Record<string, unknown>[]> {
-  return (await readRecords(name)).map((r) => JSON.parse(r) as Record<string, unknown>);
-}
-
-/** Every record's data as text, in shard order. */
-async function readRecords(name: string): Promise<string[]> {
-  const d = await kinesis.client.send(new DescribeStreamCommand({ StreamName: name }));
-  const out: string[] = [];
-  for (const shard of d.StreamDescription?.Shards ?? []) {
-    let it = (
-      await kinesis.client.send(
-        new GetShardIteratorCommand({
-          StreamName: name,
-          ShardId: shard.ShardId!,
-          ShardIteratorType: 'TRIM_HORIZON',
-        }),
-      )
-    ).ShardIterator;
-    for (let i = 0; it && i < 100; i++) {
-      const r = await kinesis.client.send(new GetRecordsCommand({ ShardIterator: it, Limit: 10_000 }));
-      for (const rec of r.Records ?? []) out.push(Buffer.from(rec.Data!).toString('utf8'));
-      if (!r.Records?.length) break;
-      it = r.NextShardIterator;
-    }
-  }
-  return out;
-}
-
-let streamNo = 0;
-describeSinkConformance(
-  'kinesis',
-  async () => {
-    const stream = `conformance-${++streamNo}`;
-    await createStream(stream);
-    const client = new KinesisClient({
-      endpoint: kinesis.endpoint,
-      region,
-      credentials: kinesis.credentials,
-      requestHandler: new NodeHttpHandler(),
-    });
-    // kinesis-mock never throttles: refuse chosen records at the client boundary, answering
-    // them the way PutRecords does (per-record ErrorCode), and do not send them.
-    const faults: { remaining: number; dataset?: string }[] = [];
-    let slowMs = 0;
-    client.middlewareStack.add(
-      (next) => async (args) => {
-        const input = args.input as { Records?: { Data: Uint8Array }[] };
-        if (slowMs) await new Promise((r) => setTimeout(r, slowMs));
-        const fault = faults.find((f) => f.remaining > 0);
-        if (!fault || !input.Records) return next(args);
-        fault.remaining--;
-        const all = input.Records;
-        const refuse = all.map(
-          (r) =>
-            !fault.dataset ||
-            (JSON.parse(Buffer.from(r.Data).toString()) as { event: { dataset: string } }).event.dataset ===
-              fault.dataset,
-        );
-        const kept = all.filter((_, i) => !refuse[i]);
-        let sent: { Records: { SequenceNumber?: string; ShardId?: string }[] } = { Records: [] };
-        if (kept.length) {
-          const res = await next({ ...args, input: { ...input, Records: kept } });
-          sent = res.output as typeof sent;
-        }
-        let k = 0;
-        const Records = all.map((_, i) =>
-          refuse[i]
-            ? { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded for shard' }
-            : sent.Records[k++]!,
-        );
-        return {
-          response: {},
-          output: { Records, FailedRecordCount: refuse.filter(Boolean).length, $metadata: {} },
-        } as never;
-      },
-      { step: 'initialize', name: 'conformanceFaults' },
-    );
-    const sink = new KinesisSink(
-      kinesisSinkSchema.parse({ type: 'kinesis', name: 'kinesis', stream }),
-      client,
-    );
-    return {
-      sink,
-      readBack: async () => (await readStream(stream)).map((d) => (d as { event: { id: string } }).event.id),
-      failNext: (times, dataset) => {
-        faults.push({ remaining: times, dataset });
-      },
-      slowDown: (ms) => {
-        slowMs = ms;
-      },
-      close: () => sink.close(),
-    };
-  },
-  {
-    perEventFailures: true,
-    idempotent: {
-      reason: 'Kinesis keeps every put; readers drop repeats by event.id (also the partition key)',
-    },
-  },
-);
-
-describe('Kinesis sink', () => {
-  it('splits a large write into calls within the limits and dead-letters an oversize record', async () => {
-    await createStream('duo-big');
-    const sends: number[] = [];
-    const client = new KinesisClient({
-      endpoint: kinesis.endpoint,
-      region,
-      credentials: kinesis.credentials,
-      requestHandler: new NodeHttpHandler(),
-    });
-    const real = client.send.bind(client);
-    client.send = ((cmd: PutRecordsCommand) => {
-      sends.push(cmd.input.Records?.length ?? 0);
-      return real(cmd) as Promise<PutRecordsCommandOutput>;
-    }) as typeof client.send;
-    const sink = new KinesisSink(
-      kinesisSinkSchema.parse({ type: 'kinesis', name: 'k', stream: 'duo-big' }),
-      client,
-    );
-    const ev = (n: number, pad = 0): LogEvent => ({
-      id: `id-${n}`,
-      dataset: 'duo.authentication',
-      timestamp: 0,
-      origin: { source: 't', type: 't', ref: `t/${n}` },
-      doc: { '@timestamp': '1970-01-01T00:00:00.000Z', event: { id: `id-${n}` }, pad: 'x'.repeat(pad) },
-    });
-    const events = [...Array.from({ length: 1200 }, (_, i) => ev(i)), ev(9999, 1024 * 1024)];
-    const failures = await sink.write(events);
-    expect(failures).toHaveLength(1);
-    expect(failures[0]).toMatchObject({ index: 1200, retryable: false });
-    expect(failures[0]!.error.message).toMatch(/over Kinesis's 1 MiB record limit/);
-    expect(sends).toEqual([500, 500, 200]);
-    expect(await readStream('duo-big')).toHaveLength(1200);
-    await sink.close();
-  });
-});
+const createStream = (name: string) => createKinesisStream(kinesis.client, name);
+const readStream = (name: string) => readJsonRecords(kinesis.client, name);
+const readRecords = (name: string) => readKinesisRecords(kinesis.client, name);
 
 /** The old Go function's variables for `fake` and the emulators (state under `prefix`), plus `extra`. */
 function duopullEnv(

@@ -1,7 +1,7 @@
 import type { Sink } from '../../core/component.js';
+import type { Alert } from '../../core/contracts.js';
 import { ConfigError, DeliveryError } from '../../core/errors.js';
 import type { LogEvent } from '../../core/event.js';
-import type { Alert } from '../../rules/types.js';
 import type { AlertFailure, AlertOutput } from '../types.js';
 import type { SinkAlertConfig } from './schema.js';
 

@@ -1,8 +1,7 @@
 import { resolveSecret, type Secret } from '../../config/secrets.js';
 import type { Sink } from '../../core/component.js';
+import type { Alert, Deps } from '../../core/contracts.js';
 import { clearTextWarning } from '../../core/net.js';
-import type { Deps } from '../../registry.js';
-import type { Alert } from '../../rules/types.js';
 import { human, round } from '../format.js';
 import { post } from '../http.js';
 import type { AlertFailure, AlertOutput } from '../types.js';

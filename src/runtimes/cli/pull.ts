@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { buildApp } from '../../app.js';
+import { duopullConfig } from '../../config/duopull.js';
 import { loadConfigFile } from '../../config/load.js';
 import { type Config, configSchema, type SinkConfig } from '../../config/schema.js';
 import type { Logger } from '../../core/component.js';
@@ -10,9 +11,8 @@ import { ConfigError, describeError } from '../../core/errors.js';
 import { createLogger } from '../../core/log.js';
 import { runBatch } from '../../core/pipeline.js';
 import type { DuoSource, PollResult } from '../../sources/duo/index.js';
-import { MemoryStateStore } from '../../testing/memory.js';
+import { MemoryStateStore } from '../../state/memory/index.js';
 import { duoSourceOf, isolate, pollEachLogOnce, startDemoDuo, useDemoDuo } from '../duo-debug.js';
-import { duopullConfig } from '../lambda/duo.js';
 import { EXIT, fail } from './exit.js';
 
 export interface PullOptions {

@@ -1,6 +1,7 @@
 import type { App } from '../../app.js';
 import type { RawItem } from '../../core/batch.js';
-import { DeliveryError, describeError, type ParseError } from '../../core/errors.js';
+import { DeliveryError, describeError } from '../../core/errors.js';
+import type { Origin } from '../../core/event.js';
 import { cloudWatchLogsEventSchema } from '../../parsers/cloudwatch_logs/schema.js';
 import { type LambdaContext, lambdaApp, pickSource } from './bootstrap.js';
 import { deliverEvent } from './deliver.js';
@@ -29,15 +30,9 @@ export function cloudWatchLogsItem(data: string, source: string, requestId: stri
  * An event that is no subscription at all (a misrouted trigger) goes to the dead-letter store
  * whole: retrying it cannot help, and the store keeps it for a look and a replay.
  */
-async function deadLetterEvent(
-  app: App,
-  source: string,
-  event: unknown,
-  error: ParseError,
-  requestId: string,
-) {
-  const origin = { source, type: 'cloudwatch_logs', ref: `awslogs request ${requestId}` };
-  const line = describeError(Object.assign(error, { origin }));
+async function deadLetterEvent(app: App, origin: Origin, event: unknown, error: unknown) {
+  const source = origin.source;
+  const line = describeError(error, origin);
   app.deps.log.warn({ source }, line);
   await app.pipeline.deadLetter.put({
     kind: 'item',
@@ -67,11 +62,13 @@ export async function handler(event: unknown, context: LambdaContext): Promise<C
     : [app.config.sources[0]!.type];
   const source = pickSource(app.config, types);
   const requestId = context.awsRequestId ?? 'unknown';
+  const origin = { source, type: 'cloudwatch_logs', ref: `awslogs request ${requestId}` };
   let data: string;
   try {
-    data = parseEvent(cloudWatchLogsEventSchema, event, 'a CloudWatch Logs subscription event').awslogs.data;
+    data = parseEvent(cloudWatchLogsEventSchema, event, 'a CloudWatch Logs subscription event', origin)
+      .awslogs.data;
   } catch (e) {
-    await deadLetterEvent(app, source, event, e as ParseError, requestId);
+    await deadLetterEvent(app, origin, event, e);
     return { events: 0, dead_lettered: 1 };
   }
   const item = cloudWatchLogsItem(data, source, requestId);

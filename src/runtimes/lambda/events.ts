@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { DeliveryError, ParseError } from '../../core/errors.js';
+import type { Origin } from '../../core/event.js';
 
 export interface BatchResponse {
   batchItemFailures: { itemIdentifier: string }[];
@@ -7,13 +8,17 @@ export interface BatchResponse {
 
 /**
  * Validates a trigger's event. An event of the wrong shape throws: with nothing identifiable in
- * it there is no record to report failed on its own.
+ * it there is no record to report failed on its own. `origin` names the invocation in the error,
+ * for handlers that dead-letter the whole event.
  */
-export function parseEvent<T>(schema: z.ZodType<T>, event: unknown, what: string): T {
+export function parseEvent<T>(schema: z.ZodType<T>, event: unknown, what: string, origin?: Origin): T {
   const parsed = schema.safeParse(event);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
-  throw new ParseError(`not ${what}: ${issue.path.join('.')} ${issue.message}`, { cause: parsed.error });
+  throw new ParseError(`not ${what}: ${issue.path.join('.')} ${issue.message}`, {
+    cause: parsed.error,
+    ...(origin ? { origin } : {}),
+  });
 }
 
 /**

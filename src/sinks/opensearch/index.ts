@@ -1,10 +1,10 @@
 import type { Client } from '@opensearch-project/opensearch';
 import type { Sink, SinkFailure } from '../../core/component.js';
+import type { Deps } from '../../core/contracts.js';
 import { DeliveryError } from '../../core/errors.js';
 import type { LogEvent } from '../../core/event.js';
 import type { Metrics } from '../../core/metrics.js';
 import { redactString } from '../../core/redact.js';
-import type { Deps } from '../../registry.js';
 import { Coalescer } from '../coalesce.js';
 import { type BulkVerdict, classify } from './classify.js';
 import { createClient, describeEndpoint } from './client.js';

@@ -4,10 +4,10 @@ import { resolveSecret, type Secret } from '../../config/secrets.js';
 import type { Batch, BatchResult, RawItem } from '../../core/batch.js';
 import { isAcked } from '../../core/batch.js';
 import type { Source, SourceContext } from '../../core/component.js';
+import type { Deps } from '../../core/contracts.js';
 import { describeError, oneLine, SourceError } from '../../core/errors.js';
 import { contentHash } from '../../core/ids.js';
 import type { Metrics } from '../../core/metrics.js';
-import type { Deps } from '../../registry.js';
 import {
   bearerToken,
   commonAttributes,
