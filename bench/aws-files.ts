@@ -15,8 +15,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
+import { rng } from '../src/demo/cwlogs.js';
 import { albLine, cloudTrailRecord } from '../src/testing/aws-logs-fixtures.js';
-import { rng } from '../src/testing/cwlogs-fixtures.js';
 import { progress } from './lib.js';
 
 export const MiB = 1024 * 1024;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { gzipJson, rng, subscriptionMessage } from '../src/testing/cwlogs-fixtures.js';
+import { gzipJson, rng, subscriptionMessage } from '../src/demo/cwlogs.js';
 import { measure, progress, result } from './lib.js';
 import { cpuVsPython, pythonLoop, vsPython } from './python-baseline.js';
 

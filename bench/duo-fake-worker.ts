@@ -2,8 +2,8 @@
  * The fake Duo API in its own process for bench/duo.bench.ts: Duo is another machine, so its
  * work must not share the event loop (or the core) with the collector being measured.
  */
-import { GeneratedEventStore } from '../src/testing/duo-events.js';
-import { FakeDuo } from '../src/testing/duo-fake.js';
+import { GeneratedEventStore } from '../src/demo/duo-events.js';
+import { FakeDuo } from '../src/demo/duo-fake.js';
 
 const { events, start, step, latencyMs } = JSON.parse(process.argv[2]!) as {
   events: number;

@@ -14,8 +14,8 @@ import { fileURLToPath } from 'node:url';
 import duoSig from '@duosecurity/duo_api/lib/duo_sig.js';
 import { buildApp } from '../src/app.js';
 import { configSchema } from '../src/config/schema.js';
-import { memoryLogger } from '../src/core/log.js';
 import { runBatch } from '../src/core/pipeline.js';
+import { memoryLogger } from '../src/platform/log.js';
 import type { DuoSource } from '../src/sources/duo/index.js';
 import { measure, progress, result } from './lib.js';
 

@@ -8,12 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { Batch } from '../src/core/batch.js';
 import { defaultLimits } from '../src/core/limits.js';
-import { memoryLogger } from '../src/core/log.js';
 import { runBatch } from '../src/core/pipeline.js';
+import { gzipJson, rng, subscriptionMessage } from '../src/demo/cwlogs.js';
 import { CloudWatchLogsParser } from '../src/parsers/cloudwatch_logs/index.js';
+import { memoryLogger } from '../src/platform/log.js';
 import { HttpIntakeSource } from '../src/sources/http_intake/index.js';
 import { httpIntakeSourceSchema } from '../src/sources/http_intake/schema.js';
-import { gzipJson, rng, subscriptionMessage } from '../src/testing/cwlogs-fixtures.js';
 import { MemoryStateStore, testPipeline } from '../src/testing/memory.js';
 import { measure, NullNdjsonSink, progress, result } from './lib.js';
 

@@ -8,10 +8,10 @@ import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import type { LogEvent } from '../src/core/event.js';
 import { finalizeEvent } from '../src/core/pipeline.js';
+import { rng } from '../src/demo/cwlogs.js';
 import { create } from '../src/sinks/opensearch/index.js';
 import { buildChunks, indexNamer } from '../src/sinks/opensearch/request.js';
 import { openSearchSinkSchema } from '../src/sinks/opensearch/schema.js';
-import { rng } from '../src/testing/cwlogs-fixtures.js';
 import { progress, result } from './lib.js';
 
 const TOTAL = Number(process.env.BENCH_EVENTS ?? 1_000_000);

@@ -5,15 +5,15 @@
  * catastrophically in V8, each on a hostile 64 KiB field: one line per pattern with its time.
  */
 import type { RawItem } from '../src/core/batch.js';
-import { memoryLogger } from '../src/core/log.js';
 import { runBatch } from '../src/core/pipeline.js';
+import { rng } from '../src/demo/cwlogs.js';
 import { CloudTrailParser } from '../src/parsers/cloudtrail/index.js';
+import { memoryLogger } from '../src/platform/log.js';
 import { RuleEngine } from '../src/rules/engine.js';
 import { loadRules, parseRule } from '../src/rules/load.js';
 import { compileGlob, compileRegex, type TextTest } from '../src/rules/pattern.js';
 import type { Rule } from '../src/rules/types.js';
 import { MemoryWindowStore } from '../src/rules/window.js';
-import { rng } from '../src/testing/cwlogs-fixtures.js';
 import { testPipeline } from '../src/testing/memory.js';
 import { measure, NullNdjsonSink, progress, result } from './lib.js';
 

@@ -26,7 +26,7 @@ import {
   SplitShardCommand,
 } from '@aws-sdk/client-kinesis';
 import { eventId } from '../src/core/ids.js';
-import { gzipJson, rng, subscriptionMessage } from '../src/testing/cwlogs-fixtures.js';
+import { gzipJson, rng, subscriptionMessage } from '../src/demo/cwlogs.js';
 import { type KinesisEmulator, startKinesisEmulator } from '../src/testing/kinesis-emulator.js';
 
 const ROOT = join(import.meta.dirname, '..');

@@ -13,14 +13,14 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { RawItem } from '../src/core/batch.js';
-import { openRegularFile } from '../src/core/fsutil.js';
 import { defaultLimits } from '../src/core/limits.js';
 import { type Pipeline, runBatch } from '../src/core/pipeline.js';
-import { withEnvelopes } from '../src/parsers/envelope.js';
+import { gzipJson, rng, subscriptionMessage } from '../src/demo/cwlogs.js';
+import { withEnvelopes } from '../src/formats/envelope.js';
+import { openRegularFile } from '../src/platform/fsutil.js';
 import { parsers } from '../src/registry.js';
 import { DecodePool, workerCount } from '../src/runtimes/daemon/decode/pool.js';
 import type { WorkerSpec } from '../src/runtimes/daemon/decode/wire.js';
-import { gzipJson, rng, subscriptionMessage } from '../src/testing/cwlogs-fixtures.js';
 import { testPipeline } from '../src/testing/memory.js';
 import { measure, NullNdjsonSink, progress, result } from './lib.js';
 

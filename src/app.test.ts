@@ -5,8 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
 import { parseConfig } from './config/load.js';
 import type { StoredDeadLetter } from './core/component.js';
-import { memoryLogger } from './core/log.js';
 import { runBatch } from './core/pipeline.js';
+import { memoryLogger } from './platform/log.js';
 
 let dir: string;
 beforeEach(async () => {

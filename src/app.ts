@@ -86,7 +86,7 @@ export async function buildApp(config: Config, opts: AppOptions): Promise<App> {
     const parser = await loadParser(s.parser, s.parser_options);
     // Files dropped in a folder may be Lambda events or base64 lines copied from a stream.
     const wrapped =
-      s.type === 'inbox' ? (await import('./parsers/envelope.js')).withEnvelopes(parser) : parser;
+      s.type === 'inbox' ? (await import('./formats/envelope.js')).withEnvelopes(parser) : parser;
     routes.set(s.name, { parser: wrapped, sinks: targets, trustEventFields: s.trust_event_fields });
   }
 

@@ -5,7 +5,7 @@ import { parseConfig } from '../config/load.js';
 import { redact, Secret } from '../config/secrets.js';
 import type { Alert } from '../core/contracts.js';
 import type { LogEvent } from '../core/event.js';
-import { memoryLogger } from '../core/log.js';
+import { memoryLogger } from '../platform/log.js';
 import { RuleEngine } from '../rules/engine.js';
 import { parseRule } from '../rules/load.js';
 import { MemoryWindowStore } from '../rules/window.js';

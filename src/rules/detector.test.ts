@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../app.js';
 import { parseConfig } from '../config/load.js';
-import { memoryLogger } from '../core/log.js';
 import { runBatch } from '../core/pipeline.js';
+import { memoryLogger } from '../platform/log.js';
 import { rulesCheck, rulesRun, rulesTest } from '../runtimes/cli/rules.js';
 import { freePort } from '../testing/ports.js';
 

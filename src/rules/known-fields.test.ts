@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import type { RawItem } from '../core/batch.js';
 import type { ParseContext } from '../core/component.js';
 import { defaultLimits } from '../core/limits.js';
+import { rng } from '../demo/cwlogs.js';
+import { adminEvent, authEvent } from '../demo/duo-events.js';
 import { parsers } from '../registry.js';
-import { rng } from '../testing/cwlogs-fixtures.js';
-import { adminEvent, authEvent } from '../testing/duo-events.js';
 import { isKnownField } from './known-fields.js';
 
 const root = join(import.meta.dirname, '../..');

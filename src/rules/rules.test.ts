@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LogEvent } from '../core/event.js';
-import { memoryLogger } from '../core/log.js';
+import { memoryLogger } from '../platform/log.js';
 import { FileStateStore } from '../state/file/index.js';
 import { inCidr, parseCidr } from './cidr.js';
 import { RuleEngine } from './engine.js';

@@ -6,10 +6,10 @@
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
+import { GeneratedEventStore } from '../demo/duo-events.js';
+import { FakeDuo } from '../demo/duo-fake.js';
 import type { DuoSource, PollContext, PollResult } from '../sources/duo/index.js';
 import type { DuoSourceConfig } from '../sources/duo/schema.js';
-import { GeneratedEventStore } from '../testing/duo-events.js';
-import { FakeDuo } from '../testing/duo-fake.js';
 
 /** Set on every event read from the fake Duo, so a consumer can drop them (`labels.logferry_demo`). */
 export const DEMO_LABEL = 'labels.logferry_demo';

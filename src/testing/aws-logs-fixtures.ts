@@ -1,4 +1,4 @@
-import { rng } from './cwlogs-fixtures.js';
+import { rng } from '../demo/cwlogs.js';
 
 /**
  * Realistic CloudTrail records and ALB lines, deterministic from a seed, shaped like the AWS

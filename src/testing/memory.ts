@@ -8,9 +8,9 @@ import type {
 import { DeliveryError } from '../core/errors.js';
 import type { LogEvent } from '../core/event.js';
 import { defaultLimits } from '../core/limits.js';
-import { memoryLogger } from '../core/log.js';
 import { Metrics } from '../core/metrics.js';
 import type { Pipeline, Route } from '../core/pipeline.js';
+import { memoryLogger } from '../platform/log.js';
 
 /**
  * An in-memory sink with fault injection, for testing the core and runtimes: keeps events by id

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { LogEvent } from '../core/event.js';
-import { memoryLogger } from '../core/log.js';
 import { finalizeEvent } from '../core/pipeline.js';
+import { gzipJson } from '../demo/cwlogs.js';
+import { memoryLogger } from '../platform/log.js';
 import { parsers } from '../registry.js';
 import { RuleEngine } from '../rules/engine.js';
 import { loadRules } from '../rules/load.js';
 import { MemoryWindowStore } from '../rules/window.js';
-import { gzipJson } from '../testing/cwlogs-fixtures.js';
 import { runParser } from '../testing/parse-harness.js';
 import { createTransform, transformSchema } from './index.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { memoryLogger } from '../../src/core/log.js';
+import { memoryLogger } from '../../src/platform/log.js';
 import { type Daemon, startDaemon } from '../../src/runtimes/daemon/daemon.js';
 import { launchBrowser as launch } from '../../src/testing/browser.js';
 

@@ -6,8 +6,8 @@ import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertEvent } from '../../src/alerts/sink/index.js';
 import { parseConfig } from '../../src/config/load.js';
-import { memoryLogger } from '../../src/core/log.js';
 import { finalizeEvent } from '../../src/core/pipeline.js';
+import { memoryLogger } from '../../src/platform/log.js';
 import { type Daemon, startDaemon } from '../../src/runtimes/daemon/daemon.js';
 import { launchBrowser } from '../../src/testing/browser.js';
 

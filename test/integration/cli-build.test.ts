@@ -9,7 +9,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gzipJson, kinesisLambdaEvent, subscriptionMessage } from '../../src/testing/cwlogs-fixtures.js';
+import { gzipJson, kinesisLambdaEvent, subscriptionMessage } from '../../src/demo/cwlogs.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {

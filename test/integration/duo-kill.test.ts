@@ -9,9 +9,9 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { makeEvents } from '../../src/demo/duo-events.js';
+import { FakeDuo } from '../../src/demo/duo-fake.js';
 import { completeLines } from '../../src/testing/daily-files.js';
-import { makeEvents } from '../../src/testing/duo-events.js';
-import { FakeDuo } from '../../src/testing/duo-fake.js';
 
 const root = join(import.meta.dirname, '../..');
 const children: ChildProcess[] = [];

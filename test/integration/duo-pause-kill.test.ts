@@ -11,10 +11,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { makeEvents } from '../../src/demo/duo-events.js';
+import { FakeDuo } from '../../src/demo/duo-fake.js';
 import { checkpointKey } from '../../src/sources/duo/checkpoint.js';
 import { completeLines } from '../../src/testing/daily-files.js';
-import { makeEvents } from '../../src/testing/duo-events.js';
-import { FakeDuo } from '../../src/testing/duo-fake.js';
 
 const root = join(import.meta.dirname, '../..');
 const fakeSkey = 'Zh5eGmUq9zpfQnyUIu5OL9iWoMMv5ZNmk3zLJ4Ep';

@@ -6,13 +6,13 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { duopullConfig } from '../../src/config/duopull.js';
 import { StateError } from '../../src/core/errors.js';
-import { memoryLogger } from '../../src/core/log.js';
 import { runBatch } from '../../src/core/pipeline.js';
+import { makeEvents } from '../../src/demo/duo-events.js';
+import { FakeDuo } from '../../src/demo/duo-fake.js';
+import { memoryLogger } from '../../src/platform/log.js';
 import { parsers } from '../../src/registry.js';
 import { createDuoClient, DuoSource, type PollContext } from '../../src/sources/duo/index.js';
 import { duoSourceSchema } from '../../src/sources/duo/schema.js';
-import { makeEvents } from '../../src/testing/duo-events.js';
-import { FakeDuo } from '../../src/testing/duo-fake.js';
 import { MemorySink, MemoryStateStore, testPipeline } from '../../src/testing/memory.js';
 import { type S3Emulator, startS3 } from '../../src/testing/s3rver.js';
 

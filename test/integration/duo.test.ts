@@ -10,12 +10,12 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { StateError } from '../../src/core/errors.js';
+import { makeEvents } from '../../src/demo/duo-events.js';
+import { FakeDuo } from '../../src/demo/duo-fake.js';
 import { resetLambdaApp } from '../../src/runtimes/lambda/bootstrap.js';
 import { handler, resetDuoSource } from '../../src/runtimes/lambda/duo.js';
 import { DynamodbStateStore } from '../../src/state/dynamodb/index.js';
 import { S3StateStore } from '../../src/state/s3/index.js';
-import { makeEvents } from '../../src/testing/duo-events.js';
-import { FakeDuo } from '../../src/testing/duo-fake.js';
 import { type DynamoEmulator, startDynalite } from '../../src/testing/dynalite.js';
 import { type KinesisEmulator, startKinesisEmulator } from '../../src/testing/kinesis-emulator.js';
 import {

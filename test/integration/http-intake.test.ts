@@ -6,10 +6,10 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { eventId } from '../../src/core/ids.js';
-import { memoryLogger } from '../../src/core/log.js';
+import { gzipJson, rng, subscriptionMessage } from '../../src/demo/cwlogs.js';
+import { memoryLogger } from '../../src/platform/log.js';
 import { type Daemon, startDaemon } from '../../src/runtimes/daemon/daemon.js';
 import type { HttpIntakeSource } from '../../src/sources/http_intake/index.js';
-import { gzipJson, rng, subscriptionMessage } from '../../src/testing/cwlogs-fixtures.js';
 
 const KEY_VAR = 'LOGFERRY_TEST_FIREHOSE_KEY';
 const ACCESS_KEY = `key-${randomUUID()}`;

@@ -11,10 +11,10 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config/schema.js';
 import type { UnitControl } from '../../src/core/component.js';
-import { memoryLogger } from '../../src/core/log.js';
+import { gzipJson, rng, subscriptionMessage } from '../../src/demo/cwlogs.js';
+import { memoryLogger } from '../../src/platform/log.js';
 import { type Daemon, startDaemon } from '../../src/runtimes/daemon/daemon.js';
 import { runCli } from '../../src/testing/cli.js';
-import { gzipJson, rng, subscriptionMessage } from '../../src/testing/cwlogs-fixtures.js';
 import { dailyFileIds } from '../../src/testing/daily-files.js';
 import { type KinesisEmulator, startKinesisEmulator } from '../../src/testing/kinesis-emulator.js';
 

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventId } from '../../src/core/ids.js';
-import { gzipJson, rng, subscriptionMessage } from '../../src/testing/cwlogs-fixtures.js';
+import { gzipJson, rng, subscriptionMessage } from '../../src/demo/cwlogs.js';
 import { dailyFileIds } from '../../src/testing/daily-files.js';
 import { type KinesisEmulator, startKinesisEmulator } from '../../src/testing/kinesis-emulator.js';
 

@@ -8,12 +8,12 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SourceContext } from '../../src/core/component.js';
 import { defaultLimits } from '../../src/core/limits.js';
-import { memoryLogger } from '../../src/core/log.js';
 import { runBatch } from '../../src/core/pipeline.js';
+import { gzipJson, subscriptionMessage } from '../../src/demo/cwlogs.js';
 import { CloudWatchLogsParser } from '../../src/parsers/cloudwatch_logs/index.js';
+import { memoryLogger } from '../../src/platform/log.js';
 import { KinesisSource, type ShardCheckpoint } from '../../src/sources/kinesis/index.js';
 import { kinesisSourceSchema } from '../../src/sources/kinesis/schema.js';
-import { gzipJson, subscriptionMessage } from '../../src/testing/cwlogs-fixtures.js';
 import { type KinesisEmulator, startKinesisEmulator } from '../../src/testing/kinesis-emulator.js';
 import { MemorySink, MemoryStateStore, testPipeline } from '../../src/testing/memory.js';
 

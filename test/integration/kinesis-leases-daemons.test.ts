@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventId } from '../../src/core/ids.js';
-import { gzipJson, rng, subscriptionMessage } from '../../src/testing/cwlogs-fixtures.js';
+import { gzipJson, rng, subscriptionMessage } from '../../src/demo/cwlogs.js';
 import { dailyFileIds } from '../../src/testing/daily-files.js';
 import { type DynamoEmulator, startDynalite } from '../../src/testing/dynalite.js';
 import { type KinesisEmulator, startKinesisEmulator } from '../../src/testing/kinesis-emulator.js';

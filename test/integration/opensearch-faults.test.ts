@@ -6,9 +6,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Parser } from '../../src/core/component.js';
 import { defaultLimits } from '../../src/core/limits.js';
-import { memoryLogger } from '../../src/core/log.js';
 import { Metrics } from '../../src/core/metrics.js';
 import { runBatch } from '../../src/core/pipeline.js';
+import { memoryLogger } from '../../src/platform/log.js';
 import { create } from '../../src/sinks/opensearch/index.js';
 import { openSearchSinkSchema } from '../../src/sinks/opensearch/schema.js';
 import { testPipeline } from '../../src/testing/memory.js';

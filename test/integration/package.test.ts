@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gzipJson, kinesisLambdaEvent, subscriptionMessage } from '../../src/testing/cwlogs-fixtures.js';
+import { gzipJson, kinesisLambdaEvent, subscriptionMessage } from '../../src/demo/cwlogs.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 let dist: string;

@@ -1,7 +1,7 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { awsClientConfig } from '../../core/aws.js';
 import type { Alert } from '../../core/contracts.js';
 import { DeliveryError } from '../../core/errors.js';
+import { awsClientConfig } from '../../platform/aws.js';
 import { alertText, asciiLine } from '../format.js';
 import type { AlertFailure, AlertOutput } from '../types.js';
 import type { SnsAlertConfig } from './schema.js';

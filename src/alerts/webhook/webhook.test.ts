@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memoryLogger } from '../../core/log.js';
+import { memoryLogger } from '../../platform/log.js';
 import { create as createSlack } from '../slack/index.js';
 import { slackAlertSchema } from '../slack/schema.js';
 import { create } from './index.js';

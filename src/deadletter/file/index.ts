@@ -3,8 +3,8 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeadLetterEntry, DeadLetterStore, StoredDeadLetter } from '../../core/component.js';
 import { StateError } from '../../core/errors.js';
-import { type FileModes, modesFor, PRIVATE_MODES, writeFileAtomic } from '../../core/fsutil.js';
 import { redactDeadLetter } from '../../core/redact.js';
+import { type FileModes, modesFor, PRIVATE_MODES, writeFileAtomic } from '../../platform/fsutil.js';
 import type { FileDeadLetterConfig } from './schema.js';
 
 /**

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
-import { awsClientConfig } from '../../core/aws.js';
 import type { DeadLetterEntry, DeadLetterStore, StoredDeadLetter } from '../../core/component.js';
 import { StateError } from '../../core/errors.js';
 import { redactDeadLetter } from '../../core/redact.js';
+import { awsClientConfig } from '../../platform/aws.js';
 import type { S3DeadLetterConfig } from './schema.js';
 
 /**

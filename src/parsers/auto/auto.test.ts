@@ -7,7 +7,7 @@ import { loadEvent } from '../../../test/events/load.js';
 import type { RawItem } from '../../core/batch.js';
 import { defaultLimits } from '../../core/limits.js';
 import { runBatch } from '../../core/pipeline.js';
-import { gzipJson, kinesisLambdaEvent, rng, subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
+import { gzipJson, kinesisLambdaEvent, rng, subscriptionMessage } from '../../demo/cwlogs.js';
 import { MemorySink, testPipeline } from '../../testing/memory.js';
 import { AutoParser, isBase64Token } from './index.js';
 

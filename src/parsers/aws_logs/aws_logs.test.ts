@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadEvent } from '../../../test/events/load.js';
 import { ParseError } from '../../core/errors.js';
 import { runBatch } from '../../core/pipeline.js';
-import { subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
+import { subscriptionMessage } from '../../demo/cwlogs.js';
 import { MemorySink, testPipeline } from '../../testing/memory.js';
 import { gzipUpTo, runParser, s3Item } from '../../testing/parse-harness.js';
 import { formatFromKey, keyContext, sniffFormat } from './detect.js';

@@ -1,5 +1,5 @@
-import { isoMillis, keyContext } from '../aws_lb/fields.js';
-import { tokenize } from '../aws_lb/tokenize.js';
+import { isoMillis, keyContext } from '../../formats/aws_lb/fields.js';
+import { tokenize } from '../../formats/aws_lb/tokenize.js';
 
 export type AwsLogFormat = 'cloudtrail' | 'elb_classic' | 'alb' | 'nlb' | 'cloudwatch_logs';
 

@@ -2,9 +2,9 @@ import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
 import { jsonErrorReason, LimitError, ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
-import { keyContext, objectIdentity } from '../aws_lb/fields.js';
-import { openBody } from '../bytes.js';
-import { decodedChunks } from '../decode.js';
+import { keyContext, objectIdentity } from '../../formats/aws_lb/fields.js';
+import { openBody } from '../../formats/bytes.js';
+import { decodedChunks } from '../../formats/decode.js';
 import { RecordsScanner, type ScannedRecord } from './scan.js';
 
 export const DATASET = 'aws.cloudtrail';

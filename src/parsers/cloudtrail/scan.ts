@@ -7,7 +7,7 @@ import {
   OPEN_OBJ,
   QUOTE,
   STRING_GOES_ON_ESCAPED,
-} from '../json_bytes.js';
+} from '../../formats/json_bytes.js';
 
 const COMMA = 0x2c;
 const COLON = 0x3a;

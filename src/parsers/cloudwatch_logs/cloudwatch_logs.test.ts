@@ -8,7 +8,7 @@ import type { ParseContext } from '../../core/component.js';
 import { type EventDraft, type LogEvent, serializedDoc } from '../../core/event.js';
 import { defaultLimits } from '../../core/limits.js';
 import { runBatch } from '../../core/pipeline.js';
-import { controlMessage, gzipJson, subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
+import { controlMessage, gzipJson, subscriptionMessage } from '../../demo/cwlogs.js';
 import { MemorySink, testPipeline } from '../../testing/memory.js';
 import { CloudWatchLogsParser, create } from './index.js';
 

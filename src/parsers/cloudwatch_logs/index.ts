@@ -4,10 +4,10 @@ import { jsonErrorReason, LimitError, ParseError } from '../../core/errors.js';
 import type { EcsDocument, EventDraft } from '../../core/event.js';
 import { globMatch } from '../../core/glob.js';
 import { checkRecordSize, decodeBase64, maybeGunzip } from '../../core/limits.js';
-import { bodyBytes, openBody } from '../bytes.js';
+import { bodyBytes, openBody } from '../../formats/bytes.js';
+import { decodedChunks } from '../../formats/decode.js';
+import { ConcatenatedJsonScanner, type ScannedObject } from '../../formats/json_stream.js';
 import { cloudTrailDraft, isCloudTrailRecord } from '../cloudtrail/index.js';
-import { decodedChunks } from '../decode.js';
-import { ConcatenatedJsonScanner, type ScannedObject } from '../json_stream.js';
 import {
   cloudwatchLogsParserSchema,
   type SubscriptionLogEvent,

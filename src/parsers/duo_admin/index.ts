@@ -1,8 +1,8 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
+import { compact, duoOriginal, duoTime, type Json, parseDuoEvent, str } from '../../formats/duo_common.js';
 import { contentId } from '../../sources/duo/logs.js';
-import { compact, duoOriginal, duoTime, type Json, parseDuoEvent, str } from '../duo_common.js';
 
 /** Duo administrator log v1 → ECS (`duo.administrator`); the original event is kept under `duo`. */
 export class DuoAdminParser implements Parser {

@@ -1,7 +1,16 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
-import { compact, duoOriginal, duoTime, geo, type Json, obj, parseDuoEvent, str } from '../duo_common.js';
+import {
+  compact,
+  duoOriginal,
+  duoTime,
+  geo,
+  type Json,
+  obj,
+  parseDuoEvent,
+  str,
+} from '../../formats/duo_common.js';
 
 const FAILED = new Set(['denied', 'failure', 'fraud', 'error']);
 

@@ -1,7 +1,7 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
-import { compact, duoOriginal, duoTime, type Json, parseDuoEvent, str } from '../duo_common.js';
+import { compact, duoOriginal, duoTime, type Json, parseDuoEvent, str } from '../../formats/duo_common.js';
 
 /** Duo telephony log v2 → ECS (`duo.telephony`); type, credits and phone stay under `duo`. */
 export class DuoTelephonyParser implements Parser {

@@ -1,9 +1,9 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
-import { httpAccessDoc } from '../aws_lb/access.js';
-import { int, isoMillis, type LineFormat, num, parseLines, str } from '../aws_lb/fields.js';
-import { type LbParserOptions, lbParserSchema } from '../aws_lb/schema.js';
+import { httpAccessDoc } from '../../formats/aws_lb/access.js';
+import { int, isoMillis, type LineFormat, num, parseLines, str } from '../../formats/aws_lb/fields.js';
+import { type LbParserOptions, lbParserSchema } from '../../formats/aws_lb/schema.js';
 
 export const DATASET = 'aws.elb';
 

@@ -4,7 +4,7 @@ import { ConfigError, jsonErrorReason, ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
 import { contentHash } from '../../core/ids.js';
 import { safeNameComponent } from '../../core/names.js';
-import { itemLines } from '../lines.js';
+import { itemLines } from '../../formats/lines.js';
 import { jsonLineDraft } from './draft.js';
 
 /** One event per JSON line; a bad line is set aside on its own and the rest go on. */

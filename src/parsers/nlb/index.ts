@@ -1,9 +1,17 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
-import { endpoint } from '../aws_lb/access.js';
-import { int, isoMillis, type LineFormat, num, parseLines, str, tlsVersion } from '../aws_lb/fields.js';
-import { type LbParserOptions, lbParserSchema } from '../aws_lb/schema.js';
+import { endpoint } from '../../formats/aws_lb/access.js';
+import {
+  int,
+  isoMillis,
+  type LineFormat,
+  num,
+  parseLines,
+  str,
+  tlsVersion,
+} from '../../formats/aws_lb/fields.js';
+import { type LbParserOptions, lbParserSchema } from '../../formats/aws_lb/schema.js';
 
 export const DATASET = 'aws.nlb';
 

@@ -1,8 +1,8 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
+import { bodyBytes } from '../../formats/bytes.js';
 import { objectsFromBody } from '../../sources/s3/notifications.js';
-import { bodyBytes } from '../bytes.js';
 
 /**
  * Reads an S3 notification body and yields nothing: the S3 sources give an unreadable queue

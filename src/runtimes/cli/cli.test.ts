@@ -4,12 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  controlMessage,
-  gzipJson,
-  kinesisLambdaEvent,
-  subscriptionMessage,
-} from '../../testing/cwlogs-fixtures.js';
+import { controlMessage, gzipJson, kinesisLambdaEvent, subscriptionMessage } from '../../demo/cwlogs.js';
 
 const BIN = join(import.meta.dirname, '../../../bin/logferry.mjs');
 let dir: string;

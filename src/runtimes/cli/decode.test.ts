@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultLimits } from '../../core/limits.js';
-import { gzipJson, rng, subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
+import { gzipJson, rng, subscriptionMessage } from '../../demo/cwlogs.js';
 import { decode } from './decode.js';
 
 let dir: string;

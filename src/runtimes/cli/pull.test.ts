@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StateError } from '../../core/errors.js';
-import { memoryLogger } from '../../core/log.js';
-import { makeEvents } from '../../testing/duo-events.js';
-import { FakeDuo } from '../../testing/duo-fake.js';
+import { makeEvents } from '../../demo/duo-events.js';
+import { FakeDuo } from '../../demo/duo-fake.js';
+import { memoryLogger } from '../../platform/log.js';
 import { exitCodeFor } from './exit.js';
 import { pullDuo } from './pull.js';
 

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../../app.js';
 import { parseConfig } from '../../config/load.js';
 import type { LogEvent } from '../../core/event.js';
-import { memoryLogger } from '../../core/log.js';
+import { memoryLogger } from '../../platform/log.js';
 import { type ReplayProgress, replay } from './replay.js';
 
 let dir: string;

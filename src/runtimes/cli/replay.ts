@@ -4,8 +4,8 @@ import { loadConfigFile } from '../../config/load.js';
 import type { DeadLetterEntry, DeadLetterStore, Sink, StoredDeadLetter } from '../../core/component.js';
 import { ConfigError, describeError } from '../../core/errors.js';
 import type { LogEvent } from '../../core/event.js';
-import { createLogger } from '../../core/log.js';
 import { type Pipeline, type Route, runBatch } from '../../core/pipeline.js';
+import { createLogger } from '../../platform/log.js';
 import { EXIT, fail } from './exit.js';
 import { ProgressLine } from './progress.js';
 

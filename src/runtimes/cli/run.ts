@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfigFile } from '../../config/load.js';
 import { statusListenSchema } from '../../config/schema.js';
 import { ConfigError, describeError } from '../../core/errors.js';
-import { createLogger } from '../../core/log.js';
+import { createLogger } from '../../platform/log.js';
 import { demoSourceSchema } from '../../sources/demo/schema.js';
 import { startDaemon } from '../daemon/daemon.js';
 import { banner } from './banner.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conformanceEvents } from '../../../test/sink-conformance.js';
 import { parseConfig } from '../../config/load.js';
-import { memoryLogger } from '../../core/log.js';
+import { memoryLogger } from '../../platform/log.js';
 import { LocalStoreSink } from '../../sinks/local_store/index.js';
 import { localStoreSinkSchema } from '../../sinks/local_store/schema.js';
 import { type CliResult, runCli } from '../../testing/cli.js';

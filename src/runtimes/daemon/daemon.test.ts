@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load.js';
-import { memoryLogger } from '../../core/log.js';
-import { makeEvents } from '../../testing/duo-events.js';
-import { FakeDuo } from '../../testing/duo-fake.js';
+import { makeEvents } from '../../demo/duo-events.js';
+import { FakeDuo } from '../../demo/duo-fake.js';
+import { memoryLogger } from '../../platform/log.js';
 import { type Daemon, startDaemon } from './daemon.js';
 
 const cleanups: (() => Promise<void>)[] = [];

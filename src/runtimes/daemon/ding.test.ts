@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../config/schema.js';
 import { StateError } from '../../core/errors.js';
 import { defaultLimits } from '../../core/limits.js';
-import { memoryLogger } from '../../core/log.js';
+import { makeEvents } from '../../demo/duo-events.js';
+import { FakeDuo } from '../../demo/duo-fake.js';
 import { AutoParser } from '../../parsers/auto/index.js';
-import { makeEvents } from '../../testing/duo-events.js';
-import { FakeDuo } from '../../testing/duo-fake.js';
+import { memoryLogger } from '../../platform/log.js';
 import { MemorySink, MemoryStateStore, testPipeline } from '../../testing/memory.js';
 import { type Daemon, startDaemon } from './daemon.js';
 import { statusAnswer } from './ding.js';
@@ -112,7 +112,9 @@ describe('UDP ding responder (duo_watcher protocol)', () => {
     expect(await ask(local, 'checkpoint auth set yesterday')).toMatch(
       /^P5authentication: a checkpoint is a time/,
     );
-    expect(await ask(local, 'checkpoint phone set 2026-11-30T08:00:00Z')).toMatch(/^P5telephony is idle: stop it first/);
+    expect(await ask(local, 'checkpoint phone set 2026-11-30T08:00:00Z')).toMatch(
+      /^P5telephony is idle: stop it first/,
+    );
     expect(await ask(local, 'checkpoint auth set 2026-11-30T08:00:00Z')).toBe(
       'P2auth checkpoint set to 2026-11-30T08:00:00.000Z; it reads on from there when started\n',
     );

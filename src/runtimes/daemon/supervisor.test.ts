@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Source, SourceContext } from '../../core/component.js';
 import { ConfigError, SourceError, StateError } from '../../core/errors.js';
 import { defaultLimits } from '../../core/limits.js';
-import { memoryLogger } from '../../core/log.js';
 import { AutoParser } from '../../parsers/auto/index.js';
+import { memoryLogger } from '../../platform/log.js';
 import { MemorySink, MemoryStateStore, testPipeline } from '../../testing/memory.js';
 import { SourceRunner } from './supervisor.js';
 

@@ -4,7 +4,7 @@ import { parseConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import type { Detector } from '../../core/component.js';
 import { ConfigError } from '../../core/errors.js';
-import { createLogger } from '../../core/log.js';
+import { createLogger } from '../../platform/log.js';
 
 export interface LambdaContext {
   getRemainingTimeInMillis(): number;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadEvent } from '../../../test/events/load.js';
-import { gzipJson, kinesisLambdaEvent, subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
+import { gzipJson, kinesisLambdaEvent, subscriptionMessage } from '../../demo/cwlogs.js';
 import { resetLambdaApp } from './bootstrap.js';
 import { handler } from './cwlogs.js';
 

@@ -6,8 +6,8 @@ import { duopullConfig } from '../../config/duopull.js';
 import type { Logger } from '../../core/component.js';
 import { Deadline } from '../../core/deadline.js';
 import { SourceError } from '../../core/errors.js';
-import { createLogger } from '../../core/log.js';
 import { runBatch } from '../../core/pipeline.js';
+import { createLogger } from '../../platform/log.js';
 import type { DuoSource, PollResult } from '../../sources/duo/index.js';
 import { MemoryStateStore } from '../../state/memory/index.js';
 import {

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { controlMessage, gzipJson, subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
+import { controlMessage, gzipJson, subscriptionMessage } from '../../demo/cwlogs.js';
 import { resetLambdaApp } from './bootstrap.js';
 import { handler } from './firehose.js';
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { RawItem } from '../../core/batch.js';
 import { ControlError, SourceError, StateError } from '../../core/errors.js';
-import { memoryLogger } from '../../core/log.js';
 import { runBatch } from '../../core/pipeline.js';
 import { AutoParser } from '../../parsers/auto/index.js';
+import { memoryLogger } from '../../platform/log.js';
 import { MemorySink, testPipeline } from '../../testing/memory.js';
 import { type RunnerOptions, runOnce, UnitRunner } from './runner.js';
 import type { PassEnd, SettledRead, UnitRead, WorkUnit } from './unit.js';

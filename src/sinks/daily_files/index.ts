@@ -3,9 +3,9 @@ import { dirname, join } from 'node:path';
 import type { Sink, SinkFailure } from '../../core/component.js';
 import { DeliveryError, toError } from '../../core/errors.js';
 import { eventIsoTime, type LogEvent, serializedDoc } from '../../core/event.js';
-import { type FileModes, modesFor, pathUnder } from '../../core/fsutil.js';
 import { safeNameComponent } from '../../core/names.js';
 import { REPLAY_GUARD_EVENTS } from '../../core/uncommitted.js';
+import { type FileModes, modesFor, pathUnder } from '../../platform/fsutil.js';
 import { dayFileName, dayOfFileName } from './naming.js';
 import type { DailyFilesSinkConfig } from './schema.js';
 

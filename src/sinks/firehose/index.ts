@@ -1,8 +1,8 @@
 import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
-import { awsClientConfig } from '../../core/aws.js';
 import type { Sink, SinkFailure } from '../../core/component.js';
 import { DeliveryError } from '../../core/errors.js';
 import { type LogEvent, serializedDoc } from '../../core/event.js';
+import { awsClientConfig } from '../../platform/aws.js';
 import { InFlight } from '../inflight.js';
 import type { FirehoseSinkConfig } from './schema.js';
 

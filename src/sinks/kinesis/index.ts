@@ -1,8 +1,8 @@
 import { KinesisClient, PutRecordsCommand, type PutRecordsResultEntry } from '@aws-sdk/client-kinesis';
-import { awsClientConfig } from '../../core/aws.js';
 import type { Sink, SinkFailure } from '../../core/component.js';
 import { DeliveryError } from '../../core/errors.js';
 import { type LogEvent, serializedDoc } from '../../core/event.js';
+import { awsClientConfig } from '../../platform/aws.js';
 import { originalRecord } from '../record-format.js';
 import type { KinesisSinkConfig } from './schema.js';
 

@@ -4,7 +4,7 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Sink, SinkFailure } from '../../core/component.js';
 import { DeliveryError } from '../../core/errors.js';
 import type { LogEvent } from '../../core/event.js';
-import { PRIVATE_MODES } from '../../core/fsutil.js';
+import { PRIVATE_MODES } from '../../platform/fsutil.js';
 import { loadDuckDB } from '../../search/duckdb.js';
 import { runReadOnlySql, runSearch, type SearchBackend, withConnection } from '../../search/engine.js';
 import type { LocalStoreSinkConfig } from './schema.js';

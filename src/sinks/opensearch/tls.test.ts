@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultLimits } from '../../core/limits.js';
-import { memoryLogger } from '../../core/log.js';
 import { Metrics } from '../../core/metrics.js';
+import { memoryLogger } from '../../platform/log.js';
 import { create } from './index.js';
 import { openSearchSinkSchema } from './schema.js';
 

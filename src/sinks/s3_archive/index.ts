@@ -3,12 +3,12 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { awsClientConfig } from '../../core/aws.js';
 import type { Sink, SinkFailure } from '../../core/component.js';
 import { DeliveryError, toError } from '../../core/errors.js';
 import { type LogEvent, serializedDoc } from '../../core/event.js';
 import { safeNameComponent } from '../../core/names.js';
 import { isoTime } from '../../core/time.js';
+import { awsClientConfig } from '../../platform/aws.js';
 import { InFlight } from '../inflight.js';
 import type { S3ArchiveSinkConfig } from './schema.js';
 

@@ -1,6 +1,6 @@
 import type { Source, SourceContext } from '../../core/component.js';
 import { sleep } from '../../core/retry.js';
-import { gzipJson, rng, subscriptionMessage } from '../../testing/cwlogs-fixtures.js';
+import { gzipJson, rng, subscriptionMessage } from '../../demo/cwlogs.js';
 import type { DemoSourceConfig } from './schema.js';
 
 /**

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { awsClientConfig } from '../../core/aws.js';
 import { StateError } from '../../core/errors.js';
+import { awsClientConfig } from '../../platform/aws.js';
 import type { DuoCheckpoint } from './checkpoint.js';
 import type { ResumeFrom } from './resume-schema.js';
 import type { DuoLogName } from './schema.js';

@@ -11,11 +11,11 @@ import {
   type Shard,
   type ShardIteratorType,
 } from '@aws-sdk/client-kinesis';
-import { awsClientConfig } from '../../core/aws.js';
 import type { Batch, RawItem } from '../../core/batch.js';
 import type { Source, SourceContext, StateStore } from '../../core/component.js';
 import { ControlError, describeError, SourceError } from '../../core/errors.js';
 import { sleep } from '../../core/retry.js';
+import { awsClientConfig } from '../../platform/aws.js';
 import { UnitRunner, type UnitState } from '../../runtimes/runner/runner.js';
 import type { PassEnd, UnitRead, WorkUnit } from '../../runtimes/runner/unit.js';
 import { LeaseLostError, LeaseTable, SHARD_END } from './lease-table.js';

@@ -6,11 +6,11 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { awsClientConfig } from '../../core/aws.js';
 import { type ItemResult, isAcked } from '../../core/batch.js';
 import type { Logger, Source, SourceContext } from '../../core/component.js';
 import { ConfigError, describeError } from '../../core/errors.js';
 import { sourceRetry } from '../../core/retry.js';
+import { awsClientConfig } from '../../platform/aws.js';
 import { UnitRunner } from '../../runtimes/runner/runner.js';
 import type { PassEnd, SettledRead, WorkUnit } from '../../runtimes/runner/unit.js';
 import { type MessageWork, messageWork } from './messages.js';

@@ -4,9 +4,9 @@ import { Transform } from 'node:stream';
 const SLICE = 16 * 1024;
 
 import { GetObjectCommand, type GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
-import { awsClientConfig } from '../../core/aws.js';
 import type { RawItem } from '../../core/batch.js';
 import { oneLine, ParseError, SourceError } from '../../core/errors.js';
+import { awsClientConfig } from '../../platform/aws.js';
 import type { ObjectRef } from './notifications.js';
 import type { FormatOverride, S3SqsSourceConfig } from './schema.js';
 

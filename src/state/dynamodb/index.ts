@@ -4,9 +4,9 @@ import {
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { awsClientConfig } from '../../core/aws.js';
 import type { StateStore } from '../../core/component.js';
 import { StateError } from '../../core/errors.js';
+import { awsClientConfig } from '../../platform/aws.js';
 import type { DynamodbStateConfig } from './schema.js';
 
 /**

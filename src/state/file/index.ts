@@ -1,7 +1,13 @@
 import { readFile, rm } from 'node:fs/promises';
 import type { StateStore } from '../../core/component.js';
 import { StateError } from '../../core/errors.js';
-import { type FileModes, modesFor, PRIVATE_MODES, pathUnder, writeFileAtomic } from '../../core/fsutil.js';
+import {
+  type FileModes,
+  modesFor,
+  PRIVATE_MODES,
+  pathUnder,
+  writeFileAtomic,
+} from '../../platform/fsutil.js';
 import type { FileStateConfig } from './schema.js';
 
 /** Checkpoints as one JSON file per key, replaced by atomic rename so a crash never leaves half a file. */

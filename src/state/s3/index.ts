@@ -5,9 +5,9 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { awsClientConfig } from '../../core/aws.js';
 import type { StateStore } from '../../core/component.js';
 import { StateError } from '../../core/errors.js';
+import { awsClientConfig } from '../../platform/aws.js';
 import type { S3StateConfig } from './schema.js';
 
 const isMissing = (e: unknown) => {

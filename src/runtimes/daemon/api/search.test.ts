@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conformanceEvents } from '../../../../test/sink-conformance.js';
 import { parseConfig } from '../../../config/load.js';
-import { memoryLogger } from '../../../core/log.js';
+import { memoryLogger } from '../../../platform/log.js';
 import { type Daemon, startDaemon } from '../daemon.js';
 
 let dir: string;

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ItemBody, RawItem } from '../../../core/batch.js';
 import type { Parser } from '../../../core/component.js';
-import { openRegularFile } from '../../../core/fsutil.js';
+import { openRegularFile } from '../../../platform/fsutil.js';
 import { parsers } from '../../../registry.js';
 import { createTransform } from '../../../transforms/index.js';
 import { decodeItem } from './decode-item.js';
@@ -41,7 +41,7 @@ function loadParser(source: string, override: string | undefined): Promise<Parse
       if (!load) return undefined;
       const parser = (await load()).create(override === undefined ? route.options : {});
       if (override !== undefined || !route.envelope) return parser;
-      return (await import('../../../parsers/envelope.js')).withEnvelopes(parser);
+      return (await import('../../../formats/envelope.js')).withEnvelopes(parser);
     })();
     parserCache.set(key, p);
   }

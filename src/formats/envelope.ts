@@ -4,10 +4,10 @@ import { type DraftChunk, isDraftList, type ParseContext, type Parser } from '..
 import { ParseError } from '../core/errors.js';
 import type { EventDraft } from '../core/event.js';
 import { maybeGunzip } from '../core/limits.js';
-import { sniffFormat } from './aws_logs/detect.js';
-import { headText, peek } from './aws_logs/index.js';
+import { sniffFormat } from '../parsers/aws_logs/detect.js';
+import { headText, peek } from '../parsers/aws_logs/index.js';
+import { cloudWatchLogsEventSchema } from '../parsers/cloudwatch_logs/schema.js';
 import { bodyBytes, openBody } from './bytes.js';
-import { cloudWatchLogsEventSchema } from './cloudwatch_logs/schema.js';
 import { itemLines } from './lines.js';
 
 /** One payload inside an envelope, with the coordinates a user can search for. */

@@ -4,12 +4,12 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../core/errors.js';
 import { eventId } from '../../core/ids.js';
+import { isoMillis, splitRequest, tlsVersion } from '../../formats/aws_lb/fields.js';
+import { tokenize } from '../../formats/aws_lb/tokenize.js';
 import { type Doc, gzipUpTo, runParser, s3Item } from '../../testing/parse-harness.js';
-import { AlbParser, create as createAlb } from '../alb/index.js';
 import { create as createElb, ElbClassicParser } from '../elb_classic/index.js';
 import { create as createNlb, NlbParser } from '../nlb/index.js';
-import { isoMillis, splitRequest, tlsVersion } from './fields.js';
-import { tokenize } from './tokenize.js';
+import { AlbParser, create as createAlb } from './index.js';
 
 const fixture = (dir: string) =>
   readFileSync(join(import.meta.dirname, '..', dir, 'fixtures', 'aws-docs.log'));

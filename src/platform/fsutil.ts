@@ -3,7 +3,7 @@ import { constants, type Stats } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import { SourceError, UnsafeNameError } from './errors.js';
+import { SourceError, UnsafeNameError } from '../core/errors.js';
 
 /** Permissions for what logferry creates: files, and the folders that hold them. */
 export interface FileModes {

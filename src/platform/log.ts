@@ -1,6 +1,6 @@
 import pino, { type DestinationStream } from 'pino';
-import type { Logger } from './component.js';
-import { redactString, redactStrings } from './redact.js';
+import type { Logger } from '../core/component.js';
+import { redactString, redactStrings } from '../core/redact.js';
 
 /**
  * JSON logs on stderr (stdout belongs to the stdout sink and `decode`). Keys that could hold

@@ -1,4 +1,4 @@
-import { rng } from './cwlogs-fixtures.js';
+import { rng } from './cwlogs.js';
 import type { DuoLogKind, FakeEventStore, StoredEvent } from './duo-fake.js';
 
 /**

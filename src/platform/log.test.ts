@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { describeError, SourceError } from './errors.js';
+import { describeError, SourceError } from '../core/errors.js';
 import { createLogger, memoryLogger } from './log.js';
 
 function capture() {

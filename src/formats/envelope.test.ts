@@ -5,11 +5,11 @@ import { loadEvent } from '../../test/events/load.js';
 import type { RawItem } from '../core/batch.js';
 import { defaultLimits } from '../core/limits.js';
 import { runBatch } from '../core/pipeline.js';
-import { gzipJson, kinesisLambdaEvent, subscriptionMessage } from '../testing/cwlogs-fixtures.js';
+import { gzipJson, kinesisLambdaEvent, subscriptionMessage } from '../demo/cwlogs.js';
+import { CloudWatchLogsParser } from '../parsers/cloudwatch_logs/index.js';
+import { JsonLinesParser } from '../parsers/json_lines/index.js';
 import { MemorySink, testPipeline } from '../testing/memory.js';
-import { CloudWatchLogsParser } from './cloudwatch_logs/index.js';
 import { EnvelopeParser } from './envelope.js';
-import { JsonLinesParser } from './json_lines/index.js';
 
 async function run(parser: EnvelopeParser, bytes: Buffer, ref = 'inbox/event.json') {
   const sink = new MemorySink();

@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { ParseError } from '../core/errors.js';
 import { defaultLimits } from '../core/limits.js';
 import { runBatch } from '../core/pipeline.js';
+import { JsonLinesParser } from '../parsers/json_lines/index.js';
 import { MemorySink, testPipeline } from '../testing/memory.js';
 import { s3Item } from '../testing/parse-harness.js';
-import { JsonLinesParser } from './json_lines/index.js';
 import { type Line, readLines } from './lines.js';
 
 async function collect(input: Readable, max = 100): Promise<Line[]> {
