@@ -3,6 +3,7 @@ import {
   type DeadLetterEntry,
   type DeadLetterStore,
   type Detector,
+  type DraftChunk,
   isDraftList,
   type Logger,
   type ParseContext,
@@ -114,96 +115,26 @@ async function deliverBatch(
   decodings: readonly (ItemDecoding | undefined)[],
   cap: EventCap | undefined,
 ): Promise<BatchResult> {
-  const route = p.route(batch.source);
-  const results: ItemResult[] = batch.items.map((i) => ({ ackId: i.ackId, status: 'delivered', events: 0 }));
-  const buffered: LogEvent[] = [];
-  const owners: number[] = [];
-  let total = 0;
+  const run = new BatchRun(batch, p, deadline);
   let cutShort = false;
   let deferredFrom: number | undefined;
-  // A parser's fixed-shape serializer is only right for the doc it built: not after transforms.
-  const fastJson = p.transforms.length === 0;
-
-  const flush = async () => {
-    if (buffered.length === 0) return;
-    const events = buffered.splice(0);
-    const who = owners.splice(0);
-    const failedOwners = await deliver(events, route.sinks, p, deadline);
-    for (const idx of failedOwners.keys()) {
-      const owner = who[idx]!;
-      results[owner]!.status = 'failed';
-      results[owner]!.error = failedOwners.get(idx);
-    }
-  };
-
   for (let i = 0; i < batch.items.length; i++) {
-    const item = batch.items[i]!;
-    const result = results[i]!;
     if (deadline.expired()) {
       cutShort = true;
-      for (let j = i; j < batch.items.length; j++) {
-        results[j]!.status = 'failed';
-        results[j]!.error = 'not tried: deadline reached';
-      }
+      markRest(run.results, i, 'not tried: deadline reached');
       break;
     }
-    if (capReached(total, cap)) {
+    if (capReached(run.total, cap)) {
       deferredFrom = i;
-      deferRest(results, i);
+      markRest(run.results, i, 'not tried: event cap of this delivery reached');
       break;
     }
-    const parserName = item.parser ?? route.parser.name;
-    const takeEvent = (ev: LogEvent): boolean => {
-      buffered.push(ev);
-      owners.push(i);
-      result.events++;
-      total++;
-      return buffered.length >= p.delivery.chunkEvents;
-    };
     const decoding = decodings[i];
-    if (decoding) {
-      for await (const chunk of decoding) {
-        for (const ev of chunk.events) if (takeEvent(ev)) await flush();
-        for (const r of chunk.rejects) await setAside(item, r, parserName, p, result);
-        if (chunk.failure) await settleFailedItem(item, chunk.failure, parserName, p, result);
-      }
-      continue;
-    }
-    const ctx: ParseContext = {
-      limits: p.limits,
-      trustEventFields: route.trustEventFields === true,
-      reject: (part, error) => setAside(item, rejectOf(item, part, error), parserName, p, result),
-    };
-    try {
-      const parser = item.parser ? await p.parser(item.parser) : route.parser;
-      if (!parser) throw new ParseError(`no parser named '${item.parser}'`, { origin: item.origin });
-      const take = (draft: EventDraft): boolean => {
-        const ev = applyTransforms(finalizeEvent(draft, item.origin, fastJson), p.transforms);
-        return ev ? takeEvent(ev) : false;
-      };
-      const chunks = parser.parseChunks ? parser.parseChunks(item, ctx) : parser.parse(item, ctx);
-      // A parser with everything in memory yields synchronously: `for await` would cost a
-      // promise and a microtask per event, more than the rest of the loop.
-      if (isSyncIterable(chunks)) {
-        for (const chunk of chunks) {
-          if (!isDraftList(chunk)) {
-            if (take(chunk)) await flush();
-          } else for (const draft of chunk) if (take(draft)) await flush();
-        }
-      } else {
-        for await (const chunk of chunks) {
-          if (!isDraftList(chunk)) {
-            if (take(chunk)) await flush();
-          } else for (const draft of chunk) if (take(draft)) await flush();
-        }
-      }
-    } catch (e) {
-      // Events parsed before the damage stay buffered and are delivered; the item goes to the
-      // dead-letter store so nothing is lost.
-      await deadLetterItem(item, e, parserName, p, result);
-    }
+    if (decoding) await run.takeDecoded(i, decoding);
+    else await run.parseItem(i);
   }
-  await flush();
+  await run.flush();
+  const { results, total } = run;
   p.metrics.inc('logferry_events_total', { source: batch.source }, total, 'events parsed');
   // Deferred items were not tried: they are counted when they are.
   for (const r of results.slice(0, deferredFrom))
@@ -213,16 +144,127 @@ async function deliverBatch(
     : { items: results, events: total, cutShort, deferredFrom };
 }
 
-function capReached(events: number, cap: EventCap | undefined): boolean {
-  return cap !== undefined && events >= cap.events;
+/**
+ * One batch on its way through: events of many items share sink writes (chunked by
+ * `chunkEvents`), and each event remembers its item so a failed write fails that item.
+ */
+class BatchRun {
+  readonly results: ItemResult[];
+  total = 0;
+  private readonly route: Route;
+  private readonly buffered: LogEvent[] = [];
+  private readonly owners: number[] = [];
+  /** A parser's fixed-shape serializer is only right for the doc it built: not after transforms. */
+  private readonly fastJson: boolean;
+
+  constructor(
+    private readonly batch: Batch,
+    private readonly p: Pipeline,
+    private readonly deadline: Deadline,
+  ) {
+    this.route = p.route(batch.source);
+    this.results = batch.items.map((i) => ({ ackId: i.ackId, status: 'delivered', events: 0 }));
+    this.fastJson = p.transforms.length === 0;
+  }
+
+  /** Buffers one event of item `owner`; true when the buffer is full and must be flushed. */
+  private take(ev: LogEvent, owner: number): boolean {
+    this.buffered.push(ev);
+    this.owners.push(owner);
+    this.results[owner]!.events++;
+    this.total++;
+    return this.buffered.length >= this.p.delivery.chunkEvents;
+  }
+
+  private takeDraft(draft: EventDraft, owner: number): boolean {
+    const item = this.batch.items[owner]!;
+    const ev = applyTransforms(finalizeEvent(draft, item.origin, this.fastJson), this.p.transforms);
+    return ev ? this.take(ev, owner) : false;
+  }
+
+  async flush(): Promise<void> {
+    if (this.buffered.length === 0) return;
+    const events = this.buffered.splice(0);
+    const who = this.owners.splice(0);
+    const failedOwners = await deliver(events, this.route.sinks, this.p, this.deadline);
+    for (const idx of failedOwners.keys()) {
+      const owner = this.results[who[idx]!]!;
+      owner.status = 'failed';
+      owner.error = failedOwners.get(idx);
+    }
+  }
+
+  /** An item a decode worker read: its events, its rejected parts and how it ended. */
+  async takeDecoded(i: number, decoding: ItemDecoding): Promise<void> {
+    const item = this.batch.items[i]!;
+    const result = this.results[i]!;
+    const parserName = item.parser ?? this.route.parser.name;
+    for await (const chunk of decoding) {
+      for (const ev of chunk.events) if (this.take(ev, i)) await this.flush();
+      for (const r of chunk.rejects) await setAside(item, r, parserName, this.p, result);
+      if (chunk.failure) await settleFailedItem(item, chunk.failure, parserName, this.p, result);
+    }
+  }
+
+  /** Parses an item in this thread. Never throws: a damaged item goes to the dead-letter store. */
+  async parseItem(i: number): Promise<void> {
+    const item = this.batch.items[i]!;
+    const result = this.results[i]!;
+    const parserName = item.parser ?? this.route.parser.name;
+    const ctx: ParseContext = {
+      limits: this.p.limits,
+      trustEventFields: this.route.trustEventFields === true,
+      reject: (part, error) => setAside(item, rejectOf(item, part, error), parserName, this.p, result),
+    };
+    try {
+      const parser = item.parser ? await this.p.parser(item.parser) : this.route.parser;
+      if (!parser) throw new ParseError(`no parser named '${item.parser}'`, { origin: item.origin });
+      const chunks = parser.parseChunks ? parser.parseChunks(item, ctx) : parser.parse(item, ctx);
+      // A parser with everything in memory yields synchronously: `for await` would cost a
+      // promise and a microtask per event, more than the rest of the loop.
+      if (isSyncIterable(chunks)) {
+        for (const chunk of chunks) {
+          const flushing = this.takeChunk(chunk, i);
+          if (flushing) await flushing;
+        }
+      } else {
+        for await (const chunk of chunks) {
+          const flushing = this.takeChunk(chunk, i);
+          if (flushing) await flushing;
+        }
+      }
+    } catch (e) {
+      // Events parsed before the damage stay buffered and are delivered; the item goes to the
+      // dead-letter store so nothing is lost.
+      await deadLetterItem(item, e, parserName, this.p, result);
+    }
+  }
+
+  /** Takes a parser's chunk; a promise only when a full buffer is being flushed (no microtask per event). */
+  private takeChunk(chunk: DraftChunk, i: number): Promise<void> | undefined {
+    if (!isDraftList(chunk)) return this.takeDraft(chunk, i) ? this.flush() : undefined;
+    for (let d = 0; d < chunk.length; d++) {
+      // A full buffer mid-chunk: flush, then go on with the rest of the chunk.
+      if (this.takeDraft(chunk[d]!, i)) return this.flush().then(() => this.takeRest(chunk, d + 1, i));
+    }
+    return undefined;
+  }
+
+  private async takeRest(chunk: readonly EventDraft[], from: number, i: number): Promise<void> {
+    for (let d = from; d < chunk.length; d++) if (this.takeDraft(chunk[d]!, i)) await this.flush();
+  }
 }
 
-/** Items after the event cap: not tried, handed back to be delivered after the ones before are committed. */
-function deferRest(results: ItemResult[], from: number): void {
+/** Items from `from` on were not tried; they fail with `why` and come again. */
+function markRest(results: ItemResult[], from: number, why: string): void {
   for (let j = from; j < results.length; j++) {
     results[j]!.status = 'failed';
-    results[j]!.error = 'not tried: event cap of this delivery reached';
+    results[j]!.error = why;
   }
+}
+
+function capReached(events: number, cap: EventCap | undefined): boolean {
+  return cap !== undefined && events >= cap.events;
 }
 
 /** A part of an item that a parser rejected, described with the part's origin. */
