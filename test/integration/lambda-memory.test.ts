@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kinesisLambdaEvent } from '../../src/demo/cwlogs.js';
+import { gzipJson, kinesisLambdaEvent, subscriptionMessage } from '../../src/demo/cwlogs.js';
 import { resetLambdaApp } from '../../src/runtimes/lambda/bootstrap.js';
+import { handler as cwlogsHandler } from '../../src/runtimes/lambda/cwlogs.js';
 import { handler } from '../../src/runtimes/lambda/kinesis.js';
 import { handler as sqsHandler } from '../../src/runtimes/lambda/sqs.js';
 import { type DynamoEmulator, startDynalite } from '../../src/testing/dynalite.js';
@@ -169,5 +170,36 @@ describe('SQS Lambda retry with the dynamodb state store', () => {
       batchItemFailures: [],
     });
     expect(hose.streams.get(stream)).toHaveLength(3);
+  });
+});
+
+describe('CloudWatch Logs subscription Lambda retry (asynchronous invocation)', () => {
+  it('a retry with the same request id skips the sinks that took the events, even in a new container', async () => {
+    const base = join(dir, 'cwlogs');
+    const stream = 'logs-cwlogs';
+    hose.createStream(stream);
+    const message = subscriptionMessage({ kind: 'app', count: 5, start: Date.UTC(2026, 10, 30, 8) });
+    const event = { awslogs: { data: gzipJson(message).toString('base64') } };
+    await mkdir(base, { recursive: true });
+    await writeFile(join(base, 'logs'), 'x');
+    process.env.LOGFERRY_CONFIG_YAML = config('dynamodb', base, stream).replace(
+      'parser: json_lines',
+      'parser: cloudwatch_logs',
+    );
+    const first = { ...ctx, awsRequestId: 'c0ffee00-0000-4000-8000-000000000001' };
+    await resetLambdaApp();
+    await expect(cwlogsHandler(event, first)).rejects.toThrow(/not delivered/);
+    expect(hose.streams.get(stream)).toHaveLength(5);
+
+    // Lambda retries the invocation with the same request id, here in a cold container.
+    await resetLambdaApp();
+    await rm(join(base, 'logs'));
+    expect(await cwlogsHandler(event, first)).toEqual({ events: 5, dead_lettered: 0 });
+    expect(hose.streams.get(stream)).toHaveLength(5);
+
+    // Another invocation (a new request id) of the same data is a new delivery: every sink gets it.
+    await resetLambdaApp();
+    await cwlogsHandler(event, { ...first, awsRequestId: 'c0ffee00-0000-4000-8000-000000000002' });
+    expect(hose.streams.get(stream)).toHaveLength(10);
   });
 });

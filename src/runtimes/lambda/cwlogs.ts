@@ -6,6 +6,7 @@ import { cloudWatchLogsEventSchema } from '../../parsers/cloudwatch_logs/schema.
 import { type LambdaContext, lambdaApp, pickSource } from './bootstrap.js';
 import { deliverEvent } from './deliver.js';
 import { parseEvent } from './events.js';
+import { asyncInvocationKey, StoredDeliveryMemory } from './stored-memory.js';
 
 export interface CloudWatchLogsHandlerResult {
   events: number;
@@ -52,8 +53,9 @@ async function deadLetterEvent(app: App, origin: Origin, event: unknown, error: 
  *   dead-lettered and the invocation succeeds — retrying the same bytes cannot help;
  * - a delivery that failed retryably (a sink down, the deadline reached) throws, so Lambda
  *   retries the event (twice by default) and then hands it to the function's on-failure
- *   destination or DLQ. Event ids are fixed by log group, stream and CloudWatch event id, so the
- *   events a retry delivers again are not duplicated.
+ *   destination or DLQ. Event ids are fixed by log group, stream and CloudWatch event id, and
+ *   the sinks that took the events are remembered under the request id (which a retry keeps),
+ *   so a retry gives them only to the sinks that lack them.
  */
 export async function handler(event: unknown, context: LambdaContext): Promise<CloudWatchLogsHandlerResult> {
   const app = await lambdaApp();
@@ -72,8 +74,12 @@ export async function handler(event: unknown, context: LambdaContext): Promise<C
     return { events: 0, dead_lettered: 1 };
   }
   const item = cloudWatchLogsItem(data, source, requestId);
-  const result = await deliverEvent(app, { source, items: [item] }, context);
+  // A retry of this invocation keeps its request id: the sinks that took the events skip them then.
+  const keys = asyncInvocationKey(source, context.awsRequestId);
+  const memory = await StoredDeliveryMemory.load(app.state, keys, app.deps.log);
+  const result = await deliverEvent(app, { source, items: [item] }, context, { ...app.pipeline, memory });
   const r = result.items[0]!;
+  await memory.settle(r.status === 'failed' ? keys : []);
   app.deps.log.info(
     { events: result.events, status: r.status, rejected: r.rejected ?? 0, cut_short: result.cutShort },
     'cloudwatch logs event done',

@@ -6,6 +6,7 @@ import { objectItem, s3ClientFor } from '../../sources/s3/objects.js';
 import type { S3SqsSourceConfig } from '../../sources/s3/schema.js';
 import { type LambdaContext, lambdaApp, pickSource } from './bootstrap.js';
 import { deliverEvent } from './deliver.js';
+import { asyncInvocationKey, StoredDeliveryMemory } from './stored-memory.js';
 
 let cached: { app: App; source: S3SqsSourceConfig; s3: S3Client } | undefined;
 
@@ -30,7 +31,9 @@ export interface S3HandlerResult {
  * "Object Created" events). These invocations are asynchronous: when an object could not be
  * delivered the handler throws, so Lambda retries the event (and then sends it to the
  * function's on-failure destination); objects already delivered are not duplicated, their
- * event ids being fixed by bucket, key, etag and position.
+ * event ids being fixed by bucket, key, etag and position, and the sinks that took the events of
+ * an object that failed elsewhere are remembered in the state store under the request id (which
+ * a retry keeps), so non-idempotent sinks do not get them twice.
  */
 export async function handler(event: unknown, context: LambdaContext): Promise<S3HandlerResult> {
   const app = await lambdaApp();
@@ -38,8 +41,15 @@ export async function handler(event: unknown, context: LambdaContext): Promise<S
   // A shape that is no notification at all throws: there is nothing to acknowledge piecewise.
   const notice = objectsFromNotification(event);
   const items = notice.objects.map((ref, i) => objectItem(s3, source.name, ref, String(i), source.formats));
-  const result = await deliverEvent(app, { source: source.name, items }, context);
+  // Lambda retries this invocation whole: the sinks that took an object's events skip them then.
+  const keys = asyncInvocationKey(source.name, context.awsRequestId);
+  const memory = await StoredDeliveryMemory.load(app.state, keys, app.deps.log);
+  const result = await deliverEvent(app, { source: source.name, items }, context, {
+    ...app.pipeline,
+    memory,
+  });
   const failed = result.items.filter((r) => r.status === 'failed');
+  await memory.settle(failed.length ? keys : []);
   const summary: S3HandlerResult = {
     objects: items.length,
     events: result.events,

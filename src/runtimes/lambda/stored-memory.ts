@@ -93,3 +93,12 @@ export class StoredDeliveryMemory implements DeliveryMemory {
     for (const key of failedKeys) await this.state.put<StoredTaken>(key, value);
   }
 }
+
+/**
+ * The key for an asynchronous invocation (S3 notifications, CloudWatch Logs subscriptions):
+ * Lambda retries a failed one with the same request id, so that id names what will be retried.
+ * Without a request id (a local run) there is nothing to carry over.
+ */
+export function asyncInvocationKey(source: string, requestId: string | undefined): string[] {
+  return requestId ? [`delivery-memory/${source}/async/${requestId}`] : [];
+}
