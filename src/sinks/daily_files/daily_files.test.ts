@@ -87,6 +87,27 @@ describe('daily files sink', () => {
     expect(MAX_IDS_PER_FILE / 2).toBeGreaterThanOrEqual(replayable);
   });
 
+  it('after a restart, still recognizes a replay that comes late, behind more new events than it keeps ids for', async () => {
+    // Two units: one replays its uncommitted slice only after the other wrote a large backlog.
+    const at = Date.parse('2026-11-25T01:00:00Z');
+    const mk = (n: number) =>
+      finalizeEvent(
+        { dataset: 'd', timestamp: at, doc: { n }, idParts: ['d', n] },
+        { source: 't', type: 'test', ref: 'x' },
+      );
+    const slice = Array.from({ length: 500 }, (_, n) => mk(n));
+    const a = sink({ fsync: false });
+    expect(await a.write(slice)).toEqual([]);
+    await a.close();
+    const b = sink({ fsync: false });
+    const backlog = Array.from({ length: MAX_IDS_PER_FILE + 10 }, (_, n) => mk(1_000_000 + n));
+    for (let i = 0; i < backlog.length; i += 5000)
+      expect(await b.write(backlog.slice(i, i + 5000))).toEqual([]);
+    expect(await b.write(slice)).toEqual([]);
+    await b.close();
+    expect(await read(join(dir, 'd', 'd-2026-11-25.jsonl'))).toHaveLength(500 + backlog.length);
+  });
+
   it('keeps every line whole when many writers append at once to a file a crash left torn', async () => {
     // The race (two opens each cutting a "torn" line from a stale read) shows only sometimes:
     // try it on several fresh files.
