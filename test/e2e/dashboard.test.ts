@@ -11,8 +11,14 @@ import { memoryLogger } from '../../src/platform/log.js';
 import { type Daemon, startDaemon } from '../../src/runtimes/daemon/daemon.js';
 import { launchBrowser } from '../../src/testing/browser.js';
 
-/** The screenshots in docs/ are taken here, so they always show the current dashboard. */
-const SCREENSHOTS = join(import.meta.dirname, '../../docs/screenshots');
+/**
+ * The screenshots in docs/ are taken here (`UPDATE_SCREENSHOTS=1 npx vitest run test/e2e`), so they
+ * show the current dashboard; other runs take them into a temporary folder, leaving the checkout
+ * as it was.
+ */
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS
+  ? join(import.meta.dirname, '../../docs/screenshots')
+  : join(tmpdir(), `logferry-screenshots-${process.pid}`);
 
 let dir: string;
 let daemon: Daemon;
@@ -67,6 +73,7 @@ afterAll(async () => {
   await browser?.close();
   await daemon?.stop();
   await rm(dir, { recursive: true, force: true });
+  if (!process.env.UPDATE_SCREENSHOTS) await rm(SCREENSHOTS, { recursive: true, force: true });
 });
 
 async function searchOnPage(query: string) {
