@@ -12,7 +12,7 @@
  * the kill tests in test/integration/kinesis-daemon.test.ts run the same paths small.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { appendFileSync, createReadStream } from 'node:fs';
 import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,6 +165,8 @@ function startDaemon(dir: string): ChildProcess {
   );
   child.stderr?.on('data', (d: Buffer) => {
     daemonLog = (daemonLog + d.toString()).slice(-6000);
+    // Every daemon's warnings and errors, whole, beside the day files (kept with --keep).
+    appendFileSync(join(dir, 'daemons.log'), d);
   });
   return child;
 }
