@@ -4,9 +4,9 @@ import { DeliveryError, describeError } from '../../core/errors.js';
 import type { Origin } from '../../core/event.js';
 import { cloudWatchLogsEventSchema } from '../../parsers/cloudwatch_logs/schema.js';
 import { type LambdaContext, lambdaApp, pickSource } from './bootstrap.js';
-import { deliverEvent } from './deliver.js';
+import { deliverRemembered } from './deliver.js';
 import { parseEvent } from './events.js';
-import { asyncInvocationKey, StoredDeliveryMemory } from './stored-memory.js';
+import { asyncInvocationKey } from './stored-memory.js';
 
 export interface CloudWatchLogsHandlerResult {
   events: number;
@@ -76,10 +76,8 @@ export async function handler(event: unknown, context: LambdaContext): Promise<C
   const item = cloudWatchLogsItem(data, source, requestId);
   // A retry of this invocation keeps its request id: the sinks that took the events skip them then.
   const keys = asyncInvocationKey(source, context.awsRequestId);
-  const memory = await StoredDeliveryMemory.load(app.state, keys, app.deps.log);
-  const result = await deliverEvent(app, { source, items: [item] }, context, { ...app.pipeline, memory });
+  const result = await deliverRemembered(app, { source, items: [item] }, context, keys);
   const r = result.items[0]!;
-  await memory.settle(r.status === 'failed' ? keys : []);
   app.deps.log.info(
     { events: result.events, status: r.status, rejected: r.rejected ?? 0, cut_short: result.cutShort },
     'cloudwatch logs event done',

@@ -5,6 +5,7 @@ import { type Pipeline, runBatch } from '../../core/pipeline.js';
 import { runOnce } from '../runner/runner.js';
 import type { SettledRead } from '../runner/unit.js';
 import type { LambdaContext } from './bootstrap.js';
+import { StoredDeliveryMemory } from './stored-memory.js';
 
 export interface EventDelivery {
   /** One result per item of the event, in order; an item the deadline kept from being tried is failed. */
@@ -54,4 +55,21 @@ export async function deliverEvent(
     (item, i) => settled[i] ?? { ackId: item.ackId, status: 'failed' as const, events: 0, error: NOT_TRIED },
   );
   return { items, events, cutShort: cutShort || settled.length < batch.items.length };
+}
+
+/**
+ * `deliverEvent` for an event Lambda retries under `keys` (a shard's batch, an asynchronous
+ * invocation's request id): the sinks that took events in an earlier try are read from the state
+ * store and skipped, and what this try's sinks took is kept there for the next one if any item failed.
+ */
+export async function deliverRemembered(
+  app: App,
+  batch: Batch,
+  context: LambdaContext,
+  keys: readonly string[],
+): Promise<EventDelivery> {
+  const memory = await StoredDeliveryMemory.load(app.state, keys, app.deps.log);
+  const result = await deliverEvent(app, batch, context, { ...app.pipeline, memory });
+  await memory.settle(result.items.some((r) => r.status === 'failed') ? keys : []);
+  return result;
 }

@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import type { RawItem } from '../../core/batch.js';
 import { type LambdaContext, lambdaApp, pickSource } from './bootstrap.js';
-import { deliverEvent } from './deliver.js';
+import { deliverRemembered } from './deliver.js';
 import { type BatchResponse, batchResponse, parseEvent } from './events.js';
-import { StoredDeliveryMemory } from './stored-memory.js';
 
 /** The fields of a Kinesis Lambda event this handler relies on (others pass through unread). */
 export const kinesisEventSchema = z.object({
@@ -63,11 +62,8 @@ export async function handler(event: unknown, context: LambdaContext): Promise<B
   const records = parseEvent(kinesisEventSchema, event, 'a Kinesis event');
   const source = pickSource(app.config, ['kinesis']);
   const items = kinesisItems(records, source);
-  const key = memoryKey(records, source);
-  const memory = await StoredDeliveryMemory.load(app.state, [key], app.deps.log);
-  const result = await deliverEvent(app, { source, items }, context, { ...app.pipeline, memory });
+  const result = await deliverRemembered(app, { source, items }, context, [memoryKey(records, source)]);
   const failed = result.items.filter((r) => r.status === 'failed');
-  await memory.settle(failed.length ? [key] : []);
   app.deps.log.info(
     { records: items.length, events: result.events, failed: failed.length, cut_short: result.cutShort },
     'kinesis batch done',

@@ -5,8 +5,8 @@ import { objectsFromNotification } from '../../sources/s3/notifications.js';
 import { objectItem, s3ClientFor } from '../../sources/s3/objects.js';
 import type { S3SqsSourceConfig } from '../../sources/s3/schema.js';
 import { type LambdaContext, lambdaApp, pickSource } from './bootstrap.js';
-import { deliverEvent } from './deliver.js';
-import { asyncInvocationKey, StoredDeliveryMemory } from './stored-memory.js';
+import { deliverRemembered } from './deliver.js';
+import { asyncInvocationKey } from './stored-memory.js';
 
 let cached: { app: App; source: S3SqsSourceConfig; s3: S3Client } | undefined;
 
@@ -43,13 +43,8 @@ export async function handler(event: unknown, context: LambdaContext): Promise<S
   const items = notice.objects.map((ref, i) => objectItem(s3, source.name, ref, String(i), source.formats));
   // Lambda retries this invocation whole: the sinks that took an object's events skip them then.
   const keys = asyncInvocationKey(source.name, context.awsRequestId);
-  const memory = await StoredDeliveryMemory.load(app.state, keys, app.deps.log);
-  const result = await deliverEvent(app, { source: source.name, items }, context, {
-    ...app.pipeline,
-    memory,
-  });
+  const result = await deliverRemembered(app, { source: source.name, items }, context, keys);
   const failed = result.items.filter((r) => r.status === 'failed');
-  await memory.settle(failed.length ? keys : []);
   const summary: S3HandlerResult = {
     objects: items.length,
     events: result.events,
