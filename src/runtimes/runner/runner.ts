@@ -298,20 +298,12 @@ export class UnitRunner<C> {
   }
 
   private async deliverSlice(read: OrderedRead<C>, from: number, to: number): Promise<SliceOutcome> {
-    const batch = { source: read.batch.source, items: read.batch.items.slice(from, to) };
-    this.setState('running');
-    this.delivering = true;
-    let result: BatchResult;
-    let delivered: number;
-    try {
-      result = await this.opts.process(batch, { events: eventCap(this.bound) });
-      const failedAt = result.items.findIndex((r) => !isAcked(r));
-      delivered = failedAt === -1 ? batch.items.length : failedAt;
-      if (delivered > 0) await this.commit(cursorAt(read, from + delivered));
-    } finally {
-      this.delivering = false;
-    }
-    const firstFailed = delivered === batch.items.length ? -1 : delivered;
+    const result = await this.processAndCommit(read, from, to, (r) => {
+      const n = deliveredCount(r);
+      return n > 0 ? { cursor: cursorAt(read, from + n) } : undefined;
+    });
+    const delivered = deliveredCount(result);
+    const firstFailed = delivered === to - from ? -1 : delivered;
     this.items += delivered;
     this.slices++;
     if (firstFailed === -1) return 'delivered';
@@ -323,19 +315,11 @@ export class UnitRunner<C> {
 
   /** Items that do not wait for each other: commit the slice's outcome, failures included, and go on. */
   private async settleSlice(read: SettledRead<C>, from: number, to: number): Promise<SliceOutcome> {
-    const batch = { source: read.batch.source, items: read.batch.items.slice(from, to) };
-    this.setState('running');
-    this.delivering = true;
-    let result: BatchResult;
-    let tried: BatchResult['items'];
-    try {
-      result = await this.opts.process(batch, { events: eventCap(this.bound) });
-      tried = result.items.slice(0, result.deferredFrom);
-      await this.commit(read.settle(from, tried));
-    } finally {
-      this.delivering = false;
-    }
-    this.items += tried.filter(isAcked).length;
+    const tried = (r: BatchResult) => r.items.slice(0, r.deferredFrom);
+    const result = await this.processAndCommit(read, from, to, (r) => ({
+      cursor: read.settle(from, tried(r)),
+    }));
+    this.items += tried(result).filter(isAcked).length;
     this.slices++;
     if (result.deferredFrom !== undefined) return from + result.deferredFrom;
     const failed = result.items.find((r) => !isAcked(r));
@@ -344,6 +328,29 @@ export class UnitRunner<C> {
       this.opts.log.warn({ unit: this.unit.id }, `${this.unit.id}: ${this.lastError}; retried later`);
     }
     return result.cutShort ? 'stop' : 'delivered';
+  }
+
+  /**
+   * Delivers items `from`..`to` of a read and commits the cursor `cursorOf` makes of the result,
+   * as one step: `checkpoint set` waits until no slice is between its delivery and its commit.
+   */
+  private async processAndCommit(
+    read: UnitRead<C>,
+    from: number,
+    to: number,
+    cursorOf: (result: BatchResult) => { cursor: C } | undefined,
+  ): Promise<BatchResult> {
+    const batch = { source: read.batch.source, items: read.batch.items.slice(from, to) };
+    this.setState('running');
+    this.delivering = true;
+    try {
+      const result = await this.opts.process(batch, { events: eventCap(this.bound) });
+      const next = cursorOf(result);
+      if (next) await this.commit(next.cursor);
+      return result;
+    } finally {
+      this.delivering = false;
+    }
   }
 
   private async commit(cursor: C): Promise<void> {
@@ -430,6 +437,12 @@ export class UnitRunner<C> {
 }
 
 /** The cursor to commit once the first `delivered` items of a read are delivered. */
+/** Items of a delivery acknowledged before the first that was not. */
+function deliveredCount(result: BatchResult): number {
+  const failedAt = result.items.findIndex((r) => !isAcked(r));
+  return failedAt === -1 ? result.items.length : failedAt;
+}
+
 function cursorAt<C>(read: OrderedRead<C>, delivered: number): C {
   const all = delivered === read.batch.items.length;
   return all && read.endCursor !== undefined ? read.endCursor : read.cursorAfter(delivered - 1);
