@@ -27,6 +27,12 @@ export interface RawItem {
 export interface Batch {
   source: string;
   items: RawItem[];
+  /**
+   * Who delivers it and commits it afterwards (a runner unit's id). A sink that guards against
+   * replays keeps what a writer wrote until the writer says it is committed (`Sink.committed`),
+   * since until then a crash replays it from the last commit. Unset: no commit follows to wait for.
+   */
+  writer?: string;
 }
 
 /**

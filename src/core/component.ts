@@ -50,10 +50,20 @@ export interface SinkFailure {
  * each event that was not delivered; it never throws for per-event problems. Writing an event
  * twice (same id) must not create a duplicate.
  */
+/** Who is writing: see `Batch.writer`. */
+export interface WriteContext {
+  writer?: string;
+}
+
 export interface Sink {
   readonly name: string;
-  write(events: readonly LogEvent[]): Promise<SinkFailure[]>;
+  write(events: readonly LogEvent[], ctx?: WriteContext): Promise<SinkFailure[]>;
   close(): Promise<void>;
+  /**
+   * `writer` committed everything it delivered: a crash will not replay any of it. Only sinks that
+   * recognize replays by what they wrote (day files) need it; see core/uncommitted.ts.
+   */
+  committed?(writer: string): Promise<void>;
   /**
    * Closes the files it keeps open, to open them again by name on the next write (logrotate's
    * `postrotate`, SIGHUP). Only sinks that keep files open have it.
@@ -111,9 +121,10 @@ export interface SourceContext {
   signal: AbortSignal;
   limits: Limits;
   log: Logger;
-  /** Hands a batch to the pipeline; resolves with which items can be acknowledged. */
   /** Delivers a batch; `cap` stops it starting new items once that many events were taken. */
   process(batch: Batch, cap?: import('./uncommitted.js').EventCap): Promise<import('./batch.js').BatchResult>;
+  /** Tells the sinks that `writer` (a batch's `writer`) has committed all it delivered. */
+  committed?(writer: string): Promise<void>;
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   type Parser,
   type Sink,
   type Transform,
+  type WriteContext,
 } from './component.js';
 import { Deadline } from './deadline.js';
 import type { DecodedReject, Decoder, ItemDecoding, ItemFailure } from './decoder.js';
@@ -186,7 +187,9 @@ class BatchRun {
     if (this.buffered.length === 0) return;
     const events = this.buffered.splice(0);
     const who = this.owners.splice(0);
-    const failedOwners = await deliver(events, this.route.sinks, this.p, this.deadline);
+    const failedOwners = await deliver(events, this.route.sinks, this.p, this.deadline, {
+      writer: this.batch.writer,
+    });
     for (const idx of failedOwners.keys()) {
       const owner = this.results[who[idx]!]!;
       owner.status = 'failed';
@@ -380,6 +383,7 @@ async function deliver(
   sinks: readonly Sink[],
   p: Pipeline,
   deadline: Deadline,
+  ctx: WriteContext,
 ): Promise<Map<number, string>> {
   const failed = new Map<number, string>();
   // Rules run beside delivery, not before it: a slow alert output must not hold back the logs.
@@ -387,7 +391,7 @@ async function deliver(
   const detection = p.detector?.inspect(events, deadline).catch((e: unknown) => {
     p.log.error({}, `detection failed: ${describeError(e)}`);
   });
-  const perSink = await Promise.all(sinks.map((s) => deliverToSink(s, events, p, deadline)));
+  const perSink = await Promise.all(sinks.map((s) => deliverToSink(s, events, p, deadline, ctx)));
   await detection;
   recordRound(
     events,
@@ -404,6 +408,7 @@ async function deliverToSink(
   events: LogEvent[],
   p: Pipeline,
   deadline: Deadline,
+  ctx: WriteContext,
 ): Promise<Map<number, string>> {
   let pending = untaken(events, sink.name, p.memory);
   let lastErrors = new Map<number, string>();
@@ -411,7 +416,7 @@ async function deliverToSink(
     const subset = pending.map((i) => events[i]!);
     let failures: { index: number; retryable: boolean; error: Error }[];
     try {
-      failures = await sink.write(subset);
+      failures = await sink.write(subset, ctx);
     } catch (e) {
       // A sink that throws has failed the whole write; whether it can be retried is its call.
       const retryable = isLogferryError(e) ? e.retryable : true;
@@ -458,4 +463,21 @@ async function deliverToSink(
     await sleep(delay);
   }
   return lastErrors;
+}
+
+/**
+ * Tells the sinks of `source` that `writer` committed everything it delivered (`Sink.committed`).
+ * A sink that cannot record it keeps guarding what the writer wrote, which is only slower.
+ */
+export async function writerCommitted(p: Pipeline, source: string, writer: string): Promise<void> {
+  await Promise.all(
+    p.route(source).sinks.map((s) =>
+      s.committed?.(writer).catch((e: unknown) => {
+        p.log.warn(
+          { sink: s.name },
+          `${s.name}: cannot record that ${writer} committed: ${describeError(e)}`,
+        );
+      }),
+    ),
+  );
 }

@@ -5,7 +5,7 @@ import { buildApp } from '../../app.js';
 import { loadConfigFile } from '../../config/load.js';
 import { type ItemResult, isAcked } from '../../core/batch.js';
 import { ConfigError, describeError, SourceError } from '../../core/errors.js';
-import { runBatch } from '../../core/pipeline.js';
+import { runBatch, writerCommitted } from '../../core/pipeline.js';
 import { formatFromKey } from '../../parsers/aws_logs/detect.js';
 import { createLogger } from '../../platform/log.js';
 import { normalizeEtag, type ObjectRef } from '../../sources/s3/notifications.js';
@@ -69,6 +69,7 @@ export async function backfill(o: BackfillOptions): Promise<BackfillProgress> {
   );
   const runner = new UnitRunner(unit, {
     process: (batch, cap) => runBatch(batch, o.app.pipeline, undefined, cap),
+    committed: (writer) => writerCommitted(o.app.pipeline, o.source.name, writer),
     signal: o.signal ?? new AbortController().signal,
     log: o.app.deps.log,
     bound: { items: o.batchSize, bytes: Number.POSITIVE_INFINITY },

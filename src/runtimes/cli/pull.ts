@@ -8,7 +8,7 @@ import { loadConfigFile } from '../../config/load.js';
 import { type Config, configSchema, type SinkConfig } from '../../config/schema.js';
 import type { Logger } from '../../core/component.js';
 import { ConfigError, describeError } from '../../core/errors.js';
-import { runBatch } from '../../core/pipeline.js';
+import { runBatch, writerCommitted } from '../../core/pipeline.js';
 import { createLogger } from '../../platform/log.js';
 import type { DuoSource, PollResult } from '../../sources/duo/index.js';
 import { MemoryStateStore } from '../../state/memory/index.js';
@@ -104,6 +104,7 @@ export async function pullDuo(
         state,
         log,
         process: (b: Parameters<typeof runBatch>[0]) => runBatch(b, app.pipeline),
+        committed: (writer: string) => writerCommitted(app.pipeline, source!.name, writer),
         onPage:
           since !== undefined
             ? (p: { log: string; ts: number; events: number }) => {

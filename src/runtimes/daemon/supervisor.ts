@@ -12,7 +12,7 @@ import { ConfigError, describeError, SourceError, StateError } from '../../core/
 import type { Limits } from '../../core/limits.js';
 import { PauseGate } from '../../core/pause.js';
 import type { Pipeline } from '../../core/pipeline.js';
-import { runBatch } from '../../core/pipeline.js';
+import { runBatch, writerCommitted } from '../../core/pipeline.js';
 import { retryDelay, sleep } from '../../core/retry.js';
 
 export type SourceState = 'starting' | 'running' | 'paused' | 'stopped' | 'failed';
@@ -108,6 +108,7 @@ export class SourceRunner {
           this.inFlight--;
         }
       },
+      committed: (writer) => writerCommitted(this.deps.pipeline, this.source.name, writer),
     };
     for (let attempt = 1; !signal.aborted; attempt++) {
       if (!this.gate.closed) this.state = 'running';

@@ -154,6 +154,72 @@ describe('unit runner', () => {
     expect(r.retries).toBe(1);
   });
 
+  it('names itself as the writer and tells the sinks only once nothing it delivered is uncommitted', async () => {
+    const unit = new ListUnit(lines(8), 4);
+    const sink = new MemorySink().failNext(3, true, (_, e) => e.origin.ref === 'line 1');
+    const p = testPipeline({ parser: new AutoParser(), sinks: [sink] });
+    const writers = new Set<string | undefined>();
+    const calls: number[] = [];
+    const r = runner(unit, sink, {
+      bound: { items: 100, bytes: 1 << 20 },
+      process: (b, cap) => {
+        writers.add(b.writer);
+        return runBatch(b, p, undefined, cap);
+      },
+      committed: async (writer) => {
+        expect(writer).toBe('list');
+        calls.push(unit.commits.at(-1)!);
+      },
+    });
+    await r.run();
+    expect(unit.commits).toEqual([1, 5, 8]);
+    // After the commit at 1, lines 1-3 were written (2 and 3) or tried (1) and not committed.
+    expect(calls).toEqual([5, 8]);
+    expect([...writers]).toEqual(['list']);
+  });
+
+  it('keeps a settled item that failed uncommitted until a later read delivers it', async () => {
+    const settledUnit = new (class extends ListUnit {
+      override async *read(from: number | undefined): AsyncGenerator<UnitRead<number>, PassEnd> {
+        this.passesFrom.push(from);
+        if (from === undefined) {
+          for (const at of [0, 2, 4]) {
+            const items = lines(6)
+              .slice(at, at + 2)
+              .map((l, i) => item(at + i, l));
+            yield { batch: { source: 'list', items }, settle: (first, done) => at + first + done.length };
+          }
+          return 'idle';
+        }
+        // The next pass retries what failed (an SQS message seen again, an inbox file still there).
+        yield { batch: { source: 'list', items: [item(1, lines(6)[1]!)] }, settle: () => 7 };
+        return 'finished';
+      }
+    })(lines(6));
+    let failLine1 = true;
+    const sink = new MemorySink();
+    const p = testPipeline({ parser: new AutoParser(), sinks: [sink] });
+    const calls: number[] = [];
+    const r = runner(settledUnit, sink, {
+      process: async (b, cap) => {
+        if (failLine1 && b.items.some((i) => i.ackId === '1')) {
+          failLine1 = false;
+          const res = await runBatch({ ...b, items: b.items.slice(0, 1) }, p, undefined, cap);
+          return { ...res, items: [res.items[0]!, { ackId: '1', status: 'failed', events: 0, error: 'x' }] };
+        }
+        return runBatch(b, p, undefined, cap);
+      },
+      committed: async () => {
+        calls.push(settledUnit.commits.at(-1)!);
+      },
+    });
+    await r.run();
+    expect(settledUnit.commits).toEqual([2, 4, 6, 7]);
+    // Line 1 failed in the first slice and was settled as one to retry: nothing is told until it is delivered.
+    expect(calls).toEqual([7]);
+    expect(sink.byId.size).toBe(6);
+  });
+
   it('backs off after a read that failed and resumes from the committed cursor', async () => {
     const unit = new ListUnit(lines(4), 2);
     unit.readErrors.push(new SourceError('throttled', { retryable: true }));

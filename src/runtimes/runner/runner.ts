@@ -1,4 +1,4 @@
-import type { Batch, BatchResult } from '../../core/batch.js';
+import type { Batch, BatchResult, RawItem } from '../../core/batch.js';
 import { isAcked } from '../../core/batch.js';
 import type { Logger, UnitHealth, UnitHealthState } from '../../core/component.js';
 import { Deadline } from '../../core/deadline.js';
@@ -14,6 +14,12 @@ export type UnitState = UnitHealthState;
 export interface RunnerOptions {
   /** Delivers one batch (runBatch with the app's pipeline, passing `cap` on) and says which items can be acknowledged. */
   process(batch: Batch, cap?: EventCap): Promise<BatchResult>;
+  /**
+   * Called once everything the unit delivered is committed (nothing a crash would replay): the
+   * unit's batches then carry its id as `writer`, and sinks that guard against replays (day files)
+   * keep what it wrote until this says it is committed.
+   */
+  committed?(writer: string): Promise<void>;
   signal: AbortSignal;
   log: Logger;
   retry?: RetryPolicy;
@@ -67,6 +73,8 @@ export class UnitRunner<C> {
   private settingCursor = false;
   /** A cursor was set by hand: the pass in progress reads from the old one and must start over. */
   private cursorReset = false;
+  /** Items delivered (or tried) but not committed since, by ackId: what a crash now would replay. */
+  private readonly uncommitted = new Set<string>();
   private readonly stopper = new AbortController();
   private readonly gate = new PauseGate();
   private readonly retry: RetryPolicy;
@@ -167,6 +175,8 @@ export class UnitRunner<C> {
     this.lastCursor = cursor;
     this.checkpointAt = Date.now();
     this.cursorReset = true;
+    // The operator chose where to go on from: what was uncommitted may never be read again.
+    this.uncommitted.clear();
     this.opts.log.warn({ unit: id }, `${id}: checkpoint set by hand to ${this.describeCursor(cursor)}`);
     return this.describeCursor(cursor);
   }
@@ -300,7 +310,7 @@ export class UnitRunner<C> {
   private async deliverSlice(read: OrderedRead<C>, from: number, to: number): Promise<SliceOutcome> {
     const result = await this.processAndCommit(read, from, to, (r) => {
       const n = deliveredCount(r);
-      return n > 0 ? { cursor: cursorAt(read, from + n) } : undefined;
+      return n > 0 ? { cursor: cursorAt(read, from + n), covers: (i) => i < n } : undefined;
     });
     const delivered = deliveredCount(result);
     const firstFailed = delivered === to - from ? -1 : delivered;
@@ -318,6 +328,8 @@ export class UnitRunner<C> {
     const tried = (r: BatchResult) => r.items.slice(0, r.deferredFrom);
     const result = await this.processAndCommit(read, from, to, (r) => ({
       cursor: read.settle(from, tried(r)),
+      // A failed item is settled as one to retry: it is still uncommitted.
+      covers: (i) => isAcked(r.items[i]!),
     }));
     this.items += tried(result).filter(isAcked).length;
     this.slices++;
@@ -331,26 +343,52 @@ export class UnitRunner<C> {
   }
 
   /**
-   * Delivers items `from`..`to` of a read and commits the cursor `cursorOf` makes of the result,
-   * as one step: `checkpoint set` waits until no slice is between its delivery and its commit.
+   * Delivers items `from`..`to` of a read and commits the cursor `commitOf` makes of the result
+   * (`covers`: which of the slice's items that commit takes in), as one step: `checkpoint set`
+   * waits until no slice is between its delivery and its commit.
    */
   private async processAndCommit(
     read: UnitRead<C>,
     from: number,
     to: number,
-    cursorOf: (result: BatchResult) => { cursor: C } | undefined,
+    commitOf: (result: BatchResult) => { cursor: C; covers: (i: number) => boolean } | undefined,
   ): Promise<BatchResult> {
-    const batch = { source: read.batch.source, items: read.batch.items.slice(from, to) };
+    const items = read.batch.items.slice(from, to);
+    const batch = this.opts.committed
+      ? { source: read.batch.source, items, writer: this.unit.id }
+      : { source: read.batch.source, items };
     this.setState('running');
     this.delivering = true;
+    let result: BatchResult | undefined;
+    let next: ReturnType<typeof commitOf>;
     try {
-      const result = await this.opts.process(batch, { events: eventCap(this.bound) });
-      const next = cursorOf(result);
+      result = await this.opts.process(batch, { events: eventCap(this.bound) });
+      next = commitOf(result);
       if (next) await this.commit(next.cursor);
       return result;
     } finally {
       this.delivering = false;
+      // Thrown before or during the commit: all of the slice may have been written, none committed.
+      await this.noteWrites(items, result?.deferredFrom ?? items.length, next?.covers ?? (() => false));
     }
+  }
+
+  /**
+   * Keeps count of what the unit wrote and has not committed, and tells the sinks once nothing is
+   * left (a slice committed whole, or the retry of an earlier failure committed): until then, a
+   * sink that recognizes replays by what it wrote must keep recognizing all of it.
+   */
+  private async noteWrites(
+    items: readonly RawItem[],
+    tried: number,
+    covers: (i: number) => boolean,
+  ): Promise<void> {
+    if (!this.opts.committed || tried === 0) return;
+    for (let i = 0; i < tried; i++) {
+      if (covers(i)) this.uncommitted.delete(items[i]!.ackId);
+      else this.uncommitted.add(items[i]!.ackId);
+    }
+    if (this.uncommitted.size === 0) await this.opts.committed(this.unit.id);
   }
 
   private async commit(cursor: C): Promise<void> {

@@ -1,11 +1,14 @@
 import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LogEvent } from '../../core/event.js';
 import { finalizeEvent } from '../../core/pipeline.js';
-import { MAX_UNCOMMITTED_EVENTS, REPLAY_WRITERS } from '../../core/uncommitted.js';
+import { MAX_UNCOMMITTED_EVENTS, REPLAY_GUARD_EVENTS, REPLAY_WRITERS } from '../../core/uncommitted.js';
+import { memoryLogger } from '../../platform/log.js';
+import { FileStateStore } from '../../state/file/index.js';
 import { DailyFilesSink, MAX_IDS_PER_FILE } from './index.js';
+import { marksKey, STALE_MARK_MS } from './replay-marks.js';
 import { dailyFilesSinkSchema } from './schema.js';
 
 let dir: string;
@@ -106,6 +109,141 @@ describe('daily files sink', () => {
     expect(await b.write(slice)).toEqual([]);
     await b.close();
     expect(await read(join(dir, 'd', 'd-2026-11-25.jsonl'))).toHaveLength(500 + backlog.length);
+  });
+
+  describe('replay marks: a writer that has not committed is recognized however far back it wrote', () => {
+    const at = Date.parse('2026-11-25T01:00:00Z');
+    const mk = (n: number, pad = '') =>
+      finalizeEvent(
+        { dataset: 'd', timestamp: at, doc: { n, pad }, idParts: ['d', n] },
+        { source: 't', type: 'test', ref: 'x' },
+      );
+    /** The daemon's checkpoint store, which keeps the marks beside the checkpoints. */
+    const state = () => new FileStateStore(join(dir, 'state'));
+    const marks = async () =>
+      (await state().get<{ files: Record<string, { writers: Record<string, number> }> }>(marksKey('daily')))!;
+    const sink = (extra: Record<string, unknown> = {}, log?: unknown) =>
+      new DailyFilesSink(
+        dailyFilesSinkSchema.parse({ name: 'daily', type: 'daily_files', path: join(dir, 'logs'), ...extra }),
+        { state: state(), log: log as never },
+      );
+    const file = () => join(dir, 'logs', 'd', 'd-2026-11-25.jsonl');
+    /** More than the tail a guard reads without marks: REPLAY_GUARD_EVENTS events past 32 KiB. */
+    async function writeMuch(s: DailyFilesSink, writer: string, from: number): Promise<number> {
+      const n = REPLAY_GUARD_EVENTS + 20_000;
+      for (let i = 0; i < n; i += 5000)
+        expect(
+          await s.write(
+            Array.from({ length: 5000 }, (_, k) => mk(from + i + k, 'x'.repeat(200))),
+            { writer },
+          ),
+        ).toEqual([]);
+      return n;
+    }
+
+    it('after a crash, while other writers wrote more than the guard keeps (the soak test saw 2,000 duplicates)', async () => {
+      const slice = Array.from({ length: 2000 }, (_, n) => mk(n));
+      const a = sink({ dedup_scan_bytes: 32 * 1024 });
+      // Shard A wrote its first chunk and had not committed it when the process died; B went on.
+      expect(await a.write(slice, { writer: 'A' })).toEqual([]);
+      const more = await writeMuch(a, 'B', 1_000_000);
+      await a.committed('B');
+      // No close: the process is killed. What is on disk is what it left.
+      expect(Object.keys((await marks()).files['d/d-2026-11-25.jsonl']!.writers)).toEqual(['A']);
+      const b = sink({ dedup_scan_bytes: 32 * 1024 });
+      expect(await b.write(slice, { writer: 'A' })).toEqual([]);
+      await b.committed('A');
+      await b.close();
+      expect(await read(file())).toHaveLength(2000 + more);
+      // Once A committed, nothing is left to guard: the marks are gone.
+      expect(await state().get(marksKey('daily'))).toBeUndefined();
+    });
+
+    it('keeps a writer marked until it commits, also across a second crash during its replay', async () => {
+      const slice = Array.from({ length: 1000 }, (_, n) => mk(n));
+      const a = sink({ dedup_scan_bytes: 4096 });
+      expect(await a.write(slice, { writer: 'A' })).toEqual([]);
+      const b = sink({ dedup_scan_bytes: 4096 });
+      // The replay after the first crash writes nothing new, then more comes before the next crash.
+      expect(await b.write([...slice, mk(5000)], { writer: 'A' })).toEqual([]);
+      const more = await writeMuch(b, 'B', 1_000_000);
+      const c = sink({ dedup_scan_bytes: 4096 });
+      expect(await c.write([...slice, mk(5000)], { writer: 'A' })).toEqual([]);
+      await c.close();
+      expect(await read(file())).toHaveLength(1001 + more);
+    });
+
+    it('recognizes a retry of a writer that has not committed after other writers filled the ids it keeps', async () => {
+      const s = sink({ dedup_scan_bytes: 4096 });
+      const slice = Array.from({ length: 100 }, (_, n) => mk(n));
+      expect(await s.write(slice, { writer: 'A' })).toEqual([]);
+      const backlog = Array.from({ length: MAX_IDS_PER_FILE + 10 }, (_, n) => mk(1_000_000 + n));
+      for (let i = 0; i < backlog.length; i += 5000)
+        expect(await s.write(backlog.slice(i, i + 5000), { writer: 'B' })).toEqual([]);
+      expect(await s.write(slice, { writer: 'A' })).toEqual([]);
+      await s.close();
+      expect(await read(file())).toHaveLength(100 + backlog.length);
+    });
+
+    it('ignores the marks of a file that was replaced (rotated away) and of a file retention removed', async () => {
+      const a = sink({ dedup_scan_bytes: 4096, retention_days: 1 });
+      expect(await a.write([mk(1)], { writer: 'A' })).toEqual([]);
+      await a.close();
+      await rm(file());
+      const b = sink({ dedup_scan_bytes: 4096 });
+      // `d` is a writer the first run knew: its mark is of the file removed, not of this one.
+      expect(await b.write([mk(1), mk(2)], { writer: 'A' })).toEqual([]);
+      await b.close();
+      expect((await read(file())).map((l) => l.n)).toEqual([1, 2]);
+      const old = new Date('2026-11-25T12:00:00Z');
+      await utimes(file(), old, old);
+      const c = sink({ dedup_scan_bytes: 4096, retention_days: 1 });
+      await c.applyRetention('2026-12-01');
+      await c.close();
+      expect(await state().get(marksKey('daily'))).toBeUndefined();
+    });
+
+    it('says once that marks it cannot use are ignored, and still writes (guarding the tail)', async () => {
+      await state().put(marksKey('daily'), {
+        version: 1,
+        files: { 'd/x': { file: '1:2', writers: { A: -5 } } },
+      });
+      const warnings: string[] = [];
+      const log = { ...memoryLogger(), warn: (_: unknown, msg: string) => void warnings.push(msg) };
+      const s = sink({}, log);
+      expect(await s.write([mk(1)], { writer: 'A' })).toEqual([]);
+      expect(await s.write([mk(1), mk(2)], { writer: 'A' })).toEqual([]);
+      await s.close();
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(
+        /^replay marks 'daily_files\/daily\/replay-marks' ignored \(not valid: .*\); reading only the tail/,
+      );
+      expect(await read(file())).toHaveLength(2);
+    });
+
+    it('drops marks of a crashed run whose writer has not come back an hour after start', async () => {
+      const a = sink({ dedup_scan_bytes: 4096 });
+      expect(await a.write([mk(1)], { writer: 'gone' })).toEqual([]);
+      expect(await a.write([mk(2)], { writer: 'A' })).toEqual([]);
+      vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+      try {
+        const b = sink({ dedup_scan_bytes: 4096 });
+        expect(await b.write([mk(2)], { writer: 'A' })).toEqual([]);
+        expect(Object.keys((await marks()).files['d/d-2026-11-25.jsonl']!.writers).sort()).toEqual([
+          'A',
+          'gone',
+        ]);
+        vi.setSystemTime(Date.now() + STALE_MARK_MS + 1);
+        expect(await b.write([mk(3)], { writer: 'B' })).toEqual([]);
+        await b.close();
+        expect(Object.keys((await marks()).files['d/d-2026-11-25.jsonl']!.writers).sort()).toEqual([
+          'A',
+          'B',
+        ]);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
   });
 
   it('keeps every line whole when many writers append at once to a file a crash left torn', async () => {

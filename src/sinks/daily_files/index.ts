@@ -1,13 +1,16 @@
 import { type FileHandle, lstat, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import type { Sink, SinkFailure } from '../../core/component.js';
+import { dirname, join, relative } from 'node:path';
+import type { Logger, Sink, SinkFailure, StateStore, WriteContext } from '../../core/component.js';
+import type { Deps } from '../../core/contracts.js';
 import { DeliveryError, toError } from '../../core/errors.js';
 import { eventIsoTime, type LogEvent, serializedDoc } from '../../core/event.js';
 import { safeNameComponent } from '../../core/names.js';
 import { REPLAY_GUARD_EVENTS } from '../../core/uncommitted.js';
 import { type FileModes, modesFor, pathUnder } from '../../platform/fsutil.js';
 import { dayFileName, dayOfFileName } from './naming.js';
+import { marksKey, ReplayMarks } from './replay-marks.js';
 import type { DailyFilesSinkConfig } from './schema.js';
+import { MAX_REPLAY_SCAN_BYTES, scanForReplays } from './tail-scan.js';
 
 /**
  * Ids remembered per open file, of what was written since it was opened. Duplicates come from
@@ -21,6 +24,12 @@ const MAX_OPEN_FILES = 32;
 
 interface OpenDayFile {
   fh: FileHandle;
+  /** Its path under the sink's root, as the replay marks name it. */
+  key: string;
+  /** Device and inode, so marks of a file rotated away are not taken for this one. */
+  ident: string;
+  /** Size, counting every append made through this handle. */
+  end: number;
   /** Ids written since the file was opened (trimmed to the newest half when full). */
   ids: Set<string>;
   /**
@@ -29,12 +38,21 @@ interface OpenDayFile {
    * soak test saw 863 duplicates 65 MiB after their first copy when these were trimmed).
    */
   atOpen: ReadonlySet<string>;
+  /** Ids written by writers that have not committed them yet (never trimmed: they may be retried). */
+  held: Map<string, string>;
+  heldBy: Map<string, string[]>;
 }
 
 /**
  * Daily JSON-lines files, one folder per dataset, as a log host keeps them. Appends are
- * idempotent by event id (see `dedup_scan_bytes`), a torn last line left by a crash is cut off
- * on open, and old days are removed by retention.
+ * idempotent by event id, a torn last line left by a crash is cut off on open, and old days are
+ * removed by retention.
+ *
+ * Idempotent across crashes by construction: a writer (a runner unit) is marked in the replay
+ * marks before its first append after a commit and unmarked once its source committed all it
+ * delivered, so on open the guard reads ids back to the oldest write any writer may replay
+ * (and at least `dedup_scan_bytes` and the last REPLAY_GUARD_EVENTS events, for writers that do
+ * not say when they commit).
  */
 export class DailyFilesSink implements Sink {
   readonly name: string;
@@ -47,10 +65,20 @@ export class DailyFilesSink implements Sink {
   private readonly queues = new Map<string, Promise<unknown>>();
   private lastRetentionDay = '';
   private readonly modes: FileModes;
+  private readonly marks: ReplayMarks;
+  private readonly guarded: boolean;
+  private readonly log: Logger | undefined;
 
-  constructor(private readonly cfg: DailyFilesSinkConfig) {
+  /** `state` keeps the replay marks; without one they last as long as the process. */
+  constructor(
+    private readonly cfg: DailyFilesSinkConfig,
+    opts: { log?: Logger; state?: StateStore } = {},
+  ) {
     this.name = cfg.name;
+    this.log = opts.log;
     this.modes = modesFor(cfg.mode);
+    this.marks = new ReplayMarks(opts.state, marksKey(cfg.name));
+    this.guarded = cfg.dedup_scan_bytes > 0;
   }
 
   /** Throws UnsafeNameError for a dataset that cannot be a folder name (the event is refused). */
@@ -61,7 +89,7 @@ export class DailyFilesSink implements Sink {
     return pathUnder(this.cfg.path, dir, dayFileName(this.cfg.file_name, dir, safeNameComponent(day, 'day')));
   }
 
-  async write(events: readonly LogEvent[]): Promise<SinkFailure[]> {
+  async write(events: readonly LogEvent[], ctx: WriteContext = {}): Promise<SinkFailure[]> {
     const today = new Date().toISOString().slice(0, 10);
     const local = this.cfg.day_zone === 'local';
     const now = local ? localDay(Date.now()) : today;
@@ -88,6 +116,7 @@ export class DailyFilesSink implements Sink {
           this.append(
             path,
             idx.map((i) => events[i]!),
+            ctx.writer,
           ),
         );
       } catch (e) {
@@ -117,24 +146,52 @@ export class DailyFilesSink implements Sink {
     return next;
   }
 
-  private async append(path: string, events: LogEvent[]): Promise<void> {
+  private async append(path: string, events: LogEvent[], writer: string | undefined): Promise<void> {
     const file = await this.openDayFile(path);
+    if (writer !== undefined) this.marks.seen(writer);
     let text = '';
+    const fresh: string[] = [];
     for (const e of events) {
-      if (file.ids.has(e.id) || file.atOpen.has(e.id)) continue;
+      if (file.ids.has(e.id) || file.atOpen.has(e.id) || file.held.has(e.id)) continue;
       file.ids.add(e.id);
+      fresh.push(e.id);
       text += `${serializedDoc(e)}\n`;
     }
     if (file.ids.size > MAX_IDS_PER_FILE) trimOldest(file.ids, MAX_IDS_PER_FILE / 2);
     if (text === '') return;
+    if (writer !== undefined && this.guarded) await this.hold(file, writer, fresh);
     try {
       await file.fh.appendFile(text);
+      file.end += Buffer.byteLength(text);
       if (this.cfg.fsync) await file.fh.sync();
     } catch (e) {
       // The write may be partial: forget this file so the next open cuts the torn line and rescans.
       await this.closeFile(path);
       throw e;
     }
+  }
+
+  /**
+   * Marks where `writer`'s uncommitted writes begin before the first of them lands (saved first:
+   * a crash right after the append must find the mark), and keeps their ids until it commits.
+   */
+  private async hold(file: OpenDayFile, writer: string, ids: readonly string[]): Promise<void> {
+    if (this.marks.hold(file.key, file.ident, writer, file.end)) await this.marks.save();
+    const mine = file.heldBy.get(writer) ?? [];
+    file.heldBy.set(writer, mine);
+    for (const id of ids) {
+      file.held.set(id, writer);
+      mine.push(id);
+    }
+  }
+
+  /** `writer` committed all it delivered: a crash will not replay it, so its writes need no guard. */
+  async committed(writer: string): Promise<void> {
+    for (const file of this.files.values()) {
+      for (const id of file.heldBy.get(writer) ?? []) if (file.held.get(id) === writer) file.held.delete(id);
+      file.heldBy.delete(writer);
+    }
+    if (this.marks.release(writer)) await this.marks.save();
   }
 
   private async openDayFile(path: string): Promise<OpenDayFile> {
@@ -146,9 +203,33 @@ export class DailyFilesSink implements Sink {
       return cached;
     }
     await mkdir(dirname(path), { recursive: true, mode: this.modes.dir });
+    const warning = await this.marks.load();
+    if (warning) this.log?.warn({ sink: this.name }, warning);
     const fh = await open(path, 'a+', this.modes.file);
-    const atOpen = await scanTail(fh, this.cfg.dedup_scan_bytes);
-    const file = { fh, ids: new Set<string>(), atOpen };
+    const st = await fh.stat({ bigint: true });
+    const key = relative(this.cfg.path, path);
+    const ident = `${st.dev}:${st.ino}`;
+    const scan = await scanForReplays(
+      fh,
+      Number(st.size),
+      this.cfg.dedup_scan_bytes,
+      this.marks.floor(key, ident),
+    );
+    if (scan.short)
+      this.log?.warn(
+        { sink: this.name },
+        `${path}: ${this.marks.oldestWriter(key)} has not committed writes from more than ${MAX_REPLAY_SCAN_BYTES / 1024 / 1024} MiB back; a replay of them would be written again`,
+      );
+    const file: OpenDayFile = {
+      fh,
+      key,
+      ident,
+      end: scan.end,
+      ids: new Set<string>(),
+      atOpen: scan.ids,
+      held: new Map(),
+      heldBy: new Map(),
+    };
     this.files.set(path, file);
     while (this.files.size > MAX_OPEN_FILES) await this.closeFile(this.files.keys().next().value!);
     return file;
@@ -190,8 +271,10 @@ export class DailyFilesSink implements Sink {
         ) {
           if (!opts.dryRun)
             await this.exclusive(p, async () => {
+              await this.marks.load();
               await this.closeFile(p);
               await rm(p, { force: true });
+              if (this.marks.forget(relative(this.cfg.path, p))) await this.marks.save();
             });
           removed.push(p);
         }
@@ -212,6 +295,7 @@ export class DailyFilesSink implements Sink {
   async close(): Promise<void> {
     await Promise.allSettled([...this.queues.values()]);
     for (const p of [...this.files.keys()]) await this.closeFile(p);
+    await this.marks.flush();
   }
 }
 
@@ -230,58 +314,6 @@ function trimOldest(ids: Set<string>, keep: number): void {
   }
 }
 
-/**
- * Cuts a torn last line and returns the event ids at the file's end: at least `minBytes` of it,
- * and on until the ids of the last REPLAY_GUARD_EVENTS events are known, so whatever a crash can
- * replay (core/uncommitted.ts) is recognized however long its lines are. `minBytes` 0 turns it off.
- */
-async function scanTail(fh: FileHandle, minBytes: number): Promise<Set<string>> {
-  const { size } = await fh.stat();
-  if (size === 0) return new Set();
-  const end = await cutTornLine(fh, size);
-  if (minBytes === 0) return new Set();
-  for (let window = minBytes; ; window *= 2) {
-    const start = Math.max(0, end - window);
-    const ids = await idsBetween(fh, start, end);
-    if (ids.size >= REPLAY_GUARD_EVENTS || start === 0) return ids;
-  }
-}
-
-/** A crash mid-append left half a line; it will be written again whole by the replay. Returns the new size. */
-async function cutTornLine(fh: FileHandle, size: number): Promise<number> {
-  const chunk = Buffer.alloc(64 * 1024);
-  for (let end = size; end > 0; ) {
-    const start = Math.max(0, end - chunk.length);
-    await fh.read(chunk, 0, end - start, start);
-    const nl = chunk.subarray(0, end - start).lastIndexOf(0x0a);
-    if (nl !== -1) {
-      if (start + nl + 1 !== size) await fh.truncate(start + nl + 1);
-      return start + nl + 1;
-    }
-    end = start;
-  }
-  await fh.truncate(0);
-  return 0;
-}
-
-async function idsBetween(fh: FileHandle, start: number, end: number): Promise<Set<string>> {
-  const ids = new Set<string>();
-  const buf = Buffer.alloc(end - start);
-  await fh.read(buf, 0, buf.length, start);
-  const lines = buf.toString('utf8').split('\n');
-  if (start > 0) lines.shift(); // the first line may begin before the window
-  for (const line of lines) {
-    if (!line) continue;
-    try {
-      const id = (JSON.parse(line) as { event?: { id?: unknown } }).event?.id;
-      if (typeof id === 'string') ids.add(id);
-    } catch {
-      // A line someone else wrote; it has no id to dedup against.
-    }
-  }
-  return ids;
-}
-
-export function create(cfg: DailyFilesSinkConfig): Sink {
-  return new DailyFilesSink(cfg);
+export function create(cfg: DailyFilesSinkConfig, deps?: Deps): Sink {
+  return new DailyFilesSink(cfg, { log: deps?.log, state: deps?.state });
 }

@@ -21,6 +21,8 @@ const DUO_API_RETRY: RetryPolicy = { baseMs: 2000, maxMs: 120_000, floorMs: 1000
 export interface PollContext {
   state: StateStore;
   process(batch: Batch): Promise<BatchResult>;
+  /** See SourceContext.committed: lets day files stop guarding what a log committed. */
+  committed?(writer: string): Promise<void>;
   log: Logger;
   signal?: AbortSignal;
   deadline?: Deadline;
@@ -203,10 +205,12 @@ export class DuoSource implements Source {
 
   private runnerOptions(ctx: {
     process: PollContext['process'];
+    committed?: SourceContext['committed'];
     log: Logger;
   }): Omit<RunnerOptions, 'signal'> {
     return {
       process: ctx.process,
+      committed: ctx.committed,
       log: ctx.log,
       retry: DUO_API_RETRY,
       // One commit per page, as Duo pages: a checkpoint holds every id seen at its millisecond.

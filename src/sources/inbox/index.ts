@@ -57,6 +57,7 @@ export class InboxSource implements Source {
     await mkdir(this.cfg.path, { recursive: true });
     this.runner = new UnitRunner(new FolderUnit(this, ctx.log), {
       process: ctx.process,
+      committed: ctx.committed,
       signal: ctx.signal,
       log: ctx.log,
       intervalMs: this.cfg.poll_interval,

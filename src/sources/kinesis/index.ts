@@ -212,6 +212,7 @@ export class KinesisSource implements Source {
     const unit = new ShardUnit(this, shardId, start, positions);
     const runner = new UnitRunner(unit, {
       process: ctx.process,
+      committed: ctx.committed,
       signal: ctx.signal,
       log: ctx.log,
       intervalMs: this.cfg.poll_interval,

@@ -67,6 +67,7 @@ export class S3SqsSource implements Source {
     if (!queue) throw new ConfigError(`source '${this.name}': the daemon needs queue_url to poll`);
     this.runner = new UnitRunner(new QueueUnit(this, queue, ctx.log), {
       process: ctx.process,
+      committed: ctx.committed,
       signal: ctx.signal,
       log: ctx.log,
       // ReceiveMessage long-polls: an empty answer has already waited.
