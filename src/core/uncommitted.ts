@@ -6,12 +6,16 @@
  */
 export const MAX_UNCOMMITTED_EVENTS = 5_000;
 
-/** Units (shards, logs, queues) whose uncommitted slices a replay guard covers in one output file at once. */
+/**
+ * Writers whose uncommitted slices a replay guard covers by its tail window alone. Units of the
+ * runner do not rely on it: they name themselves (`Batch.writer`) and say when they committed, and
+ * a guard reads back as far as the oldest of them wrote (see sinks/daily_files/replay-marks.ts).
+ */
 export const REPLAY_WRITERS = 8;
 
 /**
- * How many of the latest events an idempotent sink's replay guard must recognize in each output
- * (a day file): every writer's uncommitted slice, derived so that raising the cap raises the guard.
+ * How many of the latest events an idempotent sink's replay guard recognizes in each output (a
+ * day file) without marks: every writer's uncommitted slice, so that raising the cap raises it.
  */
 export const REPLAY_GUARD_EVENTS = MAX_UNCOMMITTED_EVENTS * REPLAY_WRITERS;
 

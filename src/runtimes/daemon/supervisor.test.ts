@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Source, SourceContext } from '../../core/component.js';
+import type { Source, SourceContext, WriteContext } from '../../core/component.js';
 import { ConfigError, SourceError, StateError } from '../../core/errors.js';
 import { defaultLimits } from '../../core/limits.js';
 import { AutoParser } from '../../parsers/auto/index.js';
@@ -44,6 +44,39 @@ describe('source supervisor', () => {
       expect(r.restarts).toBe(0);
     });
   }
+
+  it("hands a unit's writer to the sinks and tells them when it has committed", async () => {
+    const seen: string[] = [];
+    const sink = new (class extends MemorySink {
+      override async write(events: Parameters<MemorySink['write']>[0], ctx?: WriteContext) {
+        seen.push(`write ${ctx?.writer}`);
+        return super.write(events);
+      }
+      async committed(writer: string) {
+        seen.push(`committed ${writer}`);
+      }
+    })();
+    const source: Source = {
+      name: 'units',
+      async run(ctx: SourceContext) {
+        const body = { kind: 'bytes' as const, bytes: Buffer.from('{"a":1}') };
+        await ctx.process({
+          source: 'units',
+          writer: 'units/one',
+          items: [{ ackId: '1', origin: { source: 'units', type: 't', ref: 'r' }, body }],
+        });
+        await ctx.committed?.('units/one');
+      },
+    };
+    const r = new SourceRunner(source, {
+      pipeline: testPipeline({ parser: new AutoParser(), sinks: [sink] }),
+      state: new MemoryStateStore(),
+      limits: defaultLimits,
+      log: memoryLogger(),
+    });
+    await r.run(new AbortController().signal);
+    expect(seen).toEqual(['write units/one', 'committed units/one']);
+  });
 
   it('restarts a source that crashed, which then does its work', async () => {
     let calls = 0;

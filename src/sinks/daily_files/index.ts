@@ -14,10 +14,10 @@ import { MAX_REPLAY_SCAN_BYTES, scanForReplays } from './tail-scan.js';
 
 /**
  * Ids remembered per open file, of what was written since it was opened. Duplicates come from
- * replays of what was delivered but not yet committed (before a crash: the tail read on open,
- * kept apart and whole; while running: a retry of a recent write), so a window of the latest ids
- * is enough; it bounds memory (~10 MB per busy file) on big days. Trimming keeps half, which still
- * covers the replay guard (core/uncommitted.ts).
+ * replays of what was delivered but not yet committed: before a crash (what is read on open,
+ * kept apart and whole) or while running (a retry: what a marked writer wrote is also kept apart
+ * until it commits), so for the rest a window of the latest ids is enough; it bounds memory
+ * (~10 MB per busy file) on big days. Trimming keeps half.
  */
 export const MAX_IDS_PER_FILE = Math.max(100_000, 2 * REPLAY_GUARD_EVENTS);
 const MAX_OPEN_FILES = 32;

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -24,6 +24,18 @@ describe('file checkpoint store', () => {
     expect(await readdir(dir)).toEqual([`${encodeURIComponent('kinesis/stream/shardId-000000000001')}.json`]);
     await s.delete('kinesis/stream/shardId-000000000001');
     expect(await s.get('kinesis/stream/shardId-000000000001')).toBeUndefined();
+  });
+
+  it('removes temporary files a killed process left, but not one being written now', async () => {
+    const key = encodeURIComponent('kinesis/stream/shardId-000000000001');
+    const left = join(dir, `${key}.json.0a1b2c3d4e5f.tmp`);
+    const fresh = join(dir, `${key}.json.ffffffffffff.tmp`);
+    await writeFile(left, '{"sequence":');
+    await writeFile(fresh, '{"sequence":');
+    const old = new Date(Date.now() - 5 * 60_000);
+    await utimes(left, old, old);
+    await new FileStateStore(dir).put('kinesis/stream/shardId-000000000001', { sequence: '1' });
+    expect((await readdir(dir)).sort()).toEqual([`${key}.json`, `${key}.json.ffffffffffff.tmp`]);
   });
 
   it('refuses to start from a corrupt checkpoint instead of starting over', async () => {

@@ -1,4 +1,5 @@
-import { readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { StateStore } from '../../core/component.js';
 import { StateError } from '../../core/errors.js';
 import {
@@ -12,10 +13,28 @@ import type { FileStateConfig } from './schema.js';
 
 /** Checkpoints as one JSON file per key, replaced by atomic rename so a crash never leaves half a file. */
 export class FileStateStore implements StateStore {
+  private swept = false;
+
   constructor(
     private readonly dir: string,
     private readonly modes: FileModes = PRIVATE_MODES,
   ) {}
+
+  /**
+   * A process killed while writing a key leaves its temporary file behind (one per kill, and a
+   * daemon writes often); those not touched for a minute are nobody's write in progress.
+   */
+  private async sweepTemporaryFiles(): Promise<void> {
+    if (this.swept) return;
+    this.swept = true;
+    const now = Date.now();
+    for (const f of await readdir(this.dir).catch(() => [] as string[])) {
+      if (!f.endsWith('.tmp')) continue;
+      const p = join(this.dir, f);
+      const st = await stat(p).catch(() => undefined);
+      if (st?.isFile() && now - st.mtimeMs > 60_000) await rm(p, { force: true });
+    }
+  }
 
   /** Keys name shards, Duo logs and prefixes; encoded so that no key holds a separator. */
   private file(key: string): string {
@@ -43,6 +62,7 @@ export class FileStateStore implements StateStore {
   }
 
   async put<T>(key: string, value: T): Promise<void> {
+    await this.sweepTemporaryFiles();
     await writeFileAtomic(this.file(key), `${JSON.stringify(value)}\n`, this.modes);
   }
 
