@@ -1,5 +1,11 @@
 import type { RawItem } from '../../../core/batch.js';
-import type { ParseContext, Parser, Transform } from '../../../core/component.js';
+import {
+  type DraftChunk,
+  isDraftList,
+  type ParseContext,
+  type Parser,
+  type Transform,
+} from '../../../core/component.js';
 import type { DecodedReject, ItemFailure } from '../../../core/decoder.js';
 import { ParseError } from '../../../core/errors.js';
 import { type EventDraft, type LogEvent, serializedDoc } from '../../../core/event.js';
@@ -92,7 +98,9 @@ export async function decodeItem(
   let failure: ItemFailure | undefined;
   try {
     if (!parser) throw new ParseError(`no parser named '${item.parser}'`, { origin: item.origin });
-    const drafts = parser.parse(item, ctx);
+    // As in runBatch: a parser's own chunks (a record's events as one array) where it has them,
+    // and a parser with everything in memory read synchronously, without a promise per event.
+    const chunks = parser.parseChunks ? parser.parseChunks(item, ctx) : parser.parse(item, ctx);
     const take = (draft: EventDraft): boolean => {
       const ev = applyTransforms(finalizeEvent(draft, item.origin, fastJson), opts.transforms);
       if (ev) out.add(ev);
@@ -102,12 +110,27 @@ export async function decodeItem(
       await send(out.take(id, false));
       return opts.cancelled();
     };
-    // As in runBatch: a parser with everything in memory yields synchronously, without a
-    // promise per event.
-    if (Symbol.iterator in drafts && !(Symbol.asyncIterator in drafts)) {
-      for (const draft of drafts) if (take(draft) && (await sendFull())) return;
+    const takeRest = async (list: readonly EventDraft[], from: number): Promise<boolean> => {
+      for (let d = from; d < list.length; d++) if (take(list[d]!) && (await sendFull())) return true;
+      return false;
+    };
+    /** False, or (only when a full chunk went out) a promise of whether the item was cancelled. */
+    const takeChunk = (chunk: DraftChunk): Promise<boolean> | false => {
+      if (!isDraftList(chunk)) return take(chunk) && sendFull();
+      for (let d = 0; d < chunk.length; d++)
+        if (take(chunk[d]!)) return sendFull().then((cancelled) => cancelled || takeRest(chunk, d + 1));
+      return false;
+    };
+    if (Symbol.iterator in chunks && !(Symbol.asyncIterator in chunks)) {
+      for (const chunk of chunks as Iterable<DraftChunk>) {
+        const sent = takeChunk(chunk);
+        if (sent && (await sent)) return;
+      }
     } else {
-      for await (const draft of drafts) if (take(draft) && (await sendFull())) return;
+      for await (const chunk of chunks) {
+        const sent = takeChunk(chunk);
+        if (sent && (await sent)) return;
+      }
     }
   } catch (e) {
     failure = failureOf(item, e);

@@ -1,6 +1,9 @@
 /**
- * A decode worker thread (see pool.ts): parses the items the main thread sends, one at a time, in
- * the order they came, and sends back their events as JSON texts. It holds no sink, rule, secret
+ * A decode worker thread (see pool.ts): parses the items the main thread sends, in the order they
+ * came, and sends back their events as JSON texts. One item at a time while it can go on; when
+ * every item in hand waits for the main thread to take its chunks, the next one starts (up to
+ * OPEN_ITEMS), so that a worker whose item is not being read yet (a file further on in the
+ * delivery) does not sit idle. It holds no sink, rule, secret
  * or checkpoint; it opens only the inbox files it is told to.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -14,6 +17,8 @@ import type { ToWorker, WireBody, WireChunk, WorkerSpec } from './wire.js';
 
 /** Chunks of one item sent and not yet taken by the main thread, at most: bounds memory on huge files. */
 const AHEAD = 4;
+/** Items decoded at once, at most (so at most OPEN_ITEMS × AHEAD chunks wait for the main thread). */
+const OPEN_ITEMS = 4;
 
 const spec = workerData as WorkerSpec;
 const port = parentPort!;
@@ -28,7 +33,10 @@ interface Pending {
 }
 const queue: Pending[] = [];
 const byId = new Map<number, Pending>();
-let running = false;
+/** Items started and not finished. */
+let open = 0;
+/** Of those, the ones not waiting for the main thread to take their chunks. */
+let runnable = 0;
 
 function loadParser(source: string, override: string | undefined): Promise<Parser | undefined> {
   const route = spec.routes[source]!;
@@ -60,8 +68,13 @@ function send(p: Pending, chunk: WireChunk): Promise<void> {
   if (chunk.done) return Promise.resolve();
   p.unacked++;
   if (p.unacked < AHEAD || p.cancelled) return Promise.resolve();
+  runnable--;
+  startMore();
   return new Promise((r) => {
-    p.wake = r;
+    p.wake = () => {
+      runnable++;
+      r();
+    };
   });
 }
 
@@ -85,13 +98,22 @@ async function decodeNext(p: Pending): Promise<void> {
   );
 }
 
-async function drain(): Promise<void> {
-  running = true;
-  for (let p = queue.shift(); p; p = queue.shift()) {
+/** Starts the next items while none in hand can go on (the oldest first: the main thread reads in order). */
+function startMore(): void {
+  while (runnable === 0 && open < OPEN_ITEMS && queue.length > 0) void run(queue.shift()!);
+}
+
+async function run(p: Pending): Promise<void> {
+  open++;
+  runnable++;
+  try {
     if (!p.cancelled) await decodeNext(p);
+  } finally {
     byId.delete(p.msg.id);
+    open--;
+    runnable--;
+    startMore();
   }
-  running = false;
 }
 
 port.on('message', (msg: ToWorker) => {
@@ -99,7 +121,7 @@ port.on('message', (msg: ToWorker) => {
     const p: Pending = { msg, unacked: 0, cancelled: false };
     queue.push(p);
     byId.set(msg.id, p);
-    if (!running) void drain();
+    startMore();
     return;
   }
   const p = byId.get(msg.id);
