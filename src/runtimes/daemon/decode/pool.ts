@@ -246,6 +246,7 @@ export class DecodePool implements Decoder {
   constructor(
     private readonly spec: WorkerSpec,
     size: number,
+    private readonly keepMs = KEEP_MS,
   ) {
     this.slots = Array.from({ length: size }, () => new Slot(spec));
   }
@@ -284,7 +285,7 @@ export class DecodePool implements Decoder {
       if (this.kept.get(item)?.channel !== channel) return;
       this.kept.delete(item);
       channel.cancel();
-    }, KEEP_MS);
+    }, this.keepMs);
     // A kept decoding is a guess about the next delivery: it must not keep the process alive.
     expiry.unref();
     this.kept.set(item, { channel, source, expiry });
