@@ -22,9 +22,18 @@ export interface ItemDecodeOptions {
   cancelled(): boolean;
 }
 
+/**
+ * A chunk is sent once its JSON texts reach this many characters (or `chunkEvents` events): its
+ * text is copied three times on its way (joined, sent, taken), and copies that stay in the CPU's
+ * cache cost much less; 2,000-event chunks (about 1.2 MB) made the inbox path ~10 % dearer in CPU.
+ */
+export const WIRE_CHUNK_CHARS = 64 * 1024;
+
 /** Collects events as JSON texts plus the few fields the main thread needs beside them. */
 class ChunkBuilder {
   private texts: string[] = [];
+  /** Characters of JSON text collected so far. */
+  chars = 0;
   private ids: string[] = [];
   private datasets: string[] = [];
   private timestamps: number[] = [];
@@ -40,7 +49,9 @@ class ChunkBuilder {
     if (ev.original !== undefined && this.originals === undefined)
       this.originals = new Array<string | undefined>(this.texts.length).fill(undefined);
     this.originals?.push(ev.original);
-    this.texts.push(serializedDoc(ev));
+    const text = serializedDoc(ev);
+    this.chars += text.length;
+    this.texts.push(text);
     this.ids.push(ev.id);
     this.datasets.push(ev.dataset);
     this.timestamps.push(ev.timestamp);
@@ -63,6 +74,7 @@ class ChunkBuilder {
     if (this.originals) chunk.originals = this.originals;
     if (failure) chunk.failure = failure;
     this.texts = [];
+    this.chars = 0;
     this.ids = [];
     this.datasets = [];
     this.timestamps = [];
@@ -74,7 +86,8 @@ class ChunkBuilder {
 
 /**
  * What runBatch's parse step does for one item (parse, finalize, transform), with the events
- * sent on in chunks of `chunkEvents` as JSON texts; `send` resolves when another chunk may go.
+ * sent on as JSON texts in chunks of `chunkEvents` events or WIRE_CHUNK_CHARS characters, whichever
+ * comes first; `send` resolves when another chunk may go.
  * Ends with one chunk marked done that carries any failure, exactly as parsing in the main thread
  * would have ended the item.
  */
@@ -104,7 +117,7 @@ export async function decodeItem(
     const take = (draft: EventDraft): boolean => {
       const ev = applyTransforms(finalizeEvent(draft, item.origin, fastJson), opts.transforms);
       if (ev) out.add(ev);
-      return out.size >= opts.chunkEvents;
+      return out.size >= opts.chunkEvents || out.chars >= WIRE_CHUNK_CHARS;
     };
     const sendFull = async () => {
       await send(out.take(id, false));

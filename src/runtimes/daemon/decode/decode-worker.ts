@@ -15,9 +15,14 @@ import { createTransform } from '../../../transforms/index.js';
 import { decodeItem } from './decode-item.js';
 import type { ToWorker, WireBody, WireChunk, WorkerSpec } from './wire.js';
 
-/** Chunks of one item sent and not yet taken by the main thread, at most: bounds memory on huge files. */
-const AHEAD = 4;
-/** Items decoded at once, at most (so at most OPEN_ITEMS × AHEAD chunks wait for the main thread). */
+/**
+ * What of one item may be sent and not yet taken by the main thread: bounds memory on huge files.
+ * In characters of JSON (about what 4 chunks of 2,000 CloudWatch Logs events hold) and in chunks
+ * (which are small: see WIRE_CHUNK_CHARS).
+ */
+const AHEAD_CHARS = 4 * 1024 * 1024;
+const AHEAD_CHUNKS = 64;
+/** Items decoded at once, at most (so at most OPEN_ITEMS × AHEAD_CHARS wait for the main thread). */
 const OPEN_ITEMS = 4;
 
 const spec = workerData as WorkerSpec;
@@ -27,7 +32,9 @@ const parserCache = new Map<string, Promise<Parser | undefined>>();
 
 interface Pending {
   msg: Extract<ToWorker, { type: 'item' }>;
-  unacked: number;
+  /** Sizes (characters) of the chunks sent and not acknowledged, oldest first: acks come in order. */
+  unacked: number[];
+  unackedChars: number;
   cancelled: boolean;
   wake?: () => void;
 }
@@ -66,8 +73,9 @@ function bodyOf(b: WireBody): ItemBody {
 function send(p: Pending, chunk: WireChunk): Promise<void> {
   port.postMessage(chunk, [chunk.ends.buffer, chunk.timestamps.buffer]);
   if (chunk.done) return Promise.resolve();
-  p.unacked++;
-  if (p.unacked < AHEAD || p.cancelled) return Promise.resolve();
+  p.unacked.push(chunk.json.length);
+  p.unackedChars += chunk.json.length;
+  if (!isFull(p) || p.cancelled) return Promise.resolve();
   runnable--;
   startMore();
   return new Promise((r) => {
@@ -76,6 +84,10 @@ function send(p: Pending, chunk: WireChunk): Promise<void> {
       r();
     };
   });
+}
+
+function isFull(p: Pending): boolean {
+  return p.unackedChars >= AHEAD_CHARS || p.unacked.length >= AHEAD_CHUNKS;
 }
 
 async function decodeNext(p: Pending): Promise<void> {
@@ -118,7 +130,7 @@ async function run(p: Pending): Promise<void> {
 
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'item') {
-    const p: Pending = { msg, unacked: 0, cancelled: false };
+    const p: Pending = { msg, unacked: [], unackedChars: 0, cancelled: false };
     queue.push(p);
     byId.set(msg.id, p);
     startMore();
@@ -126,9 +138,9 @@ port.on('message', (msg: ToWorker) => {
   }
   const p = byId.get(msg.id);
   if (!p) return;
-  if (msg.type === 'ack') p.unacked--;
+  if (msg.type === 'ack') p.unackedChars -= p.unacked.shift() ?? 0;
   else p.cancelled = true;
-  if (p.wake && (p.cancelled || p.unacked < AHEAD)) {
+  if (p.wake && (p.cancelled || !isFull(p))) {
     const wake = p.wake;
     p.wake = undefined;
     wake();

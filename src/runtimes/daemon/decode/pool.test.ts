@@ -142,7 +142,7 @@ describe('DecodePool', () => {
       };
       // Many one-event chunks per item: a worker that was not told would wait for acks forever.
       const res = await runBatch(
-        { source: 'central', items: records(4, 30) },
+        { source: 'central', items: records(4, 100) },
         p,
         Deadline.in(5, 0, () => now),
       );
@@ -182,8 +182,8 @@ describe('DecodePool', () => {
     const one = new DecodePool({ ...spec, chunkEvents: 1 }, 1, 20);
     try {
       const { p, sink } = await pipelineFor('central', { decoder: one });
-      const first = await runBatch({ source: 'central', items: records(10, 30) }, p, undefined, {
-        events: 30,
+      const first = await runBatch({ source: 'central', items: records(10, 100) }, p, undefined, {
+        events: 100,
       });
       expect(first.deferredFrom).toBe(1);
       expect(one.keptCount).toBe(9);
@@ -191,7 +191,7 @@ describe('DecodePool', () => {
       while (one.keptCount > 0) await new Promise((r) => setTimeout(r, 5));
       const again = await runBatch({ source: 'central', items: records(2, 30) }, p);
       expect(again.items.map((i) => i.status)).toEqual(['delivered', 'delivered']);
-      expect(sink.byId.size).toBe(30 + 60);
+      expect(sink.byId.size).toBe(100 + 60);
     } finally {
       await one.close();
     }
@@ -200,12 +200,12 @@ describe('DecodePool', () => {
   it('starts the next item while the one in hand waits for its chunks to be taken', async () => {
     const one = new DecodePool({ ...spec, chunkEvents: 1 }, 1);
     try {
-      const [waiting, next] = records(2, 30);
+      const [waiting, next] = records(2, 100);
       const held = one.decode(waiting!, 'central')!;
       // The first item is not read: its worker soon has all the chunks it may send ahead of it.
       let events = 0;
       for await (const chunk of one.decode(next!, 'central')!) events += chunk.events.length;
-      expect(events).toBe(30);
+      expect(events).toBe(100);
       held.cancel();
     } finally {
       await one.close();
