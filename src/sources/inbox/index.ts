@@ -20,8 +20,9 @@ const IGNORED = /^\.|\.(tmp|part|crdownload|swp)$|~$/;
 /**
  * Files handed to the pipeline in one delivery, so that the daemon's decode workers read several
  * at once (one file at a time left all but one core idle). The event cap still commits after any
- * file that reaches it, and what the cap defers goes on decoding for the next delivery, so a
- * crash replays no more than before; at most this many files are decoded ahead of delivery.
+ * file that reaches it (what a crash can replay stays within the cap plus one file, as for every
+ * source), and what the cap defers goes on decoding for the next delivery; at most this many
+ * files are decoded ahead of delivery.
  */
 export const FILES_PER_DELIVERY = 8;
 
