@@ -37,6 +37,13 @@ export interface DecodedChunk {
 /** An item being decoded: its chunks, in order; `cancel` when they will not be read to the end. */
 export interface ItemDecoding extends AsyncIterable<DecodedChunk> {
   cancel(): void;
+  /**
+   * Not read this time, but the same item is about to be asked for again (the rest of a delivery
+   * cut at the event cap, which the runner delivers next): go on decoding it for the next
+   * `decode` of the same item object to pick up, so that decoding keeps running ahead of delivery
+   * across the cut. A decoder that cannot keep it cancels it.
+   */
+  keep?(): void;
 }
 
 /**

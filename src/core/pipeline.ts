@@ -101,12 +101,25 @@ export async function runBatch(
 ): Promise<BatchResult> {
   // Every item starts decoding now (when a decoder takes it), so decoding runs ahead of delivery.
   const decodings = p.decoder ? batch.items.map((item) => p.decoder!.decode(item, batch.source)) : [];
+  let deferredFrom: number | undefined;
   try {
-    return await deliverBatch(batch, p, deadline, decodings, cap);
+    const result = await deliverBatch(batch, p, deadline, decodings, cap);
+    deferredFrom = result.deferredFrom;
+    return result;
   } finally {
-    // Items not read to the end (the deadline came first) stop decoding.
-    for (const d of decodings) d?.cancel();
+    releaseDecodings(decodings, deferredFrom);
   }
+}
+
+/**
+ * Items not read to the end (the deadline came first) stop decoding; those the event cap deferred
+ * are delivered next by the runner, so their decoding goes on for that delivery to pick up.
+ */
+function releaseDecodings(decodings: readonly (ItemDecoding | undefined)[], deferredFrom?: number): void {
+  decodings.forEach((d, i) => {
+    if (deferredFrom !== undefined && i >= deferredFrom && d?.keep) d.keep();
+    else d?.cancel();
+  });
 }
 
 async function deliverBatch(

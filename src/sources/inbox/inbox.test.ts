@@ -1,13 +1,16 @@
+import { readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SourceContext } from '../../core/component.js';
 import { defaultLimits } from '../../core/limits.js';
 import { runBatch } from '../../core/pipeline.js';
 import { gzipJson, kinesisLambdaEvent, subscriptionMessage } from '../../demo/cwlogs.js';
+import { withEnvelopes } from '../../formats/envelope.js';
 import { AutoParser } from '../../parsers/auto/index.js';
 import { memoryLogger } from '../../platform/log.js';
+import { DecodePool } from '../../runtimes/daemon/decode/pool.js';
 import { MemorySink, MemoryStateStore, testPipeline } from '../../testing/memory.js';
 import { InboxSource } from './index.js';
 import { type InboxSourceConfig, inboxSourceSchema } from './schema.js';
@@ -165,5 +168,97 @@ sinks:
     expect(source.status()).toMatchObject({ files_processed: 1, files_retrying: 1 });
     expect(unit.status()).toMatchObject({ unit: 'inbox', state: 'stopped', items: 1 });
     expect(unit.lastError).toContain('destination busy');
+  });
+});
+
+describe('inbox source, several files per delivery', () => {
+  const until = async (done: () => boolean) => {
+    while (!done()) await new Promise((r) => setTimeout(r, 5));
+  };
+
+  it('hands the ready files to one delivery, each still settled on its own', async () => {
+    const sink = new MemorySink().failNext(1000, true, (_, e) => e.origin.ref.endsWith('b.jsonl'));
+    const { source, ctx } = setup(sink);
+    const stop = new AbortController();
+    ctx.signal = stop.signal;
+    const deliveries: number[] = [];
+    const process = ctx.process;
+    ctx.process = (b, cap) => {
+      deliveries.push(b.items.length);
+      return process(b, cap);
+    };
+    await mkdir(join(dir, 'in'));
+    for (const name of ['a', 'b', 'c']) await writeFile(join(dir, 'in', `${name}.jsonl`), `{"${name}":1}\n`);
+    const running = source.run(ctx);
+    await until(() => source.status().files_processed === 2);
+    stop.abort();
+    await running;
+    expect(deliveries[0]).toBe(3);
+    expect((await readdir(join(dir, 'in', '.done'))).sort()).toEqual(['a.jsonl', 'c.jsonl']);
+    expect((await readdir(join(dir, 'in'))).sort()).toEqual(['.done', 'b.jsonl']);
+    expect(source.status()).toMatchObject({ files_processed: 2, files_retrying: 1 });
+  });
+
+  it('in decode workers, still moves each file that reaches the event cap before the next is delivered', async () => {
+    const spec = {
+      routes: { inbox: { parser: 'auto', options: {}, envelope: true, trustEventFields: false } },
+      transforms: [],
+      limits: defaultLimits,
+      chunkEvents: 1000,
+    };
+    const pool = new DecodePool(spec, 2);
+    try {
+      const sink = new MemorySink();
+      const p = testPipeline({ parser: withEnvelopes(new AutoParser()), sinks: [sink] }, { decoder: pool });
+      const cfg = inboxSourceSchema.parse({ name: 'inbox', type: 'inbox', path: join(dir, 'in'), settle: 0 });
+      const source = new InboxSource(cfg);
+      const stop = new AbortController();
+      const deliveries: number[] = [];
+      const ctx: SourceContext = {
+        state: new MemoryStateStore(),
+        signal: stop.signal,
+        limits: defaultLimits,
+        log: memoryLogger(),
+        process: (b, cap) => {
+          deliveries.push(b.items.length);
+          return runBatch(b, p, undefined, cap);
+        },
+      };
+      // Each file holds more events than the cap (5,000): a delivery ends after each.
+      const names = ['a.txt', 'b.txt', 'c.txt'];
+      await mkdir(join(dir, 'in'));
+      for (const [f, name] of names.entries()) {
+        const lines = Array.from({ length: 51 }, (_, i) =>
+          gzipJson(
+            subscriptionMessage({ kind: 'app', count: 100, start: 1_764_000_000_000 + f * 1e6 + i * 1e3 }),
+          ).toString('base64'),
+        );
+        await writeFile(join(dir, 'in', name), `${lines.join('\n')}\n`);
+      }
+      const writes: { files: string[]; done: string[] }[] = [];
+      const write = sink.write.bind(sink);
+      sink.write = (events) => {
+        const files = new Set(events.map((e) => basename(e.origin.ref.split(' ')[0]!)));
+        writes.push({
+          files: [...files],
+          done: readdirSync(join(dir, 'in', '.done')),
+        });
+        return write(events);
+      };
+      await mkdir(join(dir, 'in', '.done'));
+      const running = source.run(ctx);
+      await until(() => source.status().files_processed === 3);
+      stop.abort();
+      await running;
+      expect(deliveries).toEqual([3, 2, 1]);
+      expect(sink.byId.size).toBe(3 * 5100);
+      for (const w of writes) {
+        expect(w.files).toHaveLength(1);
+        expect(w.done.sort()).toEqual(names.slice(0, names.indexOf(w.files[0]!)));
+      }
+      expect(pool.keptCount).toBe(0);
+    } finally {
+      await pool.close();
+    }
   });
 });

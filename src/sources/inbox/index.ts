@@ -18,6 +18,15 @@ export interface FileOutcome {
 const IGNORED = /^\.|\.(tmp|part|crdownload|swp)$|~$/;
 
 /**
+ * Files handed to the pipeline in one delivery, so that the daemon's decode workers read several
+ * at once (one file at a time left all but one core idle). The event cap still commits after any
+ * file that reaches it (what a crash can replay stays within the cap plus one file, as for every
+ * source), and what the cap defers goes on decoding for the next delivery; at most this many
+ * files are decoded ahead of delivery.
+ */
+export const FILES_PER_DELIVERY = 8;
+
+/**
  * Watches a folder (by polling: portable, and immune to lost inotify events) and ingests each
  * dropped file. The folder is one work unit whose reads are the files ready now; files do not
  * wait for each other, so a file that failed is retried on its own back-off while later ones pass.
@@ -61,8 +70,8 @@ export class InboxSource implements Source {
       signal: ctx.signal,
       log: ctx.log,
       intervalMs: this.cfg.poll_interval,
-      // One file per delivery, each cleared from the inbox before the next is read.
-      bound: { items: 1, bytes: Number.POSITIVE_INFINITY },
+      // Files are streams: their size bounds nothing in memory, only the count and the event cap do.
+      bound: { items: FILES_PER_DELIVERY, bytes: Number.POSITIVE_INFINITY },
     });
     await this.runner.run();
   }

@@ -1,5 +1,11 @@
 import type { RawItem } from '../../../core/batch.js';
-import type { ParseContext, Parser, Transform } from '../../../core/component.js';
+import {
+  type DraftChunk,
+  isDraftList,
+  type ParseContext,
+  type Parser,
+  type Transform,
+} from '../../../core/component.js';
 import type { DecodedReject, ItemFailure } from '../../../core/decoder.js';
 import { ParseError } from '../../../core/errors.js';
 import { type EventDraft, type LogEvent, serializedDoc } from '../../../core/event.js';
@@ -16,9 +22,18 @@ export interface ItemDecodeOptions {
   cancelled(): boolean;
 }
 
+/**
+ * A chunk is sent once its JSON texts reach this many characters (or `chunkEvents` events): its
+ * text is copied three times on its way (joined, sent, taken), and copies that stay in the CPU's
+ * cache cost much less; 2,000-event chunks (about 1.2 MB) made the inbox path ~10 % dearer in CPU.
+ */
+export const WIRE_CHUNK_CHARS = 64 * 1024;
+
 /** Collects events as JSON texts plus the few fields the main thread needs beside them. */
 class ChunkBuilder {
   private texts: string[] = [];
+  /** Characters of JSON text collected so far. */
+  chars = 0;
   private ids: string[] = [];
   private datasets: string[] = [];
   private timestamps: number[] = [];
@@ -34,7 +49,9 @@ class ChunkBuilder {
     if (ev.original !== undefined && this.originals === undefined)
       this.originals = new Array<string | undefined>(this.texts.length).fill(undefined);
     this.originals?.push(ev.original);
-    this.texts.push(serializedDoc(ev));
+    const text = serializedDoc(ev);
+    this.chars += text.length;
+    this.texts.push(text);
     this.ids.push(ev.id);
     this.datasets.push(ev.dataset);
     this.timestamps.push(ev.timestamp);
@@ -57,6 +74,7 @@ class ChunkBuilder {
     if (this.originals) chunk.originals = this.originals;
     if (failure) chunk.failure = failure;
     this.texts = [];
+    this.chars = 0;
     this.ids = [];
     this.datasets = [];
     this.timestamps = [];
@@ -68,7 +86,8 @@ class ChunkBuilder {
 
 /**
  * What runBatch's parse step does for one item (parse, finalize, transform), with the events
- * sent on in chunks of `chunkEvents` as JSON texts; `send` resolves when another chunk may go.
+ * sent on as JSON texts in chunks of `chunkEvents` events or WIRE_CHUNK_CHARS characters, whichever
+ * comes first; `send` resolves when another chunk may go.
  * Ends with one chunk marked done that carries any failure, exactly as parsing in the main thread
  * would have ended the item.
  */
@@ -92,22 +111,39 @@ export async function decodeItem(
   let failure: ItemFailure | undefined;
   try {
     if (!parser) throw new ParseError(`no parser named '${item.parser}'`, { origin: item.origin });
-    const drafts = parser.parse(item, ctx);
+    // As in runBatch: a parser's own chunks (a record's events as one array) where it has them,
+    // and a parser with everything in memory read synchronously, without a promise per event.
+    const chunks = parser.parseChunks ? parser.parseChunks(item, ctx) : parser.parse(item, ctx);
     const take = (draft: EventDraft): boolean => {
       const ev = applyTransforms(finalizeEvent(draft, item.origin, fastJson), opts.transforms);
       if (ev) out.add(ev);
-      return out.size >= opts.chunkEvents;
+      return out.size >= opts.chunkEvents || out.chars >= WIRE_CHUNK_CHARS;
     };
     const sendFull = async () => {
       await send(out.take(id, false));
       return opts.cancelled();
     };
-    // As in runBatch: a parser with everything in memory yields synchronously, without a
-    // promise per event.
-    if (Symbol.iterator in drafts && !(Symbol.asyncIterator in drafts)) {
-      for (const draft of drafts) if (take(draft) && (await sendFull())) return;
+    const takeRest = async (list: readonly EventDraft[], from: number): Promise<boolean> => {
+      for (let d = from; d < list.length; d++) if (take(list[d]!) && (await sendFull())) return true;
+      return false;
+    };
+    /** False, or (only when a full chunk went out) a promise of whether the item was cancelled. */
+    const takeChunk = (chunk: DraftChunk): Promise<boolean> | false => {
+      if (!isDraftList(chunk)) return take(chunk) && sendFull();
+      for (let d = 0; d < chunk.length; d++)
+        if (take(chunk[d]!)) return sendFull().then((cancelled) => cancelled || takeRest(chunk, d + 1));
+      return false;
+    };
+    if (Symbol.iterator in chunks && !(Symbol.asyncIterator in chunks)) {
+      for (const chunk of chunks as Iterable<DraftChunk>) {
+        const sent = takeChunk(chunk);
+        if (sent && (await sent)) return;
+      }
     } else {
-      for await (const draft of drafts) if (take(draft) && (await sendFull())) return;
+      for await (const chunk of chunks) {
+        const sent = takeChunk(chunk);
+        if (sent && (await sent)) return;
+      }
     }
   } catch (e) {
     failure = failureOf(item, e);

@@ -1,6 +1,9 @@
 /**
- * A decode worker thread (see pool.ts): parses the items the main thread sends, one at a time, in
- * the order they came, and sends back their events as JSON texts. It holds no sink, rule, secret
+ * A decode worker thread (see pool.ts): parses the items the main thread sends, in the order they
+ * came, and sends back their events as JSON texts. One item at a time while it can go on; when
+ * every item in hand waits for the main thread to take its chunks, the next one starts (up to
+ * OPEN_ITEMS), so that a worker whose item is not being read yet (a file further on in the
+ * delivery) does not sit idle. It holds no sink, rule, secret
  * or checkpoint; it opens only the inbox files it is told to.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -12,8 +15,15 @@ import { createTransform } from '../../../transforms/index.js';
 import { decodeItem } from './decode-item.js';
 import type { ToWorker, WireBody, WireChunk, WorkerSpec } from './wire.js';
 
-/** Chunks of one item sent and not yet taken by the main thread, at most: bounds memory on huge files. */
-const AHEAD = 4;
+/**
+ * What of one item may be sent and not yet taken by the main thread: bounds memory on huge files.
+ * In characters of JSON (about what 4 chunks of 2,000 CloudWatch Logs events hold) and in chunks
+ * (which are small: see WIRE_CHUNK_CHARS).
+ */
+const AHEAD_CHARS = 4 * 1024 * 1024;
+const AHEAD_CHUNKS = 64;
+/** Items decoded at once, at most (so at most OPEN_ITEMS × AHEAD_CHARS wait for the main thread). */
+const OPEN_ITEMS = 4;
 
 const spec = workerData as WorkerSpec;
 const port = parentPort!;
@@ -22,13 +32,18 @@ const parserCache = new Map<string, Promise<Parser | undefined>>();
 
 interface Pending {
   msg: Extract<ToWorker, { type: 'item' }>;
-  unacked: number;
+  /** Sizes (characters) of the chunks sent and not acknowledged, oldest first: acks come in order. */
+  unacked: number[];
+  unackedChars: number;
   cancelled: boolean;
   wake?: () => void;
 }
 const queue: Pending[] = [];
 const byId = new Map<number, Pending>();
-let running = false;
+/** Items started and not finished. */
+let open = 0;
+/** Of those, the ones not waiting for the main thread to take their chunks. */
+let runnable = 0;
 
 function loadParser(source: string, override: string | undefined): Promise<Parser | undefined> {
   const route = spec.routes[source]!;
@@ -58,11 +73,21 @@ function bodyOf(b: WireBody): ItemBody {
 function send(p: Pending, chunk: WireChunk): Promise<void> {
   port.postMessage(chunk, [chunk.ends.buffer, chunk.timestamps.buffer]);
   if (chunk.done) return Promise.resolve();
-  p.unacked++;
-  if (p.unacked < AHEAD || p.cancelled) return Promise.resolve();
+  p.unacked.push(chunk.json.length);
+  p.unackedChars += chunk.json.length;
+  if (!isFull(p) || p.cancelled) return Promise.resolve();
+  runnable--;
+  startMore();
   return new Promise((r) => {
-    p.wake = r;
+    p.wake = () => {
+      runnable++;
+      r();
+    };
   });
+}
+
+function isFull(p: Pending): boolean {
+  return p.unackedChars >= AHEAD_CHARS || p.unacked.length >= AHEAD_CHUNKS;
 }
 
 async function decodeNext(p: Pending): Promise<void> {
@@ -85,28 +110,37 @@ async function decodeNext(p: Pending): Promise<void> {
   );
 }
 
-async function drain(): Promise<void> {
-  running = true;
-  for (let p = queue.shift(); p; p = queue.shift()) {
+/** Starts the next items while none in hand can go on (the oldest first: the main thread reads in order). */
+function startMore(): void {
+  while (runnable === 0 && open < OPEN_ITEMS && queue.length > 0) void run(queue.shift()!);
+}
+
+async function run(p: Pending): Promise<void> {
+  open++;
+  runnable++;
+  try {
     if (!p.cancelled) await decodeNext(p);
+  } finally {
     byId.delete(p.msg.id);
+    open--;
+    runnable--;
+    startMore();
   }
-  running = false;
 }
 
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'item') {
-    const p: Pending = { msg, unacked: 0, cancelled: false };
+    const p: Pending = { msg, unacked: [], unackedChars: 0, cancelled: false };
     queue.push(p);
     byId.set(msg.id, p);
-    if (!running) void drain();
+    startMore();
     return;
   }
   const p = byId.get(msg.id);
   if (!p) return;
-  if (msg.type === 'ack') p.unacked--;
+  if (msg.type === 'ack') p.unackedChars -= p.unacked.shift() ?? 0;
   else p.cancelled = true;
-  if (p.wake && (p.cancelled || p.unacked < AHEAD)) {
+  if (p.wake && (p.cancelled || !isFull(p))) {
     const wake = p.wake;
     p.wake = undefined;
     wake();

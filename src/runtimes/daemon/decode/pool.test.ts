@@ -142,7 +142,7 @@ describe('DecodePool', () => {
       };
       // Many one-event chunks per item: a worker that was not told would wait for acks forever.
       const res = await runBatch(
-        { source: 'central', items: records(4, 30) },
+        { source: 'central', items: records(4, 100) },
         p,
         Deadline.in(5, 0, () => now),
       );
@@ -150,6 +150,63 @@ describe('DecodePool', () => {
       expect(res.items.slice(1).map((i) => i.status)).toEqual(['failed', 'failed', 'failed']);
       const next = await runBatch({ source: 'central', items: records(2, 30) }, p);
       expect(next.items.map((i) => i.status)).toEqual(['delivered', 'delivered']);
+    } finally {
+      await one.close();
+    }
+  });
+
+  it('keeps decoding what the event cap deferred, for the next delivery of the same items to read', async () => {
+    const items = records(3, 40);
+    const { p, sink } = await pipelineFor('central', { decoder: pool });
+    const cap = { events: 40 };
+    const first = await runBatch({ source: 'central', items }, p, undefined, cap);
+    expect(first.deferredFrom).toBe(1);
+    // The records change once the first delivery is over: only decodings started by it still
+    // have them as they were (a new decoding would read zeros and dead-letter them).
+    for (const item of items.slice(1)) if (item.body.kind === 'bytes') item.body.bytes.fill(0);
+    const second = await runBatch({ source: 'central', items: items.slice(1) }, p, undefined, cap);
+    expect(second.deferredFrom).toBe(1);
+    const third = await runBatch({ source: 'central', items: items.slice(2) }, p, undefined, cap);
+    expect([first, second, third].map((r) => r.items[0]!.status)).toEqual([
+      'delivered',
+      'delivered',
+      'delivered',
+    ]);
+    expect(sink.byId.size).toBe(120);
+    expect(p.deadLetter.entries).toEqual([]);
+    expect(pool.keptCount).toBe(0);
+  });
+
+  it('cancels a kept decoding nobody asks for again, so its worker goes on with other items', async () => {
+    // One-event chunks: every kept item soon waits for acks that never come, and holds its worker.
+    const one = new DecodePool({ ...spec, chunkEvents: 1 }, 1, 20);
+    try {
+      const { p, sink } = await pipelineFor('central', { decoder: one });
+      const first = await runBatch({ source: 'central', items: records(10, 100) }, p, undefined, {
+        events: 100,
+      });
+      expect(first.deferredFrom).toBe(1);
+      expect(one.keptCount).toBe(9);
+      // The runner read again from its cursor: new item objects, the kept decodings go unclaimed.
+      while (one.keptCount > 0) await new Promise((r) => setTimeout(r, 5));
+      const again = await runBatch({ source: 'central', items: records(2, 30) }, p);
+      expect(again.items.map((i) => i.status)).toEqual(['delivered', 'delivered']);
+      expect(sink.byId.size).toBe(100 + 60);
+    } finally {
+      await one.close();
+    }
+  });
+
+  it('starts the next item while the one in hand waits for its chunks to be taken', async () => {
+    const one = new DecodePool({ ...spec, chunkEvents: 1 }, 1);
+    try {
+      const [waiting, next] = records(2, 100);
+      const held = one.decode(waiting!, 'central')!;
+      // The first item is not read: its worker soon has all the chunks it may send ahead of it.
+      let events = 0;
+      for await (const chunk of one.decode(next!, 'central')!) events += chunk.events.length;
+      expect(events).toBe(100);
+      held.cancel();
     } finally {
       await one.close();
     }

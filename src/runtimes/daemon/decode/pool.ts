@@ -113,16 +113,25 @@ function toChunk(wire: WireChunk, origin: Origin): DecodedChunk {
   return chunk;
 }
 
+/**
+ * How long a kept decoding (see ItemDecoding.keep) waits for its item to be asked for again. The
+ * runner asks at once, after one commit; past this, the runner stopped or read again from its
+ * cursor (new item objects), and the decoding is cancelled so it holds its worker no longer.
+ */
+export const KEEP_MS = 5000;
+
 /** One item's chunks as they arrive, read in order by runBatch. */
 class ItemChannel implements ItemDecoding {
   private readonly queue: { chunk: DecodedChunk; last: boolean }[] = [];
   private waiter: (() => void) | undefined;
   private ended = false;
+  private started = false;
 
   constructor(
     readonly id: number,
     private readonly origin: Origin,
     private readonly slot: Slot,
+    private readonly onKeep: (ch: ItemChannel) => void,
   ) {}
 
   receive(wire: WireChunk): void {
@@ -141,6 +150,7 @@ class ItemChannel implements ItemDecoding {
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<DecodedChunk> {
+    this.started = true;
     while (!this.ended) {
       while (this.queue.length === 0) await new Promise<void>((r) => (this.waiter = r));
       const { chunk, last } = this.queue.shift()!;
@@ -154,6 +164,12 @@ class ItemChannel implements ItemDecoding {
     if (this.ended) return;
     this.ended = true;
     this.slot.forget(this.id, true);
+  }
+
+  /** Only a decoding nobody began to read can be handed to the next reader whole. */
+  keep(): void {
+    if (this.started || this.ended) this.cancel();
+    else this.onKeep(this);
   }
 }
 
@@ -213,15 +229,24 @@ class Slot {
   }
 }
 
+interface Kept {
+  channel: ItemChannel;
+  source: string;
+  expiry: NodeJS.Timeout;
+}
+
 /** A fixed number of decode workers; each item goes to the one with the fewest in hand. */
 export class DecodePool implements Decoder {
   private readonly slots: Slot[];
   private nextId = 1;
   private closed = false;
+  /** Decodings runBatch kept for the next delivery of the same item (see ItemDecoding.keep). */
+  private readonly kept = new Map<RawItem, Kept>();
 
   constructor(
     private readonly spec: WorkerSpec,
     size: number,
+    private readonly keepMs = KEEP_MS,
   ) {
     this.slots = Array.from({ length: size }, () => new Slot(spec));
   }
@@ -230,22 +255,60 @@ export class DecodePool implements Decoder {
     return this.slots.length;
   }
 
+  get keptCount(): number {
+    return this.kept.size;
+  }
+
   decode(item: RawItem, source: string): ItemDecoding | undefined {
+    const kept = this.claim(item, source);
+    if (kept) return kept;
     if (this.closed || this.slots.length === 0 || !this.spec.routes[source]) return undefined;
     const wire = wireBody(item);
     if (!wire) return undefined;
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.channels.size < slot.channels.size) slot = s;
     const id = this.nextId++;
-    const ch = new ItemChannel(id, item.origin, slot);
+    const ch = new ItemChannel(id, item.origin, slot, (c) => this.keep(item, source, c));
     const msg: ToWorker = { type: 'item', id, source, origin: item.origin, body: wire.body };
     if (item.parser !== undefined) msg.parser = item.parser;
     slot.send(ch, msg, wire.transfer);
     return ch;
   }
 
+  private keep(item: RawItem, source: string, channel: ItemChannel): void {
+    if (this.closed) {
+      channel.cancel();
+      return;
+    }
+    this.kept.get(item)?.channel.cancel();
+    const expiry = setTimeout(() => {
+      if (this.kept.get(item)?.channel !== channel) return;
+      this.kept.delete(item);
+      channel.cancel();
+    }, this.keepMs);
+    // A kept decoding is a guess about the next delivery: it must not keep the process alive.
+    expiry.unref();
+    this.kept.set(item, { channel, source, expiry });
+  }
+
+  /** The decoding kept for this very item object (same source), if any. */
+  private claim(item: RawItem, source: string): ItemChannel | undefined {
+    const k = this.kept.get(item);
+    if (!k) return undefined;
+    this.kept.delete(item);
+    clearTimeout(k.expiry);
+    if (k.source === source) return k.channel;
+    k.channel.cancel();
+    return undefined;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    for (const k of this.kept.values()) {
+      clearTimeout(k.expiry);
+      k.channel.cancel();
+    }
+    this.kept.clear();
     await Promise.all(this.slots.map((s) => s.close()));
   }
 }

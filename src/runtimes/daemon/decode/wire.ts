@@ -17,7 +17,7 @@ export interface WorkerSpec {
   routes: Record<string, RouteSpec>;
   transforms: TransformConfig[];
   limits: Limits;
-  /** Events per chunk sent back (the pipeline's chunk_events), so a huge file never sits whole in memory. */
+  /** Events per chunk sent back, at most (the pipeline's chunk_events; chunks are also cut by size, see WIRE_CHUNK_CHARS). */
   chunkEvents: number;
 }
 
