@@ -1,11 +1,15 @@
 import { createReadStream } from 'node:fs';
-import type { Writable } from 'node:stream';
-import type { RawItem } from '../../core/batch.js';
-import type { Logger } from '../../core/component.js';
+import type { Readable, Writable } from 'node:stream';
+import type { BatchResult, RawItem } from '../../core/batch.js';
+import type { Line, Parser } from '../../core/component.js';
+import type { ItemDecoding } from '../../core/decoder.js';
 import { defaultLimits, type Limits } from '../../core/limits.js';
 import { Metrics } from '../../core/metrics.js';
-import { runBatch } from '../../core/pipeline.js';
+import { type Pipeline, runBatch } from '../../core/pipeline.js';
+import { openBody } from '../../formats/bytes.js';
 import { withEnvelopes } from '../../formats/envelope.js';
+import { readLineBatches } from '../../formats/lines.js';
+import { peek } from '../../parsers/aws_logs/index.js';
 import { memoryLogger } from '../../platform/log.js';
 import { parsers } from '../../registry.js';
 import { StdoutSink } from '../../sinks/stdout/index.js';
@@ -14,6 +18,11 @@ import { ReportingDeadLetterStore } from './memory-dead-letter.js';
 export interface DecodeOptions {
   parser: string;
   format: 'doc' | 'envelope';
+  /**
+   * Worker threads for big line-oriented input (base64 records, JSON lines): `auto` is one per
+   * core (none on one core), 0 decodes in this thread. Default auto.
+   */
+  workers?: 'auto' | number;
   limits?: Limits;
   stdout: Writable;
   report: (line: string) => void;
@@ -41,6 +50,14 @@ function inputItem(file: string | undefined, name: string): RawItem {
  * generation: at 2000 events a 1 M-event decode spent 40 % more CPU, mostly collecting garbage.
  */
 const EVENTS_PER_WRITE = 500;
+/** Smaller input is decoded in this thread: starting workers would cost more than they save. */
+const SPLIT_MIN_BYTES = 1 << 20;
+/** A worker is handed this many bytes of lines at a time (or PIECE_LINES lines, if fewer). */
+const PIECE_BYTES = 256 << 10;
+const PIECE_LINES = 4096;
+/** Pieces handed out and not yet written, per worker: keeps both busy, bounds memory. */
+const PIECES_AHEAD_PER_WORKER = 2;
+const SOURCE = 'decode';
 
 /**
  * Turns a Lambda event (Kinesis, Firehose, SQS, CloudWatch Logs), base64 records one per line, a
@@ -57,25 +74,143 @@ export async function decode(
   // Envelopes (Kinesis, Firehose, SQS, CloudWatch Logs events; base64 lines) wrap any payload.
   const parser = withEnvelopes((await load()).create({}));
   const deadLetter = new ReportingDeadLetterStore(opts.report);
-  const log: Logger = memoryLogger();
-  const sink = new StdoutSink('stdout', opts.format, opts.stdout);
   const limits = opts.limits ?? defaultLimits;
-  const result = await runBatch(
-    {
-      source: 'decode',
-      items: [inputItem(file, name)],
-    },
-    {
-      route: () => ({ parser, sinks: [sink] }),
-      parser: async () => undefined,
-      transforms: [],
-      deadLetter,
-      // One local input is one record, as large as a whole document may inflate.
-      limits: { ...limits, max_record_bytes: Math.max(limits.max_record_bytes, limits.max_inflated_bytes) },
-      delivery: { maxAttempts: 1, backoff: { baseMs: 0, maxMs: 0 }, chunkEvents: EVENTS_PER_WRITE },
-      log,
-      metrics: new Metrics(),
-    },
+  const pipeline: Pipeline = {
+    route: () => ({ parser, sinks: [new StdoutSink('stdout', opts.format, opts.stdout)] }),
+    parser: async () => undefined,
+    transforms: [],
+    deadLetter,
+    // One local input is one record, as large as a whole document may inflate.
+    limits: { ...limits, max_record_bytes: Math.max(limits.max_record_bytes, limits.max_inflated_bytes) },
+    delivery: { maxAttempts: 1, backoff: { baseMs: 0, maxMs: 0 }, chunkEvents: EVENTS_PER_WRITE },
+    log: memoryLogger(),
+    metrics: new Metrics(),
+  };
+  let item = inputItem(file, name);
+  let result: { events: number; failed: number };
+  const workers = opts.workers ?? 'auto';
+  if (workers === 0 || !parser.readsLinesAlone) result = await inThisThread(item, pipeline);
+  else {
+    const input = await peekInput(item, parser);
+    item = input.item;
+    const pool = input.split ? await startPool(workers, opts.parser, pipeline) : undefined;
+    result = pool ? await inWorkers(item, pool, pipeline, opts.report) : await inThisThread(item, pipeline);
+  }
+  return { events: result.events, bad: deadLetter.entries.length + result.failed };
+}
+
+async function inThisThread(item: RawItem, p: Pipeline): Promise<{ events: number; failed: number }> {
+  const res = await runBatch({ source: SOURCE, items: [item] }, p);
+  return { events: res.events, failed: 0 };
+}
+
+/**
+ * Reads the first MB to decide: input that large whose parser reads each line alone is split
+ * between workers. The item returned goes on from what was read.
+ */
+async function peekInput(item: RawItem, parser: Parser): Promise<{ item: RawItem; split: boolean }> {
+  let head: Buffer;
+  let all: Readable;
+  try {
+    ({ head, all } = await peek(await openBody(item), SPLIT_MIN_BYTES));
+  } catch (e) {
+    // An input that cannot be read is reported by the parser's path, as it always was.
+    return { item: unreadable(item, e), split: false };
+  }
+  const peeked: RawItem = { ...item, body: { kind: 'stream', open: async () => all } };
+  return { item: peeked, split: head.length >= SPLIT_MIN_BYTES && parser.readsLinesAlone!(peeked, head) };
+}
+
+function unreadable(item: RawItem, e: unknown): RawItem {
+  return { ...item, body: { kind: 'stream', open: () => Promise.reject(e) } };
+}
+
+type Pool = import('../daemon/decode/pool.js').DecodePool;
+
+/** The daemon's decode pool (loaded only here: small input never pays for it), or none on one core. */
+async function startPool(workers: 'auto' | number, parser: string, p: Pipeline): Promise<Pool | undefined> {
+  const { DecodePool, workerCount } = await import('../daemon/decode/pool.js');
+  const count = workerCount(workers);
+  if (count === 0) return undefined;
+  const route = { parser, options: {}, envelope: true, trustEventFields: false };
+  return new DecodePool(
+    { routes: { [SOURCE]: route }, transforms: [], limits: p.limits, chunkEvents: EVENTS_PER_WRITE },
+    count,
   );
-  return { events: result.events, bad: deadLetter.entries.length };
+}
+
+/**
+ * Reads the input's lines here and hands them to the workers a piece at a time; each piece is
+ * delivered by runBatch as an item of its own, in input order, so output order, bad-line reports
+ * (named by their line in the whole input) and ids are those of decoding in this thread. The
+ * pieces in hand are bounded, and writing waits on stdout, so a slow reader slows the reading.
+ */
+async function inWorkers(
+  item: RawItem,
+  pool: Pool,
+  p: Pipeline,
+  report: (line: string) => void,
+): Promise<{ events: number; failed: number }> {
+  const ahead: ItemDecoding[] = [];
+  const total = { events: 0, failed: 0 };
+  const deliverOldest = async () => {
+    const decoding = ahead.shift()!;
+    const res = await runBatch({ source: SOURCE, items: [item] }, { ...p, decoder: handing(decoding) });
+    add(total, res, report);
+  };
+  try {
+    const input = pieces(await openBody(item), p.limits, item.origin.ref)[Symbol.asyncIterator]();
+    for (;;) {
+      let next: IteratorResult<Line[]>;
+      try {
+        next = await input.next();
+      } catch (e) {
+        // The input broke off: what was read is written, then the break reported as in this thread.
+        while (ahead.length > 0) await deliverOldest();
+        add(total, await runBatch({ source: SOURCE, items: [unreadable(item, e)] }, p), report);
+        break;
+      }
+      if (next.done) break;
+      ahead.push(pool.decodeLines(item, next.value, SOURCE)!);
+      if (ahead.length > PIECES_AHEAD_PER_WORKER * pool.size) await deliverOldest();
+    }
+    while (ahead.length > 0) await deliverOldest();
+  } finally {
+    for (const d of ahead) d.cancel();
+    await pool.close();
+  }
+  return total;
+}
+
+/** Gives runBatch the decoding already started for its one item. */
+function handing(decoding: ItemDecoding) {
+  return { decode: () => decoding, close: async () => {} };
+}
+
+/** Counts a piece's events; a piece that failed without a dead letter (a worker died) is reported here. */
+function add(total: { events: number; failed: number }, res: BatchResult, report: (line: string) => void) {
+  total.events += res.events;
+  for (const r of res.items)
+    if (r.status === 'failed') {
+      total.failed++;
+      report(`logferry: ${r.error}`);
+    }
+}
+
+/** The input's lines in pieces of about PIECE_BYTES (lines over max_line_bytes come empty, marked). */
+async function* pieces(input: Readable, limits: Limits, what: string): AsyncIterable<Line[]> {
+  let piece: Line[] = [];
+  let bytes = 0;
+  for await (const batch of readLineBatches(input, limits.max_line_bytes, what, limits)) {
+    for (const line of batch) {
+      piece.push(line);
+      bytes += line.text.length;
+      if (bytes >= PIECE_BYTES || piece.length >= PIECE_LINES) {
+        yield piece;
+        piece = [];
+        bytes = 0;
+      }
+    }
+  }
+  if (piece.length > 0) yield piece;
 }

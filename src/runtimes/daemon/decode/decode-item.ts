@@ -1,5 +1,11 @@
 import type { RawItem } from '../../../core/batch.js';
-import type { ParseContext, Parser, Transform } from '../../../core/component.js';
+import {
+  type DraftChunk,
+  isDraftList,
+  type ParseContext,
+  type Parser,
+  type Transform,
+} from '../../../core/component.js';
 import type { DecodedReject, ItemFailure } from '../../../core/decoder.js';
 import { ParseError } from '../../../core/errors.js';
 import { type EventDraft, type LogEvent, serializedDoc } from '../../../core/event.js';
@@ -92,7 +98,8 @@ export async function decodeItem(
   let failure: ItemFailure | undefined;
   try {
     if (!parser) throw new ParseError(`no parser named '${item.parser}'`, { origin: item.origin });
-    const drafts = parser.parse(item, ctx);
+    // Chunks where the parser hands them over so: a record's events without a promise each.
+    const chunks = parser.parseChunks ? parser.parseChunks(item, ctx) : parser.parse(item, ctx);
     const take = (draft: EventDraft): boolean => {
       const ev = applyTransforms(finalizeEvent(draft, item.origin, fastJson), opts.transforms);
       if (ev) out.add(ev);
@@ -102,12 +109,29 @@ export async function decodeItem(
       await send(out.take(id, false));
       return opts.cancelled();
     };
+    const takeRest = async (chunk: readonly EventDraft[], from: number): Promise<boolean> => {
+      for (let d = from; d < chunk.length; d++) if (take(chunk[d]!) && (await sendFull())) return true;
+      return false;
+    };
+    /** Takes a chunk's drafts; true once the main thread no longer wants the item (a promise only when a piece was sent). */
+    const takeChunk = (chunk: DraftChunk): boolean | Promise<boolean> => {
+      if (!isDraftList(chunk)) return take(chunk) && sendFull();
+      for (let d = 0; d < chunk.length; d++)
+        if (take(chunk[d]!)) return sendFull().then((stop) => stop || takeRest(chunk, d + 1));
+      return false;
+    };
     // As in runBatch: a parser with everything in memory yields synchronously, without a
     // promise per event.
-    if (Symbol.iterator in drafts && !(Symbol.asyncIterator in drafts)) {
-      for (const draft of drafts) if (take(draft) && (await sendFull())) return;
+    if (Symbol.iterator in chunks && !(Symbol.asyncIterator in chunks)) {
+      for (const chunk of chunks) {
+        const stop = takeChunk(chunk);
+        if (stop === true || (stop !== false && (await stop))) return;
+      }
     } else {
-      for await (const draft of drafts) if (take(draft) && (await sendFull())) return;
+      for await (const chunk of chunks) {
+        const stop = takeChunk(chunk);
+        if (stop === true || (stop !== false && (await stop))) return;
+      }
     }
   } catch (e) {
     failure = failureOf(item, e);

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../../../config/schema.js';
 import type { RawItem } from '../../../core/batch.js';
+import type { Line } from '../../../core/component.js';
 import type { DecodedChunk, Decoder, ItemDecoding, ItemFailure } from '../../../core/decoder.js';
 import { type LogEvent, type Origin, SerializedEvent } from '../../../core/event.js';
 import type { ToWorker, WireBody, WireChunk, WorkerSpec } from './wire.js';
@@ -233,14 +234,26 @@ export class DecodePool implements Decoder {
   decode(item: RawItem, source: string): ItemDecoding | undefined {
     if (this.closed || this.slots.length === 0 || !this.spec.routes[source]) return undefined;
     const wire = wireBody(item);
-    if (!wire) return undefined;
+    return wire && this.dispatch(item, source, wire.body, wire.transfer);
+  }
+
+  /**
+   * Some lines of a stream item the caller reads, for a parser that reads each line alone
+   * (Parser.parseLines): `logferry decode` splits a big file so between the workers.
+   */
+  decodeLines(item: RawItem, lines: Line[], source: string): ItemDecoding | undefined {
+    if (this.closed || this.slots.length === 0 || !this.spec.routes[source]) return undefined;
+    return this.dispatch(item, source, { kind: 'lines', lines }, []);
+  }
+
+  private dispatch(item: RawItem, source: string, body: WireBody, transfer: ArrayBuffer[]): ItemDecoding {
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.channels.size < slot.channels.size) slot = s;
     const id = this.nextId++;
     const ch = new ItemChannel(id, item.origin, slot);
-    const msg: ToWorker = { type: 'item', id, source, origin: item.origin, body: wire.body };
+    const msg: ToWorker = { type: 'item', id, source, origin: item.origin, body };
     if (item.parser !== undefined) msg.parser = item.parser;
-    slot.send(ch, msg, wire.transfer);
+    slot.send(ch, msg, transfer);
     return ch;
   }
 

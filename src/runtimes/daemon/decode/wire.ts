@@ -1,3 +1,4 @@
+import type { Line } from '../../../core/component.js';
 import type { DecodedReject, ItemFailure } from '../../../core/decoder.js';
 import type { Origin } from '../../../core/event.js';
 import type { Limits } from '../../../core/limits.js';
@@ -25,7 +26,9 @@ export interface WorkerSpec {
 export type WireBody =
   | { kind: 'bytes'; bytes: Uint8Array }
   | { kind: 'base64'; text: string }
-  | { kind: 'file'; path: string; size?: number };
+  | { kind: 'file'; path: string; size?: number }
+  /** Some lines of a stream item whose parser reads each line alone (Parser.parseLines). */
+  | { kind: 'lines'; lines: Line[] };
 
 export type ToWorker =
   | { type: 'item'; id: number; source: string; parser?: string; origin: Origin; body: WireBody }
