@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import type { BatchResult, RawItem } from '../../core/batch.js';
+import type { ItemResult, RawItem } from '../../core/batch.js';
 import type { Line, Parser } from '../../core/component.js';
 import type { ItemDecoding } from '../../core/decoder.js';
 import { defaultLimits, type Limits } from '../../core/limits.js';
 import { Metrics } from '../../core/metrics.js';
-import { type Pipeline, runBatch } from '../../core/pipeline.js';
+import { type Pipeline, runBatch, setAside, settleFailedItem } from '../../core/pipeline.js';
 import { openBody } from '../../formats/bytes.js';
 import { withEnvelopes } from '../../formats/envelope.js';
 import { readLineBatches } from '../../formats/lines.js';
@@ -62,12 +62,12 @@ const SOURCE = 'decode';
 /**
  * Turns a Lambda event (Kinesis, Firehose, SQS, CloudWatch Logs), base64 records one per line, a
  * raw base64 record or a gzip payload into NDJSON with any parser, reporting each bad part on
- * stderr. Returns how many parts were bad.
+ * stderr. Returns how many parts were bad, and how many worker threads decoded (0: this one).
  */
 export async function decode(
   file: string | undefined,
   opts: DecodeOptions,
-): Promise<{ events: number; bad: number }> {
+): Promise<{ events: number; bad: number; workers: number }> {
   const name = file && file !== '-' ? file : 'stdin';
   const load = parsers[opts.parser];
   if (!load) throw new Error(`unknown parser '${opts.parser}' (known: ${Object.keys(parsers).join(', ')})`);
@@ -88,15 +88,19 @@ export async function decode(
   };
   let item = inputItem(file, name);
   let result: { events: number; failed: number };
+  let workersUsed = 0;
   const workers = opts.workers ?? 'auto';
   if (workers === 0 || !parser.readsLinesAlone) result = await inThisThread(item, pipeline);
   else {
     const input = await peekInput(item, parser);
     item = input.item;
-    const pool = input.split ? await startPool(workers, opts.parser, pipeline) : undefined;
-    result = pool ? await inWorkers(item, pool, pipeline, opts.report) : await inThisThread(item, pipeline);
+    const pool = input.split ? await startPool(workers, opts.parser, opts.format, pipeline) : undefined;
+    workersUsed = pool?.size ?? 0;
+    result = pool
+      ? await inWorkers(item, pool, pipeline, opts.stdout, opts.report)
+      : await inThisThread(item, pipeline);
   }
-  return { events: result.events, bad: deadLetter.entries.length + result.failed };
+  return { events: result.events, bad: deadLetter.entries.length + result.failed, workers: workersUsed };
 }
 
 async function inThisThread(item: RawItem, p: Pipeline): Promise<{ events: number; failed: number }> {
@@ -128,35 +132,53 @@ function unreadable(item: RawItem, e: unknown): RawItem {
 type Pool = import('../daemon/decode/pool.js').DecodePool;
 
 /** The daemon's decode pool (loaded only here: small input never pays for it), or none on one core. */
-async function startPool(workers: 'auto' | number, parser: string, p: Pipeline): Promise<Pool | undefined> {
+async function startPool(
+  workers: 'auto' | number,
+  parser: string,
+  output: 'doc' | 'envelope',
+  p: Pipeline,
+): Promise<Pool | undefined> {
   const { DecodePool, workerCount } = await import('../daemon/decode/pool.js');
   const count = workerCount(workers);
   if (count === 0) return undefined;
   const route = { parser, options: {}, envelope: true, trustEventFields: false };
   return new DecodePool(
-    { routes: { [SOURCE]: route }, transforms: [], limits: p.limits, chunkEvents: EVENTS_PER_WRITE },
+    { routes: { [SOURCE]: route }, transforms: [], limits: p.limits, chunkEvents: EVENTS_PER_WRITE, output },
     count,
   );
 }
 
 /**
- * Reads the input's lines here and hands them to the workers a piece at a time; each piece is
- * delivered by runBatch as an item of its own, in input order, so output order, bad-line reports
- * (named by their line in the whole input) and ids are those of decoding in this thread. The
- * pieces in hand are bounded, and writing waits on stdout, so a slow reader slows the reading.
+ * Reads the input's lines here and hands them to the workers a piece at a time; the workers send
+ * back the NDJSON the stdout sink would write, which is written in input order, so output, bad-line
+ * reports (named by their line in the whole input) and ids are those of decoding in this thread.
+ * The pieces in hand are bounded and each write waits on stdout, so a slow reader slows the reading.
  */
 async function inWorkers(
   item: RawItem,
   pool: Pool,
   p: Pipeline,
+  out: Writable,
   report: (line: string) => void,
 ): Promise<{ events: number; failed: number }> {
   const ahead: ItemDecoding[] = [];
   const total = { events: 0, failed: 0 };
-  const deliverOldest = async () => {
-    const decoding = ahead.shift()!;
-    const res = await runBatch({ source: SOURCE, items: [item] }, { ...p, decoder: handing(decoding) });
-    add(total, res, report);
+  const parserName = p.route(SOURCE).parser.name;
+  const writeOldest = async () => {
+    const result: ItemResult = { ackId: item.ackId, status: 'delivered', events: 0 };
+    for await (const chunk of ahead.shift()!) {
+      if (chunk.ndjson) {
+        await write(out, chunk.ndjson.bytes);
+        total.events += chunk.ndjson.count;
+      }
+      for (const r of chunk.rejects) await setAside(item, r, parserName, p, result);
+      if (chunk.failure) await settleFailedItem(item, chunk.failure, parserName, p, result);
+    }
+    // Failed, not dead-lettered: a worker died. Nothing will read it again: it is bad input here.
+    if (result.status === 'failed') {
+      total.failed++;
+      report(`logferry: ${result.error}`);
+    }
   };
   try {
     const input = pieces(await openBody(item), p.limits, item.origin.ref)[Symbol.asyncIterator]();
@@ -166,15 +188,15 @@ async function inWorkers(
         next = await input.next();
       } catch (e) {
         // The input broke off: what was read is written, then the break reported as in this thread.
-        while (ahead.length > 0) await deliverOldest();
-        add(total, await runBatch({ source: SOURCE, items: [unreadable(item, e)] }, p), report);
+        while (ahead.length > 0) await writeOldest();
+        await runBatch({ source: SOURCE, items: [unreadable(item, e)] }, p);
         break;
       }
       if (next.done) break;
       ahead.push(pool.decodeLines(item, next.value, SOURCE)!);
-      if (ahead.length > PIECES_AHEAD_PER_WORKER * pool.size) await deliverOldest();
+      if (ahead.length > PIECES_AHEAD_PER_WORKER * pool.size) await writeOldest();
     }
-    while (ahead.length > 0) await deliverOldest();
+    while (ahead.length > 0) await writeOldest();
   } finally {
     for (const d of ahead) d.cancel();
     await pool.close();
@@ -182,19 +204,8 @@ async function inWorkers(
   return total;
 }
 
-/** Gives runBatch the decoding already started for its one item. */
-function handing(decoding: ItemDecoding) {
-  return { decode: () => decoding, close: async () => {} };
-}
-
-/** Counts a piece's events; a piece that failed without a dead letter (a worker died) is reported here. */
-function add(total: { events: number; failed: number }, res: BatchResult, report: (line: string) => void) {
-  total.events += res.events;
-  for (const r of res.items)
-    if (r.status === 'failed') {
-      total.failed++;
-      report(`logferry: ${r.error}`);
-    }
+function write(out: Writable, bytes: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => out.write(bytes, (err) => (err ? reject(err) : resolve())));
 }
 
 /** The input's lines in pieces of about PIECE_BYTES (lines over max_line_bytes come empty, marked). */

@@ -56,7 +56,9 @@ function bodyOf(b: Exclude<WireBody, { kind: 'lines' }>): ItemBody {
 }
 
 function send(p: Pending, chunk: WireChunk): Promise<void> {
-  port.postMessage(chunk, [chunk.ends.buffer, chunk.timestamps.buffer]);
+  const transfer: ArrayBuffer[] = [chunk.ends.buffer, chunk.timestamps.buffer];
+  if (chunk.ndjson) transfer.push(chunk.ndjson.bytes.buffer);
+  port.postMessage(chunk, transfer);
   if (chunk.done) return Promise.resolve();
   p.unacked++;
   if (p.unacked < AHEAD || p.cancelled) return Promise.resolve();
@@ -104,6 +106,7 @@ async function decodeNext(p: Pending): Promise<void> {
       trustEventFields: route.trustEventFields,
       transforms,
       chunkEvents: spec.chunkEvents,
+      output: spec.output,
       cancelled: () => p.cancelled,
     },
     (chunk) => send(p, chunk),

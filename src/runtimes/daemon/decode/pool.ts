@@ -110,6 +110,10 @@ function toChunk(wire: WireChunk, origin: Origin): DecodedChunk {
     start = end;
   }
   const chunk: DecodedChunk = { events, rejects: wire.rejects };
+  if (wire.ndjson) {
+    const { bytes, count } = wire.ndjson;
+    chunk.ndjson = { bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), count };
+  }
   if (wire.failure) chunk.failure = wire.failure;
   return chunk;
 }

@@ -20,6 +20,11 @@ export interface WorkerSpec {
   limits: Limits;
   /** Events per chunk sent back (the pipeline's chunk_events), so a huge file never sits whole in memory. */
   chunkEvents: number;
+  /**
+   * Send events as the NDJSON lines the stdout sink would write, in this format, instead of JSON
+   * texts with their fields: for a caller that only writes them out (`logferry decode`).
+   */
+  output?: 'doc' | 'envelope';
 }
 
 /** An item's body as it crosses to a worker: bytes are copied (small), files are opened by the worker. */
@@ -47,6 +52,8 @@ export interface WireChunk {
   ids: string[];
   datasets: string[];
   timestamps: Float64Array<ArrayBuffer>;
+  /** With WorkerSpec.output: the events as NDJSON lines, UTF-8 (json, ends and the rest are empty). */
+  ndjson?: { bytes: Uint8Array<ArrayBuffer>; count: number };
   /** Per event, when the parser kept the source event as it arrived (Duo). */
   originals?: (string | undefined)[];
   rejects: DecodedReject[];
