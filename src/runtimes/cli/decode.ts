@@ -10,8 +10,8 @@ import { openBody } from '../../formats/bytes.js';
 import { withEnvelopes } from '../../formats/envelope.js';
 import { readLineBatches } from '../../formats/lines.js';
 import { peek } from '../../parsers/aws_logs/index.js';
+import { parsers } from '../../parsers/registry.js';
 import { memoryLogger } from '../../platform/log.js';
-import { parsers } from '../../registry.js';
 import { StdoutSink } from '../../sinks/stdout/index.js';
 import { ReportingDeadLetterStore } from './memory-dead-letter.js';
 

@@ -6,9 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ItemBody, RawItem } from '../../../core/batch.js';
 import { isDraftList, type Line, type ParseContext, type Parser } from '../../../core/component.js';
+import { parsers } from '../../../parsers/registry.js';
 import { openRegularFile } from '../../../platform/fsutil.js';
-import { parsers } from '../../../registry.js';
-import { createTransform } from '../../../transforms/index.js';
 import { decodeItem } from './decode-item.js';
 import type { ToWorker, WireBody, WireChunk, WorkerSpec } from './wire.js';
 
@@ -17,7 +16,11 @@ const AHEAD = 4;
 
 const spec = workerData as WorkerSpec;
 const port = parentPort!;
-const transforms = spec.transforms.map(createTransform);
+// Loaded only when there are transforms: their schemas and regex engine are most of a start-up.
+const transforms =
+  spec.transforms.length === 0
+    ? []
+    : spec.transforms.map((await import('../../../transforms/index.js')).createTransform);
 const parserCache = new Map<string, Promise<Parser | undefined>>();
 
 interface Pending {
