@@ -52,11 +52,15 @@ function inputItem(file: string | undefined, name: string): RawItem {
 const EVENTS_PER_WRITE = 500;
 /** Smaller input is decoded in this thread: starting workers would cost more than they save. */
 const SPLIT_MIN_BYTES = 1 << 20;
-/** A worker is handed this many bytes of lines at a time (or PIECE_LINES lines, if fewer). */
-const PIECE_BYTES = 256 << 10;
-const PIECE_LINES = 4096;
-/** Pieces handed out and not yet written, per worker: keeps both busy, bounds memory. */
-const PIECES_AHEAD_PER_WORKER = 2;
+/**
+ * A worker is handed this many bytes of lines at a time (or PIECE_LINES lines, if fewer): small
+ * enough that a piece's events fit in the chunks a worker may send ahead (AHEAD in
+ * decode-worker.ts), so a worker never waits on the main thread still writing an older piece.
+ */
+const PIECE_BYTES = 64 << 10;
+const PIECE_LINES = 1024;
+/** Pieces handed out and not yet written, per worker: keeps every worker busy, bounds memory. */
+const PIECES_AHEAD_PER_WORKER = 4;
 const SOURCE = 'decode';
 
 /**
