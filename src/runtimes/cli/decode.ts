@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import type { ItemResult, RawItem } from '../../core/batch.js';
 import type { Line, Parser } from '../../core/component.js';
@@ -75,36 +75,49 @@ export async function decode(
   const name = file && file !== '-' ? file : 'stdin';
   const load = parsers[opts.parser];
   if (!load) throw new Error(`unknown parser '${opts.parser}' (known: ${Object.keys(parsers).join(', ')})`);
+  const given = opts.limits ?? defaultLimits;
+  // One local input is one record, as large as a whole document may inflate.
+  const limits = { ...given, max_record_bytes: Math.max(given.max_record_bytes, given.max_inflated_bytes) };
+  const workers = opts.workers ?? 'auto';
+  // A big file's workers start while the parser loads and the file's head is read.
+  const early = workers !== 0 && isBigFile(file) ? startPool(workers, opts, limits) : undefined;
   // Envelopes (Kinesis, Firehose, SQS, CloudWatch Logs events; base64 lines) wrap any payload.
   const parser = withEnvelopes((await load()).create({}));
   const deadLetter = new ReportingDeadLetterStore(opts.report);
-  const limits = opts.limits ?? defaultLimits;
   const pipeline: Pipeline = {
     route: () => ({ parser, sinks: [new StdoutSink('stdout', opts.format, opts.stdout)] }),
     parser: async () => undefined,
     transforms: [],
     deadLetter,
-    // One local input is one record, as large as a whole document may inflate.
-    limits: { ...limits, max_record_bytes: Math.max(limits.max_record_bytes, limits.max_inflated_bytes) },
+    limits,
     delivery: { maxAttempts: 1, backoff: { baseMs: 0, maxMs: 0 }, chunkEvents: EVENTS_PER_WRITE },
     log: memoryLogger(),
     metrics: new Metrics(),
   };
   let item = inputItem(file, name);
-  let result: { events: number; failed: number };
-  let workersUsed = 0;
-  const workers = opts.workers ?? 'auto';
-  if (workers === 0 || !parser.readsLinesAlone) result = await inThisThread(item, pipeline);
-  else {
+  let pool: Pool | undefined;
+  if (workers !== 0 && parser.readsLinesAlone) {
     const input = await peekInput(item, parser);
     item = input.item;
-    const pool = input.split ? await startPool(workers, opts.parser, opts.format, pipeline) : undefined;
-    workersUsed = pool?.size ?? 0;
-    result = pool
-      ? await inWorkers(item, pool, pipeline, opts.stdout, opts.report)
-      : await inThisThread(item, pipeline);
+    if (input.split) pool = await (early ?? startPool(workers, opts, limits));
   }
-  return { events: result.events, bad: deadLetter.entries.length + result.failed, workers: workersUsed };
+  if (!pool) await (await early)?.close();
+  const result = pool
+    ? await inWorkers(item, pool, pipeline, opts.stdout, opts.report)
+    : await inThisThread(item, pipeline);
+  return { events: result.events, bad: deadLetter.entries.length + result.failed, workers: pool?.size ?? 0 };
+}
+
+/** A regular file over SPLIT_MIN_BYTES (standard input is judged by its head alone). */
+function isBigFile(file: string | undefined): boolean {
+  if (file === undefined || file === '-') return false;
+  try {
+    const st = statSync(file);
+    return st.isFile() && st.size >= SPLIT_MIN_BYTES;
+  } catch {
+    // Reading it will say what is wrong, in its own words.
+    return false;
+  }
 }
 
 async function inThisThread(item: RawItem, p: Pipeline): Promise<{ events: number; failed: number }> {
@@ -135,21 +148,23 @@ function unreadable(item: RawItem, e: unknown): RawItem {
 
 type Pool = import('../daemon/decode/pool.js').DecodePool;
 
-/** The daemon's decode pool (loaded only here: small input never pays for it), or none on one core. */
+/**
+ * The daemon's decode pool (loaded only here: small input never pays for it), its workers started
+ * at once, or none on one core.
+ */
 async function startPool(
   workers: 'auto' | number,
-  parser: string,
-  output: 'doc' | 'envelope',
-  p: Pipeline,
+  opts: Pick<DecodeOptions, 'parser' | 'format'>,
+  limits: Limits,
 ): Promise<Pool | undefined> {
   const { DecodePool, workerCount } = await import('../daemon/decode/pool.js');
   const count = workerCount(workers);
   if (count === 0) return undefined;
-  const route = { parser, options: {}, envelope: true, trustEventFields: false };
-  return new DecodePool(
-    { routes: { [SOURCE]: route }, transforms: [], limits: p.limits, chunkEvents: EVENTS_PER_WRITE, output },
-    count,
-  );
+  const route = { parser: opts.parser, options: {}, envelope: true, trustEventFields: false };
+  const spec = { routes: { [SOURCE]: route }, transforms: [], limits, chunkEvents: EVENTS_PER_WRITE };
+  const pool = new DecodePool({ ...spec, output: opts.format }, count);
+  pool.warm();
+  return pool;
 }
 
 /**

@@ -235,6 +235,11 @@ export class DecodePool implements Decoder {
     return this.slots.length;
   }
 
+  /** Starts every worker now, before there is work, so their start-up overlaps the caller's. */
+  warm(): void {
+    for (const s of this.slots) s.start().unref();
+  }
+
   decode(item: RawItem, source: string): ItemDecoding | undefined {
     if (this.closed || this.slots.length === 0 || !this.spec.routes[source]) return undefined;
     const wire = wireBody(item);
