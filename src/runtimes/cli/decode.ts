@@ -62,6 +62,11 @@ const PIECE_LINES = 1024;
 /** Pieces handed out and not yet written, per worker: keeps every worker busy, bounds memory. */
 const PIECES_AHEAD_PER_WORKER = 4;
 const SOURCE = 'decode';
+/**
+ * A worker's young generation, below Node's default. Peak RSS with 2 workers went from ~225 to
+ * ~185 MB on 200,000 events, CPU time unchanged within noise (8 MB cost 30 % more CPU).
+ */
+const WORKER_HEAP = { maxYoungGenerationSizeMb: 16 };
 
 /**
  * Turns a Lambda event (Kinesis, Firehose, SQS, CloudWatch Logs), base64 records one per line, a
@@ -162,7 +167,7 @@ async function startPool(
   if (count === 0) return undefined;
   const route = { parser: opts.parser, options: {}, envelope: true, trustEventFields: false };
   const spec = { routes: { [SOURCE]: route }, transforms: [], limits, chunkEvents: EVENTS_PER_WRITE };
-  const pool = new DecodePool({ ...spec, output: opts.format }, count);
+  const pool = new DecodePool({ ...spec, output: opts.format }, count, WORKER_HEAP);
   pool.warm();
   return pool;
 }

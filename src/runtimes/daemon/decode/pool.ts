@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { type ResourceLimits, Worker } from 'node:worker_threads';
 import type { Config } from '../../../config/schema.js';
 import type { RawItem } from '../../../core/batch.js';
 import type { Line } from '../../../core/component.js';
@@ -66,13 +66,14 @@ function tsxEsmApi(pkgJson: string): string {
  * The worker's code: the bundled file beside dist/cli.mjs, or (tests, LOGFERRY_FROM_SOURCE) the
  * TypeScript source, started by a line that first registers tsx in the worker.
  */
-function startWorker(spec: WorkerSpec): Worker {
+function startWorker(spec: WorkerSpec, limits: ResourceLimits | undefined): Worker {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./decode-worker.mjs', here), { workerData: spec });
+  if (!here.endsWith('.ts'))
+    return new Worker(new URL('./decode-worker.mjs', here), { workerData: spec, resourceLimits: limits });
   const tsx = pathToFileURL(tsxEsmApi(createRequire(here).resolve('tsx/package.json'))).href;
   const entry = new URL('./decode-worker.ts', here).href;
   const boot = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(boot, { eval: true, workerData: spec });
+  return new Worker(boot, { eval: true, workerData: spec, resourceLimits: limits });
 }
 
 /** An item's body as it is sent to a worker, or undefined when it is not worth sending. */
@@ -167,11 +168,14 @@ class Slot {
   readonly channels = new Map<number, ItemChannel>();
   private worker: Worker | undefined;
 
-  constructor(private readonly spec: WorkerSpec) {}
+  constructor(
+    private readonly spec: WorkerSpec,
+    private readonly limits: ResourceLimits | undefined,
+  ) {}
 
   start(): Worker {
     if (this.worker) return this.worker;
-    const w = startWorker(this.spec);
+    const w = startWorker(this.spec, this.limits);
     w.on('message', (wire: WireChunk) => {
       const ch = this.channels.get(wire.id);
       if (!ch) return;
@@ -227,8 +231,10 @@ export class DecodePool implements Decoder {
   constructor(
     private readonly spec: WorkerSpec,
     size: number,
+    /** Each worker's heap limits (Node's defaults when unset). */
+    limits?: ResourceLimits,
   ) {
-    this.slots = Array.from({ length: size }, () => new Slot(spec));
+    this.slots = Array.from({ length: size }, () => new Slot(spec, limits));
   }
 
   get size(): number {
