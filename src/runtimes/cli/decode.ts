@@ -11,7 +11,7 @@ import { withEnvelopes } from '../../formats/envelope.js';
 import { readLineBatches } from '../../formats/lines.js';
 import { peek } from '../../parsers/aws_logs/index.js';
 import { parsers } from '../../parsers/registry.js';
-import { memoryLogger } from '../../platform/log.js';
+import { memoryLogger } from '../../platform/memory-log.js';
 import { StdoutSink } from '../../sinks/stdout/index.js';
 import { ReportingDeadLetterStore } from './memory-dead-letter.js';
 
