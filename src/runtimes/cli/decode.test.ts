@@ -127,6 +127,27 @@ describe('decode', () => {
       expect(split.out).toEqual(here.out);
     });
 
+    it('decodes a big input that is one document in this thread (a Kinesis event, pretty-printed)', async () => {
+      const r = rng(9);
+      const Records = Array.from({ length: 120 }, (_, i) => ({
+        eventID: `shardId-000000000000:4959${i}`,
+        kinesis: {
+          data: gzipJson(subscriptionMessage({ kind: 'vpc', count: 200, start: 1.764e12 + i, r })).toString(
+            'base64',
+          ),
+          sequenceNumber: `4959${i}`,
+          partitionKey: 'k',
+        },
+      }));
+      const file = join(dir, 'event.json');
+      await writeFile(file, JSON.stringify({ Records }, null, 2));
+      const here = await run(file, { workers: 0 });
+      const split = await run(file, { workers: 2 });
+      expect(split.reports).toEqual([]);
+      expect(split.res).toEqual({ events: 24_000, bad: 0, workers: 0 });
+      expect(split.out).toEqual(here.out);
+    });
+
     it('decodes small input in this thread: starting workers would cost more', async () => {
       const file = join(dir, 'small.b64');
       const r = rng(5);

@@ -102,7 +102,7 @@ export async function decode(
   let item = inputItem(file, name);
   let pool: Pool | undefined;
   if (workers !== 0 && parser.readsLinesAlone) {
-    const input = await peekInput(item, parser);
+    const input = await peekInput(item, parser, name !== 'stdin');
     item = input.item;
     if (input.split) pool = await (early ?? startPool(workers, opts, limits));
   }
@@ -132,9 +132,14 @@ async function inThisThread(item: RawItem, p: Pipeline): Promise<{ events: numbe
 
 /**
  * Reads the first MB to decide: input that large whose parser reads each line alone is split
- * between workers. The item returned goes on from what was read.
+ * between workers. The item returned goes on from what was read, or for a file not split, is the
+ * file again (a parser may read it twice: a document's first line, then the whole document).
  */
-async function peekInput(item: RawItem, parser: Parser): Promise<{ item: RawItem; split: boolean }> {
+async function peekInput(
+  item: RawItem,
+  parser: Parser,
+  reopenable: boolean,
+): Promise<{ item: RawItem; split: boolean }> {
   let head: Buffer;
   let all: Readable;
   try {
@@ -144,7 +149,10 @@ async function peekInput(item: RawItem, parser: Parser): Promise<{ item: RawItem
     return { item: unreadable(item, e), split: false };
   }
   const peeked: RawItem = { ...item, body: { kind: 'stream', open: async () => all } };
-  return { item: peeked, split: head.length >= SPLIT_MIN_BYTES && parser.readsLinesAlone!(peeked, head) };
+  const split = head.length >= SPLIT_MIN_BYTES && parser.readsLinesAlone!(peeked, head);
+  if (split || !reopenable) return { item: peeked, split };
+  all.destroy();
+  return { item, split };
 }
 
 function unreadable(item: RawItem, e: unknown): RawItem {
