@@ -1,5 +1,4 @@
 import { createReadStream, statSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { ItemResult, RawItem } from '../../core/batch.js';
 import type { Line, Parser } from '../../core/component.js';
@@ -21,7 +20,7 @@ export interface DecodeOptions {
   format: 'doc' | 'envelope';
   /**
    * Worker threads for big line-oriented input (base64 records, JSON lines): `auto` is one per
-   * core (none on one core or when every core is busy), 0 decodes in this thread. Default auto.
+   * core (none on one core), 0 decodes in this thread. Default auto.
    */
   workers?: 'auto' | number;
   limits?: Limits;
@@ -172,22 +171,13 @@ async function startPool(
   limits: Limits,
 ): Promise<Pool | undefined> {
   const { DecodePool, workerCount } = await import('../daemon/decode/pool.js');
-  const count = workers === 'auto' && noSpareCore() ? 0 : workerCount(workers);
+  const count = workerCount(workers);
   if (count === 0) return undefined;
   const route = { parser: opts.parser, options: {}, envelope: true, trustEventFields: false };
   const spec = { routes: { [SOURCE]: route }, transforms: [], limits, chunkEvents: EVENTS_PER_WRITE };
   const pool = new DecodePool({ ...spec, output: opts.format }, count, WORKER_HEAP);
   pool.warm();
   return pool;
-}
-
-/**
- * `auto` starts no workers on a machine whose cores are all busy already (1-minute load average at
- * least the cores): there they only add their cost (25–35 % more CPU time measured) and the other
- * work keeps the second core, so one thread is as fast or faster.
- */
-function noSpareCore(): boolean {
-  return loadavg()[0]! >= availableParallelism();
 }
 
 /**
