@@ -2,8 +2,9 @@
  * `logferry decode FILE > out.ndjson` end to end, as a user runs it on a file of base64
  * CloudWatch Logs records (one a line), against the raw Node loop and the central-logging
  * Lambda's Python loop on the same file. The CLI runs as its own process, start-up included.
- * BENCH_RECORDS sets the records (default 1000 of 200 events: 1 M events, half VPC flow lines,
- * half JSON application logs, as in the issue that asked for this line).
+ * BENCH_RECORDS sets the records (default 1000 of 200 events: 200,000 events, half VPC flow lines,
+ * half JSON application logs, as in the issue that asked for this line). The CLI runs as users
+ * run it (`--workers auto`) and, for comparison, in one thread (`--workers 0`, the one_thread_* fields).
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, createReadStream, openSync, rmSync, writeFileSync } from 'node:fs';
@@ -54,7 +55,7 @@ async function countLines(path: string): Promise<number> {
   return n;
 }
 
-function cli(): { seconds: number; cpuSeconds: number; peakRssMb: number } {
+function cli(extra: string[] = []): { seconds: number; cpuSeconds: number; peakRssMb: number } {
   const out = openSync(output, 'w');
   try {
     // The child reports its own peak RSS from an exit hook (report-rss.mjs).
@@ -64,6 +65,7 @@ function cli(): { seconds: number; cpuSeconds: number; peakRssMb: number } {
       join(here, 'report-rss.mjs'),
       join(here, '..', 'bin', 'logferry.mjs'),
       'decode',
+      ...extra,
       input,
     ];
     const res = spawnSync(process.execPath, args, {
@@ -82,17 +84,21 @@ function cli(): { seconds: number; cpuSeconds: number; peakRssMb: number } {
   }
 }
 
+/** Best wall and CPU time of two runs, and the higher peak RSS. */
+function bestOfTwo(extra: string[] = []) {
+  const runs = [cli(extra), cli(extra)];
+  return {
+    seconds: Math.min(...runs.map((r) => r.seconds)),
+    cpuSeconds: Math.min(...runs.map((r) => r.cpuSeconds)),
+    peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
+  };
+}
+
 rawNode();
 const base = await measure(async () => rawNode());
-let best = Infinity;
-let bestCpu = Infinity;
-let peak = 0;
-for (let i = 0; i < 2; i++) {
-  const run = cli();
-  best = Math.min(best, run.seconds);
-  bestCpu = Math.min(bestCpu, run.cpuSeconds);
-  peak = Math.max(peak, run.peakRssMb);
-}
+// As a user runs it (workers: auto), and in one thread (--workers 0) beside it, in the same minute.
+const oneThread = bestOfTwo(['--workers', '0']);
+const { seconds: best, cpuSeconds: bestCpu, peakRssMb: peak } = bestOfTwo();
 const written = await countLines(output);
 rmSync(output, { force: true });
 if (written !== total) throw new Error(`decode wrote ${written} of ${total} events`);
@@ -102,6 +108,9 @@ const line = result('decode_cli', total, best, base.value, base.seconds, peak, {
   records,
   target_vs_python: 1.2,
   cpu_seconds: Math.round(bestCpu * 100) / 100,
+  one_thread_events_per_s: Math.round(total / oneThread.seconds),
+  one_thread_cpu_seconds: Math.round(oneThread.cpuSeconds * 100) / 100,
+  one_thread_peak_rss_mb: oneThread.peakRssMb,
 });
 console.log(
   JSON.stringify({ ...line, ...vsPython(line.events_per_s, py), ...cpuVsPython(total, bestCpu, py) }),

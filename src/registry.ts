@@ -4,7 +4,7 @@
  * config uses. Adding a component = its folder + one line here.
  */
 import type { z } from 'zod';
-import type { DeadLetterStore, Parser, Sink, Source, StateStore } from './core/component.js';
+import type { DeadLetterStore, Sink, Source, StateStore } from './core/component.js';
 import type { Deps } from './core/contracts.js';
 import { fileDeadLetterSchema } from './deadletter/file/schema.js';
 import { s3DeadLetterSchema } from './deadletter/s3/schema.js';
@@ -64,21 +64,11 @@ export const deadLetterStores = {
   s3: { schema: s3DeadLetterSchema, load: () => import('./deadletter/s3/index.js') },
 } satisfies Record<string, Entry<DeadLetterStore>>;
 
-/** Parsers take free-form options (validated by each parser), so they register without a schema. */
-export const parsers: Record<string, () => Promise<{ create: (opts: Record<string, unknown>) => Parser }>> = {
-  auto: () => import('./parsers/auto/index.js'),
-  cloudwatch_logs: () => import('./parsers/cloudwatch_logs/index.js'),
-  json_lines: () => import('./parsers/json_lines/index.js'),
-  duo_auth: () => import('./parsers/duo_auth/index.js'),
-  duo_admin: () => import('./parsers/duo_admin/index.js'),
-  duo_telephony: () => import('./parsers/duo_telephony/index.js'),
-  cloudtrail: () => import('./parsers/cloudtrail/index.js'),
-  elb_classic: () => import('./parsers/elb_classic/index.js'),
-  alb: () => import('./parsers/alb/index.js'),
-  nlb: () => import('./parsers/nlb/index.js'),
-  aws_logs: () => import('./parsers/aws_logs/index.js'),
-  s3_notification: () => import('./parsers/s3_notification/index.js'),
-};
+/**
+ * Parsers take free-form options (validated by each parser), so they register without a schema;
+ * they sit apart so `decode` and decode workers start without every component's schema.
+ */
+export { parsers } from './parsers/registry.js';
 
 export async function createComponent<T>(
   registry: Record<string, Entry<T>>,

@@ -33,6 +33,26 @@ export interface Parser {
    * yielded value costs a promise per layer: per record instead of per event, that cost goes.
    */
   parseChunks?(item: RawItem, ctx: ParseContext): AsyncIterable<DraftChunk> | Iterable<DraftChunk>;
+  /**
+   * Optional, with parseLines: whether `parse` reads this stream item (whose first bytes are
+   * `head`) a line at a time, each line on its own, so runs of its lines may be parsed apart (in
+   * worker threads: `logferry decode` on a big file).
+   */
+  readsLinesAlone?(item: RawItem, head: Buffer): boolean;
+  /**
+   * The drafts of some lines of an item `readsLinesAlone` accepted: what `parse` makes of them in
+   * that item, in order, bad lines set aside through `ctx.reject` as `parse` does.
+   */
+  parseLines?(item: RawItem, lines: readonly Line[], ctx: ParseContext): AsyncIterable<DraftChunk>;
+}
+
+/** One line of a line-oriented item. */
+export interface Line {
+  /** 1-based line number. */
+  no: number;
+  text: string;
+  /** Set when the line was longer than the limit; `text` is then empty. */
+  oversize?: number;
 }
 
 /** Returns the event (possibly changed) or null to drop it. Pure; never does I/O. */

@@ -30,6 +30,11 @@ export interface DecodedReject {
 export interface DecodedChunk {
   /** Finalized and transformed: ready for rules and sinks. */
   events: LogEvent[];
+  /**
+   * Instead of `events`, from a decoder asked for output text (`logferry decode`, which only
+   * writes events out): them as NDJSON lines, ready to write.
+   */
+  ndjson?: { bytes: Buffer; count: number };
   rejects: DecodedReject[];
   failure?: ItemFailure;
 }

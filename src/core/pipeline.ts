@@ -216,6 +216,8 @@ class BatchRun {
     const result = this.results[i]!;
     const parserName = item.parser ?? this.route.parser.name;
     for await (const chunk of decoding) {
+      // Text is for a caller that writes it out itself; here it would be lost.
+      if (chunk.ndjson) throw new Error('runBatch takes events, not NDJSON text, from a decoder');
       for (const ev of chunk.events) if (this.take(ev, i)) await this.flush();
       for (const r of chunk.rejects) await setAside(item, r, parserName, this.p, result);
       if (chunk.failure) await settleFailedItem(item, chunk.failure, parserName, this.p, result);
@@ -295,7 +297,8 @@ export function rejectOf(
   return { ref: part.ref, line, data };
 }
 
-async function setAside(
+/** Dead-letters a part of an item a decoder rejected (the item goes on). */
+export async function setAside(
   item: RawItem,
   r: DecodedReject,
   parserName: string,
@@ -324,7 +327,8 @@ function deadLetterItem(item: RawItem, e: unknown, parserName: string, p: Pipeli
   return settleFailedItem(item, failureOf(item, e), parserName, p, result, e);
 }
 
-async function settleFailedItem(
+/** An item that could not be read to its end: failed (to be read again) or dead-lettered. */
+export async function settleFailedItem(
   item: RawItem,
   failure: ItemFailure,
   parserName: string,

@@ -3,12 +3,12 @@ import type { ItemBody, RawItem } from '../core/batch.js';
 import { type DraftChunk, isDraftList, type ParseContext, type Parser } from '../core/component.js';
 import { ParseError } from '../core/errors.js';
 import type { EventDraft } from '../core/event.js';
-import { maybeGunzip } from '../core/limits.js';
+import { isGzip, maybeGunzip } from '../core/limits.js';
 import { sniffFormat } from '../parsers/aws_logs/detect.js';
 import { headText, peek } from '../parsers/aws_logs/index.js';
 import { cloudWatchLogsEventSchema } from '../parsers/cloudwatch_logs/schema.js';
 import { bodyBytes, openBody } from './bytes.js';
-import { itemLines } from './lines.js';
+import { fittingLines, itemLines, type Line } from './lines.js';
 
 /** One payload inside an envelope, with the coordinates a user can search for. */
 export interface EnvelopePart {
@@ -208,13 +208,28 @@ export class EnvelopeParser implements Parser {
         : chunksOf(this.inner, { ...item, body: { kind: 'bytes', bytes } }, ctx);
       return;
     }
-    const firstLine = text.slice(0, text.search(/\r?\n|$/));
-    if (BASE64_LINE.test(firstLine)) {
+    if (isBase64Lines(text)) {
       yield* parseParts(this.inner, item, base64Lines(reopened, ctx), ctx);
       return;
     }
     yield* chunksOf(this.inner, reopened, ctx);
   }
+
+  /** Base64 records one a line (see parseChunks), not gzipped: each line is a record of its own. */
+  readsLinesAlone(item: RawItem, head: Buffer): boolean {
+    if (item.body.kind !== 'stream' || isGzip(head)) return false;
+    const text = headText(head).trimStart();
+    return !(ENVELOPE_KEYS.test(text) && !sniffFormat(text)) && isBase64Lines(text);
+  }
+
+  /** See Parser.parseLines: each line a base64 record, as parseChunks reads them. */
+  async *parseLines(item: RawItem, lines: readonly Line[], ctx: ParseContext): AsyncIterable<DraftChunk> {
+    yield* parseParts(this.inner, item, linesAsParts(await fittingLines(lines, ctx)), ctx);
+  }
+}
+
+function isBase64Lines(head: string): boolean {
+  return BASE64_LINE.test(head.slice(0, head.search(/\r?\n|$/)));
 }
 
 function envelopeOf(bytes: Buffer, ctx: ParseContext): EnvelopePart[] | undefined {
@@ -228,7 +243,11 @@ function envelopeOf(bytes: Buffer, ctx: ParseContext): EnvelopePart[] | undefine
 }
 
 async function* base64Lines(item: RawItem, ctx: ParseContext): AsyncIterable<EnvelopePart> {
-  for await (const line of itemLines(item, ctx)) {
+  for await (const line of itemLines(item, ctx)) yield* linesAsParts([line]);
+}
+
+function* linesAsParts(lines: readonly Line[]): Iterable<EnvelopePart> {
+  for (const line of lines) {
     const text = line.text.trim();
     if (text !== '') yield { ref: `line ${line.no}`, body: { kind: 'base64', text } };
   }

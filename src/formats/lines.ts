@@ -1,18 +1,12 @@
 import type { Readable } from 'node:stream';
 import type { RawItem } from '../core/batch.js';
-import type { ParseContext } from '../core/component.js';
+import type { Line, ParseContext } from '../core/component.js';
 import { LimitError, ParseError } from '../core/errors.js';
 import { defaultLimits } from '../core/limits.js';
 import { openBody } from './bytes.js';
 import { decodedChunks, type InflateLimits } from './decode.js';
 
-export interface Line {
-  /** 1-based line number. */
-  no: number;
-  text: string;
-  /** Set when the line was longer than the limit; `text` is then empty. */
-  oversize?: number;
-}
+export type { Line };
 
 /**
  * Streams a body as lines, gunzipping when it starts with the gzip magic. Memory stays at one
@@ -105,21 +99,26 @@ export async function* itemLines(item: RawItem, ctx: ParseContext): AsyncIterabl
 }
 
 /** itemLines a decoded chunk at a time (see readLineBatches). */
-export async function* itemLineBatches(item: RawItem, ctx: ParseContext): AsyncIterable<Line[]> {
+export async function* itemLineBatches(item: RawItem, ctx: ParseContext): AsyncIterable<readonly Line[]> {
   const max = ctx.limits.max_line_bytes;
   for await (const batch of readLineBatches(await openBody(item), max, item.origin.ref, ctx.limits)) {
-    let kept = batch;
-    if (batch.some((l) => l.oversize)) {
-      kept = [];
-      for (const line of batch) {
-        if (!line.oversize) kept.push(line);
-        else
-          await ctx.reject(
-            { ref: `line ${line.no}` },
-            new LimitError(`line ${line.no} is ${line.oversize} bytes, over the ${max}-byte limit`),
-          );
-      }
-    }
+    const kept = await fittingLines(batch, ctx);
     if (kept.length > 0) yield kept;
   }
+}
+
+/** The lines within max_line_bytes; each longer one is set aside (`ctx.reject`). */
+export async function fittingLines(batch: readonly Line[], ctx: ParseContext): Promise<readonly Line[]> {
+  if (!batch.some((l) => l.oversize)) return batch;
+  const max = ctx.limits.max_line_bytes;
+  const kept: Line[] = [];
+  for (const line of batch) {
+    if (!line.oversize) kept.push(line);
+    else
+      await ctx.reject(
+        { ref: `line ${line.no}` },
+        new LimitError(`line ${line.no} is ${line.oversize} bytes, over the ${max}-byte limit`),
+      );
+  }
+  return kept;
 }

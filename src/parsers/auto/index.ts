@@ -7,7 +7,7 @@ import { checkRecordSize, decodeBase64, isGzip, maybeGunzip } from '../../core/l
 import { bodyBytes, openBody } from '../../formats/bytes.js';
 import { assertText } from '../../formats/decode.js';
 import { envelopeParts } from '../../formats/envelope.js';
-import { itemLines, type Line } from '../../formats/lines.js';
+import { fittingLines, itemLines, type Line } from '../../formats/lines.js';
 import { formatFromKey, sniffFormat } from '../aws_logs/detect.js';
 import { awsLogParser, headText, peek } from '../aws_logs/index.js';
 import { looksLikeSubscription, subscriptionEvents, validateSubscription } from '../cloudwatch_logs/index.js';
@@ -59,6 +59,27 @@ export class AutoParser implements Parser {
       return;
     }
     yield* this.fromFile(item, ctx);
+  }
+
+  /**
+   * fromFile reads a file a line at a time, each line alone (fromLine), unless its name or first
+   * bytes say an AWS log file, or it starts as one JSON document (a first line that does not parse).
+   */
+  readsLinesAlone(item: RawItem, head: Buffer): boolean {
+    if (item.body.kind !== 'stream' || isGzip(head)) return false;
+    if (formatFromKey(String(item.origin.attrs?.key ?? item.origin.ref))) return false;
+    const text = headText(head);
+    if (sniffFormat(text)) return false;
+    const start = text.trimStart();
+    if (!start.startsWith('{') && !start.startsWith('[')) return true;
+    const nl = start.indexOf('\n');
+    // A first line longer than the head cannot be told from the start of a document.
+    return nl !== -1 && parsesAsJson(start.slice(0, nl).trim());
+  }
+
+  /** See Parser.parseLines: fromLine on each, as fromStream does after the first line. */
+  async *parseLines(item: RawItem, lines: readonly Line[], ctx: ParseContext): AsyncIterable<DraftChunk> {
+    for (const line of await fittingLines(lines, ctx)) yield* this.fromLine(line, item, ctx);
   }
 
   /**

@@ -11,6 +11,7 @@ import { ParseError } from '../../../core/errors.js';
 import { type EventDraft, type LogEvent, serializedDoc } from '../../../core/event.js';
 import type { Limits } from '../../../core/limits.js';
 import { applyTransforms, failureOf, finalizeEvent, rejectOf } from '../../../core/pipeline.js';
+import { toNdjson } from '../../../sinks/stdout/index.js';
 import type { WireChunk } from './wire.js';
 
 export interface ItemDecodeOptions {
@@ -18,6 +19,8 @@ export interface ItemDecodeOptions {
   trustEventFields: boolean;
   transforms: readonly Transform[];
   chunkEvents: number;
+  /** See WorkerSpec.output. */
+  output?: 'doc' | 'envelope';
   /** True once the main thread no longer wants this item. */
   cancelled(): boolean;
 }
@@ -28,9 +31,17 @@ export interface ItemDecodeOptions {
  * cache cost much less; 2,000-event chunks (about 1.2 MB) made the inbox path ~10 % dearer in CPU.
  */
 export const WIRE_CHUNK_CHARS = 64 * 1024;
+interface Builder {
+  readonly size: number;
+  /** Characters of JSON text collected so far (0 where the chunk is cut by events alone). */
+  readonly chars: number;
+  rejects: DecodedReject[];
+  add(ev: LogEvent): void;
+  take(id: number, done: boolean, failure?: ItemFailure): WireChunk;
+}
 
 /** Collects events as JSON texts plus the few fields the main thread needs beside them. */
-class ChunkBuilder {
+class ChunkBuilder implements Builder {
   private texts: string[] = [];
   /** Characters of JSON text collected so far. */
   chars = 0;
@@ -85,6 +96,48 @@ class ChunkBuilder {
 }
 
 /**
+ * Collects events as the lines the stdout sink writes (its own toNdjson), encoded here: the main
+ * thread only writes them, and the bytes cross without a copy.
+ */
+class NdjsonBuilder implements Builder {
+  private events: LogEvent[] = [];
+  rejects: DecodedReject[] = [];
+  readonly chars = 0;
+
+  constructor(private readonly format: 'doc' | 'envelope') {}
+
+  get size(): number {
+    return this.events.length;
+  }
+
+  add(ev: LogEvent): void {
+    this.events.push(ev);
+  }
+
+  take(id: number, done: boolean, failure?: ItemFailure): WireChunk {
+    const text = toNdjson(this.events, this.format);
+    // Its own ArrayBuffer (not Buffer's shared pool), so it can be transferred.
+    const bytes = new Uint8Array(Buffer.byteLength(text));
+    Buffer.from(bytes.buffer).write(text);
+    const chunk: WireChunk = {
+      id,
+      json: '',
+      ends: new Uint32Array(0),
+      ids: [],
+      datasets: [],
+      timestamps: new Float64Array(0),
+      ndjson: { bytes, count: this.events.length },
+      rejects: this.rejects,
+      done,
+    };
+    if (failure) chunk.failure = failure;
+    this.events = [];
+    this.rejects = [];
+    return chunk;
+  }
+}
+
+/**
  * What runBatch's parse step does for one item (parse, finalize, transform), with the events
  * sent on as JSON texts in chunks of `chunkEvents` events or WIRE_CHUNK_CHARS characters, whichever
  * comes first; `send` resolves when another chunk may go.
@@ -98,7 +151,7 @@ export async function decodeItem(
   opts: ItemDecodeOptions,
   send: (chunk: WireChunk) => Promise<void>,
 ): Promise<void> {
-  const out = new ChunkBuilder();
+  const out: Builder = opts.output ? new NdjsonBuilder(opts.output) : new ChunkBuilder();
   // The parser's fixed-shape serializer is only right for the doc it built: not after transforms.
   const fastJson = opts.transforms.length === 0;
   const ctx: ParseContext = {

@@ -8,10 +8,9 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ItemBody, RawItem } from '../../../core/batch.js';
-import type { Parser } from '../../../core/component.js';
+import { isDraftList, type Line, type ParseContext, type Parser } from '../../../core/component.js';
+import { parsers } from '../../../parsers/registry.js';
 import { openRegularFile } from '../../../platform/fsutil.js';
-import { parsers } from '../../../registry.js';
-import { createTransform } from '../../../transforms/index.js';
 import { decodeItem } from './decode-item.js';
 import type { ToWorker, WireBody, WireChunk, WorkerSpec } from './wire.js';
 
@@ -27,7 +26,11 @@ const OPEN_ITEMS = 4;
 
 const spec = workerData as WorkerSpec;
 const port = parentPort!;
-const transforms = spec.transforms.map(createTransform);
+// Loaded only when there are transforms: their schemas and regex engine are most of a start-up.
+const transforms =
+  spec.transforms.length === 0
+    ? []
+    : spec.transforms.map((await import('../../../transforms/index.js')).createTransform);
 const parserCache = new Map<string, Promise<Parser | undefined>>();
 
 interface Pending {
@@ -63,7 +66,7 @@ function loadParser(source: string, override: string | undefined): Promise<Parse
   return p;
 }
 
-function bodyOf(b: WireBody): ItemBody {
+function bodyOf(b: Exclude<WireBody, { kind: 'lines' }>): ItemBody {
   if (b.kind === 'bytes')
     return { kind: 'bytes', bytes: Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength) };
   if (b.kind === 'base64') return b;
@@ -71,7 +74,9 @@ function bodyOf(b: WireBody): ItemBody {
 }
 
 function send(p: Pending, chunk: WireChunk): Promise<void> {
-  port.postMessage(chunk, [chunk.ends.buffer, chunk.timestamps.buffer]);
+  const transfer: ArrayBuffer[] = [chunk.ends.buffer, chunk.timestamps.buffer];
+  if (chunk.ndjson) transfer.push(chunk.ndjson.bytes.buffer);
+  port.postMessage(chunk, transfer);
   if (chunk.done) return Promise.resolve();
   p.unacked.push(chunk.json.length);
   p.unackedChars += chunk.json.length;
@@ -90,20 +95,46 @@ function isFull(p: Pending): boolean {
   return p.unackedChars >= AHEAD_CHARS || p.unacked.length >= AHEAD_CHUNKS;
 }
 
+/**
+ * Lines of a stream item the main thread read (its parser reads each line alone): the item stands
+ * for the whole stream, which is not opened here, and the parser is given just these lines.
+ */
+function linesOf(parser: Parser | undefined, lines: Line[]): Parser | undefined {
+  const parseLines = parser?.parseLines?.bind(parser);
+  if (!parser || !parseLines) return parser;
+  const parseChunks = (item: RawItem, ctx: ParseContext) => parseLines(item, lines, ctx);
+  async function* parse(item: RawItem, ctx: ParseContext) {
+    for await (const chunk of parseChunks(item, ctx)) yield* isDraftList(chunk) ? chunk : [chunk];
+  }
+  return { name: parser.name, parse, parseChunks };
+}
+
+const unopened: ItemBody = {
+  kind: 'stream',
+  open: () => Promise.reject(new Error('the main thread reads this stream: its lines come with the item')),
+};
+
 async function decodeNext(p: Pending): Promise<void> {
   const { msg } = p;
-  const item: RawItem = { ackId: String(msg.id), origin: msg.origin, body: bodyOf(msg.body) };
+  const { body } = msg;
+  const item: RawItem = {
+    ackId: String(msg.id),
+    origin: msg.origin,
+    body: body.kind === 'lines' ? unopened : bodyOf(body),
+  };
   if (msg.parser !== undefined) item.parser = msg.parser;
   const route = spec.routes[msg.source]!;
+  const parser = await loadParser(msg.source, msg.parser);
   await decodeItem(
     msg.id,
     item,
-    await loadParser(msg.source, msg.parser),
+    body.kind === 'lines' ? linesOf(parser, body.lines) : parser,
     {
       limits: spec.limits,
       trustEventFields: route.trustEventFields,
       transforms,
       chunkEvents: spec.chunkEvents,
+      output: spec.output,
       cancelled: () => p.cancelled,
     },
     (chunk) => send(p, chunk),

@@ -3,9 +3,10 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { type ResourceLimits, Worker } from 'node:worker_threads';
 import type { Config } from '../../../config/schema.js';
 import type { RawItem } from '../../../core/batch.js';
+import type { Line } from '../../../core/component.js';
 import type { DecodedChunk, Decoder, ItemDecoding, ItemFailure } from '../../../core/decoder.js';
 import { type LogEvent, type Origin, SerializedEvent } from '../../../core/event.js';
 import type { ToWorker, WireBody, WireChunk, WorkerSpec } from './wire.js';
@@ -65,13 +66,14 @@ function tsxEsmApi(pkgJson: string): string {
  * The worker's code: the bundled file beside dist/cli.mjs, or (tests, LOGFERRY_FROM_SOURCE) the
  * TypeScript source, started by a line that first registers tsx in the worker.
  */
-function startWorker(spec: WorkerSpec): Worker {
+function startWorker(spec: WorkerSpec, limits: ResourceLimits | undefined): Worker {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./decode-worker.mjs', here), { workerData: spec });
+  if (!here.endsWith('.ts'))
+    return new Worker(new URL('./decode-worker.mjs', here), { workerData: spec, resourceLimits: limits });
   const tsx = pathToFileURL(tsxEsmApi(createRequire(here).resolve('tsx/package.json'))).href;
   const entry = new URL('./decode-worker.ts', here).href;
   const boot = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(boot, { eval: true, workerData: spec });
+  return new Worker(boot, { eval: true, workerData: spec, resourceLimits: limits });
 }
 
 /** An item's body as it is sent to a worker, or undefined when it is not worth sending. */
@@ -109,6 +111,10 @@ function toChunk(wire: WireChunk, origin: Origin): DecodedChunk {
     start = end;
   }
   const chunk: DecodedChunk = { events, rejects: wire.rejects };
+  if (wire.ndjson) {
+    const { bytes, count } = wire.ndjson;
+    chunk.ndjson = { bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), count };
+  }
   if (wire.failure) chunk.failure = wire.failure;
   return chunk;
 }
@@ -178,11 +184,14 @@ class Slot {
   readonly channels = new Map<number, ItemChannel>();
   private worker: Worker | undefined;
 
-  constructor(private readonly spec: WorkerSpec) {}
+  constructor(
+    private readonly spec: WorkerSpec,
+    private readonly limits: ResourceLimits | undefined,
+  ) {}
 
   start(): Worker {
     if (this.worker) return this.worker;
-    const w = startWorker(this.spec);
+    const w = startWorker(this.spec, this.limits);
     w.on('message', (wire: WireChunk) => {
       const ch = this.channels.get(wire.id);
       if (!ch) return;
@@ -247,8 +256,10 @@ export class DecodePool implements Decoder {
     private readonly spec: WorkerSpec,
     size: number,
     private readonly keepMs = KEEP_MS,
+    /** Each worker's heap limits (Node's defaults when unset). */
+    limits?: ResourceLimits,
   ) {
-    this.slots = Array.from({ length: size }, () => new Slot(spec));
+    this.slots = Array.from({ length: size }, () => new Slot(spec, limits));
   }
 
   get size(): number {
@@ -259,19 +270,36 @@ export class DecodePool implements Decoder {
     return this.kept.size;
   }
 
+  /** Starts every worker now, before there is work, so their start-up overlaps the caller's. */
+  warm(): void {
+    for (const s of this.slots) s.start().unref();
+  }
+
   decode(item: RawItem, source: string): ItemDecoding | undefined {
     const kept = this.claim(item, source);
     if (kept) return kept;
     if (this.closed || this.slots.length === 0 || !this.spec.routes[source]) return undefined;
     const wire = wireBody(item);
-    if (!wire) return undefined;
+    return wire && this.dispatch(item, source, wire.body, wire.transfer);
+  }
+
+  /**
+   * Some lines of a stream item the caller reads, for a parser that reads each line alone
+   * (Parser.parseLines): `logferry decode` splits a big file so between the workers.
+   */
+  decodeLines(item: RawItem, lines: Line[], source: string): ItemDecoding | undefined {
+    if (this.closed || this.slots.length === 0 || !this.spec.routes[source]) return undefined;
+    return this.dispatch(item, source, { kind: 'lines', lines }, []);
+  }
+
+  private dispatch(item: RawItem, source: string, body: WireBody, transfer: ArrayBuffer[]): ItemDecoding {
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.channels.size < slot.channels.size) slot = s;
     const id = this.nextId++;
     const ch = new ItemChannel(id, item.origin, slot, (c) => this.keep(item, source, c));
-    const msg: ToWorker = { type: 'item', id, source, origin: item.origin, body: wire.body };
+    const msg: ToWorker = { type: 'item', id, source, origin: item.origin, body };
     if (item.parser !== undefined) msg.parser = item.parser;
-    slot.send(ch, msg, wire.transfer);
+    slot.send(ch, msg, transfer);
     return ch;
   }
 

@@ -1,3 +1,4 @@
+import type { Line } from '../../../core/component.js';
 import type { DecodedReject, ItemFailure } from '../../../core/decoder.js';
 import type { Origin } from '../../../core/event.js';
 import type { Limits } from '../../../core/limits.js';
@@ -19,13 +20,20 @@ export interface WorkerSpec {
   limits: Limits;
   /** Events per chunk sent back, at most (the pipeline's chunk_events; chunks are also cut by size, see WIRE_CHUNK_CHARS). */
   chunkEvents: number;
+  /**
+   * Send events as the NDJSON lines the stdout sink would write, in this format, instead of JSON
+   * texts with their fields: for a caller that only writes them out (`logferry decode`).
+   */
+  output?: 'doc' | 'envelope';
 }
 
 /** An item's body as it crosses to a worker: bytes are copied (small), files are opened by the worker. */
 export type WireBody =
   | { kind: 'bytes'; bytes: Uint8Array }
   | { kind: 'base64'; text: string }
-  | { kind: 'file'; path: string; size?: number };
+  | { kind: 'file'; path: string; size?: number }
+  /** Some lines of a stream item whose parser reads each line alone (Parser.parseLines). */
+  | { kind: 'lines'; lines: Line[] };
 
 export type ToWorker =
   | { type: 'item'; id: number; source: string; parser?: string; origin: Origin; body: WireBody }
@@ -44,6 +52,8 @@ export interface WireChunk {
   ids: string[];
   datasets: string[];
   timestamps: Float64Array<ArrayBuffer>;
+  /** With WorkerSpec.output: the events as NDJSON lines, UTF-8 (json, ends and the rest are empty). */
+  ndjson?: { bytes: Uint8Array<ArrayBuffer>; count: number };
   /** Per event, when the parser kept the source event as it arrived (Duo). */
   originals?: (string | undefined)[];
   rejects: DecodedReject[];
