@@ -73,6 +73,8 @@ interface Win {
    * or after it keeps time order without reading the keys.
    */
   lastStart: number;
+  /** The first key of `buckets` (Infinity when empty): nothing to drop is known without a pass. */
+  firstStart: number;
   c: number;
   s: number;
   /** For distinct_count: in how many live buckets each value occurs. */
@@ -106,6 +108,18 @@ function addToBucket(w: Win, b: Bucket, u: WindowUpdate): void {
   }
 }
 
+/** Drops the buckets, oldest first, that ended before the horizon. */
+function dropExpired(w: Win, horizon: number): void {
+  w.firstStart = Number.POSITIVE_INFINITY;
+  for (const [bStart, b] of w.buckets) {
+    if (bStart + w.width > horizon) {
+      w.firstStart = bStart;
+      break;
+    }
+    dropBucket(w, bStart, b);
+  }
+}
+
 interface Snapshot {
   version: 1;
   windows: [string, number, [number, number, number, string[]?][]][];
@@ -133,12 +147,21 @@ export class MemoryWindowStore implements WindowStore {
     const snap = await this.state?.get<Snapshot>(STATE_KEY);
     if (snap?.version !== 1) return;
     for (const [key, width, buckets] of snap.windows) {
-      const w: Win = { width, maxTs: 0, buckets: new Map(), lastStart: -Infinity, c: 0, s: 0 };
+      const w: Win = {
+        width,
+        maxTs: 0,
+        buckets: new Map(),
+        lastStart: -Infinity,
+        firstStart: Number.POSITIVE_INFINITY,
+        c: 0,
+        s: 0,
+      };
       for (const [b, c, sum, v] of [...buckets].sort((x, y) => x[0] - y[0])) {
         const bucket: Bucket = { c: 0, s: 0 };
         w.buckets.set(b, bucket);
         w.maxTs = Math.max(w.maxTs, b);
         w.lastStart = b;
+        w.firstStart = Math.min(w.firstStart, b);
         addToBucket(w, bucket, { key, ts: b, windowMs: 0, count: c, sum });
         for (const x of v ?? [])
           addToBucket(w, bucket, { key, ts: b, windowMs: 0, count: 0, sum: 0, value: x });
@@ -164,6 +187,7 @@ export class MemoryWindowStore implements WindowStore {
         maxTs: u.ts,
         buckets: new Map(),
         lastStart: -Infinity,
+        firstStart: Number.POSITIVE_INFINITY,
         c: 0,
         s: 0,
       };
@@ -184,13 +208,11 @@ export class MemoryWindowStore implements WindowStore {
         // Keep time order (a late event made an older bucket): eviction reads from the front.
         if (start < w.lastStart) w.buckets = new Map([...w.buckets].sort((x, y) => x[0] - y[0]));
         else w.lastStart = start;
+        if (start < w.firstStart) w.firstStart = start;
       }
       addToBucket(w, b, u);
     }
-    for (const [bStart, b] of w.buckets) {
-      if (bStart + width > horizon) break;
-      dropBucket(w, bStart, b);
-    }
+    if (w.firstStart + width <= horizon) dropExpired(w, horizon);
     if (inOrder) return { count: w.c, sum: w.s, distinct: w.values?.size ?? 0 };
     // A late event is judged on its own window: the buckets up to its time.
     const totals = { count: 0, sum: 0, distinct: 0 };
