@@ -7,6 +7,7 @@ import type { Metrics } from '../core/metrics.js';
 import { type Accessor, accessor, compileCondition, type Doc, type Predicate } from './compile.js';
 import { type Candidate, type DatasetPlan, planFor } from './rule-index.js';
 import type { Alert, Rule } from './types.js';
+import { ValueMemo } from './value-memo.js';
 import type { WindowStore, WindowTotals, WindowUpdate } from './window.js';
 
 interface Compiled {
@@ -16,7 +17,8 @@ interface Compiled {
   match: Predicate;
   where?: Predicate;
   group: Accessor[];
-  dedup: Accessor[];
+  groupKey: KeyMaker;
+  dedupKey: KeyMaker;
   field?: Accessor;
   who: Accessor[];
   place: Accessor[];
@@ -62,17 +64,21 @@ export class RuleEngine implements Detector {
     readonly rules: readonly Rule[],
     private readonly opts: EngineOptions,
   ) {
-    this.compiled = rules.map((rule) => ({
-      rule,
-      matches: 0,
-      match: compileCondition(rule.condition),
-      where: rule.aggregate?.where ? compileCondition(rule.aggregate.where) : undefined,
-      group: (rule.aggregate?.group_by ?? []).map(accessor),
-      dedup: rule.dedup.fields.map(accessor),
-      field: rule.aggregate?.field ? accessor(rule.aggregate.field) : undefined,
-      who: rule.who.map(accessor),
-      place: rule.where.map(accessor),
-    }));
+    this.compiled = rules.map((rule) => {
+      const group = (rule.aggregate?.group_by ?? []).map(accessor);
+      return {
+        rule,
+        matches: 0,
+        match: compileCondition(rule.condition),
+        where: rule.aggregate?.where ? compileCondition(rule.aggregate.where) : undefined,
+        group,
+        groupKey: new KeyMaker(rule.id, group),
+        dedupKey: new KeyMaker(rule.id, rule.dedup.fields.map(accessor)),
+        field: rule.aggregate?.field ? accessor(rule.aggregate.field) : undefined,
+        who: rule.who.map(accessor),
+        place: rule.where.map(accessor),
+      };
+    });
   }
 
   private rulesFor(dataset: string): DatasetPlan<Compiled> {
@@ -150,7 +156,7 @@ export class RuleEngine implements Detector {
       const a = h.c.rule.aggregate!;
       const v = h.c.field!(h.ev.doc as Doc);
       if (typeof v !== 'string' && typeof v !== 'number') continue;
-      const key = groupKey(h.c, h.ev.doc as Doc);
+      const key = h.c.groupKey.of(h.ev.doc as Doc);
       const isNew = await this.opts.store
         .firstSeen(key, String(v), h.ev.timestamp, a.window)
         .catch((e) => this.storeFailed('first-seen', e));
@@ -182,7 +188,7 @@ export class RuleEngine implements Detector {
     // per-event garbage on the hot path.
     const now = this.opts.store.addNow;
     const u: WindowUpdate = now ? this.scratch : { key: '', ts: 0, windowMs: 0, count: 1, sum: 0 };
-    u.key = groupKey(c, doc);
+    u.key = c.groupKey.of(doc);
     u.ts = ev.timestamp;
     u.windowMs = a.window;
     u.count = 1;
@@ -216,7 +222,7 @@ export class RuleEngine implements Detector {
         alerts.push(this.alert(h, `${h.c.rule.id}:${h.ev.id}`, 0));
         continue;
       }
-      const key = dedupKey(h.c, h.ev.doc as Doc);
+      const key = h.c.dedupKey.of(h.ev.doc as Doc);
       const g = groups.get(key);
       if (g) g.push(h);
       else groups.set(key, [h]);
@@ -316,16 +322,31 @@ function groupOf(c: Compiled, doc: Doc): Record<string, unknown> {
   return out;
 }
 
-function groupKey(c: Compiled, doc: Doc): string {
-  let k = c.rule.id;
-  for (const g of c.group) k += `\x1f${JSON.stringify(g(doc) ?? null)}`;
-  return k;
-}
+/**
+ * Window and throttle keys: the rule id and each field's value as JSON. For one field the key is
+ * remembered per value, so an event makes no new string and the store's lookup reuses the
+ * string's hash.
+ */
+class KeyMaker {
+  private readonly memo = new ValueMemo<string>();
 
-function dedupKey(c: Compiled, doc: Doc): string {
-  let k = c.rule.id;
-  for (const g of c.dedup) k += `\x1f${JSON.stringify(g(doc) ?? null)}`;
-  return k;
+  constructor(
+    private readonly prefix: string,
+    private readonly gets: readonly Accessor[],
+  ) {}
+
+  of(doc: Doc): string {
+    if (this.gets.length !== 1) return this.compose(doc);
+    const v = this.gets[0]!(doc);
+    if (!this.memo.canKeep(v)) return this.compose(doc);
+    return this.memo.get(v) ?? this.memo.set(v, this.compose(doc));
+  }
+
+  private compose(doc: Doc): string {
+    let k = this.prefix;
+    for (const g of this.gets) k += `\x1f${JSON.stringify(g(doc) ?? null)}`;
+    return k;
+  }
 }
 
 function aggregateValue(rule: Rule, t: WindowTotals): number | undefined {

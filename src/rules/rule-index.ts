@@ -8,6 +8,7 @@ import {
   requiredField,
 } from './compile.js';
 import type { Rule } from './types.js';
+import { ValueMemo } from './value-memo.js';
 
 /**
  * Which rules an event can match, found by lookups instead of trying every rule: a rule whose
@@ -29,17 +30,13 @@ export interface DatasetPlan<T> {
   always: T[];
 }
 
-/** Event values whose merged candidates are remembered; a field of unique values clears it. */
-const MEMO_ENTRIES = 4096;
-/** Longer values are looked up each time, so the memo never holds a hostile 10 MB string. */
-const MEMO_TEXT = 256;
-
 /** The rules filed under one field: by exact value, and by lower-cased value for `ignore_case`. */
 export class FieldIndex<T> {
   readonly get: Accessor;
   readonly exact = new Map<string, Candidate<T>[]>();
   readonly folded = new Map<string, Candidate<T>[]>();
-  private readonly memo = new Map<string | number | boolean, Candidate<T>[] | null>();
+  /** Exact and folded candidates merged, per event value (null: none). */
+  private readonly memo = new ValueMemo<Candidate<T>[] | null>();
 
   constructor(
     readonly field: string,
@@ -62,14 +59,9 @@ export class FieldIndex<T> {
   lookup(v: unknown): Candidate<T>[] | undefined {
     if (this.folded.size === 0) return typeof v === 'string' ? this.exact.get(v) : undefined;
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') return undefined;
-    const known = this.memo.get(v);
-    if (known !== undefined) return known ?? undefined;
-    const found = this.merged(v);
-    if (typeof v !== 'string' || v.length <= MEMO_TEXT) {
-      if (this.memo.size >= MEMO_ENTRIES) this.memo.clear();
-      this.memo.set(v, found ?? null);
-    }
-    return found;
+    if (!this.memo.canKeep(v)) return this.merged(v);
+    const known = this.memo.get(v) ?? this.memo.set(v, this.merged(v) ?? null);
+    return known ?? undefined;
   }
 
   /** For a field holding several values (any of them may match): each candidate once. */

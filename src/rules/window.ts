@@ -73,6 +73,8 @@ interface Win {
    * or after it keeps time order without reading the keys.
    */
   lastStart: number;
+  /** The bucket at `lastStart` while it lives: in-order events land there without a lookup. */
+  latest?: Bucket;
   /** The first key of `buckets` (Infinity when empty): nothing to drop is known without a pass. */
   firstStart: number;
   c: number;
@@ -83,6 +85,7 @@ interface Win {
 
 function dropBucket(w: Win, start: number, b: Bucket): void {
   w.buckets.delete(start);
+  if (w.latest === b) w.latest = undefined;
   w.c -= b.c;
   w.s -= b.s;
   if (b.v && w.values)
@@ -161,6 +164,7 @@ export class MemoryWindowStore implements WindowStore {
         w.buckets.set(b, bucket);
         w.maxTs = Math.max(w.maxTs, b);
         w.lastStart = b;
+        w.latest = bucket;
         w.firstStart = Math.min(w.firstStart, b);
         addToBucket(w, bucket, { key, ts: b, windowMs: 0, count: c, sum });
         for (const x of v ?? [])
@@ -201,13 +205,16 @@ export class MemoryWindowStore implements WindowStore {
     // (a late arrival, a replay) no longer counts. This keeps at most BUCKETS + 1 per group.
     const horizon = w.maxTs - u.windowMs;
     if (start + width > horizon) {
-      let b = w.buckets.get(start);
+      let b = start === w.lastStart ? w.latest : w.buckets.get(start);
       if (!b) {
         b = { c: 0, s: 0 };
         w.buckets.set(start, b);
         // Keep time order (a late event made an older bucket): eviction reads from the front.
         if (start < w.lastStart) w.buckets = new Map([...w.buckets].sort((x, y) => x[0] - y[0]));
-        else w.lastStart = start;
+        else {
+          w.lastStart = start;
+          w.latest = b;
+        }
         if (start < w.firstStart) w.firstStart = start;
       }
       addToBucket(w, b, u);
