@@ -54,6 +54,7 @@ export interface WindowStore {
 }
 
 interface Bucket {
+  start: number;
   c: number;
   s: number;
   v?: Set<string>;
@@ -67,25 +68,18 @@ interface Win {
   width: number;
   /** Latest event time seen: buckets ending a window before it are dropped. */
   maxTs: number;
-  buckets: Map<number, Bucket>;
   /**
-   * The latest bucket start ever added: at least the last key of `buckets`, so a new bucket at
-   * or after it keeps time order without reading the keys.
+   * Oldest first, about BUCKETS of them: an in-order event lands in the last one or a new one after
+   * it, eviction takes from the front. (An array: no hashing of float keys per event.)
    */
-  lastStart: number;
-  /** The bucket at `lastStart` while it lives: in-order events land there without a lookup. */
-  latest?: Bucket;
-  /** The first key of `buckets` (Infinity when empty): nothing to drop is known without a pass. */
-  firstStart: number;
+  buckets: Bucket[];
   c: number;
   s: number;
   /** For distinct_count: in how many live buckets each value occurs. */
   values?: Map<string, number>;
 }
 
-function dropBucket(w: Win, start: number, b: Bucket): void {
-  w.buckets.delete(start);
-  if (w.latest === b) w.latest = undefined;
+function dropBucket(w: Win, b: Bucket): void {
   w.c -= b.c;
   w.s -= b.s;
   if (b.v && w.values)
@@ -94,6 +88,18 @@ function dropBucket(w: Win, start: number, b: Bucket): void {
       if (n <= 0) w.values.delete(v);
       else w.values.set(v, n);
     }
+}
+
+/** The bucket starting at `start`, made in its place in time order when missing. */
+function bucketAt(w: Win, start: number): Bucket {
+  const list = w.buckets;
+  let i = list.length - 1;
+  while (i >= 0 && list[i]!.start > start) i--;
+  if (i >= 0 && list[i]!.start === start) return list[i]!;
+  const b: Bucket = { start, c: 0, s: 0 };
+  if (i === list.length - 1) list.push(b);
+  else list.splice(i + 1, 0, b);
+  return b;
 }
 
 function addToBucket(w: Win, b: Bucket, u: WindowUpdate): void {
@@ -113,14 +119,10 @@ function addToBucket(w: Win, b: Bucket, u: WindowUpdate): void {
 
 /** Drops the buckets, oldest first, that ended before the horizon. */
 function dropExpired(w: Win, horizon: number): void {
-  w.firstStart = Number.POSITIVE_INFINITY;
-  for (const [bStart, b] of w.buckets) {
-    if (bStart + w.width > horizon) {
-      w.firstStart = bStart;
-      break;
-    }
-    dropBucket(w, bStart, b);
-  }
+  const list = w.buckets;
+  let n = 0;
+  while (n < list.length && list[n]!.start + w.width <= horizon) dropBucket(w, list[n++]!);
+  if (n > 0) list.splice(0, n);
 }
 
 interface Snapshot {
@@ -150,22 +152,10 @@ export class MemoryWindowStore implements WindowStore {
     const snap = await this.state?.get<Snapshot>(STATE_KEY);
     if (snap?.version !== 1) return;
     for (const [key, width, buckets] of snap.windows) {
-      const w: Win = {
-        width,
-        maxTs: 0,
-        buckets: new Map(),
-        lastStart: -Infinity,
-        firstStart: Number.POSITIVE_INFINITY,
-        c: 0,
-        s: 0,
-      };
+      const w: Win = { width, maxTs: 0, buckets: [], c: 0, s: 0 };
       for (const [b, c, sum, v] of [...buckets].sort((x, y) => x[0] - y[0])) {
-        const bucket: Bucket = { c: 0, s: 0 };
-        w.buckets.set(b, bucket);
+        const bucket = bucketAt(w, b);
         w.maxTs = Math.max(w.maxTs, b);
-        w.lastStart = b;
-        w.latest = bucket;
-        w.firstStart = Math.min(w.firstStart, b);
         addToBucket(w, bucket, { key, ts: b, windowMs: 0, count: c, sum });
         for (const x of v ?? [])
           addToBucket(w, bucket, { key, ts: b, windowMs: 0, count: 0, sum: 0, value: x });
@@ -186,15 +176,7 @@ export class MemoryWindowStore implements WindowStore {
     let w = this.windows.get(u.key);
     if (!w) {
       if (this.windows.size >= this.maxKeys) this.sweep();
-      w = {
-        width: bucketWidth(u.windowMs),
-        maxTs: u.ts,
-        buckets: new Map(),
-        lastStart: -Infinity,
-        firstStart: Number.POSITIVE_INFINITY,
-        c: 0,
-        s: 0,
-      };
+      w = { width: bucketWidth(u.windowMs), maxTs: u.ts, buckets: [], c: 0, s: 0 };
       this.windows.set(u.key, w);
     }
     const width = w.width;
@@ -204,29 +186,15 @@ export class MemoryWindowStore implements WindowStore {
     // Buckets that ended a window before the latest event are gone for good; an event that old
     // (a late arrival, a replay) no longer counts. This keeps at most BUCKETS + 1 per group.
     const horizon = w.maxTs - u.windowMs;
-    if (start + width > horizon) {
-      let b = start === w.lastStart ? w.latest : w.buckets.get(start);
-      if (!b) {
-        b = { c: 0, s: 0 };
-        w.buckets.set(start, b);
-        // Keep time order (a late event made an older bucket): eviction reads from the front.
-        if (start < w.lastStart) w.buckets = new Map([...w.buckets].sort((x, y) => x[0] - y[0]));
-        else {
-          w.lastStart = start;
-          w.latest = b;
-        }
-        if (start < w.firstStart) w.firstStart = start;
-      }
-      addToBucket(w, b, u);
-    }
-    if (w.firstStart + width <= horizon) dropExpired(w, horizon);
+    if (start + width > horizon) addToBucket(w, bucketAt(w, start), u);
+    dropExpired(w, horizon);
     if (inOrder) return { count: w.c, sum: w.s, distinct: w.values?.size ?? 0 };
     // A late event is judged on its own window: the buckets up to its time.
     const totals = { count: 0, sum: 0, distinct: 0 };
     let union: Set<string> | undefined;
-    for (const [bStart, b] of w.buckets) {
-      if (bStart > u.ts) break;
-      if (bStart + width <= u.ts - u.windowMs) continue;
+    for (const b of w.buckets) {
+      if (b.start > u.ts) break;
+      if (b.start + width <= u.ts - u.windowMs) continue;
       totals.count += b.c;
       totals.sum += b.s;
       if (b.v) {
@@ -290,7 +258,7 @@ export class MemoryWindowStore implements WindowStore {
       windows: [...this.windows].map(([k, w]) => [
         k,
         w.width,
-        [...w.buckets].map(([b, x]) => (x.v ? [b, x.c, x.s, [...x.v]] : [b, x.c, x.s])),
+        w.buckets.map((x) => (x.v ? [x.start, x.c, x.s, [...x.v]] : [x.start, x.c, x.s])),
       ]),
       throttles: [...this.throttles].map(([k, t]) => [k, t.until, t.suppressed]),
       seen: [...this.seen].map(([k, m]) => [k, [...m]]),
