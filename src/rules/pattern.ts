@@ -47,7 +47,7 @@ export function compileRegex(pattern: string, ignoreCase = false): TextTest {
   if (spelled) return alternativesTest(spelled);
   const needle = requiredLiteral(pattern);
   const oneOf = requiredAlternatives(pattern);
-  if (oneOf && oneOf.texts.every((t) => t.length > Math.max(needle.length, 1))) {
+  if (oneOf?.texts.every((t) => t.length > Math.max(needle.length, 1))) {
     const texts = oneOf.texts;
     return oneOf.start
       ? (s) => texts.some((t) => s.startsWith(t)) && re.test(s)
