@@ -40,7 +40,10 @@ export interface Claim {
 export interface WindowStore {
   /** Applies the updates in order; returns, per update, the window's totals after it. */
   add(updates: readonly WindowUpdate[]): Promise<WindowTotals[]>;
-  /** The same for one update, synchronously, where state is in memory (the update is not kept). */
+  /**
+   * The same for one update, synchronously, where state is in memory (the update is not kept;
+   * the totals returned are read at once: the next call may reuse the object).
+   */
   addNow?(u: WindowUpdate): WindowTotals;
   /**
    * Records `value` for the group; true when the group has history and the value was not seen
@@ -90,13 +93,20 @@ function dropBucket(w: Win, b: Bucket): void {
     }
 }
 
+/**
+ * Dropped buckets, kept to be the next ones made: a bucket lives for a window, long enough to be
+ * copied and promoted by the garbage collector, so making fresh ones costs far more than reusing.
+ */
+const MAX_SPARE = 4096;
+
 /** The bucket starting at `start`, made in its place in time order when missing. */
-function bucketAt(w: Win, start: number): Bucket {
+function bucketAt(w: Win, start: number, spare: Bucket[]): Bucket {
   const list = w.buckets;
   let i = list.length - 1;
   while (i >= 0 && list[i]!.start > start) i--;
   if (i >= 0 && list[i]!.start === start) return list[i]!;
-  const b: Bucket = { start, c: 0, s: 0 };
+  const b = spare.pop() ?? { start, c: 0, s: 0 };
+  b.start = start;
   if (i === list.length - 1) list.push(b);
   else list.splice(i + 1, 0, b);
   return b;
@@ -118,11 +128,21 @@ function addToBucket(w: Win, b: Bucket, u: WindowUpdate): void {
 }
 
 /** Drops the buckets, oldest first, that ended before the horizon. */
-function dropExpired(w: Win, horizon: number): void {
+function dropExpired(w: Win, horizon: number, spare: Bucket[]): void {
   const list = w.buckets;
   let n = 0;
-  while (n < list.length && list[n]!.start + w.width <= horizon) dropBucket(w, list[n++]!);
-  if (n > 0) list.splice(0, n);
+  while (n < list.length && list[n]!.start + w.width <= horizon) {
+    const b = list[n++]!;
+    dropBucket(w, b);
+    if (spare.length < MAX_SPARE) {
+      b.c = 0;
+      b.s = 0;
+      b.v?.clear();
+      spare.push(b);
+    }
+  }
+  if (n === 1) list.shift();
+  else if (n > 1) list.splice(0, n);
 }
 
 interface Snapshot {
@@ -141,6 +161,9 @@ export class MemoryWindowStore implements WindowStore {
   private seen = new Map<string, Map<string, number>>();
   private dirty = false;
   private latest = 0;
+  private readonly spare: Bucket[] = [];
+  /** What addNow returns for an in-order event, refilled each time: no garbage per event. */
+  private readonly totals: WindowTotals = { count: 0, sum: 0, distinct: 0 };
 
   constructor(
     private readonly state?: StateStore,
@@ -154,7 +177,7 @@ export class MemoryWindowStore implements WindowStore {
     for (const [key, width, buckets] of snap.windows) {
       const w: Win = { width, maxTs: 0, buckets: [], c: 0, s: 0 };
       for (const [b, c, sum, v] of [...buckets].sort((x, y) => x[0] - y[0])) {
-        const bucket = bucketAt(w, b);
+        const bucket = bucketAt(w, b, this.spare);
         w.maxTs = Math.max(w.maxTs, b);
         addToBucket(w, bucket, { key, ts: b, windowMs: 0, count: c, sum });
         for (const x of v ?? [])
@@ -167,7 +190,7 @@ export class MemoryWindowStore implements WindowStore {
   }
 
   async add(updates: readonly WindowUpdate[]): Promise<WindowTotals[]> {
-    return updates.map((u) => this.addNow(u));
+    return updates.map((u) => ({ ...this.addNow(u) }));
   }
 
   addNow(u: WindowUpdate): WindowTotals {
@@ -186,9 +209,16 @@ export class MemoryWindowStore implements WindowStore {
     // Buckets that ended a window before the latest event are gone for good; an event that old
     // (a late arrival, a replay) no longer counts. This keeps at most BUCKETS + 1 per group.
     const horizon = w.maxTs - u.windowMs;
-    if (start + width > horizon) addToBucket(w, bucketAt(w, start), u);
-    dropExpired(w, horizon);
-    if (inOrder) return { count: w.c, sum: w.s, distinct: w.values?.size ?? 0 };
+    // Dropping first lets the bucket made next be one just dropped; neither touches the other.
+    dropExpired(w, horizon, this.spare);
+    if (start + width > horizon) addToBucket(w, bucketAt(w, start, this.spare), u);
+    if (inOrder) {
+      const t = this.totals;
+      t.count = w.c;
+      t.sum = w.s;
+      t.distinct = w.values?.size ?? 0;
+      return t;
+    }
     // A late event is judged on its own window: the buckets up to its time.
     const totals = { count: 0, sum: 0, distinct: 0 };
     let union: Set<string> | undefined;
@@ -258,7 +288,7 @@ export class MemoryWindowStore implements WindowStore {
       windows: [...this.windows].map(([k, w]) => [
         k,
         w.width,
-        w.buckets.map((x) => (x.v ? [x.start, x.c, x.s, [...x.v]] : [x.start, x.c, x.s])),
+        w.buckets.map((x) => (x.v?.size ? [x.start, x.c, x.s, [...x.v]] : [x.start, x.c, x.s])),
       ]),
       throttles: [...this.throttles].map(([k, t]) => [k, t.until, t.suppressed]),
       seen: [...this.seen].map(([k, m]) => [k, [...m]]),
