@@ -76,10 +76,29 @@ interface Win {
    * it, eviction takes from the front. (An array: no hashing of float keys per event.)
    */
   buckets: Bucket[];
+  /**
+   * The first bucket's start (Infinity when none) and the last bucket, copied here so the usual
+   * update reads neither the list nor its first bucket: with thousands of windows each of those
+   * reads is a cache miss.
+   */
+  firstStart: number;
+  last: Bucket | undefined;
   c: number;
   s: number;
   /** For distinct_count: in how many live buckets each value occurs. */
   values?: Map<string, number>;
+}
+
+function newWindow(width: number, maxTs: number): Win {
+  return {
+    width,
+    maxTs,
+    buckets: [],
+    firstStart: Number.POSITIVE_INFINITY,
+    last: undefined,
+    c: 0,
+    s: 0,
+  };
 }
 
 function dropBucket(w: Win, b: Bucket): void {
@@ -101,14 +120,18 @@ const MAX_SPARE = 4096;
 
 /** The bucket starting at `start`, made in its place in time order when missing. */
 function bucketAt(w: Win, start: number, spare: Bucket[]): Bucket {
+  if (w.last?.start === start) return w.last;
   const list = w.buckets;
   let i = list.length - 1;
   while (i >= 0 && list[i]!.start > start) i--;
   if (i >= 0 && list[i]!.start === start) return list[i]!;
   const b = spare.pop() ?? { start, c: 0, s: 0 };
   b.start = start;
-  if (i === list.length - 1) list.push(b);
-  else list.splice(i + 1, 0, b);
+  if (i === list.length - 1) {
+    list.push(b);
+    w.last = b;
+  } else list.splice(i + 1, 0, b);
+  w.firstStart = list[0]!.start;
   return b;
 }
 
@@ -129,6 +152,7 @@ function addToBucket(w: Win, b: Bucket, u: WindowUpdate): void {
 
 /** Drops the buckets, oldest first, that ended before the horizon. */
 function dropExpired(w: Win, horizon: number, spare: Bucket[]): void {
+  if (w.firstStart + w.width > horizon) return;
   const list = w.buckets;
   let n = 0;
   while (n < list.length && list[n]!.start + w.width <= horizon) {
@@ -143,6 +167,8 @@ function dropExpired(w: Win, horizon: number, spare: Bucket[]): void {
   }
   if (n === 1) list.shift();
   else if (n > 1) list.splice(0, n);
+  w.firstStart = list[0]?.start ?? Number.POSITIVE_INFINITY;
+  if (list.length === 0) w.last = undefined;
 }
 
 interface Snapshot {
@@ -175,7 +201,7 @@ export class MemoryWindowStore implements WindowStore {
     const snap = await this.state?.get<Snapshot>(STATE_KEY);
     if (snap?.version !== 1) return;
     for (const [key, width, buckets] of snap.windows) {
-      const w: Win = { width, maxTs: 0, buckets: [], c: 0, s: 0 };
+      const w = newWindow(width, 0);
       for (const [b, c, sum, v] of [...buckets].sort((x, y) => x[0] - y[0])) {
         const bucket = bucketAt(w, b, this.spare);
         w.maxTs = Math.max(w.maxTs, b);
@@ -199,7 +225,7 @@ export class MemoryWindowStore implements WindowStore {
     let w = this.windows.get(u.key);
     if (!w) {
       if (this.windows.size >= this.maxKeys) this.sweep();
-      w = { width: bucketWidth(u.windowMs), maxTs: u.ts, buckets: [], c: 0, s: 0 };
+      w = newWindow(bucketWidth(u.windowMs), u.ts);
       this.windows.set(u.key, w);
     }
     const width = w.width;
