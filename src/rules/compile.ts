@@ -42,6 +42,22 @@ export function accessor(path: string): Accessor {
       return (y as Doc)[c];
     };
   }
+  if (keys.length === 4) {
+    // `aws.cloudtrail.userIdentity.type`, `aws.cloudtrail.requestParameters.*`: as common.
+    const [a, b, c, d] = keys as [string, string, string, string];
+    return (doc) => {
+      const x = doc[a];
+      if (x === null || typeof x !== 'object') return undefined;
+      if (Array.isArray(x)) return fanOut(x, keys, 1);
+      const y = (x as Doc)[b];
+      if (y === null || typeof y !== 'object') return undefined;
+      if (Array.isArray(y)) return fanOut(y, keys, 2);
+      const z = (y as Doc)[c];
+      if (z === null || typeof z !== 'object') return undefined;
+      if (Array.isArray(z)) return fanOut(z, keys, 3);
+      return (z as Doc)[d];
+    };
+  }
   return (doc) => {
     let cur: unknown = doc;
     for (let i = 0; i < keys.length; i++) {
@@ -252,17 +268,81 @@ export function compileCondition(c: Condition): Predicate {
 }
 
 /**
- * An exact, case-sensitive equality that every match requires (a test at the top of the tree or
- * of its `all`), so the engine can look rules up by that field's value instead of trying each.
+ * An equality every match of a rule needs, so the engine can look the rule up by that field's
+ * value instead of trying it on each event. `rest` is what is left to test once the lookup found
+ * the rule: the condition without that test (undefined when nothing is left), or the whole
+ * condition when the key was inferred from every branch of an `any`.
  */
-export function indexKey(c: Condition): { field: string; values: string[] } | undefined {
-  const tests = 'all' in c ? c.all : [c];
-  for (const t of tests) {
-    if (!('field' in t) || (t.op !== 'equals' && t.op !== 'in') || t.ignoreCase) continue;
-    if (t.values.every((v) => typeof v === 'string' && !hasWildcard(v)))
-      return { field: t.field, values: (t.values as string[]).map(unescapeValue) };
+export interface IndexKey {
+  field: string;
+  /** Without their `\*` escapes; lower-cased when `ignoreCase`. */
+  values: string[];
+  ignoreCase: boolean;
+  rest: Condition | undefined;
+}
+
+/** Every equality a match needs, best first is the engine's choice (see RuleEngine). */
+export function indexKeys(c: Condition): IndexKey[] {
+  return requiredEqualities(c).map((k) => ({
+    field: k.field,
+    values: [...k.values],
+    ignoreCase: k.ignoreCase,
+    rest: k.test ? without(c, k.test) : c,
+  }));
+}
+
+interface Equality {
+  field: string;
+  values: Set<string>;
+  ignoreCase: boolean;
+  /** The test it comes from, when it is one conjunct of the rule (then the lookup replaces it). */
+  test?: FieldTest;
+}
+
+function requiredEqualities(c: Condition): Equality[] {
+  if ('all' in c) return c.all.flatMap(requiredEqualities);
+  if ('not' in c) return [];
+  if ('any' in c) return commonToBranches(c.any.map(requiredEqualities));
+  if (
+    (c.op !== 'equals' && c.op !== 'in') ||
+    !c.values.every((v) => typeof v === 'string' && !hasWildcard(v))
+  )
+    return [];
+  const values = (c.values as string[]).map((v) => {
+    const plain = unescapeValue(v);
+    return c.ignoreCase ? plain.toLowerCase() : plain;
+  });
+  return [{ field: c.field, values: new Set(values), ignoreCase: c.ignoreCase, test: c }];
+}
+
+/** `any` needs a field's value in the union of its branches' sets, if every branch needs one. */
+function commonToBranches(branches: Equality[][]): Equality[] {
+  const [first, ...others] = branches;
+  const out: Equality[] = [];
+  for (const k of first ?? []) {
+    if (out.some((o) => o.field === k.field && o.ignoreCase === k.ignoreCase)) continue;
+    const values = new Set(k.values);
+    let everywhere = true;
+    for (const b of others) {
+      const same = b.find((o) => o.field === k.field && o.ignoreCase === k.ignoreCase);
+      if (!same) {
+        everywhere = false;
+        break;
+      }
+      for (const v of same.values) values.add(v);
+    }
+    if (everywhere) out.push({ field: k.field, values, ignoreCase: k.ignoreCase });
   }
-  return undefined;
+  return out;
+}
+
+/** The condition without one of its conjuncts; undefined when nothing is left. */
+function without(c: Condition, test: FieldTest): Condition | undefined {
+  if (c === test) return undefined;
+  if (!('all' in c)) return c;
+  const parts = c.all.map((x) => without(x, test)).filter((x): x is Condition => x !== undefined);
+  if (parts.length === 0) return undefined;
+  return parts.length === 1 ? parts[0] : { all: parts };
 }
 
 /**

@@ -4,16 +4,10 @@ import { describeError } from '../core/errors.js';
 import type { LogEvent } from '../core/event.js';
 import { eventId } from '../core/ids.js';
 import type { Metrics } from '../core/metrics.js';
-import {
-  type Accessor,
-  accessor,
-  compileCondition,
-  type Doc,
-  indexKey,
-  type Predicate,
-  requiredField,
-} from './compile.js';
+import { type Accessor, accessor, compileCondition, type Doc, type Predicate } from './compile.js';
+import { type Candidate, type DatasetPlan, planFor } from './rule-index.js';
 import type { Alert, Rule } from './types.js';
+import { ValueMemo } from './value-memo.js';
 import type { WindowStore, WindowTotals, WindowUpdate } from './window.js';
 
 interface Compiled {
@@ -23,17 +17,19 @@ interface Compiled {
   match: Predicate;
   where?: Predicate;
   group: Accessor[];
-  dedup: Accessor[];
+  groupKey: KeyMaker;
+  dedupKey: KeyMaker;
   field?: Accessor;
   who: Accessor[];
   place: Accessor[];
 }
 
-interface DatasetRules {
-  indexed: { get: Accessor; byValue: Map<string, Compiled[]> }[];
-  /** Rules tried only when a field they need is present. */
-  guarded: { get: Accessor; rules: Compiled[] }[];
-  always: Compiled[];
+/** What one evaluate call collects. */
+interface Run {
+  hits: Hit[];
+  updates: WindowUpdate[];
+  updateHits: Hit[];
+  newValues: Hit[];
 }
 
 interface Hit {
@@ -50,12 +46,17 @@ export interface EngineOptions {
   metrics?: Metrics;
   /** How often window state is saved while running (daemon restarts lose at most this much). */
   flushEveryMs?: number;
+  /**
+   * False tries every rule's whole condition on every event instead of looking rules up by the
+   * values they require: the same alerts, slower; the reference the index is tested against.
+   */
+  index?: boolean;
 }
 
 /** The rule engine as the pipeline's detector: compiled rules, windows, dedup and throttle. */
 export class RuleEngine implements Detector {
   private readonly compiled: Compiled[];
-  private readonly perDataset = new Map<string, DatasetRules>();
+  private readonly perDataset = new Map<string, DatasetPlan<Compiled>>();
   private lastFlush = Date.now();
   private readonly scratch: WindowUpdate = { key: '', ts: 0, windowMs: 0, count: 1, sum: 0 };
 
@@ -63,49 +64,30 @@ export class RuleEngine implements Detector {
     readonly rules: readonly Rule[],
     private readonly opts: EngineOptions,
   ) {
-    this.compiled = rules.map((rule) => ({
-      rule,
-      matches: 0,
-      match: compileCondition(rule.condition),
-      where: rule.aggregate?.where ? compileCondition(rule.aggregate.where) : undefined,
-      group: (rule.aggregate?.group_by ?? []).map(accessor),
-      dedup: rule.dedup.fields.map(accessor),
-      field: rule.aggregate?.field ? accessor(rule.aggregate.field) : undefined,
-      who: rule.who.map(accessor),
-      place: rule.where.map(accessor),
-    }));
+    this.compiled = rules.map((rule) => {
+      const group = (rule.aggregate?.group_by ?? []).map(accessor);
+      return {
+        rule,
+        matches: 0,
+        match: compileCondition(rule.condition),
+        where: rule.aggregate?.where ? compileCondition(rule.aggregate.where) : undefined,
+        group,
+        groupKey: new KeyMaker(rule.id, group),
+        dedupKey: new KeyMaker(rule.id, rule.dedup.fields.map(accessor)),
+        field: rule.aggregate?.field ? accessor(rule.aggregate.field) : undefined,
+        who: rule.who.map(accessor),
+        place: rule.where.map(accessor),
+      };
+    });
   }
 
-  private rulesFor(dataset: string): DatasetRules {
-    let d = this.perDataset.get(dataset);
-    if (d) return d;
-    d = { indexed: [], guarded: [], always: [] };
-    const byField = new Map<string, Map<string, Compiled[]>>();
-    const byPresence = new Map<string, Compiled[]>();
-    for (const c of this.compiled) {
-      if (!c.rule.datasets.includes(dataset) && !c.rule.datasets.includes('*')) continue;
-      const key = indexKey(c.rule.condition);
-      if (!key) {
-        const need = requiredField(c.rule.condition);
-        if (need === undefined) d.always.push(c);
-        else byPresence.set(need, [...(byPresence.get(need) ?? []), c]);
-        continue;
-      }
-      let m = byField.get(key.field);
-      if (!m) {
-        m = new Map();
-        byField.set(key.field, m);
-      }
-      for (const v of new Set(key.values)) {
-        const list = m.get(v);
-        if (list) list.push(c);
-        else m.set(v, [c]);
-      }
+  private rulesFor(dataset: string): DatasetPlan<Compiled> {
+    let plan = this.perDataset.get(dataset);
+    if (!plan) {
+      plan = planFor(this.compiled, dataset, this.opts.index !== false);
+      this.perDataset.set(dataset, plan);
     }
-    for (const [field, byValue] of byField) d.indexed.push({ get: accessor(field), byValue });
-    for (const [field, rules] of byPresence) d.guarded.push({ get: accessor(field), rules });
-    this.perDataset.set(dataset, d);
-    return d;
+    return plan;
   }
 
   async inspect(events: readonly LogEvent[]): Promise<void> {
@@ -121,12 +103,10 @@ export class RuleEngine implements Detector {
 
   /** Runs the rules over events and returns the alerts to send (after dedup and throttle). */
   async evaluate(events: readonly LogEvent[]): Promise<Alert[]> {
-    const hits: Hit[] = [];
-    const updates: WindowUpdate[] = [];
-    const updateHits: Hit[] = [];
-    const newValues: Hit[] = [];
+    const run: Run = { hits: [], updates: [], updateHits: [], newValues: [] };
+    const { hits, updates, updateHits, newValues } = run;
     let lastDataset = '';
-    let rules: DatasetRules | undefined;
+    let rules: DatasetPlan<Compiled> | undefined;
     for (const ev of events) {
       if (ev.dataset !== lastDataset || !rules) {
         rules = this.rulesFor(ev.dataset);
@@ -135,25 +115,17 @@ export class RuleEngine implements Detector {
       const doc = ev.doc as Doc;
       for (const ix of rules.indexed) {
         const v = ix.get(doc);
-        if (typeof v === 'string') {
-          const list = ix.byValue.get(v);
-          if (list) for (const c of list) this.test(c, ev, doc, hits, updates, updateHits, newValues);
-        } else if (Array.isArray(v)) {
-          const seen = new Set<Compiled>();
-          for (const x of v) {
-            if (typeof x !== 'string') continue;
-            for (const c of ix.byValue.get(x) ?? [])
-              if (!seen.has(c)) {
-                seen.add(c);
-                this.test(c, ev, doc, hits, updates, updateHits, newValues);
-              }
-          }
+        if (v === undefined || v === null) continue;
+        if (Array.isArray(v)) this.tryEach(ix.lookupAll(v), ev, doc, run);
+        else {
+          const list = ix.lookup(v);
+          if (list) this.tryEach(list, ev, doc, run);
         }
       }
       for (const g of rules.guarded)
         if (g.get(doc) !== undefined)
-          for (const c of g.rules) this.test(c, ev, doc, hits, updates, updateHits, newValues);
-      for (const c of rules.always) this.test(c, ev, doc, hits, updates, updateHits, newValues);
+          for (const c of g.rules) if (c.match(doc)) this.matched(c, ev, doc, run);
+      for (const c of rules.always) if (c.match(doc)) this.matched(c, ev, doc, run);
     }
     for (const c of this.compiled)
       if (c.matches > 0) {
@@ -184,7 +156,7 @@ export class RuleEngine implements Detector {
       const a = h.c.rule.aggregate!;
       const v = h.c.field!(h.ev.doc as Doc);
       if (typeof v !== 'string' && typeof v !== 'number') continue;
-      const key = groupKey(h.c, h.ev.doc as Doc);
+      const key = h.c.groupKey.of(h.ev.doc as Doc);
       const isNew = await this.opts.store
         .firstSeen(key, String(v), h.ev.timestamp, a.window)
         .catch((e) => this.storeFailed('first-seen', e));
@@ -197,31 +169,26 @@ export class RuleEngine implements Detector {
     return this.dedupAndThrottle(hits);
   }
 
-  private test(
-    c: Compiled,
-    ev: LogEvent,
-    doc: Doc,
-    hits: Hit[],
-    updates: WindowUpdate[],
-    updateHits: Hit[],
-    newValues: Hit[],
-  ): void {
-    if (!c.match(doc)) return;
+  private tryEach(list: readonly Candidate<Compiled>[], ev: LogEvent, doc: Doc, run: Run): void {
+    for (const { c, rest } of list) if (rest === undefined || rest(doc)) this.matched(c, ev, doc, run);
+  }
+
+  private matched(c: Compiled, ev: LogEvent, doc: Doc, run: Run): void {
     c.matches++;
     const a = c.rule.aggregate;
     if (!a) {
-      hits.push({ c, ev });
+      run.hits.push({ c, ev });
       return;
     }
     if (a.function === 'new_value') {
-      newValues.push({ c, ev });
+      run.newValues.push({ c, ev });
       return;
     }
     // In memory the window is updated on the spot, through one reused update object: no
     // per-event garbage on the hot path.
     const now = this.opts.store.addNow;
     const u: WindowUpdate = now ? this.scratch : { key: '', ts: 0, windowMs: 0, count: 1, sum: 0 };
-    u.key = groupKey(c, doc);
+    u.key = c.groupKey.of(doc);
     u.ts = ev.timestamp;
     u.windowMs = a.window;
     u.count = 1;
@@ -240,11 +207,11 @@ export class RuleEngine implements Detector {
     if (now) {
       const value = aggregateValue(c.rule, now.call(this.opts.store, u));
       if (value !== undefined && passes(c.rule, value))
-        hits.push({ c, ev, totals: { value, group: groupOf(c, doc) } });
+        run.hits.push({ c, ev, totals: { value, group: groupOf(c, doc) } });
       return;
     }
-    updates.push(u);
-    updateHits.push({ c, ev });
+    run.updates.push(u);
+    run.updateHits.push({ c, ev });
   }
 
   private async dedupAndThrottle(hits: Hit[]): Promise<Alert[]> {
@@ -255,7 +222,7 @@ export class RuleEngine implements Detector {
         alerts.push(this.alert(h, `${h.c.rule.id}:${h.ev.id}`, 0));
         continue;
       }
-      const key = dedupKey(h.c, h.ev.doc as Doc);
+      const key = h.c.dedupKey.of(h.ev.doc as Doc);
       const g = groups.get(key);
       if (g) g.push(h);
       else groups.set(key, [h]);
@@ -355,16 +322,31 @@ function groupOf(c: Compiled, doc: Doc): Record<string, unknown> {
   return out;
 }
 
-function groupKey(c: Compiled, doc: Doc): string {
-  let k = c.rule.id;
-  for (const g of c.group) k += `\x1f${JSON.stringify(g(doc) ?? null)}`;
-  return k;
-}
+/**
+ * Window and throttle keys: the rule id and each field's value as JSON. For one field the key is
+ * remembered per value, so an event makes no new string and the store's lookup reuses the
+ * string's hash.
+ */
+class KeyMaker {
+  private readonly memo = new ValueMemo<string>();
 
-function dedupKey(c: Compiled, doc: Doc): string {
-  let k = c.rule.id;
-  for (const g of c.dedup) k += `\x1f${JSON.stringify(g(doc) ?? null)}`;
-  return k;
+  constructor(
+    private readonly prefix: string,
+    private readonly gets: readonly Accessor[],
+  ) {}
+
+  of(doc: Doc): string {
+    if (this.gets.length !== 1) return this.compose(doc);
+    const v = this.gets[0]!(doc);
+    if (!this.memo.canKeep(v)) return this.compose(doc);
+    return this.memo.get(v) ?? this.memo.set(v, this.compose(doc));
+  }
+
+  private compose(doc: Doc): string {
+    let k = this.prefix;
+    for (const g of this.gets) k += `\x1f${JSON.stringify(g(doc) ?? null)}`;
+    return k;
+  }
 }
 
 function aggregateValue(rule: Rule, t: WindowTotals): number | undefined {

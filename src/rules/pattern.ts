@@ -5,9 +5,11 @@ import { ConfigError } from '../core/errors.js';
  * Text patterns that run in time linear in the text, whatever the pattern: a hostile log line
  * must not stall the daemon or time out a Lambda on every retry. V8's backtracking engine takes
  * exponential time on `(a|aa)+$`, and no shape heuristic catches every such pattern, so:
- * - regexes that are plain text (`foo`, `^foo`, `foo$`, `^foo$`) become string operations;
+ * - regexes that are plain text (`foo`, `^foo`, `foo$`, `^foo$`) become string operations, and so
+ *   do case-sensitive ones that spell a few texts (`^(terraform|pulumi)/1\.`);
  * - every other regex runs on re2js (RE2's automata in JavaScript), after an `includes`
- *   pre-check on a literal the match cannot do without, which skips the engine on most text;
+ *   pre-check on a literal (or one of a few) the match cannot do without, which skips the
+ *   engine on most text;
  * - Sigma wildcards (`*`, `?`) run on a matcher that places each literal segment once.
  */
 
@@ -39,7 +41,18 @@ export function compileRegex(pattern: string, ignoreCase = false): TextTest {
   const literal = literalRegex(pattern);
   if (literal) return literalTest(literal, ignoreCase);
   const re = compileRe2(pattern, RE2JS.translateRegExp, ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
-  const needle = ignoreCase ? '' : requiredLiteral(pattern);
+  // Case-insensitive patterns keep RE2's own case folding (`ſ` is an `s` there, not in toLowerCase).
+  if (ignoreCase) return (s) => re.test(s);
+  const spelled = alternativesRegex(pattern);
+  if (spelled) return alternativesTest(spelled);
+  const needle = requiredLiteral(pattern);
+  const oneOf = requiredAlternatives(pattern);
+  if (oneOf?.texts.every((t) => t.length > Math.max(needle.length, 1))) {
+    const texts = oneOf.texts;
+    return oneOf.start
+      ? (s) => texts.some((t) => s.startsWith(t)) && re.test(s)
+      : (s) => texts.some((t) => s.includes(t)) && re.test(s);
+  }
   if (needle.length >= 2) return (s) => s.includes(needle) && re.test(s);
   return (s) => re.test(s);
 }
@@ -125,6 +138,128 @@ function literalTest({ text, start, end }: Literal, ignoreCase: boolean): TextTe
   if (start) return (s) => norm(s).startsWith(t);
   if (end) return (s) => norm(s).endsWith(t);
   return (s) => norm(s).includes(t);
+}
+
+/** More texts than this and a regex stays on the engine. */
+const MAX_TEXTS = 64;
+
+/** A regex that spells a few texts (literals and groups of literal alternatives), maybe anchored. */
+interface Alternatives {
+  texts: string[];
+  start: boolean;
+  end: boolean;
+}
+
+function alternativesRegex(p: string): Alternatives | undefined {
+  const start = p.startsWith('^');
+  const end = p.endsWith('$') && !p.endsWith('\\$');
+  const to = p.length - (end ? 1 : 0);
+  const { parts, stop } = literalParts(p, start ? 1 : 0, to);
+  if (stop !== to) return undefined;
+  const texts = spell(parts);
+  return texts && { texts, start, end };
+}
+
+function alternativesTest({ texts, start, end }: Alternatives): TextTest {
+  if (start && end) {
+    const set = new Set(texts);
+    return (s) => set.has(s);
+  }
+  if (start) return (s) => texts.some((t) => s.startsWith(t));
+  if (end) return (s) => texts.some((t) => s.endsWith(t));
+  return (s) => texts.some((t) => s.includes(t));
+}
+
+/**
+ * Texts one of which every match contains (at its start when anchored): the literals and
+ * literal-alternative groups the regex begins with, up to its first other construct.
+ */
+function requiredAlternatives(p: string): { texts: string[]; start: boolean } | undefined {
+  if (hasTopLevelBar(p) || /\(\?[a-zA-Z-]/.test(p.replace(/\(\?P?</g, ''))) return undefined;
+  const start = p.startsWith('^');
+  const { parts, stop } = literalParts(p, start ? 1 : 0, p.length);
+  // A quantifier makes the part before it optional or repeated: only what precedes is required.
+  if (stop < p.length && '*+?{'.includes(p[stop]!)) parts.pop();
+  const texts = parts.length > 0 ? spell(parts) : undefined;
+  return texts && { texts, start };
+}
+
+/** Literal characters and `(a|b)` / `(?:a|b)` groups from `from`, each as its alternatives. */
+function literalParts(p: string, from: number, to: number): { parts: string[][]; stop: number } {
+  const parts: string[][] = [];
+  let i = from;
+  while (i < to) {
+    const c = p[i]!;
+    if (c === '\\') {
+      const n = p[i + 1];
+      if (n === undefined || i + 1 >= to || /[A-Za-z0-9]/.test(n)) break;
+      parts.push([n]);
+      i += 2;
+    } else if (c === '(') {
+      const group = literalGroup(p, i, to);
+      if (!group) break;
+      parts.push(group.alternatives);
+      i = group.close + 1;
+    } else if (META.has(c)) break;
+    else {
+      parts.push([c]);
+      i++;
+    }
+  }
+  return { parts, stop: i };
+}
+
+function literalGroup(
+  p: string,
+  open: number,
+  to: number,
+): { alternatives: string[]; close: number } | undefined {
+  let j = open + 1;
+  if (p.startsWith('?:', j)) j += 2;
+  const alternatives: string[] = [];
+  let text = '';
+  for (; j < to; j++) {
+    const c = p[j]!;
+    if (c === ')') {
+      alternatives.push(text);
+      return { alternatives, close: j };
+    }
+    if (c === '|') {
+      alternatives.push(text);
+      text = '';
+    } else if (c === '\\') {
+      const n = p[j + 1];
+      if (n === undefined || /[A-Za-z0-9]/.test(n)) return undefined;
+      text += n;
+      j++;
+    } else if (META.has(c)) return undefined;
+    else text += c;
+  }
+  return undefined;
+}
+
+/** Every text the parts spell, or undefined past MAX_TEXTS. */
+function spell(parts: string[][]): string[] | undefined {
+  let texts = [''];
+  for (const alternatives of parts) {
+    if (texts.length * alternatives.length > MAX_TEXTS) return undefined;
+    texts = texts.flatMap((t) => alternatives.map((a) => t + a));
+  }
+  return [...new Set(texts)];
+}
+
+/** A `|` outside any group or class: the regex is an alternation as a whole. */
+function hasTopLevelBar(p: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (c === '\\') i++;
+    else if (c === '[') i = classEnd(p, i);
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) return true;
+  }
+  return false;
 }
 
 /** Backreferences and lookaround, found outside character classes. */

@@ -40,7 +40,10 @@ export interface Claim {
 export interface WindowStore {
   /** Applies the updates in order; returns, per update, the window's totals after it. */
   add(updates: readonly WindowUpdate[]): Promise<WindowTotals[]>;
-  /** The same for one update, synchronously, where state is in memory (the update is not kept). */
+  /**
+   * The same for one update, synchronously, where state is in memory (the update is not kept;
+   * the totals returned are read at once: the next call may reuse the object).
+   */
   addNow?(u: WindowUpdate): WindowTotals;
   /**
    * Records `value` for the group; true when the group has history and the value was not seen
@@ -54,6 +57,7 @@ export interface WindowStore {
 }
 
 interface Bucket {
+  start: number;
   c: number;
   s: number;
   v?: Set<string>;
@@ -67,20 +71,37 @@ interface Win {
   width: number;
   /** Latest event time seen: buckets ending a window before it are dropped. */
   maxTs: number;
-  buckets: Map<number, Bucket>;
   /**
-   * The latest bucket start ever added: at least the last key of `buckets`, so a new bucket at
-   * or after it keeps time order without reading the keys.
+   * Oldest first, about BUCKETS of them: an in-order event lands in the last one or a new one after
+   * it, eviction takes from the front. (An array: no hashing of float keys per event.)
    */
-  lastStart: number;
+  buckets: Bucket[];
+  /**
+   * The first bucket's start (Infinity when none) and the last bucket, copied here so the usual
+   * update reads neither the list nor its first bucket: with thousands of windows each of those
+   * reads is a cache miss.
+   */
+  firstStart: number;
+  last: Bucket | undefined;
   c: number;
   s: number;
   /** For distinct_count: in how many live buckets each value occurs. */
   values?: Map<string, number>;
 }
 
-function dropBucket(w: Win, start: number, b: Bucket): void {
-  w.buckets.delete(start);
+function newWindow(width: number, maxTs: number): Win {
+  return {
+    width,
+    maxTs,
+    buckets: [],
+    firstStart: Number.POSITIVE_INFINITY,
+    last: undefined,
+    c: 0,
+    s: 0,
+  };
+}
+
+function dropBucket(w: Win, b: Bucket): void {
   w.c -= b.c;
   w.s -= b.s;
   if (b.v && w.values)
@@ -89,6 +110,29 @@ function dropBucket(w: Win, start: number, b: Bucket): void {
       if (n <= 0) w.values.delete(v);
       else w.values.set(v, n);
     }
+}
+
+/**
+ * Dropped buckets, kept to be the next ones made: a bucket lives for a window, long enough to be
+ * copied and promoted by the garbage collector, so making fresh ones costs far more than reusing.
+ */
+const MAX_SPARE = 4096;
+
+/** The bucket starting at `start`, made in its place in time order when missing. */
+function bucketAt(w: Win, start: number, spare: Bucket[]): Bucket {
+  if (w.last?.start === start) return w.last;
+  const list = w.buckets;
+  let i = list.length - 1;
+  while (i >= 0 && list[i]!.start > start) i--;
+  if (i >= 0 && list[i]!.start === start) return list[i]!;
+  const b = spare.pop() ?? { start, c: 0, s: 0 };
+  b.start = start;
+  if (i === list.length - 1) {
+    list.push(b);
+    w.last = b;
+  } else list.splice(i + 1, 0, b);
+  w.firstStart = list[0]!.start;
+  return b;
 }
 
 function addToBucket(w: Win, b: Bucket, u: WindowUpdate): void {
@@ -104,6 +148,27 @@ function addToBucket(w: Win, b: Bucket, u: WindowUpdate): void {
       w.values.set(u.value, (w.values.get(u.value) ?? 0) + 1);
     }
   }
+}
+
+/** Drops the buckets, oldest first, that ended before the horizon. */
+function dropExpired(w: Win, horizon: number, spare: Bucket[]): void {
+  if (w.firstStart + w.width > horizon) return;
+  const list = w.buckets;
+  let n = 0;
+  while (n < list.length && list[n]!.start + w.width <= horizon) {
+    const b = list[n++]!;
+    dropBucket(w, b);
+    if (spare.length < MAX_SPARE) {
+      b.c = 0;
+      b.s = 0;
+      b.v?.clear();
+      spare.push(b);
+    }
+  }
+  if (n === 1) list.shift();
+  else if (n > 1) list.splice(0, n);
+  w.firstStart = list[0]?.start ?? Number.POSITIVE_INFINITY;
+  if (list.length === 0) w.last = undefined;
 }
 
 interface Snapshot {
@@ -122,6 +187,9 @@ export class MemoryWindowStore implements WindowStore {
   private seen = new Map<string, Map<string, number>>();
   private dirty = false;
   private latest = 0;
+  private readonly spare: Bucket[] = [];
+  /** What addNow returns for an in-order event, refilled each time: no garbage per event. */
+  private readonly totals: WindowTotals = { count: 0, sum: 0, distinct: 0 };
 
   constructor(
     private readonly state?: StateStore,
@@ -133,12 +201,10 @@ export class MemoryWindowStore implements WindowStore {
     const snap = await this.state?.get<Snapshot>(STATE_KEY);
     if (snap?.version !== 1) return;
     for (const [key, width, buckets] of snap.windows) {
-      const w: Win = { width, maxTs: 0, buckets: new Map(), lastStart: -Infinity, c: 0, s: 0 };
+      const w = newWindow(width, 0);
       for (const [b, c, sum, v] of [...buckets].sort((x, y) => x[0] - y[0])) {
-        const bucket: Bucket = { c: 0, s: 0 };
-        w.buckets.set(b, bucket);
+        const bucket = bucketAt(w, b, this.spare);
         w.maxTs = Math.max(w.maxTs, b);
-        w.lastStart = b;
         addToBucket(w, bucket, { key, ts: b, windowMs: 0, count: c, sum });
         for (const x of v ?? [])
           addToBucket(w, bucket, { key, ts: b, windowMs: 0, count: 0, sum: 0, value: x });
@@ -150,7 +216,7 @@ export class MemoryWindowStore implements WindowStore {
   }
 
   async add(updates: readonly WindowUpdate[]): Promise<WindowTotals[]> {
-    return updates.map((u) => this.addNow(u));
+    return updates.map((u) => ({ ...this.addNow(u) }));
   }
 
   addNow(u: WindowUpdate): WindowTotals {
@@ -159,14 +225,7 @@ export class MemoryWindowStore implements WindowStore {
     let w = this.windows.get(u.key);
     if (!w) {
       if (this.windows.size >= this.maxKeys) this.sweep();
-      w = {
-        width: bucketWidth(u.windowMs),
-        maxTs: u.ts,
-        buckets: new Map(),
-        lastStart: -Infinity,
-        c: 0,
-        s: 0,
-      };
+      w = newWindow(bucketWidth(u.windowMs), u.ts);
       this.windows.set(u.key, w);
     }
     const width = w.width;
@@ -176,28 +235,22 @@ export class MemoryWindowStore implements WindowStore {
     // Buckets that ended a window before the latest event are gone for good; an event that old
     // (a late arrival, a replay) no longer counts. This keeps at most BUCKETS + 1 per group.
     const horizon = w.maxTs - u.windowMs;
-    if (start + width > horizon) {
-      let b = w.buckets.get(start);
-      if (!b) {
-        b = { c: 0, s: 0 };
-        w.buckets.set(start, b);
-        // Keep time order (a late event made an older bucket): eviction reads from the front.
-        if (start < w.lastStart) w.buckets = new Map([...w.buckets].sort((x, y) => x[0] - y[0]));
-        else w.lastStart = start;
-      }
-      addToBucket(w, b, u);
+    // Dropping first lets the bucket made next be one just dropped; neither touches the other.
+    dropExpired(w, horizon, this.spare);
+    if (start + width > horizon) addToBucket(w, bucketAt(w, start, this.spare), u);
+    if (inOrder) {
+      const t = this.totals;
+      t.count = w.c;
+      t.sum = w.s;
+      t.distinct = w.values?.size ?? 0;
+      return t;
     }
-    for (const [bStart, b] of w.buckets) {
-      if (bStart + width > horizon) break;
-      dropBucket(w, bStart, b);
-    }
-    if (inOrder) return { count: w.c, sum: w.s, distinct: w.values?.size ?? 0 };
     // A late event is judged on its own window: the buckets up to its time.
     const totals = { count: 0, sum: 0, distinct: 0 };
     let union: Set<string> | undefined;
-    for (const [bStart, b] of w.buckets) {
-      if (bStart > u.ts) break;
-      if (bStart + width <= u.ts - u.windowMs) continue;
+    for (const b of w.buckets) {
+      if (b.start > u.ts) break;
+      if (b.start + width <= u.ts - u.windowMs) continue;
       totals.count += b.c;
       totals.sum += b.s;
       if (b.v) {
@@ -261,7 +314,7 @@ export class MemoryWindowStore implements WindowStore {
       windows: [...this.windows].map(([k, w]) => [
         k,
         w.width,
-        [...w.buckets].map(([b, x]) => (x.v ? [b, x.c, x.s, [...x.v]] : [b, x.c, x.s])),
+        w.buckets.map((x) => (x.v?.size ? [x.start, x.c, x.s, [...x.v]] : [x.start, x.c, x.s])),
       ]),
       throttles: [...this.throttles].map(([k, t]) => [k, t.until, t.suppressed]),
       seen: [...this.seen].map(([k, m]) => [k, [...m]]),
