@@ -74,7 +74,7 @@ export function configShape(
 
 /** The files whose `import()` calls pick components; only these are rewritten. */
 const LAZY_FILES =
-  /[\\/]src[\\/](registry|alerts[\\/]registry|app|rules[\\/]detector|config[\\/]secrets)\.ts$/;
+  /[\\/]src[\\/](registry|alerts[\\/]registry|parsers[\\/]registry|app|rules[\\/]detector|config[\\/]secrets)\.ts$/;
 
 interface LazyImport {
   file: string;
@@ -86,7 +86,7 @@ interface LazyImport {
 /** The `name: … import('spec')` entries of the registries, by exported table. */
 async function registryImports(): Promise<LazyImport[]> {
   const out: LazyImport[] = [];
-  for (const rel of ['src/registry.ts', 'src/alerts/registry.ts']) {
+  for (const rel of ['src/registry.ts', 'src/parsers/registry.ts', 'src/alerts/registry.ts']) {
     const text = await readFile(join(ROOT, rel), 'utf8');
     for (const part of text.split(/^export const /m).slice(1)) {
       const section = /^\w+/.exec(part)?.[0] ?? '';
