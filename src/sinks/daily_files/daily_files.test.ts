@@ -213,6 +213,8 @@ describe('daily files sink', () => {
       const s = sink({}, log);
       expect(await s.write([mk(1)], { writer: 'A' })).toEqual([]);
       expect(await s.write([mk(1), mk(2)], { writer: 'A' })).toEqual([]);
+      // A second day file opened: still one warning.
+      expect(await s.write([ev('e', '2026-11-26T00:00:00Z', 3)], { writer: 'A' })).toEqual([]);
       await s.close();
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(

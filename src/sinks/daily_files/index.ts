@@ -77,7 +77,9 @@ export class DailyFilesSink implements Sink {
     this.name = cfg.name;
     this.log = opts.log;
     this.modes = modesFor(cfg.mode);
-    this.marks = new ReplayMarks(opts.state, marksKey(cfg.name));
+    this.marks = new ReplayMarks(opts.state, marksKey(cfg.name), (msg) =>
+      this.log?.warn({ sink: this.name }, msg),
+    );
     this.guarded = cfg.dedup_scan_bytes > 0;
   }
 
@@ -217,8 +219,7 @@ export class DailyFilesSink implements Sink {
       return cached;
     }
     await mkdir(dirname(path), { recursive: true, mode: this.modes.dir });
-    const warning = await this.marks.load();
-    if (warning) this.log?.warn({ sink: this.name }, warning);
+    await this.marks.load();
     const fh = await open(path, 'a+', this.modes.file);
     const st = await fh.stat({ bigint: true });
     const key = relative(this.cfg.path, path);

@@ -55,25 +55,28 @@ interface FileMarks {
  */
 export class ReplayMarks {
   private readonly files = new Map<string, FileMarks>();
-  private loaded: Promise<string | undefined> | undefined;
+  private loaded: Promise<void> | undefined;
   /** The save in progress (or the last one), and the one queued behind it, which takes every change made until it starts. */
   private saving: Promise<void> = Promise.resolve();
   private queued: Promise<void> | undefined;
   private readonly startedAt = Date.now();
   private staleDropped = false;
 
-  /** Without a state store (a one-shot CLI run), the marks live as long as the process. */
+  /**
+   * Without a state store (a one-shot CLI run), the marks live as long as the process. `warn` hears
+   * once of saved marks that cannot be used.
+   */
   constructor(
     private readonly store: StateStore | undefined,
     private readonly key: string,
+    private readonly warn: (message: string) => void = () => {},
   ) {}
 
-  /**
-   * Reads the saved marks once. Returns a warning when they cannot be used (they are then
-   * ignored: the guard falls back to reading the tail).
-   */
-  load(): Promise<string | undefined> {
-    this.loaded ??= this.readSaved();
+  /** Reads the saved marks once; marks that cannot be used are ignored (the guard then reads the tail). */
+  load(): Promise<void> {
+    this.loaded ??= this.readSaved().then((warning) => {
+      if (warning) this.warn(warning);
+    });
     return this.loaded;
   }
 
