@@ -23,6 +23,14 @@ export function isDraftList(chunk: DraftChunk): chunk is readonly EventDraft[] {
   return Array.isArray(chunk);
 }
 
+/** One draft at a time from a parser's chunks: `parse` for a parser that has `parseChunks`. */
+export async function* draftsOf(chunks: AsyncIterable<DraftChunk>): AsyncIterable<EventDraft> {
+  for await (const chunk of chunks) {
+    if (isDraftList(chunk)) yield* chunk;
+    else yield chunk;
+  }
+}
+
 /** Turns one raw item into zero or more events. Throws ParseError for input it cannot read. */
 export interface Parser {
   readonly name: string;

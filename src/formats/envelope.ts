@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ItemBody, RawItem } from '../core/batch.js';
-import { type DraftChunk, isDraftList, type ParseContext, type Parser } from '../core/component.js';
+import { type DraftChunk, draftsOf, isDraftList, type ParseContext, type Parser } from '../core/component.js';
 import { ParseError } from '../core/errors.js';
 import type { EventDraft } from '../core/event.js';
 import { isGzip, maybeGunzip } from '../core/limits.js';
@@ -180,11 +180,8 @@ export class EnvelopeParser implements Parser {
     this.name = inner.name;
   }
 
-  async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
-    for await (const chunk of this.parseChunks(item, ctx)) {
-      if (isDraftList(chunk)) yield* chunk;
-      else yield chunk;
-    }
+  parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+    return draftsOf(this.parseChunks(item, ctx));
   }
 
   /** See Parser.parseChunks: each record of an envelope comes as one chunk. */

@@ -1,5 +1,5 @@
 import type { RawItem } from '../../core/batch.js';
-import { type DraftChunk, isDraftList, type ParseContext, type Parser } from '../../core/component.js';
+import { type DraftChunk, draftsOf, type ParseContext, type Parser } from '../../core/component.js';
 import { jsonErrorReason, ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
 import { contentHash } from '../../core/ids.js';
@@ -39,11 +39,8 @@ export function isBase64Token(text: string): boolean {
 export class AutoParser implements Parser {
   readonly name = 'auto';
 
-  async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
-    for await (const chunk of this.parseChunks(item, ctx)) {
-      if (isDraftList(chunk)) yield* chunk;
-      else yield chunk;
-    }
+  parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+    return draftsOf(this.parseChunks(item, ctx));
   }
 
   /** See Parser.parseChunks: a CloudWatch Logs record's events come as one array. */

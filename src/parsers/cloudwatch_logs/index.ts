@@ -1,5 +1,5 @@
 import type { RawItem } from '../../core/batch.js';
-import { type DraftChunk, isDraftList, type ParseContext, type Parser } from '../../core/component.js';
+import { type DraftChunk, draftsOf, type ParseContext, type Parser } from '../../core/component.js';
 import { jsonErrorReason, LimitError, ParseError } from '../../core/errors.js';
 import type { EcsDocument, EventDraft } from '../../core/event.js';
 import { globMatch } from '../../core/glob.js';
@@ -229,7 +229,7 @@ export class CloudWatchLogsParser implements Parser {
     const body = item.body;
     if (body.kind === 'bytes') return this.record(() => body.bytes, ctx, opts);
     if (body.kind === 'base64') return this.record(() => decodeBase64(body.text, 'record data'), ctx, opts);
-    return flatten(this.streamed(item, ctx, opts));
+    return draftsOf(this.streamed(item, ctx, opts));
   }
 
   /** See Parser.parseChunks: a file's or object's messages come one array of events each. */
@@ -269,7 +269,7 @@ export class CloudWatchLogsParser implements Parser {
     } catch (e) {
       if (!(e instanceof SyntaxError)) return failing(e);
       // Several messages back to back (a record copied out of a Firehose archive).
-      if (plain && startsWithObject(plain)) return flatten(this.messages([plain], ctx, opts));
+      if (plain && startsWithObject(plain)) return draftsOf(this.messages([plain], ctx, opts));
       return failing(
         new ParseError(`record is not JSON after decompression (${jsonErrorReason(e)})`, { cause: e }),
       );
@@ -315,14 +315,6 @@ export class CloudWatchLogsParser implements Parser {
       await ctx.reject({ ref, data: o.bytes }, e);
       return undefined;
     }
-  }
-}
-
-/** One draft at a time, for readers of `parse`. */
-async function* flatten(chunks: AsyncIterable<DraftChunk>): AsyncIterable<EventDraft> {
-  for await (const chunk of chunks) {
-    if (isDraftList(chunk)) yield* chunk;
-    else yield chunk;
   }
 }
 

@@ -8,7 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ItemBody, RawItem } from '../../../core/batch.js';
-import { isDraftList, type Line, type ParseContext, type Parser } from '../../../core/component.js';
+import { draftsOf, type Line, type ParseContext, type Parser } from '../../../core/component.js';
 import { parsers } from '../../../parsers/registry.js';
 import { openRegularFile } from '../../../platform/fsutil.js';
 import { decodeItem } from './decode-item.js';
@@ -103,9 +103,7 @@ function linesOf(parser: Parser | undefined, lines: Line[]): Parser | undefined 
   const parseLines = parser?.parseLines?.bind(parser);
   if (!parser || !parseLines) return parser;
   const parseChunks = (item: RawItem, ctx: ParseContext) => parseLines(item, lines, ctx);
-  async function* parse(item: RawItem, ctx: ParseContext) {
-    for await (const chunk of parseChunks(item, ctx)) yield* isDraftList(chunk) ? chunk : [chunk];
-  }
+  const parse = (item: RawItem, ctx: ParseContext) => draftsOf(parseChunks(item, ctx));
   return { name: parser.name, parse, parseChunks };
 }
 
