@@ -12,7 +12,7 @@ import { readLineBatches } from '../../formats/lines.js';
 import { peek } from '../../parsers/aws_logs/index.js';
 import { parsers } from '../../parsers/registry.js';
 import { memoryLogger } from '../../platform/memory-log.js';
-import { StdoutSink } from '../../sinks/stdout/index.js';
+import { StdoutSink, writeAndWait } from '../../sinks/stdout/index.js';
 import { ReportingDeadLetterStore } from './memory-dead-letter.js';
 
 export interface DecodeOptions {
@@ -200,7 +200,7 @@ async function inWorkers(
     const result: ItemResult = { ackId: item.ackId, status: 'delivered', events: 0 };
     for await (const chunk of ahead.shift()!) {
       if (chunk.ndjson) {
-        await write(out, chunk.ndjson.bytes);
+        await writeAndWait(out, chunk.ndjson.bytes);
         total.events += chunk.ndjson.count;
       }
       for (const r of chunk.rejects) await setAside(item, r, parserName, p, result);
@@ -234,10 +234,6 @@ async function inWorkers(
     await pool.close();
   }
   return total;
-}
-
-function write(out: Writable, bytes: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => out.write(bytes, (err) => (err ? reject(err) : resolve())));
 }
 
 /** The input's lines in pieces of about PIECE_BYTES (lines over max_line_bytes come empty, marked). */

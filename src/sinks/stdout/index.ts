@@ -16,6 +16,11 @@ export function toNdjson(events: readonly LogEvent[], format: 'doc' | 'envelope'
   return out;
 }
 
+/** Writes to a stream and resolves once it took the data: a slow reader slows the writer. */
+export function writeAndWait(out: Writable, data: string | Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => out.write(data, (err) => (err ? reject(err) : resolve())));
+}
+
 /** NDJSON on standard output (or any stream), honouring backpressure so a slow pipe slows the source. */
 export class StdoutSink implements Sink {
   constructor(
@@ -26,10 +31,7 @@ export class StdoutSink implements Sink {
 
   async write(events: readonly LogEvent[]): Promise<SinkFailure[]> {
     if (events.length === 0) return [];
-    const text = toNdjson(events, this.format);
-    await new Promise<void>((resolve, reject) => {
-      this.out.write(text, (err) => (err ? reject(err) : resolve()));
-    });
+    await writeAndWait(this.out, toNdjson(events, this.format));
     return [];
   }
 
