@@ -175,7 +175,7 @@ async function startPool(
   if (count === 0) return undefined;
   const route = { parser: opts.parser, options: {}, envelope: true, trustEventFields: false };
   const spec = { routes: { [SOURCE]: route }, transforms: [], limits, chunkEvents: EVENTS_PER_WRITE };
-  const pool = new DecodePool({ ...spec, output: opts.format }, count, undefined, WORKER_HEAP);
+  const pool = new DecodePool({ ...spec, output: opts.format }, count, { limits: WORKER_HEAP });
   pool.warm();
   return pool;
 }

@@ -179,7 +179,7 @@ describe('DecodePool', () => {
 
   it('cancels a kept decoding nobody asks for again, so its worker goes on with other items', async () => {
     // One-event chunks: every kept item soon waits for acks that never come, and holds its worker.
-    const one = new DecodePool({ ...spec, chunkEvents: 1 }, 1, 20);
+    const one = new DecodePool({ ...spec, chunkEvents: 1 }, 1, { keepMs: 20 });
     try {
       const { p, sink } = await pipelineFor('central', { decoder: one });
       const first = await runBatch({ source: 'central', items: records(10, 100) }, p, undefined, {

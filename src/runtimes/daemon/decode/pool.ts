@@ -252,14 +252,16 @@ export class DecodePool implements Decoder {
   /** Decodings runBatch kept for the next delivery of the same item (see ItemDecoding.keep). */
   private readonly kept = new Map<RawItem, Kept>();
 
+  private readonly keepMs: number;
+
+  /** `limits`: each worker's heap limits (Node's defaults when unset); `keepMs`: see KEEP_MS. */
   constructor(
     private readonly spec: WorkerSpec,
     size: number,
-    private readonly keepMs = KEEP_MS,
-    /** Each worker's heap limits (Node's defaults when unset). */
-    limits?: ResourceLimits,
+    opts: { keepMs?: number; limits?: ResourceLimits } = {},
   ) {
-    this.slots = Array.from({ length: size }, () => new Slot(spec, limits));
+    this.keepMs = opts.keepMs ?? KEEP_MS;
+    this.slots = Array.from({ length: size }, () => new Slot(spec, opts.limits));
   }
 
   get size(): number {
