@@ -45,7 +45,9 @@ export class Metrics {
 }
 
 function labelKey(labels: Record<string, string>): string {
-  const entries = Object.entries(labels).sort(([a], [b]) => a.localeCompare(b));
+  // Code-unit order, not localeCompare: label names are ASCII identifiers, and the first
+  // localeCompare call loads ICU's collator (~7 ms of every CLI start, e.g. `logferry decode`).
+  const entries = Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (entries.length === 0) return '';
   return `{${entries.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(',')}}`;
 }
