@@ -1,7 +1,7 @@
 /**
  * One measured run in its own process (bundled and run by plain node, as in Lambda), so that
  * neither the other run's garbage nor a TypeScript loader counts in its peak RSS.
- * argv: <mode> <file>; prints {"events","seconds","peak_rss_mb"} as its last stdout line.
+ * argv: <mode> <file>; prints {"events","seconds","peak_rss_mb","output_chars"} as its last stdout line.
  * Sink writes carry 500 events, as config/examples/aws-s3.yaml sets (BENCH_CHUNK_EVENTS to change):
  * with the default 2000 the buffered events outlive V8's young generation and GC doubles.
  */
@@ -14,6 +14,9 @@ import { AlbParser } from '../src/parsers/alb/index.js';
 import { CloudTrailParser } from '../src/parsers/cloudtrail/index.js';
 import { testPipeline } from '../src/testing/memory.js';
 import { measure, NullNdjsonSink } from './lib.js';
+
+/** Events through the pipeline, and the NDJSON characters they made (bytes: the generated logs are ASCII). */
+let outputChars = 0;
 
 async function pipelineRun(parser: Parser, file: string, key: string): Promise<number> {
   const sink = new NullNdjsonSink();
@@ -41,6 +44,7 @@ async function pipelineRun(parser: Parser, file: string, key: string): Promise<n
   if (res.items[0]!.status !== 'delivered')
     throw new Error(`bench item ${res.items[0]!.status}: ${res.items[0]!.error}`);
   if (sink.bytes === 0) throw new Error('nothing serialized');
+  outputChars = sink.bytes;
   return res.events;
 }
 
@@ -64,4 +68,11 @@ const [mode, file] = process.argv.slice(2);
 const run = modes[mode ?? ''];
 if (!run || !file) throw new Error(`usage: aws-worker <${Object.keys(modes).join('|')}> <file>`);
 const m = await measure(() => run(file));
-console.log(JSON.stringify({ events: m.value, seconds: m.seconds, peak_rss_mb: m.peakRssMb }));
+console.log(
+  JSON.stringify({
+    events: m.value,
+    seconds: m.seconds,
+    peak_rss_mb: m.peakRssMb,
+    output_chars: outputChars,
+  }),
+);

@@ -7,7 +7,7 @@
  */
 import { cloudTrailBenchFile, MiB, sizeOf } from './aws-files.js';
 import { alternate } from './aws-run.js';
-import { progress, result } from './lib.js';
+import { docBytesPerInputByte, progress, result } from './lib.js';
 import { pythonLoop, vsPython } from './python-baseline.js';
 
 const sizeMib = Number(process.env.BENCH_SIZE_MB ?? 1024);
@@ -33,6 +33,8 @@ if (base.events !== baseFile.records) throw new Error('baseline record count dif
 const py = pythonLoop('cloudtrail', baseFile.path, 1);
 const line = result('cloudtrail', ours.events, ours.seconds, base.events, base.seconds, ours.peak_rss_mb, {
   size_mib: sizeMib,
+  // The generated file stops at the first line/record past size_mib: within one of it.
+  doc_bytes_per_input_byte: docBytesPerInputByte(ours.output_chars, sizeMib * MiB),
   gzip_mib: Math.round(sizeOf(file.path) / MiB),
   baseline_size_mib: baseMib,
   baseline_peak_rss_mb: base.peak_rss_mb,

@@ -12,21 +12,25 @@ import { runBatch } from '../src/core/pipeline.js';
 import { gzipJson, rng, subscriptionMessage } from '../src/demo/cwlogs.js';
 import { CloudWatchLogsParser } from '../src/parsers/cloudwatch_logs/index.js';
 import { testPipeline } from '../src/testing/memory.js';
-import { measure, NullNdjsonSink, progress, result } from './lib.js';
+import { docBytesPerInputByte, measure, NullNdjsonSink, progress, result } from './lib.js';
 import { cpuVsPython, pythonLoop, vsPython } from './python-baseline.js';
 
 const records = Number(process.env.BENCH_RECORDS ?? 2000);
 const r = rng(1);
 const payloads: string[] = [];
+/** Each record's subscription JSON before gzip: the input of the document-size measure. */
+const plainBytes: number[] = [];
 let totalEvents = 0;
 for (let i = 0; i < records; i++) {
   const count = 50 + Math.floor(r() * 451);
   totalEvents += count;
-  payloads.push(
-    gzipJson(
-      subscriptionMessage({ kind: i % 2 ? 'vpc' : 'app', count, start: 1_764_000_000_000 + i * 10_000, r }),
-    ).toString('base64'),
-  );
+  const msg = subscriptionMessage({ kind: kindOf(i), count, start: 1_764_000_000_000 + i * 10_000, r });
+  plainBytes.push(Buffer.byteLength(JSON.stringify(msg)));
+  payloads.push(gzipJson(msg).toString('base64'));
+}
+
+function kindOf(i: number): 'vpc' | 'app' {
+  return i % 2 ? 'vpc' : 'app';
 }
 progress(
   `cwlogs: ${records} records, ${totalEvents} events, ${(payloads.reduce((a, p) => a + p.length, 0) / 1e6).toFixed(1)} MB base64`,
@@ -44,8 +48,9 @@ function baseline(): number {
   return n;
 }
 
-async function ours(): Promise<number> {
+async function ours(only?: 'vpc' | 'app'): Promise<number> {
   const sink = new NullNdjsonSink();
+  lastSink = sink;
   const p = testPipeline(
     { parser: new CloudWatchLogsParser(), sinks: [sink] },
     {
@@ -59,16 +64,36 @@ async function ours(): Promise<number> {
   let events = 0;
   // Lambda-sized batches of 100 records, as a Kinesis trigger would deliver them.
   for (let i = 0; i < payloads.length; i += 100) {
-    const items: RawItem[] = payloads.slice(i, i + 100).map((text, j) => ({
-      ackId: String(i + j),
-      origin: { source: 'bench', type: 'kinesis', ref: `bench/shardId-000000000000/${i + j}` },
-      body: { kind: 'base64', text },
-    }));
+    const items: RawItem[] = payloads.slice(i, i + 100).flatMap((text, j) =>
+      only && kindOf(i + j) !== only
+        ? []
+        : [
+            {
+              ackId: String(i + j),
+              origin: { source: 'bench', type: 'kinesis', ref: `bench/shardId-000000000000/${i + j}` },
+              body: { kind: 'base64' as const, text },
+            },
+          ],
+    );
     const res = await runBatch({ source: 'bench', items }, p);
     events += res.events;
   }
   if (p.deadLetter.entries.length) throw new Error(`dead letters: ${p.deadLetter.entries[0]!.error}`);
   return events;
+}
+
+let lastSink: NullNdjsonSink | undefined;
+
+/** Item 3 of issue #16: NDJSON bytes per byte of decompressed subscription JSON, per kind of log. */
+async function docBytesPerKind(): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const kind of ['vpc', 'app'] as const) {
+    await ours(kind);
+    const input = plainBytes.reduce((a, b, i) => (kindOf(i) === kind ? a + b : a), 0);
+    // Characters: the generated logs are ASCII, so these are bytes too.
+    out[kind] = docBytesPerInputByte(lastSink!.bytes, input);
+  }
+  return out;
 }
 
 // Warm both paths once so the JIT treats them alike, then measure each twice and keep the best.
@@ -94,10 +119,12 @@ const py = pythonLoop('cwlogs-b64lines', b64File);
 rmSync(b64File, { force: true });
 if (py && py.events !== totalEvents)
   throw new Error(`python loop counted ${py.events} of ${totalEvents} events`);
+const docBytes = await docBytesPerKind();
 const line = result('cwlogs', totalEvents, best.ours, totalEvents, best.base, best.rss, {
   records,
   target_ratio: 0.6,
   target_vs_python: 1.5,
+  doc_bytes_per_input_byte: docBytes,
   // The same ratio in CPU seconds: steadier than wall time when other work shares the machine.
   cpu_ratio: Math.round((best.baseCpu / best.oursCpu) * 1000) / 1000,
 });

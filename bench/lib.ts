@@ -78,3 +78,12 @@ export class NullNdjsonSink implements Sink {
   }
   async close() {}
 }
+
+/**
+ * Item 3 of issue #16 ("leaner documents"): NDJSON bytes written per byte of (uncompressed) input,
+ * two decimals. Above 1 the documents are bigger than the logs they came from.
+ */
+export function docBytesPerInputByte(outputBytes: number, inputBytes: number): number {
+  if (!(inputBytes > 0)) throw new Error('no input bytes to compare with');
+  return Math.round((outputBytes / inputBytes) * 100) / 100;
+}
