@@ -1,5 +1,12 @@
+import { RE2JS } from 're2js';
 import { describe, expect, it } from 'vitest';
 import { checkRegex, compileGlob, compileRegex, requiredLiteral } from './pattern.js';
+
+/** The engine alone, with no string fast path: what a case-insensitive regex must answer. */
+function compileRe2Reference(p: string): { test: (s: string) => boolean } {
+  const re = RE2JS.compile(RE2JS.translateRegExp(p), RE2JS.CASE_INSENSITIVE);
+  return { test: (s) => re.matcher(s).find() };
+}
 
 // Patterns that take V8's backtracking engine hours or more on the hostile text beside them
 // (`(a|aa)+$` already needs 44 s for 41 characters): the old engine times out here.
@@ -132,6 +139,29 @@ describe('linear-time regexes', () => {
     const test = compileRegex(p);
     const v8 = new RegExp(p);
     for (const t of TEXTS) expect(test(t), `${p} on ${JSON.stringify(t)}`).toBe(v8.test(t));
+  });
+
+  it('folds case as RE2 does for literal regexes with ignore_case, beyond ASCII too', () => {
+    const texts = [
+      'SSH',
+      'ſsh',
+      'İd',
+      'id',
+      'ID',
+      'K',
+      'k',
+      '\u212a',
+      'straße',
+      'STRASSE',
+      'ﬀ',
+      'FF',
+      'ΣΑΣ',
+      'σας',
+    ];
+    for (const p of ['ssh', '^id$', 'k', 'straße', 'ff', '^σας', 'ς$', 'i']) {
+      const engine = compileRe2Reference(p);
+      for (const t of texts) expect(compileRegex(p, true)(t), `${p} on ${t}`).toBe(engine.test(t));
+    }
   });
 
   it.each([

@@ -39,9 +39,14 @@ export function checkRegex(pattern: string): RegexVerdict {
 export function compileRegex(pattern: string, ignoreCase = false): TextTest {
   if (pattern.length > MAX_PATTERN) throw new RegexError(`regex is longer than ${MAX_PATTERN} characters`);
   const literal = literalRegex(pattern);
-  if (literal) return literalTest(literal, ignoreCase);
+  if (literal && !ignoreCase) return literalTest(literal);
   const re = compileRe2(pattern, RE2JS.translateRegExp, ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
-  // Case-insensitive patterns keep RE2's own case folding (`ſ` is an `s` there, not in toLowerCase).
+  // Case-insensitive patterns keep RE2's own case folding (`ſ` is an `s` there, `İ` is no `i`),
+  // which toLowerCase agrees with only on ASCII: the string fast path takes ASCII text alone.
+  if (ignoreCase && literal && isAscii(literal.text)) {
+    const fast = literalTest({ ...literal, text: literal.text.toLowerCase() }, (s) => s.toLowerCase());
+    return (s) => (NON_ASCII.test(s) ? re.test(s) : fast(s));
+  }
   if (ignoreCase) return (s) => re.test(s);
   const spelled = alternativesRegex(pattern);
   if (spelled) return alternativesTest(spelled);
@@ -131,9 +136,13 @@ function literalRegex(p: string): Literal | undefined {
   return { text, start, end };
 }
 
-function literalTest({ text, start, end }: Literal, ignoreCase: boolean): TextTest {
-  const t = ignoreCase ? text.toLowerCase() : text;
-  const norm = ignoreCase ? (s: string) => s.toLowerCase() : (s: string) => s;
+const NON_ASCII = /[^\x00-\x7f]/;
+
+function isAscii(s: string): boolean {
+  return !NON_ASCII.test(s);
+}
+
+function literalTest({ text: t, start, end }: Literal, norm = (s: string) => s): TextTest {
   if (start && end) return (s) => norm(s) === t;
   if (start) return (s) => norm(s).startsWith(t);
   if (end) return (s) => norm(s).endsWith(t);
