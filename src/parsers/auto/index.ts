@@ -99,6 +99,11 @@ export class AutoParser implements Parser {
       yield* awsLogParser(format).parse(rest, ctx);
       return;
     }
+    if (prettyPrinted(text)) {
+      // Read whole from what the peek holds, not opened again: standard input cannot be.
+      yield* this.fromBytes(await bodyBytes(rest, ctx.limits), item, ctx, 0);
+      return;
+    }
     yield* this.fromStream(rest, ctx, true, item);
   }
 
@@ -275,6 +280,17 @@ function subscriptionIn(bytes: Buffer, ctx: ParseContext, what: string): Subscri
     return undefined;
   }
   return looksLikeSubscription(value) ? validateSubscription(value, what) : undefined;
+}
+
+/** A head whose first whole non-empty line opens JSON that does not parse alone: one document over lines. */
+function prettyPrinted(head: string): boolean {
+  let from = 0;
+  for (let nl = head.indexOf('\n'); nl !== -1; from = nl + 1, nl = head.indexOf('\n', from)) {
+    const line = head.slice(from, nl).trim();
+    if (line === '') continue;
+    return (line.startsWith('{') || line.startsWith('[')) && !parsesAsJson(line);
+  }
+  return false;
 }
 
 function parsesAsJson(text: string): boolean {

@@ -14,6 +14,7 @@ function logferry(args: string[], input?: Buffer | string) {
     input,
     env: { ...process.env, LOGFERRY_FROM_SOURCE: '1' },
     cwd: dir,
+    maxBuffer: 1 << 26,
   });
   return { code: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
@@ -71,6 +72,26 @@ describe('logferry CLI', () => {
     const gz = gzipJson(subscriptionMessage({ kind: 'app', count: 2, start: 1_764_000_000_000 }));
     expect(logferry(['decode'], gz.toString('base64')).stdout.trim().split('\n')).toHaveLength(2);
     expect(logferry(['decode', '-'], gz).stdout.trim().split('\n')).toHaveLength(2);
+  });
+
+  it('decodes a pretty-printed JSON document from stdin as it does from a file, small or over 1 MB', async () => {
+    const small = JSON.stringify({ user: 'alice', action: 'login' }, null, 2);
+    const big = JSON.stringify(
+      { items: Array.from({ length: 5000 }, (_, k) => ({ k, pad: 'y'.repeat(200) })) },
+      null,
+      2,
+    );
+    expect(big.length).toBeGreaterThan(1 << 20);
+    await writeFile(join(dir, 'big.json'), big);
+    for (const doc of [small, big]) {
+      const piped = logferry(['decode'], doc);
+      expect(piped.stderr).toBe('');
+      expect(piped.code).toBe(0);
+      const got = JSON.parse(piped.stdout);
+      const want = JSON.parse(doc);
+      for (const k of Object.keys(want)) expect(got[k]).toEqual(want[k]);
+    }
+    expect(logferry(['decode', 'big.json']).stdout).toHaveLength(logferry(['decode'], big).stdout.length);
   });
 
   it('ends quietly when the reader of its output goes away (decode | head)', async () => {

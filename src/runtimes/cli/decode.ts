@@ -1,5 +1,5 @@
 import { createReadStream, statSync } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import type { ItemResult, RawItem } from '../../core/batch.js';
 import type { Line, Parser } from '../../core/component.js';
 import type { ItemDecoding } from '../../core/decoder.js';
@@ -148,8 +148,20 @@ async function peekInput(
     // An input that cannot be read is reported by the parser's path, as it always was.
     return { item: unreadable(item, e), split: false };
   }
-  const peeked: RawItem = { ...item, body: { kind: 'stream', open: async () => all } };
-  const split = head.length >= SPLIT_MIN_BYTES && parser.readsLinesAlone!(peeked, head);
+  const whole = head.length < SPLIT_MIN_BYTES;
+  // Standard input cannot be opened again, and a parser may read its input twice (a document's
+  // first line, then the whole document): input that fit in the head is replayed from it; more
+  // than that is read once, and a second read says why it cannot be.
+  let opened = false;
+  const open = async (): Promise<Readable> => {
+    if (whole && !reopenable) return Readable.from([head]);
+    if (opened)
+      throw new Error('standard input over 1 MB can be read only once: give the document as a file');
+    opened = true;
+    return all;
+  };
+  const peeked: RawItem = { ...item, body: { kind: 'stream', open } };
+  const split = !whole && parser.readsLinesAlone!(peeked, head);
   if (split || !reopenable) return { item: peeked, split };
   all.destroy();
   return { item, split };
