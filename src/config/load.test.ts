@@ -64,6 +64,21 @@ describe('config loading', () => {
     );
   });
 
+  it('refuses two day-file sinks on one folder, or one inside the other', () => {
+    const two = (a: string, b: string) =>
+      `${minimal}  - name: days1\n    type: daily_files\n    path: ${a}\n  - name: days2\n    type: daily_files\n    path: ${b}\n`;
+    expect(errorOf(two('./logs', 'logs/'))).toMatch(
+      /sinks\[2\]\.path: daily_files sink 'days2' writes where sink 'days1' does/,
+    );
+    expect(errorOf(two('./logs', './logs/duo'))).toMatch(
+      /sinks\[2\]\.path: daily_files sink 'days2' writes where/,
+    );
+    expect(errorOf(two('./logs/duo', './logs'))).toMatch(
+      /sinks\[2\]\.path: daily_files sink 'days2' writes where/,
+    );
+    expect(() => parseConfig(two('./logs', './logs2'), 'cfg.yaml', {})).not.toThrow();
+  });
+
   it('checks names and references across the file', () => {
     const text = `${minimal}  - name: out\n    type: stdout\n`;
     expect(errorOf(text)).toMatch(/sinks\[1\]\.name: duplicate sink name 'out'/);

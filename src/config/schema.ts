@@ -1,3 +1,4 @@
+import { resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { alertsConfigSchema } from '../alerts/schema.js';
 import { LimitsSchema } from '../core/limits.js';
@@ -125,6 +126,7 @@ export const configSchema = z
         });
       sinkNames.add(s.name);
     });
+    sharedDayFileFolders(cfg.sinks, ctx);
     const sourceNames = new Set<string>();
     cfg.sources.forEach((s, i) => {
       if (sourceNames.has(s.name))
@@ -151,6 +153,31 @@ export const configSchema = z
       });
     });
   });
+
+/**
+ * Two day-file sinks writing one folder (or one inside the other) would each guard against
+ * replays with their own marks and id windows, blind to the other's appends: refused at load.
+ */
+function sharedDayFileFolders(
+  sinks: readonly { name: string; type: string; path?: unknown }[],
+  ctx: z.RefinementCtx,
+): void {
+  const seen: { name: string; dir: string }[] = [];
+  sinks.forEach((s, i) => {
+    if (s.type !== 'daily_files' || typeof s.path !== 'string') return;
+    const dir = resolve(s.path);
+    const other = seen.find(
+      (o) => o.dir === dir || dir.startsWith(o.dir + sep) || o.dir.startsWith(dir + sep),
+    );
+    if (other)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sinks', i, 'path'],
+        message: `daily_files sink '${s.name}' writes where sink '${other.name}' does (${dir}) — give each its own folder, or route both sources to one sink`,
+      });
+    seen.push({ name: s.name, dir });
+  });
+}
 
 export type Config = z.infer<typeof configSchema>;
 export type SourceConfig = z.infer<typeof sourceConfigSchema>;
