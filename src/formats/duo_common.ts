@@ -1,7 +1,7 @@
 import type { RawItem } from '../core/batch.js';
 import type { ParseContext } from '../core/component.js';
 import { jsonErrorReason, ParseError } from '../core/errors.js';
-import type { EventDraft } from '../core/event.js';
+import type { EcsDocument, EventDraft } from '../core/event.js';
 
 export type Json = Record<string, unknown>;
 
@@ -42,6 +42,41 @@ export function duoOriginal(item: RawItem, event: Json): string {
   if (b.kind === 'bytes') return b.bytes.toString('utf8');
   if (b.kind === 'base64') return Buffer.from(b.text, 'base64').toString('utf8');
   return JSON.stringify(event);
+}
+
+/**
+ * The event serialized once, for all that needs its text: `original`, a content id, and the
+ * `duo` member of the document (see duoDocWriter). `json` is JSON.stringify(event), there only
+ * when the item carried the event as an object (the duo source's case): a replayed item's
+ * `original` is its own text, which may differ from JSON.stringify in spacing or escapes.
+ */
+export function duoTexts(item: RawItem, event: Json): { original: string; json: string | undefined } {
+  if (item.body.kind !== 'object') return { original: duoOriginal(item, event), json: undefined };
+  const json = JSON.stringify(event);
+  return { original: json, json };
+}
+
+/**
+ * A document's JSON writer (EventDraft.toJson) that writes `duo` from `duoJson`, the event's
+ * JSON.stringify text made already (for `original`), so the event — most of the document — is
+ * serialized once, not twice. The other members (the ECS part, and what finalizeEvent adds) go
+ * through JSON.stringify one by one in the doc's own key order, so the result is byte for byte
+ * what JSON.stringify(doc) gives. Sound while `duo` is still `event` and the event unchanged
+ * since `duoJson` was made: parsers never change it, and toJson is not used once a transform ran.
+ */
+export function duoDocWriter(event: Json, duoJson: string): (doc: EcsDocument) => string {
+  return (doc) => (doc.duo === event ? docJsonWith(doc, 'duo', duoJson) : JSON.stringify(doc));
+}
+
+function docJsonWith(doc: EcsDocument, key: string, json: string): string {
+  let out = '{';
+  for (const k of Object.keys(doc)) {
+    // JSON.stringify leaves out members it cannot write (undefined, functions); so does this.
+    const v = k === key ? json : JSON.stringify(doc[k]);
+    if (v === undefined) continue;
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(k)}:${v}`;
+  }
+  return `${out}}`;
 }
 
 /** Milliseconds from an ISO time (sub-second precision) or Unix seconds. */

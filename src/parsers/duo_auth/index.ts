@@ -3,7 +3,8 @@ import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
 import {
   compact,
-  duoOriginal,
+  duoDocWriter,
+  duoTexts,
   duoTime,
   geo,
   type Json,
@@ -25,7 +26,7 @@ export class DuoAuthParser implements Parser {
   /** The event's draft, or why it is set aside. */
   private draft(item: RawItem, e: Json): EventDraft | string {
     // Serialized now: the document below shares (and transforms may change) the same object.
-    const original = duoOriginal(item, e);
+    const { original, json } = duoTexts(item, e);
     const timestamp = duoTime(e.isotimestamp, e.timestamp);
     if (timestamp === undefined) {
       return 'has no timestamp (isotimestamp/timestamp)';
@@ -66,8 +67,9 @@ export class DuoAuthParser implements Parser {
       dataset: 'duo.authentication',
       timestamp,
       doc,
-      idParts: txid ? ['txid', txid] : ['content', JSON.stringify(e)],
+      idParts: txid ? ['txid', txid] : ['content', json ?? JSON.stringify(e)],
       original,
+      toJson: json === undefined ? undefined : duoDocWriter(e, json),
     };
   }
 }

@@ -1,7 +1,15 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
-import { compact, duoOriginal, duoTime, type Json, parseDuoEvent, str } from '../../formats/duo_common.js';
+import {
+  compact,
+  duoDocWriter,
+  duoTexts,
+  duoTime,
+  type Json,
+  parseDuoEvent,
+  str,
+} from '../../formats/duo_common.js';
 
 /** Duo telephony log v2 → ECS (`duo.telephony`); type, credits and phone stay under `duo`. */
 export class DuoTelephonyParser implements Parser {
@@ -14,7 +22,7 @@ export class DuoTelephonyParser implements Parser {
   /** The event's draft, or why it is set aside. */
   private draft(item: RawItem, e: Json): EventDraft | string {
     // Serialized now: the document below shares (and transforms may change) the same object.
-    const original = duoOriginal(item, e);
+    const { original, json } = duoTexts(item, e);
     const timestamp = duoTime(e.ts, e.timestamp);
     if (timestamp === undefined) {
       return 'has no timestamp (ts/timestamp)';
@@ -39,8 +47,9 @@ export class DuoTelephonyParser implements Parser {
       dataset: 'duo.telephony',
       timestamp,
       doc,
-      idParts: id ? ['id', id] : ['content', JSON.stringify(e)],
+      idParts: id ? ['id', id] : ['content', json ?? JSON.stringify(e)],
       original,
+      toJson: json === undefined ? undefined : duoDocWriter(e, json),
     };
   }
 }
