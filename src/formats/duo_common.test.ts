@@ -9,6 +9,7 @@ import { makeEvents } from '../demo/duo-events.js';
 import { DuoAuthParser } from '../parsers/duo_auth/index.js';
 import { DuoTelephonyParser } from '../parsers/duo_telephony/index.js';
 import { MemorySink, testPipeline } from '../testing/memory.js';
+import { duoDocument } from './duo_common.js';
 
 const fixture = JSON.parse(
   readFileSync(join(import.meta.dirname, '../parsers/duo_auth/fixtures/authlogs-v2.json'), 'utf8'),
@@ -137,5 +138,24 @@ describe('Duo documents serialized once', () => {
     expect(serializedDoc(ev!)).toContain(
       '"duo":{"txid":"r-1","isotimestamp":"2026-11-30T08:00:00Z","user":{"name":"é"}}',
     );
+  });
+
+  it('a Duo document of another shape than the parser built is written by JSON.stringify', () => {
+    const event = { txid: 't', user: { name: 'ü"' } };
+    const json = JSON.stringify(event);
+    const shapes: ((doc: Record<string, unknown>) => Record<string, unknown>)[] = [
+      (doc) => ({ ...doc, '@timestamp': '2026-11-30T08:00:00.000Z' }),
+      (doc) => ({ ...doc, extra: 1, '@timestamp': 'x' }),
+      (doc) => ({ '@timestamp': 'x', ...doc }),
+      (doc) => ({ ...doc, event: { id: 'other' }, '@timestamp': 'x' }),
+      (doc) => ({ ...doc, duo: { ...event }, '@timestamp': 'x' }),
+    ];
+    for (const ecs of [{ event: { kind: 'event' }, user: { name: 'u' } }, {}]) {
+      const { doc, toJson } = duoDocument(ecs, event, json);
+      for (const shape of shapes) {
+        const d = shape(doc) as Parameters<NonNullable<typeof toJson>>[0];
+        expect(toJson!(d)).toBe(JSON.stringify(d));
+      }
+    }
   });
 });

@@ -46,7 +46,7 @@ export function duoOriginal(item: RawItem, event: Json): string {
 
 /**
  * The event serialized once, for all that needs its text: `original`, a content id, and the
- * `duo` member of the document (see duoDocWriter). `json` is JSON.stringify(event), there only
+ * `duo` member of the document (see duoDocument). `json` is JSON.stringify(event), there only
  * when the item carried the event as an object (the duo source's case): a replayed item's
  * `original` is its own text, which may differ from JSON.stringify in spacing or escapes.
  */
@@ -57,26 +57,39 @@ export function duoTexts(item: RawItem, event: Json): { original: string; json: 
 }
 
 /**
- * A document's JSON writer (EventDraft.toJson) that writes `duo` from `duoJson`, the event's
- * JSON.stringify text made already (for `original`), so the event — most of the document — is
- * serialized once, not twice. The other members (the ECS part, and what finalizeEvent adds) go
- * through JSON.stringify one by one in the doc's own key order, so the result is byte for byte
- * what JSON.stringify(doc) gives. Sound while `duo` is still `event` and the event unchanged
- * since `duoJson` was made: parsers never change it, and toJson is not used once a transform ran.
+ * A Duo document: the ECS members, then the event as Duo sent it under `duo` (finalizeEvent adds
+ * `@timestamp` after them). Given the event's JSON.stringify text (`json`, made for `original`),
+ * its writer (EventDraft.toJson) serializes only the ECS part and splices that text in, so the
+ * event — most of the document — is serialized once, not twice. The result is byte for byte
+ * JSON.stringify(doc) for this shape (checked: finalizeEvent adds the id to `event`, the ECS
+ * object's own, and `@timestamp` last) while the event is unchanged (parsers never change it;
+ * toJson is not used after a transform). A doc of another shape is left to JSON.stringify.
  */
-export function duoDocWriter(event: Json, duoJson: string): (doc: EcsDocument) => string {
-  return (doc) => (doc.duo === event ? docJsonWith(doc, 'duo', duoJson) : JSON.stringify(doc));
+export function duoDocument(
+  ecs: Json,
+  event: Json,
+  json: string | undefined,
+): { doc: Json; toJson?: (doc: EcsDocument) => string } {
+  const doc = { ...ecs, duo: event };
+  if (json === undefined) return { doc };
+  const toJson = (d: EcsDocument) =>
+    d.duo === event && isEcsThenDuo(d, ecs)
+      ? `${ecsHead(JSON.stringify(ecs))}"duo":${json},"@timestamp":${JSON.stringify(d['@timestamp'])}}`
+      : JSON.stringify(d);
+  return { doc, toJson };
 }
 
-function docJsonWith(doc: EcsDocument, key: string, json: string): string {
-  let out = '{';
-  for (const k of Object.keys(doc)) {
-    // JSON.stringify leaves out members it cannot write (undefined, functions); so does this.
-    const v = k === key ? json : JSON.stringify(doc[k]);
-    if (v === undefined) continue;
-    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(k)}:${v}`;
-  }
-  return `${out}}`;
+/** Whether `doc` is `ecs`'s members (the same values, in order), then `duo`, then `@timestamp`. */
+function isEcsThenDuo(doc: EcsDocument, ecs: Json): boolean {
+  const keys = Object.keys(doc);
+  let i = 0;
+  for (const k in ecs) if (keys[i++] !== k || doc[k] !== ecs[k]) return false;
+  return keys.length === i + 2 && keys[i] === 'duo' && keys[i + 1] === '@timestamp';
+}
+
+/** `{…,` of an object's JSON, ready for more members. */
+function ecsHead(objectJson: string): string {
+  return objectJson === '{}' ? '{' : `${objectJson.slice(0, -1)},`;
 }
 
 /** Milliseconds from an ISO time (sub-second precision) or Unix seconds. */

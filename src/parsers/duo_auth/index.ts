@@ -3,7 +3,7 @@ import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
 import {
   compact,
-  duoDocWriter,
+  duoDocument,
   duoTexts,
   duoTime,
   geo,
@@ -38,8 +38,8 @@ export class DuoAuthParser implements Parser {
     const name = str(user.name);
     const ip = str(access.ip);
     // The original stays as Duo sent it (nulls and empty lists included); only ECS is compacted.
-    const doc = {
-      ...compact({
+    const { doc, toJson } = duoDocument(
+      compact({
         event: {
           kind: 'event',
           category: ['authentication'],
@@ -60,8 +60,9 @@ export class DuoAuthParser implements Parser {
         service: { name: str(app.name), id: str(app.key) },
         related: { user: name ? [name] : undefined, ip: ip ? [ip] : undefined },
       }),
-      duo: e,
-    };
+      e,
+      json,
+    );
     const txid = str(e.txid);
     return {
       dataset: 'duo.authentication',
@@ -69,7 +70,7 @@ export class DuoAuthParser implements Parser {
       doc,
       idParts: txid ? ['txid', txid] : ['content', json ?? JSON.stringify(e)],
       original,
-      toJson: json === undefined ? undefined : duoDocWriter(e, json),
+      toJson,
     };
   }
 }

@@ -3,7 +3,7 @@ import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
 import {
   compact,
-  duoDocWriter,
+  duoDocument,
   duoTexts,
   duoTime,
   type Json,
@@ -29,8 +29,8 @@ export class DuoTelephonyParser implements Parser {
     }
     const type = str(e.type);
     // The original stays as Duo sent it (nulls and empty lists included); only ECS is compacted.
-    const doc = {
-      ...compact({
+    const { doc, toJson } = duoDocument(
+      compact({
         event: {
           kind: 'event',
           category: ['network'],
@@ -40,8 +40,9 @@ export class DuoTelephonyParser implements Parser {
           provider: 'duo',
         },
       }),
-      duo: e,
-    };
+      e,
+      json,
+    );
     const id = str(e.telephony_id) ?? str(e.txid);
     return {
       dataset: 'duo.telephony',
@@ -49,7 +50,7 @@ export class DuoTelephonyParser implements Parser {
       doc,
       idParts: id ? ['id', id] : ['content', json ?? JSON.stringify(e)],
       original,
-      toJson: json === undefined ? undefined : duoDocWriter(e, json),
+      toJson,
     };
   }
 }
