@@ -157,6 +157,10 @@ try {
   console.log(
     JSON.stringify(
       result('duo', run.value, run.seconds, base.value, base.seconds, run.peakRssMb, {
+        // CPU per event of the baseline over logferry's: on a shared machine, less disturbed than time.
+        cpu_ratio: Math.round(((base.cpuSeconds / base.value) * 1000) / (run.cpuSeconds / run.value)) / 1000,
+        cpu_s: Math.round(run.cpuSeconds * 100) / 100,
+        baseline_cpu_s: Math.round(base.cpuSeconds * 100) / 100,
         events: EVENTS,
         latency_ms: LATENCY,
         daily_file_mb: Math.round(bytes / 1024 / 1024),

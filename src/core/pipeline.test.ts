@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MemorySink, testPipeline } from '../testing/memory.js';
 import type { RawItem } from './batch.js';
 import type { Parser } from './component.js';
@@ -285,5 +285,74 @@ describe('runBatch with a parser that hands over chunks', () => {
     ]);
     expect(sink.writes.map((w) => w.length)).toEqual([2, 2, 2, 2, 2]);
     expect([...sink.byId.values()].map((e) => e.doc.i)).toEqual([0, 1, 2, 3, 4, 0, 1, 2, 3, 4]);
+  });
+
+  it('looks up a parser that items name once per batch, and dead-letters items naming none', async () => {
+    const sink = new MemorySink();
+    const asked: string[] = [];
+    const p = testPipeline(
+      { parser: countingParser, sinks: [sink] },
+      {
+        parser: async (name) => {
+          asked.push(name);
+          return name === 'counting' ? countingParser : undefined;
+        },
+      },
+    );
+    const named = items('1', '2', '3', '1').map((it, i) => ({
+      ...it,
+      parser: i === 3 ? 'nope' : 'counting',
+    }));
+    const res = await runBatch({ source: 's', items: named }, p);
+    expect(res.items.map((r) => r.status)).toEqual(['delivered', 'delivered', 'delivered', 'dead-lettered']);
+    expect(res.items[3]!.error).toContain("no parser named 'nope'");
+    expect(sink.byId.size).toBe(6);
+    expect(asked).toEqual(['counting', 'nope']);
+  });
+
+  it('counts items by status with one metrics update per status', async () => {
+    const p = testPipeline({ parser: countingParser, sinks: [new MemorySink()] });
+    const inc = vi.spyOn(p.metrics, 'inc');
+    await runBatch({ source: 's', items: items('1', 'bad', '2', '3', 'bad') }, p);
+    const itemUpdates = inc.mock.calls.filter(([name]) => name === 'logferry_items_total');
+    expect(itemUpdates.map(([, labels, by]) => [labels, by])).toEqual([
+      [{ source: 's', status: 'delivered' }, 3],
+      [{ source: 's', status: 'dead-lettered' }, 2],
+    ]);
+    expect(p.metrics.get('logferry_items_total', { source: 's', status: 'delivered' })).toBe(3);
+  });
+
+  it('a synchronous parse that fills a chunk midway and then breaks delivers what came before and closes the parser', async () => {
+    const sink = new MemorySink();
+    let closed = 0;
+    const parser: Parser = {
+      name: 'closing',
+      *parse(item: RawItem): Iterable<EventDraft> {
+        try {
+          for (let i = 0; i < 5; i++)
+            yield { dataset: 'test', timestamp: 1_700_000_000_000, doc: { i }, idParts: [item.ackId, i] };
+        } finally {
+          closed++;
+        }
+      },
+    };
+    // A transform that breaks on the fourth event: an error on the taking side, after a flush.
+    let seen = 0;
+    const p = testPipeline(
+      { parser, sinks: [sink] },
+      {
+        transforms: [
+          (ev) => {
+            if (++seen === 4) throw new TypeError('bug in a transform');
+            return ev;
+          },
+        ],
+        delivery: { maxAttempts: 1, backoff: { baseMs: 1, maxMs: 1 }, chunkEvents: 2 },
+      },
+    );
+    const res = await runBatch({ source: 's', items: items('x') }, p);
+    expect(res.items[0]!.status).toBe('dead-lettered');
+    expect(sink.byId.size).toBe(3);
+    expect(closed).toBe(1);
   });
 });

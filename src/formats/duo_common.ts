@@ -1,7 +1,7 @@
 import type { RawItem } from '../core/batch.js';
 import type { ParseContext } from '../core/component.js';
 import { jsonErrorReason, ParseError } from '../core/errors.js';
-import type { EventDraft } from '../core/event.js';
+import type { EcsDocument, EventDraft } from '../core/event.js';
 
 export type Json = Record<string, unknown>;
 
@@ -42,6 +42,54 @@ export function duoOriginal(item: RawItem, event: Json): string {
   if (b.kind === 'bytes') return b.bytes.toString('utf8');
   if (b.kind === 'base64') return Buffer.from(b.text, 'base64').toString('utf8');
   return JSON.stringify(event);
+}
+
+/**
+ * The event serialized once, for all that needs its text: `original`, a content id, and the
+ * `duo` member of the document (see duoDocument). `json` is JSON.stringify(event), there only
+ * when the item carried the event as an object (the duo source's case): a replayed item's
+ * `original` is its own text, which may differ from JSON.stringify in spacing or escapes.
+ */
+export function duoTexts(item: RawItem, event: Json): { original: string; json: string | undefined } {
+  if (item.body.kind !== 'object') return { original: duoOriginal(item, event), json: undefined };
+  const json = JSON.stringify(event);
+  return { original: json, json };
+}
+
+/**
+ * A Duo document: the ECS members, then the event as Duo sent it under `duo` (finalizeEvent adds
+ * `@timestamp` after them). Given the event's JSON.stringify text (`json`, made for `original`),
+ * its writer (EventDraft.toJson) serializes only the ECS part and splices that text in, so the
+ * event — most of the document — is serialized once, not twice. The result is byte for byte
+ * JSON.stringify(doc) for this shape (checked: finalizeEvent adds the id to `event`, the ECS
+ * object's own, and `@timestamp` last) while the event is unchanged (parsers never change it;
+ * toJson is not used after a transform). A doc of another shape is left to JSON.stringify.
+ */
+export function duoDocument(
+  ecs: Json,
+  event: Json,
+  json: string | undefined,
+): { doc: Json; toJson?: (doc: EcsDocument) => string } {
+  const doc = { ...ecs, duo: event };
+  if (json === undefined) return { doc };
+  const toJson = (d: EcsDocument) =>
+    d.duo === event && isEcsThenDuo(d, ecs)
+      ? `${ecsHead(JSON.stringify(ecs))}"duo":${json},"@timestamp":${JSON.stringify(d['@timestamp'])}}`
+      : JSON.stringify(d);
+  return { doc, toJson };
+}
+
+/** Whether `doc` is `ecs`'s members (the same values, in order), then `duo`, then `@timestamp`. */
+function isEcsThenDuo(doc: EcsDocument, ecs: Json): boolean {
+  const keys = Object.keys(doc);
+  let i = 0;
+  for (const k in ecs) if (keys[i++] !== k || doc[k] !== ecs[k]) return false;
+  return keys.length === i + 2 && keys[i] === 'duo' && keys[i + 1] === '@timestamp';
+}
+
+/** `{…,` of an object's JSON, ready for more members. */
+function ecsHead(objectJson: string): string {
+  return objectJson === '{}' ? '{' : `${objectJson.slice(0, -1)},`;
 }
 
 /** Milliseconds from an ISO time (sub-second precision) or Unix seconds. */

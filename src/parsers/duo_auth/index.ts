@@ -3,7 +3,8 @@ import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
 import {
   compact,
-  duoOriginal,
+  duoDocument,
+  duoTexts,
   duoTime,
   geo,
   type Json,
@@ -25,7 +26,7 @@ export class DuoAuthParser implements Parser {
   /** The event's draft, or why it is set aside. */
   private draft(item: RawItem, e: Json): EventDraft | string {
     // Serialized now: the document below shares (and transforms may change) the same object.
-    const original = duoOriginal(item, e);
+    const { original, json } = duoTexts(item, e);
     const timestamp = duoTime(e.isotimestamp, e.timestamp);
     if (timestamp === undefined) {
       return 'has no timestamp (isotimestamp/timestamp)';
@@ -37,8 +38,8 @@ export class DuoAuthParser implements Parser {
     const name = str(user.name);
     const ip = str(access.ip);
     // The original stays as Duo sent it (nulls and empty lists included); only ECS is compacted.
-    const doc = {
-      ...compact({
+    const { doc, toJson } = duoDocument(
+      compact({
         event: {
           kind: 'event',
           category: ['authentication'],
@@ -59,15 +60,17 @@ export class DuoAuthParser implements Parser {
         service: { name: str(app.name), id: str(app.key) },
         related: { user: name ? [name] : undefined, ip: ip ? [ip] : undefined },
       }),
-      duo: e,
-    };
+      e,
+      json,
+    );
     const txid = str(e.txid);
     return {
       dataset: 'duo.authentication',
       timestamp,
       doc,
-      idParts: txid ? ['txid', txid] : ['content', JSON.stringify(e)],
+      idParts: txid ? ['txid', txid] : ['content', json ?? JSON.stringify(e)],
       original,
+      toJson,
     };
   }
 }

@@ -1,7 +1,15 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
 import type { EventDraft } from '../../core/event.js';
-import { compact, duoOriginal, duoTime, type Json, parseDuoEvent, str } from '../../formats/duo_common.js';
+import {
+  compact,
+  duoDocument,
+  duoTexts,
+  duoTime,
+  type Json,
+  parseDuoEvent,
+  str,
+} from '../../formats/duo_common.js';
 
 /** Duo telephony log v2 → ECS (`duo.telephony`); type, credits and phone stay under `duo`. */
 export class DuoTelephonyParser implements Parser {
@@ -14,15 +22,15 @@ export class DuoTelephonyParser implements Parser {
   /** The event's draft, or why it is set aside. */
   private draft(item: RawItem, e: Json): EventDraft | string {
     // Serialized now: the document below shares (and transforms may change) the same object.
-    const original = duoOriginal(item, e);
+    const { original, json } = duoTexts(item, e);
     const timestamp = duoTime(e.ts, e.timestamp);
     if (timestamp === undefined) {
       return 'has no timestamp (ts/timestamp)';
     }
     const type = str(e.type);
     // The original stays as Duo sent it (nulls and empty lists included); only ECS is compacted.
-    const doc = {
-      ...compact({
+    const { doc, toJson } = duoDocument(
+      compact({
         event: {
           kind: 'event',
           category: ['network'],
@@ -32,15 +40,17 @@ export class DuoTelephonyParser implements Parser {
           provider: 'duo',
         },
       }),
-      duo: e,
-    };
+      e,
+      json,
+    );
     const id = str(e.telephony_id) ?? str(e.txid);
     return {
       dataset: 'duo.telephony',
       timestamp,
       doc,
-      idParts: id ? ['id', id] : ['content', JSON.stringify(e)],
+      idParts: id ? ['id', id] : ['content', json ?? JSON.stringify(e)],
       original,
+      toJson,
     };
   }
 }

@@ -57,6 +57,26 @@ describe('daily files sink', () => {
     expect(await read(join(dir, 'auth', 'auth-2026-11-25.jsonl'))).toMatchObject([{ n: 2 }]);
   });
 
+  it('writes big writes of any script byte for byte, also two files written at once', async () => {
+    const s = sink();
+    const text = (n: number) => `ü€😀"\\\u2028 ${'x'.repeat(n % 7)}`.repeat(200);
+    const batch = (dataset: string) =>
+      Array.from({ length: 300 }, (_, n) =>
+        finalizeEvent(
+          { dataset, timestamp: Date.parse('2026-11-25T10:00:00Z'), doc: { n, text: text(n) }, idParts: [n] },
+          { source: 't', type: 'test', ref: 'x' },
+        ),
+      );
+    const [a, b] = [batch('a'), batch('b')];
+    expect(await Promise.all([s.write(a), s.write(b)])).toEqual([[], []]);
+    expect(await s.write(batch('a'))).toEqual([]);
+    await s.close();
+    for (const [name, events] of [['a', a] as const, ['b', b] as const]) {
+      const file = await readFile(join(dir, name, `${name}-2026-11-25.jsonl`), 'utf8');
+      expect(file).toBe(events.map((e) => `${JSON.stringify(e.doc)}\n`).join(''));
+    }
+  });
+
   it('writes an event again as no new line, also after a restart', async () => {
     const events = [ev('d', '2026-11-25T01:00:00Z', 1), ev('d', '2026-11-25T01:00:01Z', 2)];
     const a = sink();

@@ -68,6 +68,7 @@ export class DailyFilesSink implements Sink {
   private readonly marks: ReplayMarks;
   private readonly guarded: boolean;
   private readonly log: Logger | undefined;
+  private readonly lines = new LineBufferPool();
 
   /** `state` keeps the replay marks; without one they last as long as the process. */
   constructor(
@@ -165,25 +166,29 @@ export class DailyFilesSink implements Sink {
   private async append(path: string, events: LogEvent[], writer: string | undefined): Promise<void> {
     const file = await this.openDayFile(path);
     if (writer !== undefined) this.marks.seen(writer);
-    let text = '';
+    const lines = this.lines.take();
     const fresh: string[] = [];
-    for (const e of events) {
-      if (file.ids.has(e.id) || file.atOpen.has(e.id) || file.held.has(e.id)) continue;
-      file.ids.add(e.id);
-      fresh.push(e.id);
-      text += `${serializedDoc(e)}\n`;
-    }
-    if (file.ids.size > MAX_IDS_PER_FILE) trimOldest(file.ids, MAX_IDS_PER_FILE / 2);
-    if (text === '') return;
-    if (writer !== undefined && this.guarded) await this.hold(file, writer, fresh);
     try {
-      await file.fh.appendFile(text);
-      file.end += Buffer.byteLength(text);
-      if (this.cfg.fsync) await file.fh.sync();
-    } catch (e) {
-      // The write may be partial: forget this file so the next open cuts the torn line and rescans.
-      await this.closeFile(path);
-      throw e;
+      for (const e of events) {
+        if (file.ids.has(e.id) || file.atOpen.has(e.id) || file.held.has(e.id)) continue;
+        file.ids.add(e.id);
+        fresh.push(e.id);
+        lines.add(serializedDoc(e));
+      }
+      if (file.ids.size > MAX_IDS_PER_FILE) trimOldest(file.ids, MAX_IDS_PER_FILE / 2);
+      if (lines.size === 0) return;
+      if (writer !== undefined && this.guarded) await this.hold(file, writer, fresh);
+      try {
+        await writeAll(file.fh, lines.bytes());
+        file.end += lines.size;
+        if (this.cfg.fsync) await file.fh.sync();
+      } catch (e) {
+        // The write may be partial: forget this file so the next open cuts the torn line and rescans.
+        await this.closeFile(path);
+        throw e;
+      }
+    } finally {
+      this.lines.give(lines);
     }
   }
 
@@ -311,6 +316,62 @@ export class DailyFilesSink implements Sink {
     await Promise.allSettled([...this.queues.values()]);
     for (const p of [...this.files.keys()]) await this.closeFile(p);
     await this.marks.flush();
+  }
+}
+
+/**
+ * JSON lines encoded straight into one growing buffer: building the text of a write as one
+ * string, then encoding it, made a second copy of every write (a page of Duo events is ~2 MB).
+ */
+class LineBuffer {
+  private buf = Buffer.allocUnsafe(1 << 16);
+  size = 0;
+
+  add(line: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit (a surrogate pair: 4 bytes for 2 units).
+    const need = this.size + line.length * 3 + 1;
+    if (need > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+      this.buf.copy(bigger, 0, 0, this.size);
+      this.buf = bigger;
+    }
+    this.size += this.buf.write(line, this.size);
+    this.buf[this.size++] = 0x0a;
+  }
+
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.size);
+  }
+
+  get capacity(): number {
+    return this.buf.length;
+  }
+}
+
+/** One LineBuffer kept for the next write (writes to different files may overlap: they get their own). */
+class LineBufferPool {
+  private spare: LineBuffer | undefined = new LineBuffer();
+
+  take(): LineBuffer {
+    const b = this.spare ?? new LineBuffer();
+    this.spare = undefined;
+    b.size = 0;
+    return b;
+  }
+
+  /** Kept unless it grew past 16 MiB (an odd huge write should not pin its memory). */
+  give(b: LineBuffer): void {
+    if (b.capacity <= 16 * 1024 * 1024) this.spare = b;
+  }
+}
+
+/** Writes all of `bytes` (a write may take only part of them). */
+async function writeAll(fh: FileHandle, bytes: Buffer): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await fh.write(bytes, done, bytes.length - done);
+    if (bytesWritten === 0) throw new Error(`the file took none of the last ${bytes.length - done} bytes`);
+    done += bytesWritten;
   }
 }
 
