@@ -1,7 +1,7 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext } from '../../core/component.js';
 import { ParseError } from '../../core/errors.js';
-import type { EventDraft } from '../../core/event.js';
+import type { EcsDocument, EventDraft } from '../../core/event.js';
 import { itemLineBatches } from '../lines.js';
 import { tokenize } from './tokenize.js';
 
@@ -93,22 +93,29 @@ export function cloudFromItem(item: RawItem): Record<string, unknown> {
   return cloud;
 }
 
+/** What the lines of one object share, handed to LineFormat.build with each line. */
+export interface LineFile {
+  /** `cloud.*` from the object key (cloudFromItem), one object for all the lines. */
+  cloud: Record<string, unknown>;
+  /** Also write the `aws.elb.*` copies of ECS fields (see lbParserSchema). */
+  copies: boolean;
+  /** The format's writer for this object's docs (LineFormat.writer), for EventDraft.toJson. */
+  toJson: (doc: EcsDocument) => string;
+}
+
 export interface LineFormat {
   /** Name for error messages, e.g. "ALB". */
   label: string;
   minFields: number;
   /** Most fields a line can have; undefined = any number (newer fields are appended over time). */
   maxFields?: number;
+  /** Builds the draft from the tokens; returns a reason string when the line is not of this format. */
+  build(f: string[], idParts: (string | number)[], file: LineFile): EventDraft | string;
   /**
-   * Builds the draft from the tokens; returns a reason string when the line is not of this format.
-   * `copies` asks for the `aws.elb.*` copies of ECS fields too (see lbParserSchema).
+   * Writes a finalized doc of this format as the exact text JSON.stringify gives (EventDraft.toJson),
+   * with `cloud`, the object's shared block, serialized once.
    */
-  build(
-    f: string[],
-    idParts: (string | number)[],
-    cloud: Record<string, unknown>,
-    copies: boolean,
-  ): EventDraft | string;
+  writer(cloud: Record<string, unknown>): (doc: EcsDocument) => string;
 }
 
 function fieldCountProblem(fmt: LineFormat, count: number): string | undefined {
@@ -136,6 +143,7 @@ export async function* parseLines(
   // eventId joins the parts with \x1f: the object's parts joined once give the same ids.
   const base = objectIdentity(item).join('\x1f');
   const cloud = cloudFromItem(item);
+  const file: LineFile = { cloud, copies, toJson: fmt.writer(cloud) };
   const fields: string[] = [];
   for await (const lines of itemLineBatches(item, ctx)) {
     for (const line of lines) {
@@ -143,7 +151,7 @@ export async function* parseLines(
       const f = tokenize(line.text, fields);
       let draft: EventDraft | string;
       if (!f) draft = 'has an unclosed quoted field';
-      else draft = fieldCountProblem(fmt, f.length) ?? fmt.build(f, [base, line.no], cloud, copies);
+      else draft = fieldCountProblem(fmt, f.length) ?? fmt.build(f, [base, line.no], file);
       if (typeof draft === 'string') {
         const ref = `line ${line.no}`;
         await ctx.reject(

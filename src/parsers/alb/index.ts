@@ -1,7 +1,7 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
-import type { EventDraft } from '../../core/event.js';
-import { endpoint } from '../../formats/aws_lb/access.js';
+import type { EcsDocument, EventDraft } from '../../core/event.js';
+import { endpoint, type HttpAccessDoc, httpAccessJsonWriter } from '../../formats/aws_lb/access.js';
 import {
   int,
   isoMillis,
@@ -13,6 +13,7 @@ import {
   tlsVersion,
 } from '../../formats/aws_lb/fields.js';
 import { type LbParserOptions, lbParserSchema } from '../../formats/aws_lb/schema.js';
+import { memberKey, optNumber, optString, optStrings } from '../../formats/json_text.js';
 
 export const DATASET = 'aws.alb';
 
@@ -67,10 +68,118 @@ function list(v: string | undefined): string[] | undefined {
   return s.split(/[ ,]+/).filter((x) => x !== '');
 }
 
+/** `aws.elb` of an ALB document, keys in the order the JSON text has them. */
+interface AlbElb {
+  type: 'application';
+  protocol: string | undefined;
+  name: string | undefined;
+  request_processing_time: number | undefined;
+  target_processing_time: number | undefined;
+  backend_processing_time: number | undefined;
+  response_processing_time: number | undefined;
+  elb_status_code: number | undefined;
+  target_status_code: number | undefined;
+  backend_status_code: number | undefined;
+  ssl_cipher: string | undefined;
+  ssl_protocol: string | undefined;
+  target_group_arn: string | undefined;
+  trace_id: string | undefined;
+  chosen_cert_arn: string | undefined;
+  matched_rule_priority: number | undefined;
+  request_creation_time: string | undefined;
+  actions_executed: string[] | undefined;
+  redirect_url: string | undefined;
+  error_reason: string | undefined;
+  target_port_list: string[] | undefined;
+  target_status_code_list: string[] | undefined;
+  classification: string | undefined;
+  classification_reason: string | undefined;
+  conn_trace_id: string | undefined;
+  transformed_host: string | undefined;
+  transformed_uri: string | undefined;
+  request_transform_status: string | undefined;
+  extra_fields: string[] | undefined;
+}
+
+type AlbDoc = HttpAccessDoc & { aws: { elb: AlbElb } };
+
+const K = Object.fromEntries(
+  [
+    'protocol',
+    'name',
+    'request_processing_time',
+    'target_processing_time',
+    'backend_processing_time',
+    'response_processing_time',
+    'elb_status_code',
+    'target_status_code',
+    'backend_status_code',
+    'ssl_cipher',
+    'ssl_protocol',
+    'target_group_arn',
+    'trace_id',
+    'chosen_cert_arn',
+    'matched_rule_priority',
+    'request_creation_time',
+    'actions_executed',
+    'redirect_url',
+    'error_reason',
+    'target_port_list',
+    'target_status_code_list',
+    'classification',
+    'classification_reason',
+    'conn_trace_id',
+    'transformed_host',
+    'transformed_uri',
+    'request_transform_status',
+    'extra_fields',
+  ].map((k) => [k, memberKey(k)]),
+) as Record<Exclude<keyof AlbElb, 'type'>, string>;
+
+/** The JSON text of an ALB doc, member for member as albFormat.build orders them. */
+function albWriter(cloud: Record<string, unknown>): (doc: EcsDocument) => string {
+  const head = httpAccessJsonWriter(cloud);
+  return (doc) => {
+    const d = doc as unknown as AlbDoc;
+    const e = d.aws.elb;
+    return (
+      `${head(d)},"aws":{"elb":{"type":"application"` +
+      optString(K.protocol, e.protocol) +
+      optString(K.name, e.name) +
+      optNumber(K.request_processing_time, e.request_processing_time) +
+      optNumber(K.target_processing_time, e.target_processing_time) +
+      optNumber(K.backend_processing_time, e.backend_processing_time) +
+      optNumber(K.response_processing_time, e.response_processing_time) +
+      optNumber(K.elb_status_code, e.elb_status_code) +
+      optNumber(K.target_status_code, e.target_status_code) +
+      optNumber(K.backend_status_code, e.backend_status_code) +
+      optString(K.ssl_cipher, e.ssl_cipher) +
+      optString(K.ssl_protocol, e.ssl_protocol) +
+      optString(K.target_group_arn, e.target_group_arn) +
+      optString(K.trace_id, e.trace_id) +
+      optString(K.chosen_cert_arn, e.chosen_cert_arn) +
+      optNumber(K.matched_rule_priority, e.matched_rule_priority) +
+      optString(K.request_creation_time, e.request_creation_time) +
+      optStrings(K.actions_executed, e.actions_executed) +
+      optString(K.redirect_url, e.redirect_url) +
+      optString(K.error_reason, e.error_reason) +
+      optStrings(K.target_port_list, e.target_port_list) +
+      optStrings(K.target_status_code_list, e.target_status_code_list) +
+      optString(K.classification, e.classification) +
+      optString(K.classification_reason, e.classification_reason) +
+      optString(K.conn_trace_id, e.conn_trace_id) +
+      optString(K.transformed_host, e.transformed_host) +
+      optString(K.transformed_uri, e.transformed_uri) +
+      optString(K.request_transform_status, e.request_transform_status) +
+      `${optStrings(K.extra_fields, e.extra_fields)}}}}`
+    );
+  };
+}
+
 export const albFormat: LineFormat = {
   label: 'ALB',
   minFields: MIN_FIELDS,
-  build(f, idParts, cloud, copies): EventDraft | string {
+  build(f, idParts, { cloud, copies, toJson }): EventDraft | string {
     const time = isoMillis(f[1]);
     if (time === undefined) return `has '${f[1]}' where the time should be`;
     const req = splitRequest(f[12]);
@@ -82,7 +191,7 @@ export const albFormat: LineFormat = {
     const targetTime = num(f[6]);
     // One literal, every key always present (absent values undefined, which JSON leaves out):
     // one hidden class for every line, and no property added later.
-    const doc = {
+    const doc: AlbDoc = {
       '@timestamp': '',
       event: {
         kind: 'event',
@@ -140,8 +249,9 @@ export const albFormat: LineFormat = {
         },
       },
     };
-    return { dataset: DATASET, timestamp: time, doc, idParts };
+    return { dataset: DATASET, timestamp: time, doc, idParts, toJson };
   },
+  writer: albWriter,
 };
 
 export class AlbParser implements Parser {

@@ -1,11 +1,61 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
-import type { EventDraft } from '../../core/event.js';
-import { httpAccessDoc } from '../../formats/aws_lb/access.js';
+import type { EcsDocument, EventDraft } from '../../core/event.js';
+import { type HttpAccessDoc, httpAccessDoc, httpAccessJsonWriter } from '../../formats/aws_lb/access.js';
 import { int, isoMillis, type LineFormat, num, parseLines, str } from '../../formats/aws_lb/fields.js';
 import { type LbParserOptions, lbParserSchema } from '../../formats/aws_lb/schema.js';
+import { memberKey, optNumber, optString } from '../../formats/json_text.js';
 
 export const DATASET = 'aws.elb';
+
+/** `aws.elb` of a classic ELB document, keys in the order the JSON text has them. */
+interface ClassicElb {
+  type: 'classic';
+  name: string | undefined;
+  protocol: 'http' | 'tcp';
+  request_processing_time: number | undefined;
+  backend_processing_time: number | undefined;
+  response_processing_time: number | undefined;
+  elb_status_code: number | undefined;
+  backend_status_code: number | undefined;
+  ssl_cipher: string | undefined;
+  ssl_protocol: string | undefined;
+}
+
+type ElbDoc = HttpAccessDoc & { aws?: { elb: ClassicElb } };
+
+const K = {
+  name: memberKey('name'),
+  requestTime: memberKey('request_processing_time'),
+  backendTime: memberKey('backend_processing_time'),
+  responseTime: memberKey('response_processing_time'),
+  elbStatus: memberKey('elb_status_code'),
+  backendStatus: memberKey('backend_status_code'),
+  sslCipher: memberKey('ssl_cipher'),
+  sslProtocol: memberKey('ssl_protocol'),
+};
+
+/** The JSON text of a classic ELB doc, member for member as elbClassicFormat.build orders them. */
+function elbWriter(cloud: Record<string, unknown>): (doc: EcsDocument) => string {
+  const head = httpAccessJsonWriter(cloud);
+  return (doc) => {
+    const d = doc as unknown as ElbDoc;
+    const e = d.aws?.elb;
+    if (e === undefined) return JSON.stringify(doc);
+    return (
+      `${head(d)},"aws":{"elb":{"type":"classic"` +
+      optString(K.name, e.name) +
+      `,"protocol":"${e.protocol}"` +
+      optNumber(K.requestTime, e.request_processing_time) +
+      optNumber(K.backendTime, e.backend_processing_time) +
+      optNumber(K.responseTime, e.response_processing_time) +
+      optNumber(K.elbStatus, e.elb_status_code) +
+      optNumber(K.backendStatus, e.backend_status_code) +
+      optString(K.sslCipher, e.ssl_cipher) +
+      `${optString(K.sslProtocol, e.ssl_protocol)}}}}`
+    );
+  };
+}
 
 /**
  * Classic Load Balancer: `timestamp elb client:port backend:port request_processing_time
@@ -17,11 +67,11 @@ export const elbClassicFormat: LineFormat = {
   label: 'classic ELB',
   minFields: 12,
   maxFields: 15,
-  build(f, idParts, cloud, copies): EventDraft | string {
+  build(f, idParts, { cloud, copies, toJson }): EventDraft | string {
     if (f.length !== 12 && f.length !== 15) return `has ${f.length} fields, classic ELB lines have 12 or 15`;
     const time = isoMillis(f[0]);
     if (time === undefined) return `has '${f[0]}' where the timestamp should be`;
-    const { doc, status, method } = httpAccessDoc(
+    const access = httpAccessDoc(
       {
         client: f[2],
         backend: f[3],
@@ -35,22 +85,24 @@ export const elbClassicFormat: LineFormat = {
       },
       cloud,
     );
+    const doc: ElbDoc = access.doc;
     doc.aws = {
       elb: {
         type: 'classic',
         name: str(f[1]),
-        protocol: method ? 'http' : 'tcp',
+        protocol: access.method ? 'http' : 'tcp',
         request_processing_time: num(f[4]),
         backend_processing_time: num(f[5]),
         response_processing_time: num(f[6]),
-        elb_status_code: copies ? status : undefined,
+        elb_status_code: copies ? access.status : undefined,
         backend_status_code: int(f[8]),
         ssl_cipher: copies ? str(f[13]) : undefined,
         ssl_protocol: copies ? str(f[14]) : undefined,
       },
     };
-    return { dataset: DATASET, timestamp: time, doc, idParts };
+    return { dataset: DATASET, timestamp: time, doc, idParts, toJson };
   },
+  writer: elbWriter,
 };
 
 export class ElbClassicParser implements Parser {

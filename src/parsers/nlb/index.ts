@@ -1,7 +1,14 @@
 import type { RawItem } from '../../core/batch.js';
 import type { ParseContext, Parser } from '../../core/component.js';
-import type { EventDraft } from '../../core/event.js';
-import { endpoint } from '../../formats/aws_lb/access.js';
+import type { EcsDocument, EventDraft } from '../../core/event.js';
+import {
+  cloudWriter,
+  type EndpointWithBytes,
+  endpointOpen,
+  endpointWithBytes,
+  eventEnd,
+  type LbEvent,
+} from '../../formats/aws_lb/access.js';
 import {
   int,
   isoMillis,
@@ -12,6 +19,7 @@ import {
   tlsVersion,
 } from '../../formats/aws_lb/fields.js';
 import { type LbParserOptions, lbParserSchema } from '../../formats/aws_lb/schema.js';
+import { braces, memberKey, optNumber, optString, optStrings, quote } from '../../formats/json_text.js';
 
 export const DATASET = 'aws.nlb';
 
@@ -24,16 +32,137 @@ export const DATASET = 'aws.nlb';
  */
 export const NLB_FIELD_COUNT = 22;
 
+/** `aws.elb` of an NLB document, keys in the order the JSON text has them. */
+interface NlbElb {
+  type: 'network';
+  protocol: 'tls';
+  log_version: string | undefined;
+  name: string | undefined;
+  listener: string | undefined;
+  connection_time_ms: number | undefined;
+  tls_handshake_time_ms: number | undefined;
+  received_bytes: number | undefined;
+  sent_bytes: number | undefined;
+  incoming_tls_alert: string | undefined;
+  chosen_cert_arn: string | undefined;
+  chosen_cert_serial: string | undefined;
+  tls_cipher: string | undefined;
+  tls_protocol_version: string | undefined;
+  tls_named_group: string | undefined;
+  domain_name: string | undefined;
+  alpn_fe_protocol: string | undefined;
+  alpn_be_protocol: string | undefined;
+  alpn_client_preference_list: string[] | undefined;
+  tls_connection_creation_time: string | undefined;
+  extra_fields: string[] | undefined;
+}
+
+type NlbDoc = {
+  '@timestamp': string;
+  event: LbEvent;
+  cloud: Record<string, unknown>;
+  source: EndpointWithBytes | undefined;
+  destination: EndpointWithBytes | undefined;
+  tls: {
+    version_protocol: string | undefined;
+    version: string | undefined;
+    cipher: string | undefined;
+    client: { server_name: string } | undefined;
+    next_protocol: string | undefined;
+  };
+  aws: { elb: NlbElb };
+};
+
+const KEYS = [
+  'duration',
+  'source',
+  'destination',
+  'bytes',
+  'version_protocol',
+  'version',
+  'cipher',
+  'next_protocol',
+  'log_version',
+  'name',
+  'listener',
+  'connection_time_ms',
+  'tls_handshake_time_ms',
+  'received_bytes',
+  'sent_bytes',
+  'incoming_tls_alert',
+  'chosen_cert_arn',
+  'chosen_cert_serial',
+  'tls_cipher',
+  'tls_protocol_version',
+  'tls_named_group',
+  'domain_name',
+  'alpn_fe_protocol',
+  'alpn_be_protocol',
+  'alpn_client_preference_list',
+  'tls_connection_creation_time',
+  'extra_fields',
+] as const;
+
+const K = Object.fromEntries(KEYS.map((k) => [k, memberKey(k)])) as Record<(typeof KEYS)[number], string>;
+
+function endpointMember(key: string, p: EndpointWithBytes | undefined): string {
+  return p === undefined ? '' : `${key}${endpointOpen(p)}${optNumber(K.bytes, p.bytes)}}`;
+}
+
+/** The JSON text of an NLB doc, member for member as nlbFormat.build orders them. */
+function nlbWriter(cloud: Record<string, unknown>): (doc: EcsDocument) => string {
+  const cloudJson = cloudWriter(cloud);
+  return (doc) => {
+    const d = doc as unknown as NlbDoc;
+    const t = d.tls;
+    const e = d.aws.elb;
+    return (
+      `{"@timestamp":${quote(d['@timestamp'])},"event":{"kind":"event","category":["network"],"type":["connection"],"provider":"elasticloadbalancing"` +
+      `${optNumber(K.duration, d.event.duration)}${eventEnd(d.event)},"cloud":${cloudJson(d.cloud)}` +
+      endpointMember(K.source, d.source) +
+      endpointMember(K.destination, d.destination) +
+      `,"tls":${braces(
+        optString(K.version_protocol, t.version_protocol) +
+          optString(K.version, t.version) +
+          optString(K.cipher, t.cipher) +
+          (t.client === undefined ? '' : `,"client":{"server_name":${quote(t.client.server_name)}}`) +
+          optString(K.next_protocol, t.next_protocol),
+      )}` +
+      `,"aws":{"elb":{"type":"network","protocol":"tls"` +
+      optString(K.log_version, e.log_version) +
+      optString(K.name, e.name) +
+      optString(K.listener, e.listener) +
+      optNumber(K.connection_time_ms, e.connection_time_ms) +
+      optNumber(K.tls_handshake_time_ms, e.tls_handshake_time_ms) +
+      optNumber(K.received_bytes, e.received_bytes) +
+      optNumber(K.sent_bytes, e.sent_bytes) +
+      optString(K.incoming_tls_alert, e.incoming_tls_alert) +
+      optString(K.chosen_cert_arn, e.chosen_cert_arn) +
+      optString(K.chosen_cert_serial, e.chosen_cert_serial) +
+      optString(K.tls_cipher, e.tls_cipher) +
+      optString(K.tls_protocol_version, e.tls_protocol_version) +
+      optString(K.tls_named_group, e.tls_named_group) +
+      optString(K.domain_name, e.domain_name) +
+      optString(K.alpn_fe_protocol, e.alpn_fe_protocol) +
+      optString(K.alpn_be_protocol, e.alpn_be_protocol) +
+      optStrings(K.alpn_client_preference_list, e.alpn_client_preference_list) +
+      optString(K.tls_connection_creation_time, e.tls_connection_creation_time) +
+      `${optStrings(K.extra_fields, e.extra_fields)}}}}`
+    );
+  };
+}
+
 export const nlbFormat: LineFormat = {
   label: 'NLB',
   minFields: 18,
-  build(f, idParts, cloud, copies): EventDraft | string {
+  build(f, idParts, { cloud, copies, toJson }): EventDraft | string {
     if (f[0] !== 'tls') return `starts with '${f[0]}', NLB lines start with 'tls'`;
     const time = isoMillis(f[2]);
     if (time === undefined) return `has '${f[2]}' where the time should be`;
     const tls = tlsVersion(f[15]);
     const connectionMs = num(f[7]);
-    const doc = {
+    const serverName = str(f[17]);
+    const doc: NlbDoc = {
       '@timestamp': '',
       event: {
         kind: 'event',
@@ -43,13 +172,13 @@ export const nlbFormat: LineFormat = {
         duration: connectionMs === undefined ? undefined : Math.round(connectionMs * 1e6),
       },
       cloud,
-      source: endpoint(f[5], { bytes: int(f[9]) }),
-      destination: endpoint(f[6], { bytes: int(f[10]) }),
+      source: endpointWithBytes(f[5], int(f[9])),
+      destination: endpointWithBytes(f[6], int(f[10])),
       tls: {
         version_protocol: tls?.version_protocol,
         version: tls?.version,
         cipher: str(f[14]),
-        client: str(f[17]) ? { server_name: str(f[17]) } : undefined,
+        client: serverName ? { server_name: serverName } : undefined,
         next_protocol: str(f[18]),
       },
       aws: {
@@ -69,7 +198,7 @@ export const nlbFormat: LineFormat = {
           tls_cipher: copies ? str(f[14]) : undefined,
           tls_protocol_version: copies ? str(f[15]) : undefined,
           tls_named_group: str(f[16]),
-          domain_name: copies ? str(f[17]) : undefined,
+          domain_name: copies ? serverName : undefined,
           alpn_fe_protocol: copies ? str(f[18]) : undefined,
           alpn_be_protocol: str(f[19]),
           // Written as "h2","http/1.1": the tokenizer drops the outer quotes only.
@@ -79,8 +208,9 @@ export const nlbFormat: LineFormat = {
         },
       },
     };
-    return { dataset: DATASET, timestamp: time, doc, idParts };
+    return { dataset: DATASET, timestamp: time, doc, idParts, toJson };
   },
+  writer: nlbWriter,
 };
 
 export class NlbParser implements Parser {
