@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
+  BlockText,
   braces,
   jsonNumber,
   memberKey,
+  NumberMember,
   optNumber,
   optString,
-  optStrings,
   quote,
+  StringMember,
+  StringsMember,
   stringArray,
 } from './json_text.js';
 
@@ -44,10 +47,31 @@ describe('JSON text pieces', () => {
     const k = memberKey('a"b');
     const v = { 'a"b': 'x', n: undefined as number | undefined, l: ['p', 'q"'] };
     const text = braces(
-      optString(k, v['a"b']) + optNumber(memberKey('n'), v.n) + optStrings(memberKey('l'), v.l),
+      optString(k, v['a"b']) + optNumber(memberKey('n'), v.n) + memberKey('l') + stringArray(v.l),
     );
     expect(text).toBe(JSON.stringify(v));
-    expect(braces(optString(k, undefined) + optNumber(k, undefined) + optStrings(k, undefined))).toBe('{}');
+    expect(braces(optString(k, undefined) + optNumber(k, undefined))).toBe('{}');
     for (const a of [[], ['one'], ['a', 'b', 'c\n']]) expect(stringArray(a)).toBe(JSON.stringify(a));
+  });
+});
+
+describe('remembered members', () => {
+  it('write each value as it is now, not as it was the time before', () => {
+    const s = new StringMember(memberKey('s'));
+    const n = new NumberMember(memberKey('n'));
+    const l = new StringsMember(memberKey('l'));
+    const b = new BlockText((a: string, x: number | undefined) => `${a}|${x}`);
+    const seq: [string | undefined, number | undefined, string[] | undefined][] = [
+      ['a', 1, ['x']],
+      ['a', 1, ['x', 'y']],
+      ['b"', -0, ['x', 'z']],
+      [undefined, Number.NaN, undefined],
+      ['b"', 0, ['x', 'z']],
+      ['a', 2, ['x']],
+    ];
+    for (const [sv, nv, lv] of seq) {
+      expect(braces(s.of(sv) + n.of(nv) + l.of(lv))).toBe(JSON.stringify({ s: sv, n: nv, l: lv }));
+      expect(b.of(sv ?? '', nv, undefined)).toBe(`${sv ?? ''}|${nv}`);
+    }
   });
 });

@@ -44,15 +44,92 @@ export function stringArray(a: readonly string[]): string {
   return `[${out}]`;
 }
 
-/** An array-of-strings member, or nothing for undefined. */
-export function optStrings(key: string, v: readonly string[] | undefined): string {
-  return v === undefined ? '' : key + stringArray(v);
-}
-
 /**
  * An object from its members written with a leading comma each (optString…): `{}` when every
  * one was left out, as JSON.stringify writes an object whose values are all undefined.
  */
 export function braces(members: string): string {
   return members === '' ? '{}' : `{${members.slice(1)}}`;
+}
+
+/**
+ * A member's text, remembered for the value it was last written for: most fields of a log file
+ * repeat from line to line (names, ARNs, ciphers, agents), and reusing their text saves the
+ * escape check and the concatenations, the bulk of a fixed-shape writer's cost.
+ */
+export class StringMember {
+  private raw: string | undefined = undefined;
+  private text = '';
+  constructor(private readonly key: string) {}
+  /** `,"key":"value"`, or nothing for undefined. */
+  of(v: string | undefined): string {
+    if (v === undefined) return '';
+    if (v !== this.raw) {
+      this.text = this.key + quote(v);
+      this.raw = v;
+    }
+    return this.text;
+  }
+}
+
+/** StringMember for numbers. */
+export class NumberMember {
+  private raw: number | undefined = undefined;
+  private text = '';
+  constructor(private readonly key: string) {}
+  of(v: number | undefined): string {
+    if (v === undefined) return '';
+    // NaN never equals itself: it is just written again.
+    if (v !== this.raw) {
+      this.text = this.key + jsonNumber(v);
+      this.raw = v;
+    }
+    return this.text;
+  }
+}
+
+/** StringMember for arrays of strings (compared element by element). */
+export class StringsMember {
+  private raw: readonly string[] | undefined = undefined;
+  private text = '';
+  constructor(private readonly key: string) {}
+  of(v: readonly string[] | undefined): string {
+    if (v === undefined) return '';
+    if (this.raw === undefined || !sameStrings(v, this.raw)) {
+      this.text = this.key + stringArray(v);
+      this.raw = v;
+    }
+    return this.text;
+  }
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The text of a block made from up to three values, remembered for the values it was last made of. */
+export class BlockText<A, B = undefined, C = undefined> {
+  private a: A | undefined = undefined;
+  private b: B | undefined = undefined;
+  private c: C | undefined = undefined;
+  private text: string | undefined = undefined;
+  constructor(private readonly render: (a: A, b: B, c: C) => string) {}
+  of(a: A, b: B, c: C): string {
+    if (this.text === undefined || a !== this.a || b !== this.b || c !== this.c) {
+      this.text = this.render(a, b, c);
+      this.a = a;
+      this.b = b;
+      this.c = c;
+    }
+    return this.text;
+  }
+}
+
+/** One member writer of class `M` per key, by key (a writer's remembered members). */
+export function membersOf<K extends string, M>(keys: readonly K[], M: new (key: string) => M): Record<K, M> {
+  const out = {} as Record<K, M>;
+  for (const k of keys) out[k] = new M(memberKey(k));
+  return out;
 }

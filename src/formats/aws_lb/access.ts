@@ -1,5 +1,5 @@
 import type { EcsDocument } from '../../core/event.js';
-import { braces, memberKey, optNumber, optString, quote } from '../json_text.js';
+import { BlockText, braces, memberKey, optNumber, optString, quote, StringMember } from '../json_text.js';
 import { hostPort, int, splitRequest, str, tlsVersion } from './fields.js';
 
 export interface Endpoint {
@@ -113,35 +113,27 @@ export function httpAccessDoc(f: HttpAccessFields, cloud: Record<string, unknown
   return { status, method: req.method, doc };
 }
 
-const K = {
-  outcome: memberKey('outcome'),
-  id: memberKey('id'),
-  dataset: memberKey('dataset'),
-  port: memberKey('port'),
-  bytes: memberKey('bytes'),
-  source: memberKey('source'),
-  destination: memberKey('destination'),
-  method: memberKey('method'),
-  statusCode: memberKey('status_code'),
-  version: memberKey('version'),
-  original: memberKey('original'),
-  domain: memberKey('domain'),
-  versionProtocol: memberKey('version_protocol'),
-  cipher: memberKey('cipher'),
-};
+/** `{"ip":…,"port":…,"address":…` without its closing brace (NLB adds bytes). */
+export function endpointOpen(ip: string, port: number | undefined, address: string): string {
+  return `{"ip":${quote(ip)}${optNumber(PORT, port)},"address":${quote(address)}`;
+}
+
+const PORT = memberKey('port');
+
+/** A `source`/`destination` member, remembered for the address it was last written for. */
+export function endpointMember(key: string): BlockText<string, number | undefined, string> {
+  const k = memberKey(key);
+  return new BlockText((ip, port, address) => `${k}${endpointOpen(ip, port, address)}}`);
+}
 
 /** `,"id":…,"dataset":…}`: what finalizeEvent appends to every event block, and its end. */
-export function eventEnd(e: LbEvent): string {
-  return `${optString(K.id, e.id)}${optString(K.dataset, e.dataset)}}`;
-}
-
-/** `{"ip":…,"port":…,"address":…` without its closing brace (NLB adds bytes). */
-export function endpointOpen(p: Endpoint): string {
-  return `{"ip":${quote(p.ip)}${optNumber(K.port, p.port)},"address":${quote(p.address)}`;
-}
-
-function endpointMember(key: string, p: Endpoint | undefined): string {
-  return p === undefined ? '' : `${key}${endpointOpen(p)}}`;
+export class EventEnd {
+  private readonly dataset = new StringMember(memberKey('dataset'));
+  private readonly id = new StringMember(memberKey('id'));
+  of(e: LbEvent): string {
+    // Ids differ on every line: quoted directly, as nothing is gained remembering them.
+    return `${e.id === undefined ? '' : `,"id":${quote(e.id)}`}${this.dataset.of(e.dataset)}}`;
+  }
 }
 
 /**
@@ -153,32 +145,78 @@ export function cloudWriter(cloud: Record<string, unknown>): (c: Record<string, 
   return (c) => (c === cloud ? text : JSON.stringify(c));
 }
 
+type Maybe<T> = T | undefined;
+
+/** `,"key":{…}` from up to three optional members (`{}` when all are absent), remembered. */
+function optionalBlock<A, B, C>(
+  key: string,
+  members: [(a: A) => string, (b: B) => string, (c: C) => string],
+  first = false,
+): BlockText<A, B, C> {
+  const k = `${first ? '' : ','}${JSON.stringify(key)}:`;
+  return new BlockText((a, b, c) => `${k}${braces(members[0](a) + members[1](b) + members[2](c))}`);
+}
+
+function strMember(key: string): (v: Maybe<string>) => string {
+  const k = memberKey(key);
+  return (v) => optString(k, v);
+}
+
+function numMember(key: string): (v: Maybe<number>) => string {
+  const k = memberKey(key);
+  return (v) => optNumber(k, v);
+}
+const none = () => '';
+
 /**
  * Writes an HttpAccessDoc as JSON.stringify would, from `{` to the end of `tls`, without the
- * closing brace (the format's `aws` block follows): `cloud` is the object's shared block.
+ * closing brace (the format's `aws` block follows): `cloud` is the object's shared block. Each
+ * writer remembers the text of the values it last wrote (one writer per object).
  */
 export function httpAccessJsonWriter(cloud: Record<string, unknown>): (d: HttpAccessDoc) => string {
   const cloudJson = cloudWriter(cloud);
+  const outcome = new StringMember(memberKey('outcome'));
+  const eventEnd = new EventEnd();
+  const source = endpointMember('source');
+  const destination = endpointMember('destination');
+  const request = optionalBlock<Maybe<string>, Maybe<number>, undefined>(
+    'request',
+    [strMember('method'), numMember('bytes'), none],
+    true,
+  );
+  const response = optionalBlock<Maybe<number>, Maybe<number>, undefined>('response', [
+    numMember('status_code'),
+    numMember('bytes'),
+    none,
+  ]);
+  const version = new StringMember(memberKey('version'));
+  const url = optionalBlock<Maybe<string>, Maybe<string>, undefined>('url', [
+    strMember('original'),
+    strMember('domain'),
+    none,
+  ]);
+  const userAgent = new BlockText((ua: string) => `,"user_agent":{"original":${quote(ua)}}`);
+  const tls = optionalBlock<Maybe<string>, Maybe<string>, Maybe<string>>('tls', [
+    strMember('version_protocol'),
+    strMember('version'),
+    strMember('cipher'),
+  ]);
   return (d) => {
     const e = d.event;
     const h = d.http;
-    const tls = d.tls;
+    const s = d.source;
+    const t = d.destination;
     return (
       `{"@timestamp":${quote(d['@timestamp'])},"event":{"kind":"event","category":["web"],"type":["access"]` +
-      `${optString(K.outcome, e.outcome)},"provider":"elasticloadbalancing"${eventEnd(e)}` +
-      `,"cloud":${cloudJson(d.cloud)}` +
-      endpointMember(K.source, d.source) +
-      endpointMember(K.destination, d.destination) +
-      `,"http":{"request":${braces(optString(K.method, h.request.method) + optNumber(K.bytes, h.request.bytes))}` +
-      `,"response":${braces(optNumber(K.statusCode, h.response.status_code) + optNumber(K.bytes, h.response.bytes))}` +
-      `${optString(K.version, h.version)}}` +
-      (d.url === undefined
-        ? ''
-        : `,"url":${braces(optString(K.original, d.url.original) + optString(K.domain, d.url.domain))}`) +
-      (d.user_agent === undefined ? '' : `,"user_agent":{"original":${quote(d.user_agent.original)}}`) +
-      (tls === undefined
-        ? ''
-        : `,"tls":${braces(optString(K.versionProtocol, tls.version_protocol) + optString(K.version, tls.version) + optString(K.cipher, tls.cipher))}`)
+      `${outcome.of(e.outcome)},"provider":"elasticloadbalancing"${eventEnd.of(e)},"cloud":${cloudJson(d.cloud)}` +
+      (s === undefined ? '' : source.of(s.ip, s.port, s.address)) +
+      (t === undefined ? '' : destination.of(t.ip, t.port, t.address)) +
+      `,"http":{${request.of(h.request.method, h.request.bytes, undefined)}` +
+      response.of(h.response.status_code, h.response.bytes, undefined) +
+      `${version.of(h.version)}}` +
+      (d.url === undefined ? '' : url.of(d.url.original, d.url.domain, undefined)) +
+      (d.user_agent === undefined ? '' : userAgent.of(d.user_agent.original, undefined, undefined)) +
+      (d.tls === undefined ? '' : tls.of(d.tls.version_protocol, d.tls.version, d.tls.cipher))
     );
   };
 }

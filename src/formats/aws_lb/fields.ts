@@ -1,5 +1,5 @@
 import type { RawItem } from '../../core/batch.js';
-import type { ParseContext } from '../../core/component.js';
+import { draftsOf, type ParseContext, type Parser } from '../../core/component.js';
 import { ParseError } from '../../core/errors.js';
 import type { EcsDocument, EventDraft } from '../../core/event.js';
 import { itemLineBatches } from '../lines.js';
@@ -130,22 +130,25 @@ function fieldCountProblem(fmt: LineFormat, count: number): string | undefined {
 }
 
 /**
- * Streams an object line by line through one line format. A bad line (wrong field count, bad
- * time, unclosed quote, too long) is set aside with ctx.reject and the rest go on; damaged gzip
- * ends the item with the ParseError from readLines (events before it are kept).
+ * Streams an object line by line through one line format, handing over the drafts of each
+ * decoded chunk together (Parser.parseChunks: one promise per chunk, not per line). A bad line
+ * (wrong field count, bad time, unclosed quote, too long) is set aside with ctx.reject and the
+ * rest go on; damaged gzip ends the item with the ParseError from readLines (events before it
+ * are kept).
  */
-export async function* parseLines(
+export async function* parseLineChunks(
   item: RawItem,
   ctx: ParseContext,
   fmt: LineFormat,
   copies = false,
-): AsyncIterable<EventDraft> {
+): AsyncIterable<EventDraft[]> {
   // eventId joins the parts with \x1f: the object's parts joined once give the same ids.
   const base = objectIdentity(item).join('\x1f');
   const cloud = cloudFromItem(item);
   const file: LineFile = { cloud, copies, toJson: fmt.writer(cloud) };
   const fields: string[] = [];
   for await (const lines of itemLineBatches(item, ctx)) {
+    const drafts: EventDraft[] = [];
     for (const line of lines) {
       if (line.text === '' || line.text.trim() === '') continue;
       const f = tokenize(line.text, fields);
@@ -160,8 +163,24 @@ export async function* parseLines(
         );
         continue;
       }
-      yield draft;
+      drafts.push(draft);
     }
+    if (drafts.length > 0) yield drafts;
+  }
+}
+
+/** The format's parser over parseLineChunks: `parse` and `parseChunks` for the three formats. */
+export class LineParser implements Parser {
+  constructor(
+    readonly name: string,
+    private readonly fmt: LineFormat,
+    private readonly copies: boolean,
+  ) {}
+  parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+    return draftsOf(this.parseChunks(item, ctx));
+  }
+  parseChunks(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft[]> {
+    return parseLineChunks(item, ctx, this.fmt, this.copies);
   }
 }
 

@@ -1,19 +1,18 @@
-import type { RawItem } from '../../core/batch.js';
-import type { ParseContext, Parser } from '../../core/component.js';
+import type { Parser } from '../../core/component.js';
 import type { EcsDocument, EventDraft } from '../../core/event.js';
 import { endpoint, type HttpAccessDoc, httpAccessJsonWriter } from '../../formats/aws_lb/access.js';
 import {
   int,
   isoMillis,
   type LineFormat,
+  LineParser,
   num,
-  parseLines,
   splitRequest,
   str,
   tlsVersion,
 } from '../../formats/aws_lb/fields.js';
 import { type LbParserOptions, lbParserSchema } from '../../formats/aws_lb/schema.js';
-import { memberKey, optNumber, optString, optStrings } from '../../formats/json_text.js';
+import { membersOf, NumberMember, StringMember, StringsMember } from '../../formats/json_text.js';
 
 export const DATASET = 'aws.alb';
 
@@ -103,75 +102,75 @@ interface AlbElb {
 
 type AlbDoc = HttpAccessDoc & { aws: { elb: AlbElb } };
 
-const K = Object.fromEntries(
-  [
-    'protocol',
-    'name',
-    'request_processing_time',
-    'target_processing_time',
-    'backend_processing_time',
-    'response_processing_time',
-    'elb_status_code',
-    'target_status_code',
-    'backend_status_code',
-    'ssl_cipher',
-    'ssl_protocol',
-    'target_group_arn',
-    'trace_id',
-    'chosen_cert_arn',
-    'matched_rule_priority',
-    'request_creation_time',
-    'actions_executed',
-    'redirect_url',
-    'error_reason',
-    'target_port_list',
-    'target_status_code_list',
-    'classification',
-    'classification_reason',
-    'conn_trace_id',
-    'transformed_host',
-    'transformed_uri',
-    'request_transform_status',
-    'extra_fields',
-  ].map((k) => [k, memberKey(k)]),
-) as Record<Exclude<keyof AlbElb, 'type'>, string>;
+const STRINGS = [
+  'protocol',
+  'name',
+  'ssl_cipher',
+  'ssl_protocol',
+  'target_group_arn',
+  'trace_id',
+  'chosen_cert_arn',
+  'request_creation_time',
+  'redirect_url',
+  'error_reason',
+  'classification',
+  'classification_reason',
+  'conn_trace_id',
+  'transformed_host',
+  'transformed_uri',
+  'request_transform_status',
+] as const;
+const NUMBERS = [
+  'request_processing_time',
+  'target_processing_time',
+  'backend_processing_time',
+  'response_processing_time',
+  'elb_status_code',
+  'target_status_code',
+  'backend_status_code',
+  'matched_rule_priority',
+] as const;
+const LISTS = ['actions_executed', 'target_port_list', 'target_status_code_list', 'extra_fields'] as const;
 
 /** The JSON text of an ALB doc, member for member as albFormat.build orders them. */
 function albWriter(cloud: Record<string, unknown>): (doc: EcsDocument) => string {
   const head = httpAccessJsonWriter(cloud);
+  const s = membersOf(STRINGS, StringMember);
+  const n = membersOf(NUMBERS, NumberMember);
+  const l = membersOf(LISTS, StringsMember);
   return (doc) => {
     const d = doc as unknown as AlbDoc;
     const e = d.aws.elb;
     return (
       `${head(d)},"aws":{"elb":{"type":"application"` +
-      optString(K.protocol, e.protocol) +
-      optString(K.name, e.name) +
-      optNumber(K.request_processing_time, e.request_processing_time) +
-      optNumber(K.target_processing_time, e.target_processing_time) +
-      optNumber(K.backend_processing_time, e.backend_processing_time) +
-      optNumber(K.response_processing_time, e.response_processing_time) +
-      optNumber(K.elb_status_code, e.elb_status_code) +
-      optNumber(K.target_status_code, e.target_status_code) +
-      optNumber(K.backend_status_code, e.backend_status_code) +
-      optString(K.ssl_cipher, e.ssl_cipher) +
-      optString(K.ssl_protocol, e.ssl_protocol) +
-      optString(K.target_group_arn, e.target_group_arn) +
-      optString(K.trace_id, e.trace_id) +
-      optString(K.chosen_cert_arn, e.chosen_cert_arn) +
-      optNumber(K.matched_rule_priority, e.matched_rule_priority) +
-      optString(K.request_creation_time, e.request_creation_time) +
-      optStrings(K.actions_executed, e.actions_executed) +
-      optString(K.redirect_url, e.redirect_url) +
-      optString(K.error_reason, e.error_reason) +
-      optStrings(K.target_port_list, e.target_port_list) +
-      optStrings(K.target_status_code_list, e.target_status_code_list) +
-      optString(K.classification, e.classification) +
-      optString(K.classification_reason, e.classification_reason) +
-      optString(K.conn_trace_id, e.conn_trace_id) +
-      optString(K.transformed_host, e.transformed_host) +
-      optString(K.transformed_uri, e.transformed_uri) +
-      optString(K.request_transform_status, e.request_transform_status) +
-      `${optStrings(K.extra_fields, e.extra_fields)}}}}`
+      s.protocol.of(e.protocol) +
+      s.name.of(e.name) +
+      n.request_processing_time.of(e.request_processing_time) +
+      n.target_processing_time.of(e.target_processing_time) +
+      n.backend_processing_time.of(e.backend_processing_time) +
+      n.response_processing_time.of(e.response_processing_time) +
+      n.elb_status_code.of(e.elb_status_code) +
+      n.target_status_code.of(e.target_status_code) +
+      n.backend_status_code.of(e.backend_status_code) +
+      s.ssl_cipher.of(e.ssl_cipher) +
+      s.ssl_protocol.of(e.ssl_protocol) +
+      s.target_group_arn.of(e.target_group_arn) +
+      s.trace_id.of(e.trace_id) +
+      s.chosen_cert_arn.of(e.chosen_cert_arn) +
+      n.matched_rule_priority.of(e.matched_rule_priority) +
+      s.request_creation_time.of(e.request_creation_time) +
+      l.actions_executed.of(e.actions_executed) +
+      s.redirect_url.of(e.redirect_url) +
+      s.error_reason.of(e.error_reason) +
+      l.target_port_list.of(e.target_port_list) +
+      l.target_status_code_list.of(e.target_status_code_list) +
+      s.classification.of(e.classification) +
+      s.classification_reason.of(e.classification_reason) +
+      s.conn_trace_id.of(e.conn_trace_id) +
+      s.transformed_host.of(e.transformed_host) +
+      s.transformed_uri.of(e.transformed_uri) +
+      s.request_transform_status.of(e.request_transform_status) +
+      `${l.extra_fields.of(e.extra_fields)}}}}`
     );
   };
 }
@@ -254,11 +253,9 @@ export const albFormat: LineFormat = {
   writer: albWriter,
 };
 
-export class AlbParser implements Parser {
-  readonly name = 'alb';
-  constructor(private readonly opts: LbParserOptions = { aws_copies: false }) {}
-  parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
-    return parseLines(item, ctx, albFormat, this.opts.aws_copies);
+export class AlbParser extends LineParser {
+  constructor(opts: LbParserOptions = { aws_copies: false }) {
+    super('alb', albFormat, opts.aws_copies);
   }
 }
 

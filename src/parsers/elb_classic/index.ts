@@ -1,10 +1,9 @@
-import type { RawItem } from '../../core/batch.js';
-import type { ParseContext, Parser } from '../../core/component.js';
+import type { Parser } from '../../core/component.js';
 import type { EcsDocument, EventDraft } from '../../core/event.js';
 import { type HttpAccessDoc, httpAccessDoc, httpAccessJsonWriter } from '../../formats/aws_lb/access.js';
-import { int, isoMillis, type LineFormat, num, parseLines, str } from '../../formats/aws_lb/fields.js';
+import { int, isoMillis, type LineFormat, LineParser, num, str } from '../../formats/aws_lb/fields.js';
 import { type LbParserOptions, lbParserSchema } from '../../formats/aws_lb/schema.js';
-import { memberKey, optNumber, optString } from '../../formats/json_text.js';
+import { membersOf, NumberMember, StringMember } from '../../formats/json_text.js';
 
 export const DATASET = 'aws.elb';
 
@@ -24,35 +23,35 @@ interface ClassicElb {
 
 type ElbDoc = HttpAccessDoc & { aws?: { elb: ClassicElb } };
 
-const K = {
-  name: memberKey('name'),
-  requestTime: memberKey('request_processing_time'),
-  backendTime: memberKey('backend_processing_time'),
-  responseTime: memberKey('response_processing_time'),
-  elbStatus: memberKey('elb_status_code'),
-  backendStatus: memberKey('backend_status_code'),
-  sslCipher: memberKey('ssl_cipher'),
-  sslProtocol: memberKey('ssl_protocol'),
-};
-
 /** The JSON text of a classic ELB doc, member for member as elbClassicFormat.build orders them. */
 function elbWriter(cloud: Record<string, unknown>): (doc: EcsDocument) => string {
   const head = httpAccessJsonWriter(cloud);
+  const s = membersOf(['name', 'ssl_cipher', 'ssl_protocol'], StringMember);
+  const n = membersOf(
+    [
+      'request_processing_time',
+      'backend_processing_time',
+      'response_processing_time',
+      'elb_status_code',
+      'backend_status_code',
+    ],
+    NumberMember,
+  );
   return (doc) => {
     const d = doc as unknown as ElbDoc;
     const e = d.aws?.elb;
     if (e === undefined) return JSON.stringify(doc);
     return (
       `${head(d)},"aws":{"elb":{"type":"classic"` +
-      optString(K.name, e.name) +
+      s.name.of(e.name) +
       `,"protocol":"${e.protocol}"` +
-      optNumber(K.requestTime, e.request_processing_time) +
-      optNumber(K.backendTime, e.backend_processing_time) +
-      optNumber(K.responseTime, e.response_processing_time) +
-      optNumber(K.elbStatus, e.elb_status_code) +
-      optNumber(K.backendStatus, e.backend_status_code) +
-      optString(K.sslCipher, e.ssl_cipher) +
-      `${optString(K.sslProtocol, e.ssl_protocol)}}}}`
+      n.request_processing_time.of(e.request_processing_time) +
+      n.backend_processing_time.of(e.backend_processing_time) +
+      n.response_processing_time.of(e.response_processing_time) +
+      n.elb_status_code.of(e.elb_status_code) +
+      n.backend_status_code.of(e.backend_status_code) +
+      s.ssl_cipher.of(e.ssl_cipher) +
+      `${s.ssl_protocol.of(e.ssl_protocol)}}}}`
     );
   };
 }
@@ -105,11 +104,9 @@ export const elbClassicFormat: LineFormat = {
   writer: elbWriter,
 };
 
-export class ElbClassicParser implements Parser {
-  readonly name = 'elb_classic';
-  constructor(private readonly opts: LbParserOptions = { aws_copies: false }) {}
-  parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
-    return parseLines(item, ctx, elbClassicFormat, this.opts.aws_copies);
+export class ElbClassicParser extends LineParser {
+  constructor(opts: LbParserOptions = { aws_copies: false }) {
+    super('elb_classic', elbClassicFormat, opts.aws_copies);
   }
 }
 

@@ -1,25 +1,33 @@
-import type { RawItem } from '../../core/batch.js';
-import type { ParseContext, Parser } from '../../core/component.js';
+import type { Parser } from '../../core/component.js';
 import type { EcsDocument, EventDraft } from '../../core/event.js';
 import {
   cloudWriter,
   type EndpointWithBytes,
+  EventEnd,
   endpointOpen,
   endpointWithBytes,
-  eventEnd,
   type LbEvent,
 } from '../../formats/aws_lb/access.js';
 import {
   int,
   isoMillis,
   type LineFormat,
+  LineParser,
   num,
-  parseLines,
   str,
   tlsVersion,
 } from '../../formats/aws_lb/fields.js';
 import { type LbParserOptions, lbParserSchema } from '../../formats/aws_lb/schema.js';
-import { braces, memberKey, optNumber, optString, optStrings, quote } from '../../formats/json_text.js';
+import {
+  BlockText,
+  braces,
+  memberKey,
+  membersOf,
+  NumberMember,
+  quote,
+  StringMember,
+  StringsMember,
+} from '../../formats/json_text.js';
 
 export const DATASET = 'aws.nlb';
 
@@ -73,11 +81,7 @@ type NlbDoc = {
   aws: { elb: NlbElb };
 };
 
-const KEYS = [
-  'duration',
-  'source',
-  'destination',
-  'bytes',
+const STRINGS = [
   'version_protocol',
   'version',
   'cipher',
@@ -85,10 +89,6 @@ const KEYS = [
   'log_version',
   'name',
   'listener',
-  'connection_time_ms',
-  'tls_handshake_time_ms',
-  'received_bytes',
-  'sent_bytes',
   'incoming_tls_alert',
   'chosen_cert_arn',
   'chosen_cert_serial',
@@ -98,56 +98,74 @@ const KEYS = [
   'domain_name',
   'alpn_fe_protocol',
   'alpn_be_protocol',
-  'alpn_client_preference_list',
   'tls_connection_creation_time',
-  'extra_fields',
 ] as const;
+const NUMBERS = [
+  'duration',
+  'bytes',
+  'connection_time_ms',
+  'tls_handshake_time_ms',
+  'received_bytes',
+  'sent_bytes',
+] as const;
+const LISTS = ['alpn_client_preference_list', 'extra_fields'] as const;
 
-const K = Object.fromEntries(KEYS.map((k) => [k, memberKey(k)])) as Record<(typeof KEYS)[number], string>;
-
-function endpointMember(key: string, p: EndpointWithBytes | undefined): string {
-  return p === undefined ? '' : `${key}${endpointOpen(p)}${optNumber(K.bytes, p.bytes)}}`;
+function nlbEndpoint(key: string) {
+  const k = memberKey(key);
+  const block = new BlockText(
+    (ip: string, port: number | undefined, address: string) => `${k}${endpointOpen(ip, port, address)}`,
+  );
+  const bytes = new NumberMember(memberKey('bytes'));
+  return (p: EndpointWithBytes | undefined) =>
+    p === undefined ? '' : `${block.of(p.ip, p.port, p.address)}${bytes.of(p.bytes)}}`;
 }
 
 /** The JSON text of an NLB doc, member for member as nlbFormat.build orders them. */
 function nlbWriter(cloud: Record<string, unknown>): (doc: EcsDocument) => string {
   const cloudJson = cloudWriter(cloud);
+  const eventEnd = new EventEnd();
+  const source = nlbEndpoint('source');
+  const destination = nlbEndpoint('destination');
+  const serverName = new BlockText((name: string) => `,"client":{"server_name":${quote(name)}}`);
+  const s = membersOf(STRINGS, StringMember);
+  const n = membersOf(NUMBERS, NumberMember);
+  const l = membersOf(LISTS, StringsMember);
   return (doc) => {
     const d = doc as unknown as NlbDoc;
     const t = d.tls;
     const e = d.aws.elb;
     return (
       `{"@timestamp":${quote(d['@timestamp'])},"event":{"kind":"event","category":["network"],"type":["connection"],"provider":"elasticloadbalancing"` +
-      `${optNumber(K.duration, d.event.duration)}${eventEnd(d.event)},"cloud":${cloudJson(d.cloud)}` +
-      endpointMember(K.source, d.source) +
-      endpointMember(K.destination, d.destination) +
+      `${n.duration.of(d.event.duration)}${eventEnd.of(d.event)},"cloud":${cloudJson(d.cloud)}` +
+      source(d.source) +
+      destination(d.destination) +
       `,"tls":${braces(
-        optString(K.version_protocol, t.version_protocol) +
-          optString(K.version, t.version) +
-          optString(K.cipher, t.cipher) +
-          (t.client === undefined ? '' : `,"client":{"server_name":${quote(t.client.server_name)}}`) +
-          optString(K.next_protocol, t.next_protocol),
+        s.version_protocol.of(t.version_protocol) +
+          s.version.of(t.version) +
+          s.cipher.of(t.cipher) +
+          (t.client === undefined ? '' : serverName.of(t.client.server_name, undefined, undefined)) +
+          s.next_protocol.of(t.next_protocol),
       )}` +
       `,"aws":{"elb":{"type":"network","protocol":"tls"` +
-      optString(K.log_version, e.log_version) +
-      optString(K.name, e.name) +
-      optString(K.listener, e.listener) +
-      optNumber(K.connection_time_ms, e.connection_time_ms) +
-      optNumber(K.tls_handshake_time_ms, e.tls_handshake_time_ms) +
-      optNumber(K.received_bytes, e.received_bytes) +
-      optNumber(K.sent_bytes, e.sent_bytes) +
-      optString(K.incoming_tls_alert, e.incoming_tls_alert) +
-      optString(K.chosen_cert_arn, e.chosen_cert_arn) +
-      optString(K.chosen_cert_serial, e.chosen_cert_serial) +
-      optString(K.tls_cipher, e.tls_cipher) +
-      optString(K.tls_protocol_version, e.tls_protocol_version) +
-      optString(K.tls_named_group, e.tls_named_group) +
-      optString(K.domain_name, e.domain_name) +
-      optString(K.alpn_fe_protocol, e.alpn_fe_protocol) +
-      optString(K.alpn_be_protocol, e.alpn_be_protocol) +
-      optStrings(K.alpn_client_preference_list, e.alpn_client_preference_list) +
-      optString(K.tls_connection_creation_time, e.tls_connection_creation_time) +
-      `${optStrings(K.extra_fields, e.extra_fields)}}}}`
+      s.log_version.of(e.log_version) +
+      s.name.of(e.name) +
+      s.listener.of(e.listener) +
+      n.connection_time_ms.of(e.connection_time_ms) +
+      n.tls_handshake_time_ms.of(e.tls_handshake_time_ms) +
+      n.received_bytes.of(e.received_bytes) +
+      n.sent_bytes.of(e.sent_bytes) +
+      s.incoming_tls_alert.of(e.incoming_tls_alert) +
+      s.chosen_cert_arn.of(e.chosen_cert_arn) +
+      s.chosen_cert_serial.of(e.chosen_cert_serial) +
+      s.tls_cipher.of(e.tls_cipher) +
+      s.tls_protocol_version.of(e.tls_protocol_version) +
+      s.tls_named_group.of(e.tls_named_group) +
+      s.domain_name.of(e.domain_name) +
+      s.alpn_fe_protocol.of(e.alpn_fe_protocol) +
+      s.alpn_be_protocol.of(e.alpn_be_protocol) +
+      l.alpn_client_preference_list.of(e.alpn_client_preference_list) +
+      s.tls_connection_creation_time.of(e.tls_connection_creation_time) +
+      `${l.extra_fields.of(e.extra_fields)}}}}`
     );
   };
 }
@@ -213,11 +231,9 @@ export const nlbFormat: LineFormat = {
   writer: nlbWriter,
 };
 
-export class NlbParser implements Parser {
-  readonly name = 'nlb';
-  constructor(private readonly opts: LbParserOptions = { aws_copies: false }) {}
-  parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
-    return parseLines(item, ctx, nlbFormat, this.opts.aws_copies);
+export class NlbParser extends LineParser {
+  constructor(opts: LbParserOptions = { aws_copies: false }) {
+    super('nlb', nlbFormat, opts.aws_copies);
   }
 }
 
