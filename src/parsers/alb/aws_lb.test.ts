@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../core/errors.js';
+import type { EventDraft } from '../../core/event.js';
 import { eventId } from '../../core/ids.js';
+import { defaultLimits } from '../../core/limits.js';
 import { isoMillis, splitRequest, tlsVersion } from '../../formats/aws_lb/fields.js';
 import { tokenize } from '../../formats/aws_lb/tokenize.js';
 import { type Doc, gzipUpTo, runParser, s3Item } from '../../testing/parse-harness.js';
@@ -255,5 +257,29 @@ describe('aws_copies (load-balancer parser option)', () => {
 
   it('refuses an unknown option by name', () => {
     expect(() => createAlb({ aws_copy: true })).toThrow(/aws_copy/);
+  });
+});
+
+describe('drafts by chunk (Parser.parseChunks)', () => {
+  it('hands over the lines of each decoded chunk together, the same drafts parse gives one by one', async () => {
+    // Lines over several chunks of the object, and one bad line among them.
+    const lines = fixture('alb').toString('utf8').trim().split('\n');
+    const text = `${Array.from({ length: 300 }, (_, i) => lines[i % lines.length]).join('\n')}\nnot a line\n`;
+    const parser = new AlbParser();
+    const rejected: string[] = [];
+    const ctx = {
+      limits: defaultLimits,
+      reject: async (part: { ref: string }) => void rejected.push(part.ref),
+    };
+    const chunks: EventDraft[][] = [];
+    for await (const chunk of parser.parseChunks(s3Item(text, { key: ALB_KEY, chunk: 8192 }), ctx))
+      chunks.push([...chunk]);
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(chunks.length).toBeLessThan(30);
+    const one = await runParser(parser, s3Item(text, { key: ALB_KEY, chunk: 8192 }));
+    expect(chunks.flat().map((d) => [d.idParts, d.timestamp, d.doc])).toEqual(
+      one.drafts.map((d) => [d.idParts, d.timestamp, d.doc]),
+    );
+    expect(rejected).toEqual(['line 301']);
   });
 });
