@@ -1,5 +1,15 @@
 import type { EcsDocument } from '../../core/event.js';
-import { BlockText, braces, memberKey, optNumber, optString, quote, StringMember } from '../json_text.js';
+import {
+  BlockText,
+  braces,
+  jsonNumber,
+  memberKey,
+  NumberMember,
+  optNumber,
+  optString,
+  quote,
+  StringMember,
+} from '../json_text.js';
 import { hostPort, int, splitRequest, str, tlsVersion } from './fields.js';
 
 export interface Endpoint {
@@ -129,10 +139,9 @@ export function endpointMember(key: string): BlockText<string, number | undefine
 /** `,"id":…,"dataset":…}`: what finalizeEvent appends to every event block, and its end. */
 export class EventEnd {
   private readonly dataset = new StringMember(memberKey('dataset'));
-  private readonly id = new StringMember(memberKey('id'));
   of(e: LbEvent): string {
-    // Ids differ on every line: quoted directly, as nothing is gained remembering them.
-    return `${e.id === undefined ? '' : `,"id":${quote(e.id)}`}${this.dataset.of(e.dataset)}}`;
+    // finalizeEvent's base64url id (these parsers carry no id of their own): nothing JSON escapes.
+    return `${e.id === undefined ? '' : `,"id":"${e.id}"`}${this.dataset.of(e.dataset)}}`;
   }
 }
 
@@ -157,19 +166,27 @@ function optionalBlock<A, B, C>(
   return new BlockText((a, b, c) => `${k}${braces(members[0](a) + members[1](b) + members[2](c))}`);
 }
 
+const BYTES = memberKey('bytes');
+
+/**
+ * `{first,"key":n}` where `first` is a member written without its comma ('' when absent): the
+ * request and response blocks, whose byte counts differ on every line.
+ */
+function pair(first: string, key: string, n: number | undefined): string {
+  if (n === undefined) return `{${first}}`;
+  return first === '' ? `{${key.slice(1)}${jsonNumber(n)}}` : `{${first}${key}${jsonNumber(n)}}`;
+}
+
 function strMember(key: string): (v: Maybe<string>) => string {
   const k = memberKey(key);
   return (v) => optString(k, v);
 }
 
-function numMember(key: string): (v: Maybe<number>) => string {
-  const k = memberKey(key);
-  return (v) => optNumber(k, v);
-}
 const none = () => '';
 
 /**
- * Writes an HttpAccessDoc as JSON.stringify would, from `{` to the end of `tls`, without the
+ * Writes an HttpAccessDoc as JSON.stringify would (`@timestamp` is finalizeEvent's isoTime text,
+ * which nothing in JSON escapes), from `{` to the end of `tls`, without the
  * closing brace (the format's `aws` block follows): `cloud` is the object's shared block. Each
  * writer remembers the text of the values it last wrote (one writer per object).
  */
@@ -179,16 +196,8 @@ export function httpAccessJsonWriter(cloud: Record<string, unknown>): (d: HttpAc
   const eventEnd = new EventEnd();
   const source = endpointMember('source');
   const destination = endpointMember('destination');
-  const request = optionalBlock<Maybe<string>, Maybe<number>, undefined>(
-    'request',
-    [strMember('method'), numMember('bytes'), none],
-    true,
-  );
-  const response = optionalBlock<Maybe<number>, Maybe<number>, undefined>('response', [
-    numMember('status_code'),
-    numMember('bytes'),
-    none,
-  ]);
+  const method = new StringMember('"method":');
+  const status = new NumberMember('"status_code":');
   const version = new StringMember(memberKey('version'));
   const url = optionalBlock<Maybe<string>, Maybe<string>, undefined>('url', [
     strMember('original'),
@@ -207,12 +216,12 @@ export function httpAccessJsonWriter(cloud: Record<string, unknown>): (d: HttpAc
     const s = d.source;
     const t = d.destination;
     return (
-      `{"@timestamp":${quote(d['@timestamp'])},"event":{"kind":"event","category":["web"],"type":["access"]` +
+      `{"@timestamp":"${d['@timestamp']}","event":{"kind":"event","category":["web"],"type":["access"]` +
       `${outcome.of(e.outcome)},"provider":"elasticloadbalancing"${eventEnd.of(e)},"cloud":${cloudJson(d.cloud)}` +
       (s === undefined ? '' : source.of(s.ip, s.port, s.address)) +
       (t === undefined ? '' : destination.of(t.ip, t.port, t.address)) +
-      `,"http":{${request.of(h.request.method, h.request.bytes, undefined)}` +
-      response.of(h.response.status_code, h.response.bytes, undefined) +
+      `,"http":{"request":${pair(method.of(h.request.method), BYTES, h.request.bytes)}` +
+      `,"response":${pair(status.of(h.response.status_code), BYTES, h.response.bytes)}` +
       `${version.of(h.version)}}` +
       (d.url === undefined ? '' : url.of(d.url.original, d.url.domain, undefined)) +
       (d.user_agent === undefined ? '' : userAgent.of(d.user_agent.original, undefined, undefined)) +

@@ -135,7 +135,7 @@ function nlbWriter(cloud: Record<string, unknown>): (doc: EcsDocument) => string
     const t = d.tls;
     const e = d.aws.elb;
     return (
-      `{"@timestamp":${quote(d['@timestamp'])},"event":{"kind":"event","category":["network"],"type":["connection"],"provider":"elasticloadbalancing"` +
+      `{"@timestamp":"${d['@timestamp']}","event":{"kind":"event","category":["network"],"type":["connection"],"provider":"elasticloadbalancing"` +
       `${n.duration.of(d.event.duration)}${eventEnd.of(d.event)},"cloud":${cloudJson(d.cloud)}` +
       source(d.source) +
       destination(d.destination) +
