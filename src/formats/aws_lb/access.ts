@@ -10,7 +10,7 @@ import {
   quote,
   StringMember,
 } from '../json_text.js';
-import { hostPort, int, splitRequest, str, tlsVersion } from './fields.js';
+import { int, splitRequest, str, tlsVersion } from './fields.js';
 
 export interface Endpoint {
   ip: string;
@@ -23,18 +23,26 @@ export interface EndpointWithBytes extends Endpoint {
   bytes: number | undefined;
 }
 
-/** An address in ECS shape; `address` repeats the IP as ECS asks for where no name is known. */
+/**
+ * `ip:port` in ECS shape (IPv6 addresses carry colons too, so the port is after the last one);
+ * `address` repeats the IP as ECS asks for where no name is known.
+ */
 export function endpoint(v: string | undefined): Endpoint | undefined {
-  const hp = hostPort(v);
-  return hp ? { ip: hp.ip, port: hp.port, address: hp.ip } : undefined;
+  const s = str(v);
+  if (!s) return undefined;
+  const c = s.lastIndexOf(':');
+  const port = c <= 0 ? Number.NaN : Number(s.slice(c + 1));
+  if (!Number.isInteger(port)) return { ip: s, port: undefined, address: s };
+  const ip = s.slice(0, c);
+  return { ip, port, address: ip };
 }
 
 export function endpointWithBytes(
   v: string | undefined,
   bytes: number | undefined,
 ): EndpointWithBytes | undefined {
-  const hp = hostPort(v);
-  return hp ? { ip: hp.ip, port: hp.port, address: hp.ip, bytes } : undefined;
+  const e = endpoint(v);
+  return e ? { ip: e.ip, port: e.port, address: e.address, bytes } : undefined;
 }
 
 /** The fields of one HTTP request line that classic ELB and ALB logs share, by position. */

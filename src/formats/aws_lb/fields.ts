@@ -22,16 +22,6 @@ export function int(v: string | undefined): number | undefined {
   return n === undefined ? undefined : Math.trunc(n);
 }
 
-/** `ip:port` (IPv6 addresses carry colons too, so the port is after the last one). */
-export function hostPort(v: string | undefined): { ip: string; port?: number } | undefined {
-  const s = str(v);
-  if (!s) return undefined;
-  const c = s.lastIndexOf(':');
-  if (c <= 0) return { ip: s };
-  const port = Number(s.slice(c + 1));
-  return Number.isInteger(port) ? { ip: s.slice(0, c), port } : { ip: s };
-}
-
 /** `"GET https://host:443/path HTTP/1.1"` → method, URL, version; TCP listeners write `"- - - "`. */
 export function splitRequest(v: string | undefined): { method?: string; url?: string; version?: string } {
   const s = v?.trim();

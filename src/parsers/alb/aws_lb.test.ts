@@ -6,6 +6,7 @@ import { ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
 import { eventId } from '../../core/ids.js';
 import { defaultLimits } from '../../core/limits.js';
+import { endpoint } from '../../formats/aws_lb/access.js';
 import { isoMillis, splitRequest, tlsVersion } from '../../formats/aws_lb/fields.js';
 import { tokenize } from '../../formats/aws_lb/tokenize.js';
 import { type Doc, gzipUpTo, runParser, s3Item } from '../../testing/parse-harness.js';
@@ -26,6 +27,17 @@ describe('tokenize', () => {
     expect(tokenize('"h2","http/1.1"')).toEqual(['h2","http/1.1']);
     expect(tokenize('ua "Mozilla \\"quoted\\" x" z')).toEqual(['ua', 'Mozilla "quoted" x', 'z']);
     expect(tokenize('cut "never closed')).toBeUndefined();
+  });
+
+  it('reads ip:port endpoints, the port after the last colon', () => {
+    const at = (ip: string, port?: number) => ({ ip, port, address: ip });
+    expect(endpoint('192.168.131.39:2817')).toEqual(at('192.168.131.39', 2817));
+    expect(endpoint('[2001:db8::1]:443')).toEqual(at('[2001:db8::1]', 443));
+    expect(endpoint('host:')).toEqual(at('host', 0));
+    expect(endpoint(':80')).toEqual(at(':80'));
+    expect(endpoint('a:b')).toEqual(at('a:b'));
+    expect(endpoint('10.0.0.1')).toEqual(at('10.0.0.1'));
+    expect(endpoint('-')).toBeUndefined();
   });
 
   it('splits requests and TLS versions', () => {
