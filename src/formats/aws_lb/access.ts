@@ -133,7 +133,9 @@ export function httpAccessDoc(f: HttpAccessFields, cloud: Record<string, unknown
 
 /** `{"ip":…,"port":…,"address":…` without its closing brace (NLB adds bytes). */
 export function endpointOpen(ip: string, port: number | undefined, address: string): string {
-  return `{"ip":${quote(ip)}${optNumber(PORT, port)},"address":${quote(address)}`;
+  const q = quote(ip);
+  // `address` is the IP itself (see endpoint): quoted once.
+  return `{"ip":${q}${optNumber(PORT, port)},"address":${address === ip ? q : quote(address)}`;
 }
 
 const PORT = memberKey('port');
