@@ -10,7 +10,7 @@ import {
   quote,
   StringMember,
 } from '../json_text.js';
-import { int, splitRequest, str, tlsVersion } from './fields.js';
+import { digitsValue, int, splitRequest, str, tlsVersion } from './fields.js';
 
 export interface Endpoint {
   ip: string;
@@ -31,7 +31,7 @@ export function endpoint(v: string | undefined): Endpoint | undefined {
   const s = str(v);
   if (!s) return undefined;
   const c = s.lastIndexOf(':');
-  const port = c <= 0 ? Number.NaN : Number(s.slice(c + 1));
+  const port = c <= 0 ? Number.NaN : (digitsValue(s, c + 1) ?? Number(s.slice(c + 1)));
   if (!Number.isInteger(port)) return { ip: s, port: undefined, address: s };
   const ip = s.slice(0, c);
   return { ip, port, address: ip };

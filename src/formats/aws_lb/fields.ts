@@ -13,8 +13,27 @@ export function str(v: string | undefined): string | undefined {
 /** A number, or undefined for `-`, `-1` and anything that is not a number. */
 export function num(v: string | undefined): number | undefined {
   if (v === undefined || v === '-' || v === '-1') return undefined;
+  const d = digitsValue(v, 0);
+  if (d !== undefined) return d;
   const n = Number(v);
   return Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * The value of `v` from `from` to its end when that is 1–15 ASCII digits (exactly what Number
+ * gives for them), else undefined. Most numbers in these logs are counts, codes and ports, and
+ * Number() was several times slower on them.
+ */
+export function digitsValue(v: string, from: number): number | undefined {
+  const end = v.length;
+  if (end <= from || end - from > 15) return undefined;
+  let n = 0;
+  for (let i = from; i < end; i++) {
+    const d = v.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return undefined;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 export function int(v: string | undefined): number | undefined {

@@ -7,7 +7,7 @@ import type { EventDraft } from '../../core/event.js';
 import { eventId } from '../../core/ids.js';
 import { defaultLimits } from '../../core/limits.js';
 import { endpoint } from '../../formats/aws_lb/access.js';
-import { isoMillis, splitRequest, tlsVersion } from '../../formats/aws_lb/fields.js';
+import { isoMillis, num, splitRequest, tlsVersion } from '../../formats/aws_lb/fields.js';
 import { tokenize } from '../../formats/aws_lb/tokenize.js';
 import { type Doc, gzipUpTo, runParser, s3Item } from '../../testing/parse-harness.js';
 import { create as createElb, ElbClassicParser } from '../elb_classic/index.js';
@@ -29,11 +29,38 @@ describe('tokenize', () => {
     expect(tokenize('cut "never closed')).toBeUndefined();
   });
 
+  it('reads numbers as Number does, `-` and `-1` as absent', () => {
+    for (const v of [
+      '0',
+      '200',
+      '007',
+      '123456789012345',
+      '1234567890123456',
+      '',
+      '0.003',
+      '1e3',
+      ' 5',
+      '0x10',
+      '-5',
+      '5.',
+      '\uff19',
+      '1e400',
+      'NaN',
+      '9'.repeat(400),
+    ]) {
+      const n = Number(v);
+      expect(num(v), JSON.stringify(v)).toBe(Number.isFinite(n) ? n : undefined);
+    }
+    for (const v of [undefined, '-', '-1']) expect(num(v)).toBeUndefined();
+  });
+
   it('reads ip:port endpoints, the port after the last colon', () => {
     const at = (ip: string, port?: number) => ({ ip, port, address: ip });
     expect(endpoint('192.168.131.39:2817')).toEqual(at('192.168.131.39', 2817));
     expect(endpoint('[2001:db8::1]:443')).toEqual(at('[2001:db8::1]', 443));
     expect(endpoint('host:')).toEqual(at('host', 0));
+    expect(endpoint('h:0x50')).toEqual(at('h', 80));
+    expect(endpoint('h:1.5')).toEqual(at('h:1.5'));
     expect(endpoint(':80')).toEqual(at(':80'));
     expect(endpoint('a:b')).toEqual(at('a:b'));
     expect(endpoint('10.0.0.1')).toEqual(at('10.0.0.1'));
