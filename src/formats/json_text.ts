@@ -97,7 +97,8 @@ export class StringsMember {
     if (v === undefined) return '';
     if (this.raw === undefined || !sameStrings(v, this.raw)) {
       this.text = this.key + stringArray(v);
-      this.raw = v;
+      // A copy: the doc's own array is not this writer's to trust once the doc is handed on.
+      this.raw = v.slice();
     }
     return this.text;
   }
