@@ -74,4 +74,12 @@ describe('remembered members', () => {
       expect(b.of(sv ?? '', nv, undefined)).toBe(`${sv ?? ''}|${nv}`);
     }
   });
+
+  it('is not fooled by an array changed after it was written', () => {
+    const l = new StringsMember(memberKey('l'));
+    const list = ['x'];
+    expect(l.of(list)).toBe(',"l":["x"]');
+    list[0] = 'y';
+    expect(l.of(['y'])).toBe(',"l":["y"]');
+  });
 });
