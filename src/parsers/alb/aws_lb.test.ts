@@ -27,6 +27,9 @@ describe('tokenize', () => {
     expect(tokenize('"h2","http/1.1"')).toEqual(['h2","http/1.1']);
     expect(tokenize('ua "Mozilla \\"quoted\\" x" z')).toEqual(['ua', 'Mozilla "quoted" x', 'z']);
     expect(tokenize('cut "never closed')).toBeUndefined();
+    // Backslashes before a quote: an even run escapes nothing, `\"` inside a field is a quote.
+    expect(tokenize('a "x\\\\" b')).toEqual(['a', 'x\\\\', 'b']);
+    expect(tokenize('"a\\\\"b" c')).toEqual(['a\\"b', 'c']);
   });
 
   it('reads numbers as Number does, `-` and `-1` as absent', () => {
