@@ -12,14 +12,19 @@ export function tokenize(line: string, out: string[] = []): string[] | undefined
       // The closing quote is the first unescaped one followed by a space or the end of the line:
       // NLB's ALPN list ("h2","http/1.1") and some user agents hold quotes of their own.
       let end = i;
+      // Whether a quote inside follows a backslash: only then is there a `\"` to unescape.
+      let backslashQuote = false;
       for (;;) {
         end = line.indexOf('"', end + 1);
         if (end === -1) return undefined;
-        if (line.charCodeAt(end - 1) === 0x5c && !evenBackslashes(line, end - 1, i + 1)) continue;
+        if (line.charCodeAt(end - 1) === 0x5c) {
+          backslashQuote = true;
+          if (!evenBackslashes(line, end - 1, i + 1)) continue;
+        }
         if (end + 1 >= n || line.charCodeAt(end + 1) === 0x20) break;
       }
       const raw = line.slice(i + 1, end);
-      out.push(raw.includes('\\"') ? raw.replace(/\\"/g, '"') : raw);
+      out.push(backslashQuote ? raw.replace(/\\"/g, '"') : raw);
       i = end + 1;
       if (i < n && line.charCodeAt(i) === 0x20) i++;
       continue;

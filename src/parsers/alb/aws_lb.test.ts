@@ -3,8 +3,11 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../core/errors.js';
+import type { EventDraft } from '../../core/event.js';
 import { eventId } from '../../core/ids.js';
-import { isoMillis, splitRequest, tlsVersion } from '../../formats/aws_lb/fields.js';
+import { defaultLimits } from '../../core/limits.js';
+import { endpoint } from '../../formats/aws_lb/access.js';
+import { isoMillis, num, splitRequest, tlsVersion } from '../../formats/aws_lb/fields.js';
 import { tokenize } from '../../formats/aws_lb/tokenize.js';
 import { type Doc, gzipUpTo, runParser, s3Item } from '../../testing/parse-harness.js';
 import { create as createElb, ElbClassicParser } from '../elb_classic/index.js';
@@ -24,6 +27,47 @@ describe('tokenize', () => {
     expect(tokenize('"h2","http/1.1"')).toEqual(['h2","http/1.1']);
     expect(tokenize('ua "Mozilla \\"quoted\\" x" z')).toEqual(['ua', 'Mozilla "quoted" x', 'z']);
     expect(tokenize('cut "never closed')).toBeUndefined();
+    // Backslashes before a quote: an even run escapes nothing, `\"` inside a field is a quote.
+    expect(tokenize('a "x\\\\" b')).toEqual(['a', 'x\\\\', 'b']);
+    expect(tokenize('"a\\\\"b" c')).toEqual(['a\\"b', 'c']);
+  });
+
+  it('reads numbers as Number does, `-` and `-1` as absent', () => {
+    for (const v of [
+      '0',
+      '200',
+      '007',
+      '123456789012345',
+      '1234567890123456',
+      '',
+      '0.003',
+      '1e3',
+      ' 5',
+      '0x10',
+      '-5',
+      '5.',
+      '\uff19',
+      '1e400',
+      'NaN',
+      '9'.repeat(400),
+    ]) {
+      const n = Number(v);
+      expect(num(v), JSON.stringify(v)).toBe(Number.isFinite(n) ? n : undefined);
+    }
+    for (const v of [undefined, '-', '-1']) expect(num(v)).toBeUndefined();
+  });
+
+  it('reads ip:port endpoints, the port after the last colon', () => {
+    const at = (ip: string, port?: number) => ({ ip, port, address: ip });
+    expect(endpoint('192.168.131.39:2817')).toEqual(at('192.168.131.39', 2817));
+    expect(endpoint('[2001:db8::1]:443')).toEqual(at('[2001:db8::1]', 443));
+    expect(endpoint('host:')).toEqual(at('host', 0));
+    expect(endpoint('h:0x50')).toEqual(at('h', 80));
+    expect(endpoint('h:1.5')).toEqual(at('h:1.5'));
+    expect(endpoint(':80')).toEqual(at(':80'));
+    expect(endpoint('a:b')).toEqual(at('a:b'));
+    expect(endpoint('10.0.0.1')).toEqual(at('10.0.0.1'));
+    expect(endpoint('-')).toBeUndefined();
   });
 
   it('splits requests and TLS versions', () => {
@@ -255,5 +299,29 @@ describe('aws_copies (load-balancer parser option)', () => {
 
   it('refuses an unknown option by name', () => {
     expect(() => createAlb({ aws_copy: true })).toThrow(/aws_copy/);
+  });
+});
+
+describe('drafts by chunk (Parser.parseChunks)', () => {
+  it('hands over the lines of each decoded chunk together, the same drafts parse gives one by one', async () => {
+    // Lines over several chunks of the object, and one bad line among them.
+    const lines = fixture('alb').toString('utf8').trim().split('\n');
+    const text = `${Array.from({ length: 300 }, (_, i) => lines[i % lines.length]).join('\n')}\nnot a line\n`;
+    const parser = new AlbParser();
+    const rejected: string[] = [];
+    const ctx = {
+      limits: defaultLimits,
+      reject: async (part: { ref: string }) => void rejected.push(part.ref),
+    };
+    const chunks: EventDraft[][] = [];
+    for await (const chunk of parser.parseChunks(s3Item(text, { key: ALB_KEY, chunk: 8192 }), ctx))
+      chunks.push([...chunk]);
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(chunks.length).toBeLessThan(30);
+    const one = await runParser(parser, s3Item(text, { key: ALB_KEY, chunk: 8192 }));
+    expect(chunks.flat().map((d) => [d.idParts, d.timestamp, d.doc])).toEqual(
+      one.drafts.map((d) => [d.idParts, d.timestamp, d.doc]),
+    );
+    expect(rejected).toEqual(['line 301']);
   });
 });

@@ -3,13 +3,18 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { loadEvent } from '../../../test/events/load.js';
+import { type DraftChunk, isDraftList } from '../../core/component.js';
 import { ParseError } from '../../core/errors.js';
+import { defaultLimits } from '../../core/limits.js';
 import { runBatch } from '../../core/pipeline.js';
 import { subscriptionMessage } from '../../demo/cwlogs.js';
 import { MemorySink, testPipeline } from '../../testing/memory.js';
 import { gzipUpTo, runParser, s3Item } from '../../testing/parse-harness.js';
 import { formatFromKey, keyContext, sniffFormat } from './detect.js';
 import { AwsLogsParser } from './index.js';
+
+const ALB_KEY =
+  'AWSLogs/123456789012/elasticloadbalancing/us-east-2/2018/07/02/123456789012_elasticloadbalancing_us-east-2_app.my-loadbalancer.50dc6c495c0c9188_20180702T2225Z_192.168.131.39_2k4qfb2n.log.gz';
 
 const fixture = (dir: string, name = 'aws-docs.log') =>
   readFileSync(join(import.meta.dirname, '..', dir, 'fixtures', name));
@@ -75,6 +80,18 @@ describe('aws_logs parser', () => {
     expect(r.drafts).toHaveLength(2800);
     const ct = await runParser(parser, s3Item(fixture('cloudtrail', 'aws-docs.json'), { key: 'x' }));
     expect(ct.drafts).toHaveLength(3);
+  });
+
+  it("hands over the chosen format's chunks, by key and by sniffing alike", async () => {
+    const lines = Array.from({ length: 400 }, () => fixture('alb').toString()).join('');
+    const ctx = { limits: defaultLimits, reject: async () => {} };
+    for (const key of ['incoming/blob', ALB_KEY]) {
+      const chunks: DraftChunk[] = [];
+      for await (const c of parser.parseChunks(s3Item(lines, { key, chunk: 8192 }), ctx)) chunks.push(c);
+      expect(chunks.every(isDraftList), key).toBe(true);
+      expect(chunks.length, key).toBeGreaterThan(1);
+      expect(chunks.flat(), key).toHaveLength(2800);
+    }
   });
 
   it('dead-letters an unknown format instead of guessing', async () => {

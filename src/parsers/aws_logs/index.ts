@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { constants, gunzipSync } from 'node:zlib';
 import type { RawItem } from '../../core/batch.js';
-import type { ParseContext, Parser } from '../../core/component.js';
+import { type DraftChunk, draftsOf, type ParseContext, type Parser } from '../../core/component.js';
 import { ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
 import { isGzip } from '../../core/limits.js';
@@ -67,12 +67,17 @@ export function headText(head: Buffer): string {
 export class AwsLogsParser implements Parser {
   readonly name = 'aws_logs';
 
-  async *parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+  parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
+    return draftsOf(this.parseChunks(item, ctx));
+  }
+
+  /** The chosen format's own chunks (a load-balancer file's lines a decoded chunk at a time). */
+  async *parseChunks(item: RawItem, ctx: ParseContext): AsyncIterable<DraftChunk> {
     const key = String(item.origin.attrs?.key ?? item.origin.ref);
     const byKey = formatFromKey(key);
     if (byKey === 'digest') return;
     if (byKey) {
-      yield* parsers[byKey].parse(item, ctx);
+      yield* chunksOf(parsers[byKey], item, ctx);
       return;
     }
     const { head, all } = await peek(await openBody(item), SNIFF_BYTES);
@@ -86,8 +91,16 @@ export class AwsLogsParser implements Parser {
         `unknown log format: the key matches no AWS log file layout and the content (starting ${start}) is not CloudTrail, classic ELB, ALB, NLB or CloudWatch Logs subscription messages; set a parser for this bucket/prefix in the source's formats to read it`,
       );
     }
-    yield* parsers[format].parse({ ...item, body: { kind: 'stream', open: async () => all } }, ctx);
+    yield* chunksOf(parsers[format], { ...item, body: { kind: 'stream', open: async () => all } }, ctx);
   }
+}
+
+function chunksOf(
+  parser: Parser,
+  item: RawItem,
+  ctx: ParseContext,
+): AsyncIterable<DraftChunk> | Iterable<DraftChunk> {
+  return parser.parseChunks ? parser.parseChunks(item, ctx) : parser.parse(item, ctx);
 }
 
 /** The parser for one recognized AWS log format. */

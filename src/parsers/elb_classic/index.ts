@@ -1,11 +1,60 @@
-import type { RawItem } from '../../core/batch.js';
-import type { ParseContext, Parser } from '../../core/component.js';
-import type { EventDraft } from '../../core/event.js';
-import { httpAccessDoc } from '../../formats/aws_lb/access.js';
-import { int, isoMillis, type LineFormat, num, parseLines, str } from '../../formats/aws_lb/fields.js';
+import type { Parser } from '../../core/component.js';
+import type { EcsDocument, EventDraft } from '../../core/event.js';
+import { type HttpAccessDoc, httpAccessDoc, httpAccessJsonWriter } from '../../formats/aws_lb/access.js';
+import { int, isoMillis, type LineFormat, LineParser, num, str } from '../../formats/aws_lb/fields.js';
 import { type LbParserOptions, lbParserSchema } from '../../formats/aws_lb/schema.js';
+import { membersOf, NumberMember, StringMember } from '../../formats/json_text.js';
 
 export const DATASET = 'aws.elb';
+
+/** `aws.elb` of a classic ELB document, keys in the order the JSON text has them. */
+interface ClassicElb {
+  type: 'classic';
+  name: string | undefined;
+  protocol: 'http' | 'tcp';
+  request_processing_time: number | undefined;
+  backend_processing_time: number | undefined;
+  response_processing_time: number | undefined;
+  elb_status_code: number | undefined;
+  backend_status_code: number | undefined;
+  ssl_cipher: string | undefined;
+  ssl_protocol: string | undefined;
+}
+
+type ElbDoc = HttpAccessDoc & { aws?: { elb: ClassicElb } };
+
+/** The JSON text of a classic ELB doc, member for member as elbClassicFormat.build orders them. */
+function elbWriter(cloud: Record<string, unknown>): (doc: EcsDocument) => string {
+  const head = httpAccessJsonWriter(cloud);
+  const s = membersOf(['name', 'ssl_cipher', 'ssl_protocol'], StringMember);
+  const n = membersOf(
+    [
+      'request_processing_time',
+      'backend_processing_time',
+      'response_processing_time',
+      'elb_status_code',
+      'backend_status_code',
+    ],
+    NumberMember,
+  );
+  return (doc) => {
+    const d = doc as unknown as ElbDoc;
+    const e = d.aws?.elb;
+    if (e === undefined) return JSON.stringify(doc);
+    return (
+      `${head(d)},"aws":{"elb":{"type":"classic"` +
+      s.name.of(e.name) +
+      `,"protocol":"${e.protocol}"` +
+      n.request_processing_time.of(e.request_processing_time) +
+      n.backend_processing_time.of(e.backend_processing_time) +
+      n.response_processing_time.of(e.response_processing_time) +
+      n.elb_status_code.of(e.elb_status_code) +
+      n.backend_status_code.of(e.backend_status_code) +
+      s.ssl_cipher.of(e.ssl_cipher) +
+      `${s.ssl_protocol.of(e.ssl_protocol)}}}}`
+    );
+  };
+}
 
 /**
  * Classic Load Balancer: `timestamp elb client:port backend:port request_processing_time
@@ -17,11 +66,11 @@ export const elbClassicFormat: LineFormat = {
   label: 'classic ELB',
   minFields: 12,
   maxFields: 15,
-  build(f, idParts, cloud, copies): EventDraft | string {
+  build(f, idParts, { cloud, copies, toJson }): EventDraft | string {
     if (f.length !== 12 && f.length !== 15) return `has ${f.length} fields, classic ELB lines have 12 or 15`;
     const time = isoMillis(f[0]);
     if (time === undefined) return `has '${f[0]}' where the timestamp should be`;
-    const { doc, status, method } = httpAccessDoc(
+    const access = httpAccessDoc(
       {
         client: f[2],
         backend: f[3],
@@ -35,29 +84,29 @@ export const elbClassicFormat: LineFormat = {
       },
       cloud,
     );
+    const doc: ElbDoc = access.doc;
     doc.aws = {
       elb: {
         type: 'classic',
         name: str(f[1]),
-        protocol: method ? 'http' : 'tcp',
+        protocol: access.method ? 'http' : 'tcp',
         request_processing_time: num(f[4]),
         backend_processing_time: num(f[5]),
         response_processing_time: num(f[6]),
-        elb_status_code: copies ? status : undefined,
+        elb_status_code: copies ? access.status : undefined,
         backend_status_code: int(f[8]),
         ssl_cipher: copies ? str(f[13]) : undefined,
         ssl_protocol: copies ? str(f[14]) : undefined,
       },
     };
-    return { dataset: DATASET, timestamp: time, doc, idParts };
+    return { dataset: DATASET, timestamp: time, doc, idParts, toJson };
   },
+  writer: elbWriter,
 };
 
-export class ElbClassicParser implements Parser {
-  readonly name = 'elb_classic';
-  constructor(private readonly opts: LbParserOptions = { aws_copies: false }) {}
-  parse(item: RawItem, ctx: ParseContext): AsyncIterable<EventDraft> {
-    return parseLines(item, ctx, elbClassicFormat, this.opts.aws_copies);
+export class ElbClassicParser extends LineParser {
+  constructor(opts: LbParserOptions = { aws_copies: false }) {
+    super('elb_classic', elbClassicFormat, opts.aws_copies);
   }
 }
 
