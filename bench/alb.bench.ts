@@ -24,7 +24,7 @@ const py = pythonLoop('alb', file.path, 1);
 const line = result('alb', ours.events, ours.seconds, base.events, base.seconds, ours.peak_rss_mb, {
   size_mib: sizeMib,
   // The generated file stops at the first line/record past size_mib: within one of it.
-  doc_bytes_per_input_byte: docBytesPerInputByte(ours.output_chars, sizeMib * MiB),
+  doc_bytes_per_input_byte: docBytesPerInputByte(ours.output_bytes, sizeMib * MiB),
   baseline_peak_rss_mb: base.peak_rss_mb,
   target_ratio: 0.6,
 });

@@ -35,8 +35,8 @@ export interface WorkerResult {
   events: number;
   seconds: number;
   peak_rss_mb: number;
-  /** NDJSON characters written (0 for a baseline, which writes none). */
-  output_chars: number;
+  /** NDJSON bytes written (0 for a baseline, which writes none). */
+  output_bytes: number;
 }
 
 /** Runs one measurement in a fresh process; `nodeArgs` e.g. a heap cap like Lambda's. */

@@ -1,7 +1,7 @@
 /**
  * One measured run in its own process (bundled and run by plain node, as in Lambda), so that
  * neither the other run's garbage nor a TypeScript loader counts in its peak RSS.
- * argv: <mode> <file>; prints {"events","seconds","peak_rss_mb","output_chars"} as its last stdout line.
+ * argv: <mode> <file>; prints {"events","seconds","peak_rss_mb","output_bytes"} as its last stdout line.
  * Sink writes carry 500 events, as config/examples/aws-s3.yaml sets (BENCH_CHUNK_EVENTS to change):
  * with the default 2000 the buffered events outlive V8's young generation and GC doubles.
  */
@@ -15,8 +15,8 @@ import { CloudTrailParser } from '../src/parsers/cloudtrail/index.js';
 import { testPipeline } from '../src/testing/memory.js';
 import { measure, NullNdjsonSink } from './lib.js';
 
-/** Events through the pipeline, and the NDJSON characters they made (bytes: the generated logs are ASCII). */
-let outputChars = 0;
+/** The NDJSON bytes the last pipeline run wrote. */
+let outputBytes = 0;
 
 async function pipelineRun(parser: Parser, file: string, key: string): Promise<number> {
   const sink = new NullNdjsonSink();
@@ -44,7 +44,7 @@ async function pipelineRun(parser: Parser, file: string, key: string): Promise<n
   if (res.items[0]!.status !== 'delivered')
     throw new Error(`bench item ${res.items[0]!.status}: ${res.items[0]!.error}`);
   if (sink.bytes === 0) throw new Error('nothing serialized');
-  outputChars = sink.bytes;
+  outputBytes = sink.bytes;
   return res.events;
 }
 
@@ -73,6 +73,6 @@ console.log(
     events: m.value,
     seconds: m.seconds,
     peak_rss_mb: m.peakRssMb,
-    output_chars: outputChars,
+    output_bytes: outputBytes,
   }),
 );

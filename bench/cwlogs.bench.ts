@@ -1,6 +1,6 @@
 /**
  * CloudWatch Logs subscription records → LogEvents → NDJSON, against a raw baseline of the same
- * records: base64 decode + gunzip + JSON.parse + JSON.stringify, no mapping.
+ * records: base64 decode + gunzip + JSON.parse + JSON.stringify + UTF-8 encoding, no mapping.
  * BENCH_RECORDS sets how many records (default 2000, 50–500 events each).
  */
 import { rmSync, writeFileSync } from 'node:fs';
@@ -42,7 +42,8 @@ function baseline(): number {
   for (const p of payloads) {
     const msg = JSON.parse(gunzipSync(Buffer.from(p, 'base64')).toString('utf8')) as { logEvents: unknown[] };
     n += msg.logEvents.length;
-    bytes += JSON.stringify(msg).length;
+    // Encoded as our sink encodes its text, so both sides pay for bytes.
+    bytes += Buffer.from(JSON.stringify(msg)).length;
   }
   if (bytes === 0) throw new Error('baseline did nothing');
   return n;
@@ -90,7 +91,6 @@ async function docBytesPerKind(): Promise<Record<string, number>> {
   for (const kind of ['vpc', 'app'] as const) {
     await ours(kind);
     const input = plainBytes.reduce((a, b, i) => (kindOf(i) === kind ? a + b : a), 0);
-    // Characters: the generated logs are ASCII, so these are bytes too.
     out[kind] = docBytesPerInputByte(lastSink!.bytes, input);
   }
   return out;
