@@ -17,7 +17,7 @@ import { configSchema } from '../src/config/schema.js';
 import { runBatch } from '../src/core/pipeline.js';
 import { memoryLogger } from '../src/platform/log.js';
 import type { DuoSource } from '../src/sources/duo/index.js';
-import { measure, progress, result } from './lib.js';
+import { docBytesPerInputByte, measure, progress, result } from './lib.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const now = Date.now();
@@ -41,7 +41,10 @@ const fake = await new Promise<{ endpoint: string; host: string; ikey: string; s
 const endpoint = fake.endpoint;
 const maxtime = now - 125_000;
 
+let pageBytes = 0;
+
 async function baseline(): Promise<number> {
+  pageBytes = 0;
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const url = new URL(endpoint);
   let total = 0;
@@ -79,6 +82,8 @@ async function baseline(): Promise<number> {
       response: { authlogs: unknown[]; metadata: { next_offset: string[] | null } };
     };
     total += page.response.authlogs.length;
+    // The pages as Duo sent them: the input of the document-size measure (item 3 of issue #16).
+    pageBytes += Buffer.byteLength(body);
     if (!page.response.metadata.next_offset) break;
     offset = page.response.metadata.next_offset.join(',');
   }
@@ -164,6 +169,8 @@ try {
         events: EVENTS,
         latency_ms: LATENCY,
         daily_file_mb: Math.round(bytes / 1024 / 1024),
+        // Day-file bytes per byte of the API's pages (each document keeps the event under duo.*).
+        doc_bytes_per_input_byte: docBytesPerInputByte(bytes, pageBytes),
       }),
     ),
   );
