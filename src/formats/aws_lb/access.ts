@@ -99,6 +99,17 @@ export type HttpAccessDoc = {
  * user_agent, tls); each format adds its own `aws.elb` block. Absent fields stay undefined, which
  * JSON leaves out: deleting keys instead would slow V8 down on this hot path.
  */
+/** The `event` block of a load-balancer access document (one shape: every key always present). */
+export function webAccessEvent(status: number | undefined) {
+  return {
+    kind: 'event',
+    category: ['web'],
+    type: ['access'],
+    outcome: status === undefined ? undefined : status < 400 ? 'success' : 'failure',
+    provider: 'elasticloadbalancing',
+  };
+}
+
 export function httpAccessDoc(f: HttpAccessFields, cloud: Record<string, unknown>) {
   const req = splitRequest(f.request);
   const status = int(f.status);
@@ -108,13 +119,7 @@ export function httpAccessDoc(f: HttpAccessFields, cloud: Record<string, unknown
   const domain = str(f.domain);
   const doc: HttpAccessDoc = {
     '@timestamp': '',
-    event: {
-      kind: 'event',
-      category: ['web'],
-      type: ['access'],
-      outcome: status === undefined ? undefined : status < 400 ? 'success' : 'failure',
-      provider: 'elasticloadbalancing',
-    },
+    event: webAccessEvent(status),
     cloud,
     source: endpoint(f.client),
     destination: endpoint(f.backend),

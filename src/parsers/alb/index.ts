@@ -1,6 +1,11 @@
 import type { Parser } from '../../core/component.js';
 import type { EcsDocument, EventDraft } from '../../core/event.js';
-import { endpoint, type HttpAccessDoc, httpAccessJsonWriter } from '../../formats/aws_lb/access.js';
+import {
+  endpoint,
+  type HttpAccessDoc,
+  httpAccessJsonWriter,
+  webAccessEvent,
+} from '../../formats/aws_lb/access.js';
 import {
   int,
   isoMillis,
@@ -192,13 +197,7 @@ export const albFormat: LineFormat = {
     // one hidden class for every line, and no property added later.
     const doc: AlbDoc = {
       '@timestamp': '',
-      event: {
-        kind: 'event',
-        category: ['web'],
-        type: ['access'],
-        outcome: status === undefined ? undefined : status < 400 ? 'success' : 'failure',
-        provider: 'elasticloadbalancing',
-      },
+      event: webAccessEvent(status),
       cloud,
       source: endpoint(f[3]),
       destination: endpoint(f[4]),
