@@ -15,7 +15,7 @@ export function registerDecode(program: Command): void {
     .option('--envelope', 'print id, dataset and origin around each document')
     .option(
       '--workers <n>',
-      'decode threads for input over 1 MB of base64 records or JSON lines: auto (one fewer than the cores, as this thread decodes too; none on one core), or 0 (this thread alone) to 64',
+      'decode threads for input over 1 MB of base64 records or JSON lines: auto (one per core, none on one core), or 0 (this thread) to 64',
       'auto',
     )
     .addHelpText(

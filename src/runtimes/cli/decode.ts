@@ -2,7 +2,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import type { ItemResult, RawItem } from '../../core/batch.js';
 import type { Line, Parser } from '../../core/component.js';
-import type { DecodedChunk, ItemDecoding } from '../../core/decoder.js';
+import type { ItemDecoding } from '../../core/decoder.js';
 import { defaultLimits, type Limits } from '../../core/limits.js';
 import { Metrics } from '../../core/metrics.js';
 import { type Pipeline, runBatch, setAside, settleFailedItem } from '../../core/pipeline.js';
@@ -107,7 +107,9 @@ export async function decode(
     if (input.split) pool = await (early ?? startPool(workers, opts, limits));
   }
   if (!pool) await (await early)?.close();
-  const result = pool ? await inWorkers(item, pool, pipeline, opts) : await inThisThread(item, pipeline);
+  const result = pool
+    ? await inWorkers(item, pool, pipeline, opts.stdout, opts.report)
+    : await inThisThread(item, pipeline);
   return { events: result.events, bad: deadLetter.entries.length + result.failed, workers: pool?.size ?? 0 };
 }
 
@@ -181,8 +183,7 @@ async function startPool(
   limits: Limits,
 ): Promise<Pool | undefined> {
   const { DecodePool, workerCount } = await import('../daemon/decode/pool.js');
-  // This thread decodes too (see inWorkers): `auto` leaves it a core of its own.
-  const count = workers === 'auto' ? Math.max(0, workerCount('auto') - 1) : workers;
+  const count = workerCount(workers);
   if (count === 0) return undefined;
   const route = { parser: opts.parser, options: {}, envelope: true, trustEventFields: false };
   const spec = { routes: { [SOURCE]: route }, transforms: [], limits, chunkEvents: EVENTS_PER_WRITE };
@@ -201,9 +202,9 @@ async function inWorkers(
   item: RawItem,
   pool: Pool,
   p: Pipeline,
-  opts: Pick<DecodeOptions, 'format' | 'stdout' | 'report'>,
+  out: Writable,
+  report: (line: string) => void,
 ): Promise<{ events: number; failed: number }> {
-  const { stdout: out, report } = opts;
   const ahead: ItemDecoding[] = [];
   const total = { events: 0, failed: 0 };
   const parserName = p.route(SOURCE).parser.name;
@@ -236,10 +237,7 @@ async function inWorkers(
         break;
       }
       if (next.done) break;
-      // The workers get pieces while they have fewer than two each in hand; beyond that this
-      // thread decodes the piece itself, so it is one more decoder, never waiting idle on them.
-      if (inWorkersAhead(ahead) < 2 * pool.size) ahead.push(pool.decodeLines(item, next.value, SOURCE)!);
-      else ahead.push(await decodeHere(item, next.value, p, opts));
+      ahead.push(pool.decodeLines(item, next.value, SOURCE)!);
       if (ahead.length > PIECES_AHEAD_PER_WORKER * pool.size) await writeOldest();
     }
     while (ahead.length > 0) await writeOldest();
@@ -248,59 +246,6 @@ async function inWorkers(
     await pool.close();
   }
   return total;
-}
-
-/** Pieces decoded here carry this mark: the rule above counts the workers' pieces apart. */
-const HERE = Symbol('decoded here');
-
-function inWorkersAhead(ahead: readonly ItemDecoding[]): number {
-  let n = 0;
-  for (const d of ahead) if (!(HERE in d)) n++;
-  return n;
-}
-
-/**
- * One piece decoded in this thread exactly as a worker decodes it (decodeItem, NDJSON out), held
- * until its turn to be written.
- */
-async function decodeHere(
-  item: RawItem,
-  lines: Line[],
-  p: Pipeline,
-  opts: Pick<DecodeOptions, 'format'>,
-): Promise<ItemDecoding> {
-  const { decodeItem, linesOf } = await import('../daemon/decode/decode-item.js');
-  const chunks: DecodedChunk[] = [];
-  const piece: RawItem = { ...item, body: { kind: 'stream', open: () => Promise.reject(new Error('read')) } };
-  await decodeItem(
-    0,
-    piece,
-    linesOf(p.route(SOURCE).parser, lines),
-    {
-      limits: p.limits,
-      trustEventFields: false,
-      transforms: [],
-      chunkEvents: EVENTS_PER_WRITE,
-      output: opts.format,
-      cancelled: () => false,
-    },
-    async (wire) => {
-      const chunk: DecodedChunk = { events: [], rejects: wire.rejects };
-      if (wire.ndjson) {
-        const { bytes, count } = wire.ndjson;
-        chunk.ndjson = { bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), count };
-      }
-      if (wire.failure) chunk.failure = wire.failure;
-      chunks.push(chunk);
-    },
-  );
-  return {
-    [HERE]: true,
-    async *[Symbol.asyncIterator]() {
-      yield* chunks;
-    },
-    cancel() {},
-  } as ItemDecoding;
 }
 
 /** The input's lines in pieces of about PIECE_BYTES (lines over max_line_bytes come empty, marked). */

@@ -1,9 +1,7 @@
 import type { RawItem } from '../../../core/batch.js';
 import {
   type DraftChunk,
-  draftsOf,
   isDraftList,
-  type Line,
   type ParseContext,
   type Parser,
   type Transform,
@@ -204,16 +202,4 @@ export async function decodeItem(
     failure = failureOf(item, e);
   }
   if (!opts.cancelled()) await send(out.take(id, true, failure));
-}
-
-/**
- * Lines of a stream item the main thread read (its parser reads each line alone): the item stands
- * for the whole stream, which is not opened here, and the parser is given just these lines.
- */
-export function linesOf(parser: Parser | undefined, lines: Line[]): Parser | undefined {
-  const parseLines = parser?.parseLines?.bind(parser);
-  if (!parser || !parseLines) return parser;
-  const parseChunks = (item: RawItem, ctx: ParseContext) => parseLines(item, lines, ctx);
-  const parse = (item: RawItem, ctx: ParseContext) => draftsOf(parseChunks(item, ctx));
-  return { name: parser.name, parse, parseChunks };
 }

@@ -8,10 +8,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ItemBody, RawItem } from '../../../core/batch.js';
-import type { Parser } from '../../../core/component.js';
+import { draftsOf, type Line, type ParseContext, type Parser } from '../../../core/component.js';
 import { parsers } from '../../../parsers/registry.js';
 import { openRegularFile } from '../../../platform/fsutil.js';
-import { decodeItem, linesOf } from './decode-item.js';
+import { decodeItem } from './decode-item.js';
 import type { ToWorker, WireBody, WireChunk, WorkerSpec } from './wire.js';
 
 /**
@@ -93,6 +93,18 @@ function send(p: Pending, chunk: WireChunk): Promise<void> {
 
 function isFull(p: Pending): boolean {
   return p.unackedChars >= AHEAD_CHARS || p.unacked.length >= AHEAD_CHUNKS;
+}
+
+/**
+ * Lines of a stream item the main thread read (its parser reads each line alone): the item stands
+ * for the whole stream, which is not opened here, and the parser is given just these lines.
+ */
+function linesOf(parser: Parser | undefined, lines: Line[]): Parser | undefined {
+  const parseLines = parser?.parseLines?.bind(parser);
+  if (!parser || !parseLines) return parser;
+  const parseChunks = (item: RawItem, ctx: ParseContext) => parseLines(item, lines, ctx);
+  const parse = (item: RawItem, ctx: ParseContext) => draftsOf(parseChunks(item, ctx));
+  return { name: parser.name, parse, parseChunks };
 }
 
 const unopened: ItemBody = {
