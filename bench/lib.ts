@@ -1,6 +1,10 @@
 import type { Sink, SinkFailure } from '../src/core/component.js';
 import type { LogEvent } from '../src/core/event.js';
+import { tuneV8 } from '../src/platform/v8-tuning.js';
 import { toNdjson } from '../src/sinks/stdout/index.js';
+
+// As the CLI and the Lambda bootstrap do: benches measure what users run.
+tuneV8();
 
 /** Shared pieces of every benchmark: timing, peak memory, and the one-line JSON result. */
 

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { tuneV8 } from '../../platform/v8-tuning.js';
 import { EXIT } from './exit.js';
 
 type Register = (program: Command) => void;
@@ -47,4 +48,5 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
   return program;
 }
 
+tuneV8();
 await (await buildProgram()).parseAsync(process.argv);

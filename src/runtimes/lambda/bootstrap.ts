@@ -5,6 +5,10 @@ import type { Config } from '../../config/schema.js';
 import type { Detector } from '../../core/component.js';
 import { ConfigError } from '../../core/errors.js';
 import { createLogger } from '../../platform/log.js';
+import { tuneV8 } from '../../platform/v8-tuning.js';
+
+// At init, before the first invocation allocates anything (see tuneV8).
+tuneV8();
 
 export interface LambdaContext {
   getRemainingTimeInMillis(): number;
