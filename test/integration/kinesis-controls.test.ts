@@ -226,7 +226,10 @@ describe('logferry ctl against a daemon reading Kinesis', () => {
     expect((await ctl(['rotate'])).stdout).toBe('Okay: reopened daily\n');
     await putRecords(1, Date.UTC(2026, 11, 1, 10, 30));
     await waitFor('the new record in a new file', async () => (await readdir(folder)).includes(file!));
+    // The file is there as soon as it is opened; its line may land a moment later.
+    await waitFor('the new record written', async () => (await dailyFileIds(join(dir, 'logs'))).length >= 12);
     const ids = await dailyFileIds(join(dir, 'logs'));
     expect(ids).toHaveLength(12);
+    expect(new Set(ids).size).toBe(12);
   });
 });
