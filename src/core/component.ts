@@ -54,6 +54,15 @@ export interface Parser {
   parseLines?(item: RawItem, lines: readonly Line[], ctx: ParseContext): AsyncIterable<DraftChunk>;
 }
 
+/** A parser's drafts, in chunks where it hands them over so (`parseChunks`), else one at a time. */
+export function chunksOf(
+  parser: Parser,
+  item: RawItem,
+  ctx: ParseContext,
+): AsyncIterable<DraftChunk> | Iterable<DraftChunk> {
+  return parser.parseChunks ? parser.parseChunks(item, ctx) : parser.parse(item, ctx);
+}
+
 /** One line of a line-oriented item. */
 export interface Line {
   /** 1-based line number. */

@@ -1,5 +1,6 @@
 import type { Batch, BatchResult, ItemResult, RawItem } from './batch.js';
 import {
+  chunksOf,
   type DeadLetterEntry,
   type DeadLetterStore,
   type Detector,
@@ -278,7 +279,7 @@ class BatchRun {
     const damaged = (e: unknown) => deadLetterItem(item, e, parserName, this.p, result);
     let it: Iterator<DraftChunk> | undefined;
     try {
-      const chunks = parser.parseChunks ? parser.parseChunks(item, ctx) : parser.parse(item, ctx);
+      const chunks = chunksOf(parser, item, ctx);
       // A parser with everything in memory yields synchronously: `for await` would cost a
       // promise and a microtask per event, more than the rest of the loop.
       if (!isSyncIterable(chunks)) return this.takeAsync(chunks, i).catch(damaged);

@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import type { ItemBody, RawItem } from '../core/batch.js';
-import { type DraftChunk, draftsOf, isDraftList, type ParseContext, type Parser } from '../core/component.js';
+import {
+  chunksOf,
+  type DraftChunk,
+  draftsOf,
+  isDraftList,
+  type ParseContext,
+  type Parser,
+} from '../core/component.js';
 import { ParseError } from '../core/errors.js';
 import type { EventDraft } from '../core/event.js';
 import { isGzip, maybeGunzip } from '../core/limits.js';
@@ -122,15 +129,6 @@ export function partItem(item: RawItem, part: EnvelopePart): RawItem {
     },
     body: part.body,
   };
-}
-
-/** The drafts `inner` makes of an item, in chunks where it hands them over so (see Parser.parseChunks). */
-function chunksOf(
-  inner: Parser,
-  item: RawItem,
-  ctx: ParseContext,
-): Iterable<DraftChunk> | AsyncIterable<DraftChunk> {
-  return inner.parseChunks ? inner.parseChunks(item, ctx) : inner.parse(item, ctx);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { constants, gunzipSync } from 'node:zlib';
 import type { RawItem } from '../../core/batch.js';
-import { type DraftChunk, draftsOf, type ParseContext, type Parser } from '../../core/component.js';
+import { chunksOf, type DraftChunk, draftsOf, type ParseContext, type Parser } from '../../core/component.js';
 import { ParseError } from '../../core/errors.js';
 import type { EventDraft } from '../../core/event.js';
 import { isGzip } from '../../core/limits.js';
@@ -93,14 +93,6 @@ export class AwsLogsParser implements Parser {
     }
     yield* chunksOf(parsers[format], { ...item, body: { kind: 'stream', open: async () => all } }, ctx);
   }
-}
-
-function chunksOf(
-  parser: Parser,
-  item: RawItem,
-  ctx: ParseContext,
-): AsyncIterable<DraftChunk> | Iterable<DraftChunk> {
-  return parser.parseChunks ? parser.parseChunks(item, ctx) : parser.parse(item, ctx);
 }
 
 /** The parser for one recognized AWS log format. */

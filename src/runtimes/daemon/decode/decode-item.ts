@@ -1,5 +1,6 @@
 import type { RawItem } from '../../../core/batch.js';
 import {
+  chunksOf,
   type DraftChunk,
   isDraftList,
   type ParseContext,
@@ -166,7 +167,7 @@ export async function decodeItem(
     if (!parser) throw new ParseError(`no parser named '${item.parser}'`, { origin: item.origin });
     // As in runBatch: a parser's own chunks (a record's events as one array) where it has them,
     // and a parser with everything in memory read synchronously, without a promise per event.
-    const chunks = parser.parseChunks ? parser.parseChunks(item, ctx) : parser.parse(item, ctx);
+    const chunks = chunksOf(parser, item, ctx);
     const take = (draft: EventDraft): boolean => {
       const ev = applyTransforms(finalizeEvent(draft, item.origin, fastJson), opts.transforms);
       if (ev) out.add(ev);
