@@ -3,7 +3,7 @@
  * subscription records, gzipped, 100 records a slice as the shard runner hands them over) and the
  * same inbox folder (files of 50 base64 records, 5,000 events each, read by the inbox source itself:
  * its runner, its deliveries of several files, the event cap, each file moved once delivered),
- * delivered to an NDJSON sink that encodes what it would write (see EncodingNdjsonSink) with
+ * delivered to an NDJSON sink that encodes what it would write (NullNdjsonSink) with
  * daemon.workers 0, 1 and auto. Reports wall-clock events/s, CPU
  * seconds (all threads) and the main thread's busy seconds (its event-loop utilization: delivery
  * plus the cost of taking results from the workers). `ratio` is auto's Kinesis speed-up over 0.
@@ -28,7 +28,6 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { RawItem } from '../src/core/batch.js';
 import type { Logger, SourceContext } from '../src/core/component.js';
-import type { LogEvent } from '../src/core/event.js';
 import { defaultLimits } from '../src/core/limits.js';
 import { type Pipeline, runBatch } from '../src/core/pipeline.js';
 import { gzipJson, rng, subscriptionMessage } from '../src/demo/cwlogs.js';
@@ -36,7 +35,6 @@ import { withEnvelopes } from '../src/formats/envelope.js';
 import { parsers } from '../src/registry.js';
 import { DecodePool, workerCount } from '../src/runtimes/daemon/decode/pool.js';
 import type { WorkerSpec } from '../src/runtimes/daemon/decode/wire.js';
-import { toNdjson } from '../src/sinks/stdout/index.js';
 import { InboxSource } from '../src/sources/inbox/index.js';
 import { inboxSourceSchema } from '../src/sources/inbox/schema.js';
 import { MemoryStateStore, testPipeline } from '../src/testing/memory.js';
@@ -81,22 +79,10 @@ const spec: WorkerSpec = {
   chunkEvents: 2000,
 };
 
-/**
- * Encodes the NDJSON to UTF-8 as a file sink's append does, then drops it. Without it the main
- * thread alone would never build the bytes (a parser's serializer makes ropes, flattened only when
- * written) while a worker must build them to send them, and workers 0 would be flattered.
- */
-class EncodingNdjsonSink extends NullNdjsonSink {
-  override async write(events: readonly LogEvent[]) {
-    this.bytes += Buffer.from(toNdjson(events, 'doc')).length;
-    return [];
-  }
-}
-
 async function pipeline(source: 'central' | 'inbox', decoder: DecodePool | undefined) {
   const route = spec.routes[source]!;
   const parser = (await parsers[route.parser]!()).create(route.options);
-  const sink = new EncodingNdjsonSink();
+  const sink = new NullNdjsonSink();
   const p: Pipeline = testPipeline(
     { parser: route.envelope ? withEnvelopes(parser) : parser, sinks: [sink] },
     { decoder, delivery: { maxAttempts: 1, backoff: { baseMs: 1, maxMs: 1 }, chunkEvents: 2000 } },

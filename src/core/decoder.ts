@@ -34,7 +34,12 @@ export interface DecodedChunk {
    * Instead of `events`, from a decoder asked for output text (`logferry decode`, which only
    * writes events out): them as NDJSON lines, ready to write.
    */
-  ndjson?: { bytes: Buffer; count: number };
+  ndjson?: {
+    bytes: Buffer;
+    count: number;
+    /** Once written: hands the bytes back to be encoded into again (they must not be read after). */
+    release?: () => void;
+  };
   rejects: DecodedReject[];
   failure?: ItemFailure;
 }

@@ -1,4 +1,5 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -6,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultLimits } from '../../core/limits.js';
 import { gzipJson, rng, subscriptionMessage } from '../../demo/cwlogs.js';
+import { releasesWrittenBytes } from '../../sinks/stdout/index.js';
 import { type DecodeOptions, decode } from './decode.js';
 
 let dir: string;
@@ -97,6 +99,30 @@ describe('decode', () => {
       expect(split.reports.join('\n')).toMatch(/records\.b64 line 5: .*JSON/);
       expect(split.reports.join('\n')).toMatch(/records\.b64 line 105: line 105 is 70000 bytes/);
       expect(split.out).toEqual(here.out);
+    });
+
+    it('writes a file byte for byte as it writes a pipe, in both modes: buffers are encoded into again only once written', async () => {
+      const file = await recordsWithBadLines();
+      const here = await run(file, { workers: 0, limits });
+      for (const workers of [0, 2]) {
+        const path = join(dir, `out-${workers}.ndjson`);
+        // A file stream lets go of what it wrote (unlike the PassThrough above): buffers are reused.
+        const stdout = createWriteStream(path);
+        expect(releasesWrittenBytes(stdout)).toBe(true);
+        const res = await decode(file, {
+          parser: 'auto',
+          format: 'doc',
+          stdout,
+          report: () => {},
+          workers,
+          limits,
+        });
+        await new Promise<void>((resolve, reject) =>
+          stdout.end((err?: Error | null) => (err ? reject(err) : resolve())),
+        );
+        expect(res).toEqual({ ...here.res, workers });
+        expect(await readFile(path, 'utf8')).toEqual(here.out);
+      }
     });
 
     it('keeps the order and the envelope with a named parser and one worker', async () => {

@@ -12,7 +12,7 @@ import { readLineBatches } from '../../formats/lines.js';
 import { peek } from '../../parsers/aws_logs/index.js';
 import { parsers } from '../../parsers/registry.js';
 import { memoryLogger } from '../../platform/memory-log.js';
-import { StdoutSink, writeAndWait } from '../../sinks/stdout/index.js';
+import { releasesWrittenBytes, StdoutSink, writeAndWait } from '../../sinks/stdout/index.js';
 import { ReportingDeadLetterStore } from './memory-dead-letter.js';
 
 export interface DecodeOptions {
@@ -208,12 +208,15 @@ async function inWorkers(
   const ahead: ItemDecoding[] = [];
   const total = { events: 0, failed: 0 };
   const parserName = p.route(SOURCE).parser.name;
+  const reuse = releasesWrittenBytes(out);
   const writeOldest = async () => {
     const result: ItemResult = { ackId: item.ackId, status: 'delivered', events: 0 };
     for await (const chunk of ahead.shift()!) {
       if (chunk.ndjson) {
         await writeAndWait(out, chunk.ndjson.bytes);
         total.events += chunk.ndjson.count;
+        // Given back to its worker to encode into again, unless the stream keeps what it is given.
+        if (reuse) chunk.ndjson.release?.();
       }
       for (const r of chunk.rejects) await setAside(item, r, parserName, p, result);
       if (chunk.failure) await settleFailedItem(item, chunk.failure, parserName, p, result);

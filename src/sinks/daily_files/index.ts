@@ -6,6 +6,7 @@ import { DeliveryError, toError } from '../../core/errors.js';
 import { eventIsoTime, type LogEvent, serializedDoc } from '../../core/event.js';
 import { safeNameComponent } from '../../core/names.js';
 import { REPLAY_GUARD_EVENTS } from '../../core/uncommitted.js';
+import { LineBufferPool } from '../../formats/line_buffer.js';
 import { type FileModes, modesFor, pathUnder } from '../../platform/fsutil.js';
 import { dayFileName, dayOfFileName } from './naming.js';
 import { marksKey, ReplayMarks } from './replay-marks.js';
@@ -316,52 +317,6 @@ export class DailyFilesSink implements Sink {
     await Promise.allSettled([...this.queues.values()]);
     for (const p of [...this.files.keys()]) await this.closeFile(p);
     await this.marks.flush();
-  }
-}
-
-/**
- * JSON lines encoded straight into one growing buffer: building the text of a write as one
- * string, then encoding it, made a second copy of every write (a page of Duo events is ~2 MB).
- */
-class LineBuffer {
-  private buf = Buffer.allocUnsafe(1 << 16);
-  size = 0;
-
-  add(line: string): void {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit (a surrogate pair: 4 bytes for 2 units).
-    const need = this.size + line.length * 3 + 1;
-    if (need > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
-      this.buf.copy(bigger, 0, 0, this.size);
-      this.buf = bigger;
-    }
-    this.size += this.buf.write(line, this.size);
-    this.buf[this.size++] = 0x0a;
-  }
-
-  bytes(): Buffer {
-    return this.buf.subarray(0, this.size);
-  }
-
-  get capacity(): number {
-    return this.buf.length;
-  }
-}
-
-/** One LineBuffer kept for the next write (writes to different files may overlap: they get their own). */
-class LineBufferPool {
-  private spare: LineBuffer | undefined = new LineBuffer();
-
-  take(): LineBuffer {
-    const b = this.spare ?? new LineBuffer();
-    this.spare = undefined;
-    b.size = 0;
-    return b;
-  }
-
-  /** Kept unless it grew past 16 MiB (an odd huge write should not pin its memory). */
-  give(b: LineBuffer): void {
-    if (b.capacity <= 16 * 1024 * 1024) this.spare = b;
   }
 }
 

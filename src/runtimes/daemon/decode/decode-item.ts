@@ -12,7 +12,8 @@ import { ParseError } from '../../../core/errors.js';
 import { type EventDraft, type LogEvent, serializedDoc } from '../../../core/event.js';
 import type { Limits } from '../../../core/limits.js';
 import { applyTransforms, failureOf, finalizeEvent, rejectOf } from '../../../core/pipeline.js';
-import { toNdjson } from '../../../sinks/stdout/index.js';
+import { LineBuffer } from '../../../formats/line_buffer.js';
+import { addNdjson } from '../../../sinks/stdout/index.js';
 import type { WireChunk } from './wire.js';
 
 export interface ItemDecodeOptions {
@@ -22,6 +23,8 @@ export interface ItemDecodeOptions {
   chunkEvents: number;
   /** See WorkerSpec.output. */
   output?: 'doc' | 'envelope';
+  /** With `output`: buffers to encode chunks into. */
+  buffers?: NdjsonBuffers;
   /** True once the main thread no longer wants this item. */
   cancelled(): boolean;
 }
@@ -97,29 +100,35 @@ class ChunkBuilder implements Builder {
 }
 
 /**
- * Collects events as the lines the stdout sink writes (its own toNdjson), encoded here: the main
- * thread only writes them, and the bytes cross without a copy.
+ * Encodes events as the lines the stdout sink writes (its addNdjson) as they come: the main
+ * thread only writes them, and the bytes cross without a copy. Each chunk is encoded into a buffer
+ * the main thread gave back after writing an earlier one (`buffers`), so the worker does not fault
+ * in a fresh megabyte of pages per chunk.
  */
 class NdjsonBuilder implements Builder {
-  private events: LogEvent[] = [];
+  private lines: LineBuffer | undefined;
+  private count = 0;
   rejects: DecodedReject[] = [];
   readonly chars = 0;
 
-  constructor(private readonly format: 'doc' | 'envelope') {}
+  constructor(
+    private readonly format: 'doc' | 'envelope',
+    private readonly buffers: NdjsonBuffers | undefined,
+  ) {}
 
   get size(): number {
-    return this.events.length;
+    return this.count;
   }
 
   add(ev: LogEvent): void {
-    this.events.push(ev);
+    this.lines ??= new LineBuffer(this.buffers?.take());
+    addNdjson(this.lines, [ev], this.format);
+    this.count++;
   }
 
   take(id: number, done: boolean, failure?: ItemFailure): WireChunk {
-    const text = toNdjson(this.events, this.format);
-    // Its own ArrayBuffer (not Buffer's shared pool), so it can be transferred.
-    const bytes = new Uint8Array(Buffer.byteLength(text));
-    Buffer.from(bytes.buffer).write(text);
+    const lines = this.lines ?? new LineBuffer(this.buffers?.take());
+    const all = lines.bytes();
     const chunk: WireChunk = {
       id,
       json: '',
@@ -127,15 +136,25 @@ class NdjsonBuilder implements Builder {
       ids: [],
       datasets: [],
       timestamps: new Float64Array(0),
-      ndjson: { bytes, count: this.events.length },
+      // A view of the buffer's own ArrayBuffer (LineBuffer never uses Buffer's shared pool), sent whole.
+      ndjson: {
+        bytes: new Uint8Array(all.buffer as ArrayBuffer, all.byteOffset, all.byteLength),
+        count: this.count,
+      },
       rejects: this.rejects,
       done,
     };
     if (failure) chunk.failure = failure;
-    this.events = [];
+    this.lines = undefined;
+    this.count = 0;
     this.rejects = [];
     return chunk;
   }
+}
+
+/** Buffers the main thread has written and given back, to encode the next chunks into. */
+export interface NdjsonBuffers {
+  take(): Buffer | undefined;
 }
 
 /**
@@ -152,7 +171,7 @@ export async function decodeItem(
   opts: ItemDecodeOptions,
   send: (chunk: WireChunk) => Promise<void>,
 ): Promise<void> {
-  const out: Builder = opts.output ? new NdjsonBuilder(opts.output) : new ChunkBuilder();
+  const out: Builder = opts.output ? new NdjsonBuilder(opts.output, opts.buffers) : new ChunkBuilder();
   // The parser's fixed-shape serializer is only right for the doc it built: not after transforms.
   const fastJson = opts.transforms.length === 0;
   const ctx: ParseContext = {

@@ -43,6 +43,14 @@ interface Pending {
 }
 const queue: Pending[] = [];
 const byId = new Map<number, Pending>();
+/**
+ * NDJSON buffers the main thread wrote and gave back (WorkerSpec.output). A few are kept: as many
+ * as chunks can be on their way, and none so big that an odd huge chunk pins its memory.
+ */
+const spareBuffers: Buffer[] = [];
+const SPARE_BUFFERS = 8;
+const SPARE_BUFFER_MAX_BYTES = 16 * 1024 * 1024;
+const buffers = { take: () => spareBuffers.pop() };
 /** Items started and not finished. */
 let open = 0;
 /** Of those, the ones not waiting for the main thread to take their chunks. */
@@ -133,6 +141,7 @@ async function decodeNext(p: Pending): Promise<void> {
       transforms,
       chunkEvents: spec.chunkEvents,
       output: spec.output,
+      buffers,
       cancelled: () => p.cancelled,
     },
     (chunk) => send(p, chunk),
@@ -163,6 +172,11 @@ port.on('message', (msg: ToWorker) => {
     queue.push(p);
     byId.set(msg.id, p);
     startMore();
+    return;
+  }
+  if (msg.type === 'recycle') {
+    if (spareBuffers.length < SPARE_BUFFERS && msg.buffer.byteLength <= SPARE_BUFFER_MAX_BYTES)
+      spareBuffers.push(Buffer.from(msg.buffer));
     return;
   }
   const p = byId.get(msg.id);

@@ -92,7 +92,7 @@ function wireBody(item: RawItem): { body: WireBody; transfer: ArrayBuffer[] } | 
   return undefined;
 }
 
-function toChunk(wire: WireChunk, origin: Origin): DecodedChunk {
+function toChunk(wire: WireChunk, origin: Origin, slot: Slot): DecodedChunk {
   const n = wire.ids.length;
   const events = new Array<LogEvent>(n);
   let start = 0;
@@ -113,7 +113,8 @@ function toChunk(wire: WireChunk, origin: Origin): DecodedChunk {
   const chunk: DecodedChunk = { events, rejects: wire.rejects };
   if (wire.ndjson) {
     const { bytes, count } = wire.ndjson;
-    chunk.ndjson = { bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), count };
+    const release = () => slot.post({ type: 'recycle', buffer: bytes.buffer }, [bytes.buffer]);
+    chunk.ndjson = { bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), count, release };
   }
   if (wire.failure) chunk.failure = wire.failure;
   return chunk;
@@ -141,7 +142,7 @@ class ItemChannel implements ItemDecoding {
   ) {}
 
   receive(wire: WireChunk): void {
-    this.put(toChunk(wire, this.origin), wire.done);
+    this.put(toChunk(wire, this.origin, this.slot), wire.done);
   }
 
   fail(failure: ItemFailure): void {

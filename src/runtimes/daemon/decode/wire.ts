@@ -39,7 +39,9 @@ export type ToWorker =
   | { type: 'item'; id: number; source: string; parser?: string; origin: Origin; body: WireBody }
   /** The main thread took a chunk of this item: the worker may run one more ahead. */
   | { type: 'ack'; id: number }
-  | { type: 'cancel'; id: number };
+  | { type: 'cancel'; id: number }
+  /** The bytes of an NDJSON chunk, written: the worker encodes a later chunk into them. */
+  | { type: 'recycle'; buffer: ArrayBuffer };
 
 /**
  * Decoded events as they cross back: the documents as one string of JSON texts (cut at `ends`),
