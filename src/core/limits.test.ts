@@ -17,6 +17,25 @@ describe('limits', () => {
     expect(gunzipCapped(gzipSync('ok'), 10).toString()).toBe('ok');
   });
 
+  it('inflates whole whatever size the gzip trailer claims, and keeps the cap', () => {
+    const text = 'log line ü\n'.repeat(50_000);
+    const gz = gzipSync(text);
+    const lying = (isize: number) => {
+      const copy = Buffer.from(gz);
+      copy.writeUInt32LE(isize, copy.length - 4);
+      return copy;
+    };
+    // The trailer's size is only a hint for the output buffer: zlib checks the CRC, not ISIZE.
+    for (const isize of [0, 1, 16 * 1024, Buffer.byteLength(text) - 1, 0xffff_ffff])
+      expect(() => gunzipCapped(lying(isize), 1 << 30)).toThrow(ParseError);
+    expect(gunzipCapped(gz, 1 << 30).toString()).toBe(text);
+    // Two members back to back: the trailer gives the second one's size.
+    const two = Buffer.concat([gzipSync('a'.repeat(100_000)), gzipSync('b')]);
+    expect(gunzipCapped(two, 1 << 30).toString()).toBe(`${'a'.repeat(100_000)}b`);
+    expect(() => gunzipCapped(gz, Buffer.byteLength(text) - 1)).toThrow(LimitError);
+    expect(gunzipCapped(gz, Buffer.byteLength(text)).length).toBe(Buffer.byteLength(text));
+  });
+
   it('tells truncated gzip from not-gzip', () => {
     const gz = gzipSync(Buffer.from('x'.repeat(1000)));
     expect(isGzip(gz)).toBe(true);

@@ -69,7 +69,7 @@ export function decodeBase64(text: string, what = 'data'): Buffer {
  */
 export function gunzipCapped(buf: Uint8Array, maxBytes: number, what = 'data'): Buffer {
   try {
-    return gunzipSync(buf, { maxOutputLength: maxBytes });
+    return gunzipSync(buf, { maxOutputLength: maxBytes, chunkSize: outputChunkBytes(buf, maxBytes) });
   } catch (e) {
     if (e instanceof RangeError || (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
       throw new LimitError(`${what} inflates past the ${maxBytes}-byte limit (decompression bomb?)`, {
@@ -82,6 +82,23 @@ export function gunzipCapped(buf: Uint8Array, maxBytes: number, what = 'data'): 
     throw new ParseError(`${what}: ${reason}`, { cause: e });
   }
 }
+
+/**
+ * How much output to inflate into at a time: the size the gzip trailer announces (ISIZE, the last
+ * member's size mod 2^32), so a record inflates into one buffer instead of 16 KiB pieces joined
+ * by a copy (~0.2 µs an event less for CloudWatch Logs records, half of it page faults). It is a
+ * hint written by whoever made the gzip: a wrong one only means more pieces, and it is held
+ * between 16 KiB and 4 MiB so a lying trailer cannot make a tiny record allocate much.
+ */
+function outputChunkBytes(buf: Uint8Array, maxBytes: number): number {
+  if (buf.length < 18) return MIN_CHUNK;
+  const at = buf.length - 4;
+  const isize = (buf[at]! | (buf[at + 1]! << 8) | (buf[at + 2]! << 16) | (buf[at + 3]! << 24)) >>> 0;
+  // One byte over, so a buffer filled exactly does not need a second one to see the end.
+  return Math.max(MIN_CHUNK, Math.min(isize + 1, MAX_CHUNK, maxBytes + 1));
+}
+const MIN_CHUNK = 16 * 1024;
+const MAX_CHUNK = 4 * 1024 * 1024;
 
 /** Inflates when gzip, passes plain bytes through, both within the same cap. */
 export function maybeGunzip(buf: Uint8Array, limits: Limits, what = 'data'): Buffer {
