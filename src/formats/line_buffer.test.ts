@@ -54,3 +54,24 @@ describe('LineBufferPool', () => {
     expect(pool.take()).not.toBe(again);
   });
 });
+
+describe('LineBuffer.addBytes and a pool that keeps two', () => {
+  it('joins chunks as Buffer.concat does, across growth', () => {
+    const chunks = Array.from({ length: 40 }, (_, i) => Buffer.from(`chunk ${i} ${'é'.repeat(i * 500)}|`));
+    const b = new LineBuffer();
+    for (const c of chunks) b.addBytes(c);
+    expect(b.bytes().equals(Buffer.concat(chunks))).toBe(true);
+  });
+
+  it('keeps as many buffers as reads overlap, and no more', () => {
+    const pool = new LineBufferPool(1 << 20, 2);
+    const [a, b, c] = [pool.take(), pool.take(), pool.take()];
+    expect(new Set([a, b, c]).size).toBe(3);
+    pool.give(a);
+    pool.give(b);
+    pool.give(c);
+    const again = [pool.take(), pool.take(), pool.take()];
+    expect(again.filter((x) => x === a || x === b)).toHaveLength(2);
+    expect(again).not.toContain(c);
+  });
+});

@@ -33,6 +33,18 @@ export class LineBuffer {
     if (newline) this.buf[this.size++] = 0x0a;
   }
 
+  /** Appends bytes as they are (a response body read chunk by chunk). */
+  addBytes(bytes: Uint8Array): void {
+    const need = this.size + bytes.length;
+    if (need > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2, 1 << 16));
+      this.buf.copy(bigger, 0, 0, this.size);
+      this.buf = bigger;
+    }
+    this.buf.set(bytes, this.size);
+    this.size = need;
+  }
+
   /** The bytes added since the last reset: a view, valid until the buffer is reset or grows. */
   bytes(): Buffer {
     return this.buf.subarray(0, this.size);
@@ -44,22 +56,25 @@ export class LineBuffer {
 }
 
 /**
- * One LineBuffer kept for the next write. Writes that overlap (sources share a sink) each get
- * their own; one that grew past `keepBytes` is let go, so an odd huge write does not pin memory.
+ * LineBuffers kept for the next writes: up to `keep` of them, as many as writes that overlap
+ * (sources share a sink; a reader asks for the next page while it reads this one). One that grew
+ * past `keepBytes` is let go, so an odd huge write does not pin memory.
  */
 export class LineBufferPool {
-  private spare: LineBuffer | undefined;
+  private readonly spares: LineBuffer[] = [];
 
-  constructor(private readonly keepBytes = 16 * 1024 * 1024) {}
+  constructor(
+    private readonly keepBytes = 16 * 1024 * 1024,
+    private readonly keep = 1,
+  ) {}
 
   take(): LineBuffer {
-    const b = this.spare ?? new LineBuffer();
-    this.spare = undefined;
+    const b = this.spares.pop() ?? new LineBuffer();
     b.size = 0;
     return b;
   }
 
   give(b: LineBuffer): void {
-    if (b.capacity <= this.keepBytes) this.spare = b;
+    if (b.capacity <= this.keepBytes && this.spares.length < this.keep) this.spares.push(b);
   }
 }

@@ -5,6 +5,7 @@ import type { Secret } from '../../config/secrets.js';
 import type { Logger } from '../../core/component.js';
 import { jsonErrorReason, SourceError } from '../../core/errors.js';
 import { sleep } from '../../core/retry.js';
+import { LineBufferPool } from '../../formats/line_buffer.js';
 
 export interface DuoRetryOptions {
   /** HTTP 429 answers retried before giving up. */
@@ -67,6 +68,8 @@ export class DuoClient {
   private readonly agent: HttpAgent | HttpsAgent;
   private readonly now: () => number;
   private readonly random: () => number;
+  /** Response bodies are read into these; two: the next page is asked for while one is read. */
+  private readonly bodies = new LineBufferPool(64 * 1024 * 1024, 2);
 
   constructor(private readonly opts: DuoClientOptions) {
     this.target = new URL(opts.endpoint ?? `https://${opts.host}`);
@@ -162,19 +165,27 @@ export class DuoClient {
           headers: { Date: date, Host: host, Authorization: authorization, 'User-Agent': 'logferry-duo/0.1' },
         },
         (res: IncomingMessage) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
+          // Read into a buffer kept from earlier answers: a page is ~2 MB, and joining its chunks
+          // into a new buffer each time faulted in fresh pages for every page.
+          const body = this.bodies.take();
+          let given = false;
+          // After 'end' or at 'close' (an answer cut off), whichever comes first: once only.
+          const done = () => {
+            if (!given) this.bodies.give(body);
+            given = true;
+          };
           res.on('data', (c: Buffer) => {
-            size += c.length;
-            if (size > maxBytes) {
+            if (body.size + c.length > maxBytes) {
               r.destroy();
               reject(new ResponseTooLarge(`response is over the ${maxBytes}-byte limit`));
-            } else chunks.push(c);
+            } else body.addBytes(c);
           });
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-          );
+          res.on('end', () => {
+            resolve({ status: res.statusCode ?? 0, body: body.bytes().toString('utf8') });
+            done();
+          });
           res.on('error', reject);
+          res.on('close', done);
         },
       );
       r.on('timeout', () => r.destroy(new Error(`no answer within ${this.opts.timeoutMs} ms`)));
