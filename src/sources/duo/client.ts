@@ -68,8 +68,8 @@ export class DuoClient {
   private readonly agent: HttpAgent | HttpsAgent;
   private readonly now: () => number;
   private readonly random: () => number;
-  /** Response bodies are read into these; two: the next page is asked for while one is read. */
-  private readonly bodies = new LineBufferPool(64 * 1024 * 1024, 2);
+  /** Answers are read into these: two (the next page is asked for while one is read), kept up to 8 MiB (a page is ~2 MB). */
+  private readonly bodies = new LineBufferPool(8 * 1024 * 1024, 2);
 
   constructor(private readonly opts: DuoClientOptions) {
     this.target = new URL(opts.endpoint ?? `https://${opts.host}`);

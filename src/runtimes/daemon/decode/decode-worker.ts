@@ -49,7 +49,7 @@ const byId = new Map<number, Pending>();
  */
 const spareBuffers: Buffer[] = [];
 const SPARE_BUFFERS = 8;
-const SPARE_BUFFER_MAX_BYTES = 16 * 1024 * 1024;
+const SPARE_BUFFER_MAX_BYTES = 4 * 1024 * 1024;
 const buffers = { take: () => spareBuffers.pop() };
 /** Items started and not finished. */
 let open = 0;
