@@ -81,6 +81,7 @@ export function progress(msg: string): void {
  */
 export class NullNdjsonSink implements Sink {
   readonly name = 'null';
+  readonly writesText = true;
   bytes = 0;
   private readonly lines = new LineBuffer();
   async write(events: readonly LogEvent[]): Promise<SinkFailure[]> {

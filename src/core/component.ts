@@ -94,6 +94,13 @@ export interface WriteContext {
 
 export interface Sink {
   readonly name: string;
+  /**
+   * The sink reads an event's document only as its JSON text (`serializedDoc`), never as objects.
+   * When every sink of a route does and no rules run, the pipeline keeps buffered events as their
+   * text alone (see `asText`): a chunk's document objects die young instead of outliving
+   * scavenges. Only a hint: a sink that reads `doc` anyway gets it parsed back from the text.
+   */
+  readonly writesText?: boolean;
   write(events: readonly LogEvent[], ctx?: WriteContext): Promise<SinkFailure[]>;
   close(): Promise<void>;
   /**

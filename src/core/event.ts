@@ -179,6 +179,22 @@ export class SerializedEvent implements LogEvent {
   }
 }
 
+/**
+ * The event as its JSON text alone (a SerializedEvent), for an event that is only written out
+ * from here: its document objects can be collected at once, where a buffered chunk of 2,000
+ * events kept them alive through scavenges (~20 % of the CloudWatch Logs path went to GC).
+ */
+export function asText(ev: LogEvent): LogEvent {
+  if (ev instanceof SerializedEvent) return ev;
+  const json = serializedDoc(ev);
+  // Made flat now (converting to a number flattens a string built by concatenation, and fails
+  // at the '{'): a rope kept for the sink holds its pieces alive and is flattened in old space.
+  void Number(json);
+  const out = new SerializedEvent(ev.id, ev.dataset, ev.timestamp, json, ev.origin);
+  if (ev.original !== undefined) out.original = ev.original;
+  return out;
+}
+
 /** The event's `@timestamp` (ISO, UTC), without parsing a doc that arrived as JSON. */
 export function eventIsoTime(ev: LogEvent): string {
   return ev instanceof SerializedEvent ? ev.isoTime : String(ev.doc['@timestamp']);

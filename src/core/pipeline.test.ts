@@ -1,11 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
 import { MemorySink, testPipeline } from '../testing/memory.js';
 import type { RawItem } from './batch.js';
-import type { Parser } from './component.js';
+import type { Detector, Parser } from './component.js';
 import { Deadline } from './deadline.js';
 import { ParseError } from './errors.js';
-import type { EventDraft } from './event.js';
-import { runBatch } from './pipeline.js';
+import { type EventDraft, FinalEvent, SerializedEvent, serializedDoc } from './event.js';
+import { type Pipeline, runBatch } from './pipeline.js';
 
 /** Each item's bytes are "n" (make n events) or "bad" / "bad-after-2" / "boom". */
 const countingParser: Parser = {
@@ -354,5 +354,58 @@ describe('runBatch with a parser that hands over chunks', () => {
     expect(res.items[0]!.status).toBe('dead-lettered');
     expect(sink.byId.size).toBe(3);
     expect(closed).toBe(1);
+  });
+});
+
+describe('runBatch keeps buffered events as text where nothing reads their objects', () => {
+  /** A MemorySink that says it reads only each event's JSON text. */
+  class TextSink extends MemorySink {
+    readonly writesText = true;
+  }
+  const drafts: Parser = {
+    name: 'shaped',
+    *parse(item: RawItem): Iterable<EventDraft> {
+      for (let i = 0; i < 3; i++)
+        yield {
+          dataset: 'test',
+          timestamp: 1_700_000_000_000 + i,
+          doc: { '@timestamp': '', n: i, note: `é ${item.ackId}`, nested: { list: [i, 'x'] } },
+          idParts: [item.ackId, i],
+          // The parser's own writer builds the text by concatenation (a rope), as real ones do.
+          toJson: (d) =>
+            `{"@timestamp":${JSON.stringify(d['@timestamp'])},${JSON.stringify(d)
+              .slice(1)
+              .replace(/^"@timestamp":"[^"]*",/, '')}`,
+          original: `raw ${i}`,
+        };
+    },
+  };
+
+  async function run(sinks: MemorySink[], over: Partial<Pipeline> = {}) {
+    const p = testPipeline({ parser: drafts, sinks }, over);
+    await runBatch({ source: 's', items: items('x', 'y') }, p);
+    return sinks.map((s) => s.writes.flat());
+  }
+
+  it('hands text-only sinks SerializedEvents whose text, fields and original are the events own', async () => {
+    const [asObjects] = await run([new MemorySink()]);
+    const [asText] = await run([new TextSink()]);
+    expect(asObjects!.every((e) => e instanceof FinalEvent)).toBe(true);
+    expect(asText!.every((e) => e instanceof SerializedEvent)).toBe(true);
+    expect(asText!.map((e) => serializedDoc(e))).toEqual(asObjects!.map((e) => serializedDoc(e)));
+    expect(asText!.map((e) => serializedDoc(e))).toEqual(asObjects!.map((e) => JSON.stringify(e.doc)));
+    expect(asText!.map((e) => [e.id, e.dataset, e.timestamp, e.origin, e.original])).toEqual(
+      asObjects!.map((e) => [e.id, e.dataset, e.timestamp, e.origin, e.original]),
+    );
+    // A reader of `doc` still gets the document, parsed back from the text.
+    expect(asText!.map((e) => e.doc)).toEqual(asObjects!.map((e) => e.doc));
+  });
+
+  it('keeps objects when one sink of the route reads them, or rules run', async () => {
+    const [text, objects] = await run([new TextSink('a'), new MemorySink('b')]);
+    expect([...text!, ...objects!].every((e) => e instanceof FinalEvent)).toBe(true);
+    const detector: Detector = { inspect: async () => {}, close: async () => {} };
+    const [withRules] = await run([new TextSink()], { detector });
+    expect(withRules!.every((e) => e instanceof FinalEvent)).toBe(true);
   });
 });

@@ -17,7 +17,14 @@ import { Deadline } from './deadline.js';
 import type { DecodedReject, Decoder, ItemDecoding, ItemFailure } from './decoder.js';
 import { type DeliveryMemory, recordRound, untaken } from './delivery-memory.js';
 import { describeError, isLogferryError, ParseError, toError } from './errors.js';
-import { attachSerializer, type EventDraft, FinalEvent, type LogEvent, type Origin } from './event.js';
+import {
+  asText,
+  attachSerializer,
+  type EventDraft,
+  FinalEvent,
+  type LogEvent,
+  type Origin,
+} from './event.js';
 import { eventId } from './ids.js';
 import type { Limits } from './limits.js';
 import type { Metrics } from './metrics.js';
@@ -185,6 +192,8 @@ class BatchRun {
   private readonly fastJson: boolean;
   /** Parsers items named, looked up once per batch. */
   private readonly parsers = new Map<string, Parser>();
+  /** Buffered events are kept as their text: nothing after this reads their document objects. */
+  private readonly textOnly: boolean;
 
   constructor(
     private readonly batch: Batch,
@@ -194,11 +203,12 @@ class BatchRun {
     this.route = p.route(batch.source);
     this.results = batch.items.map((i) => ({ ackId: i.ackId, status: 'delivered', events: 0 }));
     this.fastJson = p.transforms.length === 0;
+    this.textOnly = !p.detector && this.route.sinks.length > 0 && this.route.sinks.every((s) => s.writesText);
   }
 
   /** Buffers one event of item `owner`; true when the buffer is full and must be flushed. */
   private take(ev: LogEvent, owner: number): boolean {
-    this.buffered.push(ev);
+    this.buffered.push(this.textOnly ? asText(ev) : ev);
     this.owners.push(owner);
     this.results[owner]!.events++;
     this.total++;

@@ -56,6 +56,7 @@ interface OpenDayFile {
  * not say when they commit).
  */
 export class DailyFilesSink implements Sink {
+  readonly writesText = true;
   readonly name: string;
   private readonly files = new Map<string, OpenDayFile>();
   /**

@@ -43,6 +43,7 @@ export function batchRecords(
  * record twice, which `event.id` lets the destination drop.
  */
 export class FirehoseSink implements Sink {
+  readonly writesText = true;
   readonly name: string;
   private readonly inflight = new InFlight();
 

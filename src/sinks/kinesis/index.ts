@@ -62,6 +62,8 @@ export function classifyEntries(
  */
 export class KinesisSink implements Sink {
   readonly name: string;
+  /** Unless the partition key is a field of the document. */
+  readonly writesText: boolean;
   private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(
@@ -69,6 +71,7 @@ export class KinesisSink implements Sink {
     private readonly client: KinesisClient,
   ) {
     this.name = cfg.name;
+    this.writesText = cfg.partition_key === 'id';
   }
 
   partitionKey(e: LogEvent): string {

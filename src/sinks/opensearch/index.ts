@@ -21,6 +21,7 @@ const FILTER_PATH = 'errors,items.*.status,items.*.error';
  * halves. `write` resolves when the cluster has answered for every document.
  */
 export class OpenSearchSink implements Sink {
+  readonly writesText = true;
   readonly name: string;
   private readonly indexOf: (e: LogEvent) => string;
   private readonly coalescer: Coalescer;

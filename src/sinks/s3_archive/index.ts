@@ -43,6 +43,7 @@ export function objectName(ids: readonly string[]): string {
  * object is stored (multipart for big ones); a failed object fails only its events, retryably.
  */
 export class S3ArchiveSink implements Sink {
+  readonly writesText = true;
   readonly name: string;
   private readonly recent = new Set<string>();
   private readonly inflight = new InFlight();

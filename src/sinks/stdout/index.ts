@@ -49,6 +49,7 @@ export function releasesWrittenBytes(out: Writable): boolean {
 
 /** NDJSON on standard output (or any stream), honouring backpressure so a slow pipe slows the source. */
 export class StdoutSink implements Sink {
+  readonly writesText = true;
   /** Where the stream lets go of what it wrote, one buffer serves write after write. */
   private readonly lines: LineBufferPool | undefined;
   constructor(
