@@ -23,26 +23,25 @@ export class LineBuffer {
   /** Appends `text` as UTF-8; `newline` ends the line. */
   add(text: string, newline = true): void {
     // UTF-8 takes at most 3 bytes per UTF-16 unit (a surrogate pair: 4 bytes for 2 units).
-    const need = this.size + text.length * 3 + 1;
-    if (need > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2, 1 << 16));
-      this.buf.copy(bigger, 0, 0, this.size);
-      this.buf = bigger;
-    }
+    this.reserve(text.length * 3 + 1);
     this.size += this.buf.write(text, this.size);
     if (newline) this.buf[this.size++] = 0x0a;
   }
 
   /** Appends bytes as they are (a response body read chunk by chunk). */
   addBytes(bytes: Uint8Array): void {
-    const need = this.size + bytes.length;
-    if (need > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2, 1 << 16));
-      this.buf.copy(bigger, 0, 0, this.size);
-      this.buf = bigger;
-    }
+    this.reserve(bytes.length);
     this.buf.set(bytes, this.size);
-    this.size = need;
+    this.size += bytes.length;
+  }
+
+  /** Room for `bytes` more, growing by at least double so appends stay linear. */
+  private reserve(bytes: number): void {
+    const need = this.size + bytes;
+    if (need <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2, 1 << 16));
+    this.buf.copy(bigger, 0, 0, this.size);
+    this.buf = bigger;
   }
 
   /** The bytes added since the last reset: a view, valid until the buffer is reset or grows. */

@@ -24,13 +24,6 @@ export function addNdjson(out: LineBuffer, events: readonly LogEvent[], format: 
   }
 }
 
-/** The events as NDJSON text (tests and small outputs; sinks encode with addNdjson). */
-export function toNdjson(events: readonly LogEvent[], format: 'doc' | 'envelope'): string {
-  const out = new LineBuffer();
-  addNdjson(out, events, format);
-  return out.bytes().toString('utf8');
-}
-
 /** Writes to a stream and resolves once it took the data: a slow reader slows the writer. */
 export function writeAndWait(out: Writable, data: string | Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => out.write(data, (err) => (err ? reject(err) : resolve())));

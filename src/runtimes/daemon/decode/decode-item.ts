@@ -12,7 +12,7 @@ import { ParseError } from '../../../core/errors.js';
 import { type EventDraft, type LogEvent, serializedDoc } from '../../../core/event.js';
 import type { Limits } from '../../../core/limits.js';
 import { applyTransforms, failureOf, finalizeEvent, rejectOf } from '../../../core/pipeline.js';
-import { LineBuffer } from '../../../formats/line_buffer.js';
+import { LineBuffer, type LineBufferPool } from '../../../formats/line_buffer.js';
 import { addNdjson } from '../../../sinks/stdout/index.js';
 import type { WireChunk } from './wire.js';
 
@@ -23,8 +23,8 @@ export interface ItemDecodeOptions {
   chunkEvents: number;
   /** See WorkerSpec.output. */
   output?: 'doc' | 'envelope';
-  /** With `output`: buffers to encode chunks into. */
-  buffers?: NdjsonBuffers;
+  /** With `output`: where to take buffers to encode chunks into. */
+  buffers?: LineBufferPool;
   /** True once the main thread no longer wants this item. */
   cancelled(): boolean;
 }
@@ -113,7 +113,7 @@ class NdjsonBuilder implements Builder {
 
   constructor(
     private readonly format: 'doc' | 'envelope',
-    private readonly buffers: NdjsonBuffers | undefined,
+    private readonly buffers: LineBufferPool | undefined,
   ) {}
 
   get size(): number {
@@ -121,13 +121,13 @@ class NdjsonBuilder implements Builder {
   }
 
   add(ev: LogEvent): void {
-    this.lines ??= new LineBuffer(this.buffers?.take());
+    this.lines ??= this.buffers?.take() ?? new LineBuffer();
     addNdjson(this.lines, [ev], this.format);
     this.count++;
   }
 
   take(id: number, done: boolean, failure?: ItemFailure): WireChunk {
-    const lines = this.lines ?? new LineBuffer(this.buffers?.take());
+    const lines = this.lines ?? this.buffers?.take() ?? new LineBuffer();
     const all = lines.bytes();
     const chunk: WireChunk = {
       id,
@@ -150,11 +150,6 @@ class NdjsonBuilder implements Builder {
     this.rejects = [];
     return chunk;
   }
-}
-
-/** Buffers the main thread has written and given back, to encode the next chunks into. */
-export interface NdjsonBuffers {
-  take(): Buffer | undefined;
 }
 
 /**

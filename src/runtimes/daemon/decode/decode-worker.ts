@@ -9,6 +9,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ItemBody, RawItem } from '../../../core/batch.js';
 import { draftsOf, type Line, type ParseContext, type Parser } from '../../../core/component.js';
+import { LineBuffer, LineBufferPool } from '../../../formats/line_buffer.js';
 import { parsers } from '../../../parsers/registry.js';
 import { openRegularFile } from '../../../platform/fsutil.js';
 import { decodeItem } from './decode-item.js';
@@ -44,13 +45,10 @@ interface Pending {
 const queue: Pending[] = [];
 const byId = new Map<number, Pending>();
 /**
- * NDJSON buffers the main thread wrote and gave back (WorkerSpec.output). A few are kept: as many
- * as chunks can be on their way, and none so big that an odd huge chunk pins its memory.
+ * NDJSON buffers the main thread wrote and gave back (WorkerSpec.output): as many as chunks can be
+ * on their way, and none so big (over 4 MiB) that an odd huge chunk pins its memory.
  */
-const spareBuffers: Buffer[] = [];
-const SPARE_BUFFERS = 8;
-const SPARE_BUFFER_MAX_BYTES = 4 * 1024 * 1024;
-const buffers = { take: () => spareBuffers.pop() };
+const buffers = new LineBufferPool(4 * 1024 * 1024, 8);
 /** Items started and not finished. */
 let open = 0;
 /** Of those, the ones not waiting for the main thread to take their chunks. */
@@ -175,8 +173,7 @@ port.on('message', (msg: ToWorker) => {
     return;
   }
   if (msg.type === 'recycle') {
-    if (spareBuffers.length < SPARE_BUFFERS && msg.buffer.byteLength <= SPARE_BUFFER_MAX_BYTES)
-      spareBuffers.push(Buffer.from(msg.buffer));
+    buffers.give(new LineBuffer(Buffer.from(msg.buffer)));
     return;
   }
   const p = byId.get(msg.id);
