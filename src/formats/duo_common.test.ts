@@ -16,15 +16,11 @@ const fixture = JSON.parse(
 ) as { response: { authlogs: Record<string, unknown>[] } };
 
 // Duo's documented telephony log (v2) example item.
-const telephonyExample = {
-  context: 'administrator login',
-  credits: 1,
-  phone: '+15555550100',
-  telephony_id: '220f4c8a-fdd4-4b76-a1b6-0e1d7ed9bc86',
-  ts: '2022-10-25T16:27:35.571706+00:00',
-  txid: '2be16bc0-8c18-4e2e-a4d1-bd55be3c8f9e',
-  type: 'sms',
-};
+const telephonyExample = (
+  JSON.parse(
+    readFileSync(join(import.meta.dirname, '../parsers/duo_telephony/fixtures/telephony-v2.json'), 'utf8'),
+  ) as { response: { items: Record<string, unknown>[] } }
+).response.items[0]!;
 
 /**
  * Events a hostile or careless peer could send, read the way the source reads them (JSON.parse
