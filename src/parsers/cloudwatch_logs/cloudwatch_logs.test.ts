@@ -109,6 +109,58 @@ describe('CloudWatch Logs subscription parser', () => {
     expect(res.items[0]).toMatchObject({ status: 'delivered', events: 0 });
   });
 
+  describe('a record too large for one string (read a piece of its events at a time)', () => {
+    /** A record of `count` events whose JSON is over 128 KB: each events' docs, as JSON. */
+    async function docsOf(msg: object) {
+      const text = JSON.stringify(msg);
+      expect(text.length).toBeGreaterThan(130 * 1024);
+      const { res, events, dead } = await run({ kind: 'bytes', bytes: gzipSync(text) });
+      return { res, docs: events.map((e) => serializedDoc(e)), dead };
+    }
+    /** The same events from records small enough to be parsed whole. */
+    async function docsInSmallRecords(msg: { logEvents: unknown[] }) {
+      const bodies: RawItem['body'][] = [];
+      for (let i = 0; i < msg.logEvents.length; i += 50)
+        bodies.push({
+          kind: 'bytes',
+          bytes: gzipJson({ ...msg, logEvents: msg.logEvents.slice(i, i + 50) }),
+        });
+      const { events } = await run(...bodies);
+      return events.map((e) => serializedDoc(e));
+    }
+
+    it('gives the documents of the same events parsed whole', async () => {
+      const msg = subscriptionMessage({ kind: 'app', count: 600, start: 1_764_000_000_000 });
+      const { res, docs } = await docsOf(msg);
+      expect(res.items[0]).toMatchObject({ status: 'delivered', events: 600 });
+      expect(docs).toEqual(await docsInSmallRecords(msg));
+    });
+
+    it('reads messages that end like the gap between two events, and non-ASCII text', async () => {
+      const base = subscriptionMessage({ kind: 'vpc', count: 800, start: 1_764_000_000_000 });
+      const msg = {
+        ...base,
+        logEvents: base.logEvents.map((e, i) => ({
+          ...e,
+          message: `${e.message} ünï ${i % 3 ? '},{' : '{"a":"},{"}'}`,
+        })),
+      };
+      const { res, docs } = await docsOf(msg);
+      expect(res.items[0]).toMatchObject({ status: 'delivered', events: 800 });
+      expect(docs).toEqual(await docsInSmallRecords(msg));
+    });
+
+    it('dead-letters a cut one with the error it always had', async () => {
+      const text = JSON.stringify(subscriptionMessage({ kind: 'app', count: 600, start: 1_764_000_000_000 }));
+      const { res, dead } = await run({ kind: 'bytes', bytes: gzipSync(text.slice(0, -2)) });
+      expect(res.items[0]!.status).toBe('dead-lettered');
+      // Parsed whole, it starts like messages back to back (a Firehose archive) and is read as such.
+      expect(dead[0]!.error).toMatch(
+        /input is truncated: object 0 starting at uncompressed byte 0 never ends$/,
+      );
+    });
+  });
+
   const good = () => gzipJson(subscriptionMessage({ kind: 'app', count: 2, start: 1_764_000_000_000 }));
   const bad: [string, RawItem['body'], RegExp][] = [
     ['not base64', { kind: 'base64', text: 'this is *not* base64!' }, /record data is not base64/],

@@ -6,6 +6,7 @@ import { globMatch } from '../../core/glob.js';
 import { checkRecordSize, decodeBase64, maybeGunzip } from '../../core/limits.js';
 import { bodyBytes, openBody } from '../../formats/bytes.js';
 import { decodedChunks } from '../../formats/decode.js';
+import { fitsOneString, parseObjectInPieces } from '../../formats/json_pieces.js';
 import { ConcatenatedJsonScanner, type ScannedObject } from '../../formats/json_stream.js';
 import { cloudTrailDraft, isCloudTrailRecord } from '../cloudtrail/index.js';
 import {
@@ -24,14 +25,26 @@ export function decodeSubscription(
   what = 'record',
 ): SubscriptionMessage {
   checkRecordSize(bytes.length, ctx.limits, what);
-  const text = maybeGunzip(bytes, ctx.limits, what).toString('utf8');
+  const plain = maybeGunzip(bytes, ctx.limits, what);
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseMessageJson(plain);
   } catch (e) {
     throw new ParseError(`${what} is not JSON after decompression (${jsonErrorReason(e)})`, { cause: e });
   }
   return validateSubscription(json, what);
+}
+
+/**
+ * A subscription message's JSON, parsed: a large one (hundreds of events) a log event at a time,
+ * never as one string of its whole size (see fitsOneString). Throws JSON.parse's error.
+ */
+function parseMessageJson(plain: Buffer): unknown {
+  if (!fitsOneString(plain)) {
+    const json = parseObjectInPieces(plain, 'logEvents');
+    if (json) return json;
+  }
+  return JSON.parse(plain.toString('utf8'));
 }
 
 export function validateSubscription(json: unknown, what = 'record'): SubscriptionMessage {
@@ -265,7 +278,7 @@ export class CloudWatchLogsParser implements Parser {
       const bytes = bytesOf();
       checkRecordSize(bytes.length, ctx.limits, 'record');
       plain = maybeGunzip(bytes, ctx.limits, 'record');
-      return subscriptionEvents(validateSubscription(JSON.parse(plain.toString('utf8')), 'record'), opts);
+      return subscriptionEvents(validateSubscription(parseMessageJson(plain), 'record'), opts);
     } catch (e) {
       if (!(e instanceof SyntaxError)) return failing(e);
       // Several messages back to back (a record copied out of a Firehose archive).
@@ -305,7 +318,7 @@ export class CloudWatchLogsParser implements Parser {
       }
       let json: unknown;
       try {
-        json = JSON.parse(o.bytes.toString('utf8'));
+        json = parseMessageJson(o.bytes);
       } catch (e) {
         throw new ParseError(`${ref} is not valid JSON (${jsonErrorReason(e)})`, { cause: e });
       }
