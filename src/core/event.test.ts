@@ -117,6 +117,31 @@ describe('SerializedEvent (decoded in a worker)', () => {
     }
   });
 
+  it('reads @timestamp as the last member too (Duo documents) without parsing, and parses where it cannot tell', () => {
+    const at = (text: string) => eventIsoTime(new SerializedEvent('e1', 'duo', 0, text, origin));
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      expect(
+        at('{"event":{"id":"e1"},"duo":{"txid":"a\\"}\\""},"@timestamp":"2026-11-25T08:00:00.000Z"}'),
+      ).toBe('2026-11-25T08:00:00.000Z');
+      expect(parse).not.toHaveBeenCalled();
+      // Another @timestamp inside, after or before the document's own: the document's own every time,
+      // read from the text; only a value with an escape is parsed.
+      const cases = [
+        '{"@timestamp":"2026-11-25T08:00:00.000Z","duo":{"a":1,"@timestamp":"1999-01-01T00:00:00.000Z"}}',
+        '{"duo":{"a":1,"@timestamp":"1999-01-01T00:00:00.000Z"},"@timestamp":"2026-11-25T08:00:00.000Z"}',
+        '{"@timestamp":"2026-11-25T08:00:00.000Z","duo":{"@timestamp":"1999-01-01T00:00:00.000Z","x":"y"}}',
+        '{"@timestamp":"2026-11-25T08:00:00.000Z","x":"1999-01-01T00:00:00.000Z"}',
+        '{"duo":1,"@timestamp":"2026\\u002d11-25T08:00:00.000Z"}',
+        '{"@timestamp":"2026\\u002d11-25T08:00:00.000Z","duo":1}',
+      ];
+      for (const text of cases) expect(at(text), text).toBe('2026-11-25T08:00:00.000Z');
+      expect(parse).toHaveBeenCalledTimes(2);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
   it('looks like a plain LogEvent to JSON (dead letters), and a doc put in its place is what sinks get', () => {
     const ev = new SerializedEvent('e1', 'app', 1, json, origin);
     expect(JSON.parse(JSON.stringify(ev))).toEqual({

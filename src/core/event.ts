@@ -127,6 +127,29 @@ export function serializedDoc(ev: LogEvent): string {
 }
 
 const TIMESTAMP_FIRST = '{"@timestamp":"';
+const TIMESTAMP_LAST = ',"@timestamp":"';
+
+/** `{"@timestamp":"…",`: the value, if it holds no escape (then the caller parses). */
+function timestampFirst(json: string): string | undefined {
+  if (!json.startsWith(TIMESTAMP_FIRST)) return undefined;
+  const end = json.indexOf('"', TIMESTAMP_FIRST.length);
+  const time = json.slice(TIMESTAMP_FIRST.length, end);
+  return end > 0 && !time.includes('\\') ? time : undefined;
+}
+
+/**
+ * `…,"@timestamp":"…"}`: the value of the document's last member. The pattern cannot lie inside a
+ * string (its quote after the comma would end it), and the text's one closing brace after the
+ * value's quote makes it a member of the document itself, not of an object inside it.
+ */
+function timestampLast(json: string): string | undefined {
+  if (!json.endsWith('"}')) return undefined;
+  const at = json.lastIndexOf(TIMESTAMP_LAST);
+  if (at < 0) return undefined;
+  const from = at + TIMESTAMP_LAST.length;
+  const time = json.slice(from, json.length - 2);
+  return time.includes('"') || time.includes('\\') ? undefined : time;
+}
 
 /**
  * An event decoded in another thread (a decode worker), which hands back its document as the
@@ -156,11 +179,17 @@ export class SerializedEvent implements LogEvent {
     this.#doc = doc;
     this.#json = undefined;
   }
-  /** The `@timestamp`, read from the JSON without parsing it when it is the first key (parsers put it first). */
+  /**
+   * The `@timestamp`, read from the JSON without parsing it when it is the first member (most
+   * parsers put it first) or the last (Duo documents, whose event comes as Duo sent it). A day-file
+   * sink asks this of every event: parsing a 2 KB Duo document back for it was a tenth of a pull.
+   */
   get isoTime(): string {
     const json = this.#json;
-    if (this.#doc === undefined && json?.startsWith(TIMESTAMP_FIRST))
-      return json.slice(TIMESTAMP_FIRST.length, json.indexOf('"', TIMESTAMP_FIRST.length));
+    if (this.#doc === undefined && json !== undefined) {
+      const time = timestampFirst(json) ?? timestampLast(json);
+      if (time !== undefined) return time;
+    }
     return String(this.doc['@timestamp']);
   }
   static json(ev: SerializedEvent): string | undefined {
