@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rng, subscriptionMessage } from '../demo/cwlogs.js';
+import { authEvent } from '../demo/duo-events.js';
 import { fitsOneString, parseObjectInPieces } from './json_pieces.js';
 
 const r = rng(42);
@@ -8,12 +9,27 @@ const message = (count: number) =>
     string,
     unknown
   >;
+const LOG_EVENTS = ['logEvents'];
 
 /** What parseObjectInPieces gives, checked against JSON.parse of the same text. */
-function same(text: string) {
-  const got = parseObjectInPieces(Buffer.from(text), 'logEvents');
+function same(text: string, path = LOG_EVENTS, pieceBytes?: number) {
+  const got = parseObjectInPieces(Buffer.from(text), path, pieceBytes);
   expect(got).toEqual(JSON.parse(text));
   return got;
+}
+
+/** Undefined, or what JSON.parse gives; undefined whenever JSON.parse throws. */
+function agrees(text: string, path = LOG_EVENTS, pieceBytes?: number): boolean {
+  const got = parseObjectInPieces(Buffer.from(text), path, pieceBytes);
+  let expected: unknown;
+  try {
+    expected = JSON.parse(text);
+  } catch {
+    expect(got, text).toBeUndefined();
+    return false;
+  }
+  if (got !== undefined) expect(got, text).toEqual(expected);
+  return got !== undefined;
 }
 
 describe('parseObjectInPieces', () => {
@@ -28,12 +44,23 @@ describe('parseObjectInPieces', () => {
     same(JSON.stringify(msg, null, '\t').replaceAll('\n', '\r\n'));
     const { logEvents, ...rest } = msg;
     same(JSON.stringify({ logEvents }));
+    same(JSON.stringify({ logEvents, ...rest }));
     same(JSON.stringify({ ...rest, logEvents: [] }));
     same(' { "logEvents" : [ ] } \n');
-    // The array elsewhere than last is not what this reads: JSON.parse reads it.
-    expect(
-      parseObjectInPieces(Buffer.from(JSON.stringify({ logEvents, ...rest })), 'logEvents'),
-    ).toBeUndefined();
+    same(JSON.stringify({ ...rest, logEvents }), LOG_EVENTS, 100);
+  });
+
+  it('reads the list of a Duo page, inside the response and before its metadata', () => {
+    const authlogs = Array.from({ length: 400 }, (_, i) => authEvent(i, 1_764_000_000_000 + i, r));
+    const page = {
+      response: { authlogs, metadata: { next_offset: ['1764000000399', 'txid-399'], total_objects: 400 } },
+      stat: 'OK',
+    };
+    const got = same(JSON.stringify(page), ['response', 'authlogs']);
+    expect((got!.response as { authlogs: unknown[] }).authlogs).toHaveLength(400);
+    same(JSON.stringify({ stat: 'OK', response: page.response }), ['response', 'authlogs'], 1000);
+    // Administrator logs (v1): the response is the list.
+    same(JSON.stringify({ stat: 'OK', response: authlogs }), ['response']);
   });
 
   it('keeps escapes, non-ASCII text and nesting inside the elements as JSON.parse reads them', () => {
@@ -49,11 +76,12 @@ describe('parseObjectInPieces', () => {
     ];
     const many = Array.from({ length: 4000 }, (_, k) => events[k % events.length]);
     same(JSON.stringify({ owner: 'o', other: { k: [events[1]] }, logEvents: many }));
+    same(JSON.stringify({ logEvents: many, owner: 'o' }), LOG_EVENTS, 200);
     // Escapes JSON.stringify never writes, which JSON.parse reads all the same.
     same('{"k":"\\u00e9","logEvents":[{"message":"\\u0041\\/\\b\\f\\n\\r\\t\\"\\\\"}]}');
   });
 
-  it('cut inside a message that ends like the gap between two events, gives up or agrees', () => {
+  it('a cut inside a message that ends like the gap between two events gives up, or agrees', () => {
     // `"…},{"`: the bytes between two events, closing a string. A cut there gives pieces that do
     // not parse: the caller then parses the text whole.
     const events = Array.from({ length: 3000 }, (_, k) => ({
@@ -63,12 +91,11 @@ describe('parseObjectInPieces', () => {
     }));
     const text = JSON.stringify({ owner: 'o', logEvents: events });
     // Small pieces: the first `},{"` past each cut point is the one inside the next message.
-    expect(parseObjectInPieces(Buffer.from(text), 'logEvents', 10)).toBeUndefined();
-    const got = parseObjectInPieces(Buffer.from(text), 'logEvents');
-    if (got !== undefined) expect(got).toEqual(JSON.parse(text));
+    expect(parseObjectInPieces(Buffer.from(text), LOG_EVENTS, 10)).toBeUndefined();
+    agrees(text);
   });
 
-  it('declines what is not the plain shape, leaving the error to JSON.parse', () => {
+  it('declines a list that is not the one JSON.parse keeps, and text that is not JSON', () => {
     const declined = [
       '',
       '[]',
@@ -90,27 +117,32 @@ describe('parseObjectInPieces', () => {
       '{"logEvents":[tru]}',
       '{"a":01,"logEvents":[1]}',
       '{"logEvents":[{"a":1}}]}',
-      // The member twice (JSON.parse keeps the last), even spelled with an escape.
+      '{"logEvents":[{"a":1},{"b":2}],"x":[{"c":3},{"d":4}]',
+      // The member twice: JSON.parse keeps the last, here not the list read.
       '{"logEvents":[1],"logEvents":[2]}',
-      '{"logEvents":[1],"log\\u0045vents":[2]}',
-      '{"log\\u0045vents":[2],"logEvents":[1]}',
-      '{"owner":"a","owner":"b","logEvents":[1]}',
-      '{"logEvents":[1],"owner":"o"}',
-      '{"logEvents":[1],"x":[2]}',
+      '{"logEvents":[{"a":1},{"b":2}],"log\\u0045vents":[2]}',
     ];
     for (const text of declined)
-      expect(parseObjectInPieces(Buffer.from(text), 'logEvents'), text).toBeUndefined();
+      expect(parseObjectInPieces(Buffer.from(text), LOG_EVENTS, 1), text).toBeUndefined();
+    // The member twice where the one read comes last: what JSON.parse keeps.
+    same('{"log\\u0045vents":[2],"logEvents":[{"a":1},{"b":2}]}', LOG_EVENTS, 1);
+    same('{"owner":"a","owner":"b","logEvents":[{"a":1},{"b":2}]}', LOG_EVENTS, 1);
+    // A list of objects after the one read: its end is not found so; JSON.parse reads the text.
+    expect(agrees('{"logEvents":[{"a":1},{"b":2}],"x":[{"c":3},{"d":4}]}', LOG_EVENTS, 1)).toBe(false);
   });
 
   it('never returns what JSON.parse would not: thousands of damaged messages, cut every few bytes', () => {
     const { logEvents, ...rest } = message(4);
-    const base = JSON.stringify({ ...rest, more: { a: [1, '}', '\\"', '},{"'] }, logEvents });
+    const bases = [
+      JSON.stringify({ ...rest, more: { a: [1, '}', '\\"', '},{"'] }, logEvents }),
+      JSON.stringify({ logEvents, ...rest, more: [{ a: 1 }, { b: '},{"' }] }),
+    ];
     const pick = rng(7);
     const alphabet = ['{', '}', '[', ']', ',', ':', '"', '\\', ' ', '\n', '0', 'e', '-', 'x', 'é', '},{"'];
     let accepted = 0;
     let damaged = 0;
-    for (let n = 0; n < 5000; n++) {
-      let text = base;
+    for (let n = 0; n < 6000; n++) {
+      let text = bases[n % 2]!;
       for (let edits = 1 + Math.floor(pick() * 3); edits > 0; edits--) {
         const at = Math.floor(pick() * text.length);
         const what = Math.floor(pick() * 4);
@@ -120,24 +152,17 @@ describe('parseObjectInPieces', () => {
         else if (what === 2) text = text.slice(0, at);
         else text = text.slice(0, at) + ' \t'.repeat(1 + Math.floor(pick() * 2)) + text.slice(at);
       }
-      let expected: unknown;
-      let valid = true;
       try {
-        expected = JSON.parse(text);
+        JSON.parse(text);
       } catch {
-        valid = false;
         damaged++;
       }
       // Pieces of a few bytes: every gap between events is a cut.
-      const got = parseObjectInPieces(Buffer.from(text), 'logEvents', 1 + Math.floor(pick() * 64));
-      if (got === undefined) continue;
-      accepted++;
-      expect(valid, text).toBe(true);
-      expect(got, text).toEqual(expected);
+      if (agrees(text, LOG_EVENTS, 1 + Math.floor(pick() * 64))) accepted++;
     }
     // Both kinds were made: texts JSON.parse rejects, and texts both accept.
     expect(damaged).toBeGreaterThan(1000);
-    expect(accepted).toBeGreaterThan(100);
+    expect(accepted).toBeGreaterThan(200);
   });
 });
 

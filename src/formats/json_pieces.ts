@@ -1,4 +1,5 @@
 import { isAscii } from 'node:buffer';
+import { randomUUID } from 'node:crypto';
 import { CLOSE_ARR, CLOSE_OBJ, closingQuote, OPEN_ARR, OPEN_OBJ, QUOTE } from './json_bytes.js';
 
 /**
@@ -22,7 +23,6 @@ const LF = 0x0a;
 const CR = 0x0d;
 const COMMA = 0x2c;
 const COLON = 0x3a;
-const BACKSLASH = 0x5c;
 
 function skipSpace(buf: Uint8Array, i: number): number {
   for (let c = buf[i]; c === SPACE || c === LF || c === CR || c === TAB; c = buf[++i]);
@@ -79,67 +79,59 @@ const PIECE_BYTES = 48 * 1024;
 const BETWEEN_OBJECTS = Buffer.from('},{"');
 
 /**
- * JSON.parse of an object whose last member is one large array (`key`: a CloudWatch Logs
- * subscription message's `logEvents`) without one string of the whole text (see fitsOneString):
- * the members before the array are found by a reader that follows the structure, the array is cut
- * between two of its objects about every PIECE_BYTES (found with indexOf, not by reading every
- * byte) and each piece parsed as an array of its own; the rest of the object is parsed as one small
- * text with an empty array in the array's place.
+ * Stands in for the array while the rest of the text is parsed: random, so no text can hold it,
+ * and where JSON.parse put it tells whether the array is the one the path names (a key written
+ * twice, or with an escape, moves or hides it).
+ */
+const PLACEHOLDER_VALUE = `logferry-pieces-${randomUUID()}`;
+const PLACEHOLDER = JSON.stringify(PLACEHOLDER_VALUE);
+
+/**
+ * JSON.parse of an object holding one large array of objects at `path` (a CloudWatch Logs
+ * subscription message's `logEvents`, a Duo page's `response.authlogs`) without one string of
+ * the whole text (see fitsOneString). A reader that follows the structure finds where the array
+ * opens; it is cut between two of its objects about every PIECE_BYTES (found with indexOf, not by
+ * reading every byte), and ends after the object that follows the last such gap in the text (so a
+ * later list of objects makes it give up); each piece is parsed as an array of its own, and the
+ * rest of the text with a placeholder in the array's place.
  *
- * Returns undefined where the text is not that shape — not an object, the array not its last
- * member, a member twice, a key with an escape, a piece that does not parse — and the caller then
- * parses the text whole, whose error names what is wrong. Whatever this returns is what JSON.parse
- * gives for the same text: pieces cut at commas that each parse as an array are complete values,
- * so the whole array reads as theirs one after another.
+ * Returns undefined where the text is not that shape — no such array, the placeholder not where
+ * the path leads, a piece that does not parse — and the caller then parses the text whole, whose
+ * error names what is wrong. Whatever this returns is what JSON.parse gives for the same text:
+ * pieces cut at commas that each parse as an array are complete values, so the array reads as
+ * theirs one after another, and the rest parses as it would around them.
  */
 export function parseObjectInPieces(
   buf: Buffer,
-  key: string,
+  path: readonly string[],
   pieceBytes = PIECE_BYTES,
 ): Record<string, unknown> | undefined {
-  // Assigned below as a plain property: a key JSON.parse would make special is not for this.
-  if (key === '__proto__') throw new Error('parseObjectInPieces: key __proto__ is not supported');
-  const quotedKey = Buffer.from(JSON.stringify(key));
-  let i = skipSpace(buf, 0);
-  if (buf[i] !== OPEN_OBJ) return undefined;
-  i = skipSpace(buf, i + 1);
-  const seen = new Set<string>();
-  let open = -1;
-  while (open < 0) {
-    if (buf[i] !== QUOTE) return undefined;
-    const keyEnd = pastString(buf, i);
-    if (keyEnd < 0 || hasBackslash(buf, i + 1, keyEnd - 1)) return undefined;
-    const isTarget =
-      keyEnd - i === quotedKey.length && buf.compare(quotedKey, 0, quotedKey.length, i, keyEnd) === 0;
-    const name = buf.toString('latin1', i + 1, keyEnd - 1);
-    if (seen.has(name)) return undefined;
-    seen.add(name);
-    i = skipSpace(buf, keyEnd);
-    if (buf[i] !== COLON) return undefined;
-    i = skipSpace(buf, i + 1);
-    if (isTarget) {
-      if (buf[i] !== OPEN_ARR) return undefined;
-      open = i;
-      break;
+  const open = arrayAt(buf, path);
+  if (open < 0) return undefined;
+  // The last gap between two objects, and the array's end after the object that follows it (or
+  // after all of it, when it holds no such gap).
+  const last = buf.lastIndexOf(BETWEEN_OBJECTS);
+  let i = skipSpace(buf, last > open ? last + 2 : open + 1);
+  if (buf[i] !== CLOSE_ARR) {
+    for (;;) {
+      i = pastValue(buf, i);
+      if (i < 0) return undefined;
+      i = skipSpace(buf, i);
+      if (buf[i] === CLOSE_ARR) break;
+      if (buf[i] !== COMMA) return undefined;
+      i = skipSpace(buf, i + 1);
     }
-    i = pastValue(buf, i);
-    if (i < 0) return undefined;
-    i = skipSpace(buf, i);
-    if (buf[i] !== COMMA) return undefined;
-    i = skipSpace(buf, i + 1);
   }
-  // The array is the last member: the text ends `]`, `}` and white space.
-  let close = buf.length - 1;
-  while (close > open && isSpace(buf[close]!)) close--;
-  if (buf[close] !== CLOSE_OBJ) return undefined;
-  close--;
-  while (close > open && isSpace(buf[close]!)) close--;
-  if (close <= open || buf[close] !== CLOSE_ARR) return undefined;
+  const close = i;
   try {
-    const obj = JSON.parse(buf.toString('utf8', 0, open + 1) + buf.toString('utf8', close)) as Record<
-      string,
-      unknown
-    >;
+    const whole = JSON.parse(
+      `${buf.toString('utf8', 0, open)}[${PLACEHOLDER}]${buf.toString('utf8', close + 1)}`,
+    ) as unknown;
+    const parent = at(whole, path.slice(0, -1));
+    const key = path[path.length - 1]!;
+    const held = parent?.[key];
+    if (!parent || !Array.isArray(held) || held.length !== 1 || held[0] !== PLACEHOLDER_VALUE)
+      return undefined;
     let values: unknown[] = [];
     let from = open + 1;
     while (from < close) {
@@ -152,19 +144,54 @@ export function parseObjectInPieces(
       else for (const v of piece) values.push(v);
       from = end + 1;
     }
-    obj[key] = values;
-    return obj;
+    parent[key] = values;
+    return whole as Record<string, unknown>;
   } catch {
     return undefined;
   }
 }
 
-function isSpace(c: number): boolean {
-  return c === SPACE || c === LF || c === CR || c === TAB;
+/** The object `path` leads to in a parsed value, if every step is one. */
+function at(value: unknown, path: readonly string[]): Record<string, unknown> | undefined {
+  let v = value;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object' || Array.isArray(v) || !Object.hasOwn(v, k)) return undefined;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+    ? (v as Record<string, unknown>)
+    : undefined;
 }
 
-/** Keys are short: a loop, not an indexOf that would search on past the key. */
-function hasBackslash(buf: Uint8Array, from: number, to: number): boolean {
-  for (let j = from; j < to; j++) if (buf[j] === BACKSLASH) return true;
-  return false;
+/**
+ * Where the array at `path` opens (its `[`), following the objects along the path member by
+ * member and stepping over the members before; -1 if the text is not laid out so.
+ */
+function arrayAt(buf: Buffer, path: readonly string[]): number {
+  let i = skipSpace(buf, 0);
+  for (let level = 0; level < path.length; level++) {
+    if (buf[i] !== OPEN_OBJ) return -1;
+    const want = Buffer.from(JSON.stringify(path[level]));
+    i = skipSpace(buf, i + 1);
+    for (;;) {
+      if (buf[i] !== QUOTE) return -1;
+      const keyEnd = pastString(buf, i);
+      if (keyEnd < 0) return -1;
+      const found = keyEnd - i === want.length && buf.compare(want, 0, want.length, i, keyEnd) === 0;
+      i = skipSpace(buf, keyEnd);
+      if (buf[i] !== COLON) return -1;
+      i = skipSpace(buf, i + 1);
+      if (found) break;
+      i = pastValue(buf, i);
+      if (i < 0) return -1;
+      i = skipSpace(buf, i);
+      if (buf[i] !== COMMA) return -1;
+      i = skipSpace(buf, i + 1);
+    }
+  }
+  return buf[i] === OPEN_ARR ? i : -1;
+}
+
+function isSpace(c: number): boolean {
+  return c === SPACE || c === LF || c === CR || c === TAB;
 }

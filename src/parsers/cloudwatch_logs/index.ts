@@ -39,9 +39,10 @@ export function decodeSubscription(
  * A subscription message's JSON, parsed: a large one (hundreds of events) a log event at a time,
  * never as one string of its whole size (see fitsOneString). Throws JSON.parse's error.
  */
+const LOG_EVENTS = ['logEvents'];
 function parseMessageJson(plain: Buffer): unknown {
   if (!fitsOneString(plain)) {
-    const json = parseObjectInPieces(plain, 'logEvents');
+    const json = parseObjectInPieces(plain, LOG_EVENTS);
     if (json) return json;
   }
   return JSON.parse(plain.toString('utf8'));

@@ -5,6 +5,7 @@ import type { Secret } from '../../config/secrets.js';
 import type { Logger } from '../../core/component.js';
 import { jsonErrorReason, SourceError } from '../../core/errors.js';
 import { sleep } from '../../core/retry.js';
+import { fitsOneString, parseObjectInPieces } from '../../formats/json_pieces.js';
 import { LineBufferPool } from '../../formats/line_buffer.js';
 
 export interface DuoRetryOptions {
@@ -47,6 +48,25 @@ export class DuoApiError extends SourceError {
 /** The body was cut off at the size cap: asking again brings the same oversized answer. */
 class ResponseTooLarge extends Error {}
 
+/** An answer's body as JSON, or why it is not. */
+export type ParsedBody = { value: unknown } | { error: unknown };
+
+/**
+ * The body parsed; a page too large for one string (see fitsOneString) a piece of its events at a
+ * time, where `list` says where they are in `response` (anything else is parsed whole).
+ */
+export function parseBody(bytes: Buffer, list: readonly string[] | undefined): ParsedBody {
+  try {
+    if (list && !fitsOneString(bytes)) {
+      const value = parseObjectInPieces(bytes, ['response', ...list]);
+      if (value) return { value };
+    }
+    return { value: JSON.parse(bytes.toString('utf8')) };
+  } catch (error) {
+    return { error };
+  }
+}
+
 /** 401/403: the credentials, the host or this machine's clock are wrong. Stops the log. */
 export class DuoAuthError extends DuoApiError {}
 
@@ -85,15 +105,24 @@ export class DuoClient {
     return this.opts.ikey;
   }
 
-  /** GET `path` with `params`; returns Duo's `response` member. Retries 429, 5xx and network errors. */
-  async get(path: string, params: Record<string, string>, signal?: AbortSignal): Promise<unknown> {
+  /**
+   * GET `path` with `params`; returns Duo's `response` member. Retries 429, 5xx and network errors.
+   * `list`: where in `response` the page's events are (`['authlogs']`; `[]` when it is the list),
+   * so that a page too large for one string is parsed a piece of its events at a time.
+   */
+  async get(
+    path: string,
+    params: Record<string, string>,
+    signal?: AbortSignal,
+    list?: readonly string[],
+  ): Promise<unknown> {
     let rateLimited = 0;
     let errors = 0;
     const { retry } = this.opts;
     for (;;) {
       let outcome: Outcome;
       try {
-        outcome = await this.once(path, params, signal);
+        outcome = await this.once(path, params, signal, list);
       } catch (e) {
         if (signal?.aborted) throw new SourceError(`Duo ${path}: stopped`, { cause: e, retryable: true });
         if (e instanceof ResponseTooLarge)
@@ -135,7 +164,12 @@ export class DuoClient {
     }
   }
 
-  private async once(path: string, params: Record<string, string>, signal?: AbortSignal): Promise<Outcome> {
+  private async once(
+    path: string,
+    params: Record<string, string>,
+    signal: AbortSignal | undefined,
+    list: readonly string[] | undefined,
+  ): Promise<Outcome> {
     const date = new Date(this.now()).toUTCString();
     const host = this.opts.host.toLowerCase();
     const authorization = duoSig.signV5(
@@ -152,7 +186,7 @@ export class DuoClient {
     const req = this.target.protocol === 'http:' ? httpRequest : httpsRequest;
     this.stats.requests++;
     const maxBytes = this.opts.maxResponseBytes ?? 32 * 1024 * 1024;
-    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const { status, json } = await new Promise<{ status: number; json: ParsedBody }>((resolve, reject) => {
       const r = req(
         {
           host: this.target.hostname,
@@ -181,7 +215,8 @@ export class DuoClient {
             } else body.addBytes(c);
           });
           res.on('end', () => {
-            resolve({ status: res.statusCode ?? 0, body: body.bytes().toString('utf8') });
+            // Parsed before the buffer goes back for the next answer.
+            resolve({ status: res.statusCode ?? 0, json: parseBody(body.bytes(), list) });
             done();
           });
           res.on('error', reject);
@@ -192,11 +227,11 @@ export class DuoClient {
       r.on('error', reject);
       r.end();
     });
-    return this.classify(path, status, body);
+    return this.classify(path, status, json);
   }
 
   /** What a response means for the caller: data, retry (and why), or stop. */
-  classify(path: string, status: number, body: string): Outcome {
+  classify(path: string, status: number, json: ParsedBody): Outcome {
     let parsed: {
       stat?: unknown;
       response?: unknown;
@@ -204,9 +239,9 @@ export class DuoClient {
       message?: unknown;
       message_detail?: unknown;
     };
-    try {
-      parsed = JSON.parse(body) as typeof parsed;
-    } catch (e) {
+    if ('value' in json) parsed = json.value as typeof parsed;
+    else {
+      const e = json.error;
       if (status === 429) return { kind: 'rate-limited' };
       if (status >= 500 || status === 0 || (status >= 200 && status < 300))
         return {

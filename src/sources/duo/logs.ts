@@ -10,6 +10,8 @@ export interface DuoLogSpec {
   parser: string;
   /** v2 logs take a millisecond window and page by next_offset; v1 takes mintime in seconds. */
   v2: boolean;
+  /** Where the events are in a response (`[]`: the response is the list). */
+  list: readonly string[];
   /** The events and the paging cursor of one response. */
   read(response: unknown): { events: unknown[]; nextOffset?: string };
   /** Milliseconds, or undefined when the event has no usable timestamp. */
@@ -60,6 +62,7 @@ export const LOGS: Record<DuoLogName, DuoLogSpec> = {
     dataset: 'duo.authentication',
     parser: 'duo_auth',
     v2: true,
+    list: ['authlogs'],
     read(response) {
       const r = obj(response);
       if (!Array.isArray(r.authlogs)) throw shapeError('authentication', 'no authlogs list');
@@ -79,6 +82,7 @@ export const LOGS: Record<DuoLogName, DuoLogSpec> = {
     dataset: 'duo.administrator',
     parser: 'duo_admin',
     v2: false,
+    list: [],
     read(response) {
       if (!Array.isArray(response)) throw shapeError('administrator', 'response is not a list');
       return { events: response };
@@ -98,6 +102,7 @@ export const LOGS: Record<DuoLogName, DuoLogSpec> = {
     dataset: 'duo.telephony',
     parser: 'duo_telephony',
     v2: true,
+    list: ['items'],
     read(response) {
       const r = obj(response);
       if (!Array.isArray(r.items)) throw shapeError('telephony', 'no items list');

@@ -37,7 +37,12 @@ export async function* v2Pages(
     sort: 'ts:asc',
   };
   const ask = (offset: string | undefined) => {
-    const answer = client.get(spec.path, offset ? { ...params, next_offset: offset } : params, signal);
+    const answer = client.get(
+      spec.path,
+      offset ? { ...params, next_offset: offset } : params,
+      signal,
+      spec.list,
+    );
     answer.catch(() => undefined);
     return answer;
   };
@@ -62,7 +67,7 @@ export async function* v1Pages(
 ): AsyncGenerator<DuoPage, void> {
   for (;;) {
     const mintime = String(Math.floor(standsAt() / 1000));
-    const page = spec.read(await client.get(spec.path, { mintime }, signal));
+    const page = spec.read(await client.get(spec.path, { mintime }, signal, spec.list));
     yield page;
     if (page.events.length < V1_PAGE) return;
   }
