@@ -157,7 +157,21 @@ export interface StateStore {
 export interface Detector {
   /** Sees every chunk of events while they are delivered; `deadline` is the batch's (Lambda) deadline. */
   inspect(events: readonly LogEvent[], deadline?: import('./deadline.js').Deadline): Promise<void>;
+  /**
+   * Optional: detection that sees a batch's events one at a time, as they are taken, in the order
+   * `inspect` would see them. Where every sink reads only JSON text, the pipeline then keeps each
+   * event as its text alone at once (asText) instead of holding its document objects until the
+   * chunk is written; it calls the returned `inspect` where it would have called `inspect` with
+   * the chunk.
+   */
+  start?(): SeenEvents;
   close(): Promise<void>;
+}
+
+/** Events seen one at a time (Detector.start); `inspect` acts on those seen since its last call. */
+export interface SeenEvents {
+  see(ev: LogEvent): void;
+  inspect(deadline?: import('./deadline.js').Deadline): Promise<void>;
 }
 
 export interface SourceContext {

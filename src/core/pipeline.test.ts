@@ -398,11 +398,57 @@ describe('runBatch keeps buffered events as text where nothing reads their objec
     expect(asText!.map((e) => e.doc)).toEqual(asObjects!.map((e) => e.doc));
   });
 
-  it('keeps objects when one sink of the route reads them, or rules run', async () => {
+  it('keeps objects when one sink of the route reads them, or rules run that see whole chunks', async () => {
     const [text, objects] = await run([new TextSink('a'), new MemorySink('b')]);
     expect([...text!, ...objects!].every((e) => e instanceof FinalEvent)).toBe(true);
     const detector: Detector = { inspect: async () => {}, close: async () => {} };
     const [withRules] = await run([new TextSink()], { detector });
     expect(withRules!.every((e) => e instanceof FinalEvent)).toBe(true);
+  });
+
+  it('lets rules that see events one at a time see each as objects, then keeps it as text', async () => {
+    // What a detector sees, and when: events as it is shown them, and each inspect of what it saw.
+    const log: string[] = [];
+    const chunks: number[] = [];
+    let inspectedWhole = 0;
+    const detector: Detector = {
+      inspect: async () => {
+        inspectedWhole++;
+      },
+      start: () => {
+        let since = 0;
+        return {
+          see: (ev) => {
+            expect(ev).toBeInstanceOf(FinalEvent);
+            log.push(`${String(ev.doc.note)}/${String(ev.doc.n)}`);
+            since++;
+          },
+          inspect: async () => {
+            chunks.push(since);
+            since = 0;
+          },
+        };
+      },
+      close: async () => {},
+    };
+    const sink = new TextSink();
+    const p = testPipeline(
+      { parser: drafts, sinks: [sink] },
+      { detector, delivery: { maxAttempts: 1, backoff: { baseMs: 1, maxMs: 1 }, chunkEvents: 4 } },
+    );
+    await runBatch({ source: 's', items: items('x', 'y') }, p);
+    expect(log).toEqual(['é a0/0', 'é a0/1', 'é a0/2', 'é a1/0', 'é a1/1', 'é a1/2']);
+    // One inspect where each chunk of 4 is written, of the events seen since the last.
+    expect(chunks).toEqual([4, 2]);
+    expect(inspectedWhole).toBe(0);
+    expect(sink.writes.flat().every((e) => e instanceof SerializedEvent)).toBe(true);
+    // With a sink that reads objects, the whole-chunk inspect runs as before.
+    const objects = new MemorySink();
+    await runBatch(
+      { source: 's', items: items('z') },
+      testPipeline({ parser: drafts, sinks: [objects] }, { detector }),
+    );
+    expect(inspectedWhole).toBe(1);
+    expect(objects.writes.flat().every((e) => e instanceof FinalEvent)).toBe(true);
   });
 });

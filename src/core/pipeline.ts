@@ -9,6 +9,7 @@ import {
   type Logger,
   type ParseContext,
   type Parser,
+  type SeenEvents,
   type Sink,
   type Transform,
   type WriteContext,
@@ -194,6 +195,8 @@ class BatchRun {
   private readonly parsers = new Map<string, Parser>();
   /** Buffered events are kept as their text: nothing after this reads their document objects. */
   private readonly textOnly: boolean;
+  /** The detector's view of this batch, event by event, where it has one (Detector.start). */
+  private readonly seen: SeenEvents | undefined;
 
   constructor(
     private readonly batch: Batch,
@@ -203,11 +206,15 @@ class BatchRun {
     this.route = p.route(batch.source);
     this.results = batch.items.map((i) => ({ ackId: i.ackId, status: 'delivered', events: 0 }));
     this.fastJson = p.transforms.length === 0;
-    this.textOnly = !p.detector && this.route.sinks.length > 0 && this.route.sinks.every((s) => s.writesText);
+    const allText = this.route.sinks.length > 0 && this.route.sinks.every((s) => s.writesText);
+    // Rules see each event as it is taken, while it is still objects; then only its text is kept.
+    this.seen = allText ? p.detector?.start?.() : undefined;
+    this.textOnly = allText && (!p.detector || this.seen !== undefined);
   }
 
   /** Buffers one event of item `owner`; true when the buffer is full and must be flushed. */
   private take(ev: LogEvent, owner: number): boolean {
+    this.seen?.see(ev);
     this.buffered.push(this.textOnly ? asText(ev) : ev);
     this.owners.push(owner);
     this.results[owner]!.events++;
@@ -225,9 +232,14 @@ class BatchRun {
     if (this.buffered.length === 0) return;
     const events = this.buffered.splice(0);
     const who = this.owners.splice(0);
-    const failedOwners = await deliver(events, this.route.sinks, this.p, this.deadline, {
-      writer: this.batch.writer,
-    });
+    const failedOwners = await deliver(
+      events,
+      this.route.sinks,
+      this.p,
+      this.deadline,
+      { writer: this.batch.writer },
+      this.seen,
+    );
     for (const idx of failedOwners.keys()) {
       const owner = this.results[who[idx]!]!;
       owner.status = 'failed';
@@ -478,11 +490,13 @@ async function deliver(
   p: Pipeline,
   deadline: Deadline,
   ctx: WriteContext,
+  seen?: SeenEvents,
 ): Promise<Map<number, string>> {
   const failed = new Map<number, string>();
   // Rules run beside delivery, not before it: a slow alert output must not hold back the logs.
   // They never fail delivery either; the detector dead-letters alerts it cannot send.
-  const detection = p.detector?.inspect(events, deadline).catch((e: unknown) => {
+  const inspecting = seen ? seen.inspect(deadline) : p.detector?.inspect(events, deadline);
+  const detection = inspecting?.catch((e: unknown) => {
     p.log.error({}, `detection failed: ${describeError(e)}`);
   });
   const perSink = await Promise.all(sinks.map((s) => deliverToSink(s, events, p, deadline, ctx)));

@@ -1,5 +1,5 @@
 import { DEFAULT_LINKS, fillTemplate, human, round } from '../alerts/format.js';
-import type { Detector, Logger } from '../core/component.js';
+import type { Detector, Logger, SeenEvents } from '../core/component.js';
 import { describeError } from '../core/errors.js';
 import type { LogEvent } from '../core/event.js';
 import { eventId } from '../core/ids.js';
@@ -24,13 +24,15 @@ interface Compiled {
   place: Accessor[];
 }
 
-/** What one evaluate call collects. */
+/** What one evaluate call, or the events seen since the last inspect, collects. */
 interface Run {
   hits: Hit[];
   updates: WindowUpdate[];
   updateHits: Hit[];
   newValues: Hit[];
 }
+
+const newRun = (): Run => ({ hits: [], updates: [], updateHits: [], newValues: [] });
 
 interface Hit {
   c: Compiled;
@@ -91,7 +93,36 @@ export class RuleEngine implements Detector {
   }
 
   async inspect(events: readonly LogEvent[]): Promise<void> {
-    const alerts = await this.evaluate(events);
+    await this.send(await this.evaluate(events));
+  }
+
+  /**
+   * Detection one event at a time, as the pipeline takes them (see Detector.start): each event's
+   * conditions and windows are evaluated on the spot, and `inspect` sends what the events seen
+   * since its last call raised (dedup, throttle, first-seen values and window stores that answer
+   * later are settled there, as in evaluate).
+   */
+  start(): SeenEvents {
+    let run = newRun();
+    let dataset = '';
+    let plan: DatasetPlan<Compiled> | undefined;
+    return {
+      see: (ev) => {
+        if (ev.dataset !== dataset || !plan) {
+          plan = this.rulesFor(ev.dataset);
+          dataset = ev.dataset;
+        }
+        this.matchOne(ev, plan, run);
+      },
+      inspect: async () => {
+        const seen = run;
+        run = newRun();
+        await this.send(await this.settle(seen));
+      },
+    };
+  }
+
+  private async send(alerts: Alert[]): Promise<void> {
     if (alerts.length > 0 && this.opts.deliver) await this.opts.deliver(alerts);
     if (Date.now() - this.lastFlush >= (this.opts.flushEveryMs ?? 5000)) {
       this.lastFlush = Date.now();
@@ -103,8 +134,7 @@ export class RuleEngine implements Detector {
 
   /** Runs the rules over events and returns the alerts to send (after dedup and throttle). */
   async evaluate(events: readonly LogEvent[]): Promise<Alert[]> {
-    const run: Run = { hits: [], updates: [], updateHits: [], newValues: [] };
-    const { hits, updates, updateHits, newValues } = run;
+    const run = newRun();
     let lastDataset = '';
     let rules: DatasetPlan<Compiled> | undefined;
     for (const ev of events) {
@@ -112,21 +142,31 @@ export class RuleEngine implements Detector {
         rules = this.rulesFor(ev.dataset);
         lastDataset = ev.dataset;
       }
-      const doc = ev.doc as Doc;
-      for (const ix of rules.indexed) {
-        const v = ix.get(doc);
-        if (v === undefined || v === null) continue;
-        if (Array.isArray(v)) this.tryEach(ix.lookupAll(v), ev, doc, run);
-        else {
-          const list = ix.lookup(v);
-          if (list) this.tryEach(list, ev, doc, run);
-        }
-      }
-      for (const g of rules.guarded)
-        if (g.get(doc) !== undefined)
-          for (const c of g.rules) if (c.match(doc)) this.matched(c, ev, doc, run);
-      for (const c of rules.always) if (c.match(doc)) this.matched(c, ev, doc, run);
+      this.matchOne(ev, rules, run);
     }
+    return this.settle(run);
+  }
+
+  /** One event's conditions, in index order; in-memory windows are updated on the spot. */
+  private matchOne(ev: LogEvent, rules: DatasetPlan<Compiled>, run: Run): void {
+    const doc = ev.doc as Doc;
+    for (const ix of rules.indexed) {
+      const v = ix.get(doc);
+      if (v === undefined || v === null) continue;
+      if (Array.isArray(v)) this.tryEach(ix.lookupAll(v), ev, doc, run);
+      else {
+        const list = ix.lookup(v);
+        if (list) this.tryEach(list, ev, doc, run);
+      }
+    }
+    for (const g of rules.guarded)
+      if (g.get(doc) !== undefined) for (const c of g.rules) if (c.match(doc)) this.matched(c, ev, doc, run);
+    for (const c of rules.always) if (c.match(doc)) this.matched(c, ev, doc, run);
+  }
+
+  /** What a run's matches raise: window totals from stores that answer later, first-seen values, dedup and throttle. */
+  private async settle(run: Run): Promise<Alert[]> {
+    const { hits, updates, updateHits, newValues } = run;
     for (const c of this.compiled)
       if (c.matches > 0) {
         this.opts.metrics?.inc(

@@ -171,6 +171,33 @@ describe('rule index', () => {
       expect(everyRule.filter((a) => a.rule.id === r.id).length).toBeLessThan(evs.length);
   });
 
+  it('raises the same alerts seeing events one at a time (Detector.start) as seeing chunks', async () => {
+    const evs = events(2000, 9);
+    const raised = async (oneAtATime: boolean) => {
+      const out: Alert[] = [];
+      const engine = new RuleEngine(rules, {
+        store: new MemoryWindowStore(),
+        log: memoryLogger(),
+        deliver: async (a) => {
+          out.push(...a);
+        },
+      });
+      const seen = engine.start();
+      for (let i = 0; i < evs.length; i += 250) {
+        const chunk = evs.slice(i, i + 250);
+        if (!oneAtATime) await engine.inspect(chunk);
+        else {
+          for (const ev of chunk) seen.see(ev);
+          await seen.inspect();
+        }
+      }
+      return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    };
+    const byChunk = await raised(false);
+    expect(byChunk.filter((a) => a.aggregate).length).toBeGreaterThan(0);
+    expect(await raised(true)).toEqual(byChunk);
+  });
+
   it('each alert of the index is one the whole condition confirms', async () => {
     const evs = events(1000, 8);
     const byId = new Map(evs.map((e) => [e.id, e]));
