@@ -5,6 +5,10 @@
  * BENCH_RECORDS sets the records (default 1000 of 200 events: 200,000 events, half VPC flow lines,
  * half JSON application logs, as in the issue that asked for this line). The CLI runs as users
  * run it (`--workers auto`) and, for comparison, in one thread (`--workers 0`, the one_thread_* fields).
+ * `startup_s` is a one-record run; `vs_python_process` compares with the Python process timed whole
+ * (interpreter start and imports included), as the CLI is, where `vs_python` takes the Python loop's
+ * own timing. `at_1m` repeats the auto run on 1,000,000 events (BENCH_LARGE_RECORDS, default 5000),
+ * the size of the issue's own measurements, where start-up weighs less.
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, createReadStream, openSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,22 +18,29 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { gzipJson, rng, subscriptionMessage } from '../src/demo/cwlogs.js';
 import { measure, progress, result } from './lib.js';
-import { cpuVsPython, pythonLoop, vsPython } from './python-baseline.js';
+import { cpuVsPython, type PythonResult, pythonLoop, vsPython } from './python-baseline.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const records = Number(process.env.BENCH_RECORDS ?? 1000);
 const perRecord = 200;
+/** The second, larger run: the 1,000,000 events of the issue's own measurements. */
+const largeRecords = Number(process.env.BENCH_LARGE_RECORDS ?? 5000);
 const r = rng(3);
-const lines: string[] = [];
-for (let i = 0; i < records; i++) {
-  const msg = subscriptionMessage({
-    kind: i % 2 ? 'vpc' : 'app',
-    count: perRecord,
-    start: 1_764_000_000_000 + i * 10_000,
-    r,
-  });
-  lines.push(gzipJson(msg).toString('base64'));
+
+function recordLines(count: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const msg = subscriptionMessage({
+      kind: i % 2 ? 'vpc' : 'app',
+      count: perRecord,
+      start: 1_764_000_000_000 + i * 10_000,
+      r,
+    });
+    out.push(gzipJson(msg).toString('base64'));
+  }
+  return out;
 }
+const lines = recordLines(records);
 const total = records * perRecord;
 const input = join(tmpdir(), `logferry-bench-decode-${process.pid}.b64`);
 const output = join(tmpdir(), `logferry-bench-decode-${process.pid}.ndjson`);
@@ -55,7 +66,7 @@ async function countLines(path: string): Promise<number> {
   return n;
 }
 
-function cli(extra: string[] = []): { seconds: number; cpuSeconds: number; peakRssMb: number } {
+function cli(extra: string[] = [], file = input): { seconds: number; cpuSeconds: number; peakRssMb: number } {
   const out = openSync(output, 'w');
   try {
     // The child reports its own peak RSS from an exit hook (report-rss.mjs).
@@ -66,7 +77,7 @@ function cli(extra: string[] = []): { seconds: number; cpuSeconds: number; peakR
       join(here, '..', 'bin', 'logferry.mjs'),
       'decode',
       ...extra,
-      input,
+      file,
     ];
     const res = spawnSync(process.execPath, args, {
       stdio: ['ignore', out, 'pipe'],
@@ -85,8 +96,8 @@ function cli(extra: string[] = []): { seconds: number; cpuSeconds: number; peakR
 }
 
 /** Best wall and CPU time of two runs, and the higher peak RSS. */
-function bestOfTwo(extra: string[] = []) {
-  const runs = [cli(extra), cli(extra)];
+function bestOfTwo(extra: string[] = [], file = input) {
+  const runs = [cli(extra, file), cli(extra, file)];
   return {
     seconds: Math.min(...runs.map((r) => r.seconds)),
     cpuSeconds: Math.min(...runs.map((r) => r.cpuSeconds)),
@@ -104,6 +115,26 @@ rmSync(output, { force: true });
 if (written !== total) throw new Error(`decode wrote ${written} of ${total} events`);
 const py = pythonLoop('cwlogs-b64lines', input);
 rmSync(input, { force: true });
+
+// Start-up alone: one record, in one thread (node, the CLI bundle, the parser).
+const tiny = join(tmpdir(), `logferry-bench-decode-tiny-${process.pid}.b64`);
+writeFileSync(tiny, `${lines[0]}\n`);
+const startup = Math.min(...[0, 1, 2].map(() => cli(['--workers', '0'], tiny).seconds));
+rmSync(tiny, { force: true });
+
+// The same at 1,000,000 events, where start-up is a smaller share.
+const large = join(tmpdir(), `logferry-bench-decode-large-${process.pid}.b64`);
+writeFileSync(large, `${recordLines(largeRecords).join('\n')}\n`);
+const largeTotal = largeRecords * perRecord;
+progress(`decode: ${largeRecords} records, ${largeTotal} events`);
+const largeRun = bestOfTwo([], large);
+const largeWritten = await countLines(output);
+rmSync(output, { force: true });
+if (largeWritten !== largeTotal) throw new Error(`decode wrote ${largeWritten} of ${largeTotal} events`);
+const largePy = pythonLoop('cwlogs-b64lines', large);
+rmSync(large, { force: true });
+const largeEps = Math.round(largeTotal / largeRun.seconds);
+
 const line = result('decode_cli', total, best, base.value, base.seconds, peak, {
   records,
   target_vs_python: 1.2,
@@ -111,7 +142,23 @@ const line = result('decode_cli', total, best, base.value, base.seconds, peak, {
   one_thread_events_per_s: Math.round(total / oneThread.seconds),
   one_thread_cpu_seconds: Math.round(oneThread.cpuSeconds * 100) / 100,
   one_thread_peak_rss_mb: oneThread.peakRssMb,
+  startup_s: Math.round(startup * 1000) / 1000,
 });
+/** Ours against the Python process timed whole (start-up and imports included), as the CLI is. */
+const vsPythonProcess = (seconds: number, p: PythonResult | undefined) =>
+  p ? Math.round((p.processSeconds / seconds) * 1000) / 1000 : null;
 console.log(
-  JSON.stringify({ ...line, ...vsPython(line.events_per_s, py), ...cpuVsPython(total, bestCpu, py) }),
+  JSON.stringify({
+    ...line,
+    ...vsPython(line.events_per_s, py),
+    vs_python_process: vsPythonProcess(best, py),
+    ...cpuVsPython(total, bestCpu, py),
+    at_1m: {
+      events: largeTotal,
+      events_per_s: largeEps,
+      peak_rss_mb: largeRun.peakRssMb,
+      ...vsPython(largeEps, largePy),
+      vs_python_process: vsPythonProcess(largeRun.seconds, largePy),
+    },
+  }),
 );
