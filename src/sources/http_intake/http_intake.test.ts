@@ -13,6 +13,7 @@ import { JsonLinesParser } from '../../parsers/json_lines/index.js';
 import { memoryLogger } from '../../platform/log.js';
 import { MemorySink, MemoryStateStore, testPipeline } from '../../testing/memory.js';
 import { HttpIntakeSource, type IntakeSecrets } from './index.js';
+import { parseFirehoseBody } from './protocol.js';
 import { httpIntakeSourceSchema } from './schema.js';
 
 const ACCESS_KEY = 'fh-access-key-3f9d2c71';
@@ -254,6 +255,22 @@ describe('http_intake: Firehose HTTP endpoint delivery', () => {
     expect((await pending).status).toBe(200);
     await done;
     expect(sink.events).toHaveLength(2);
+  });
+});
+
+describe('parseFirehoseBody', () => {
+  it('reads a request of megabytes (too large for one string) as JSON.parse does', () => {
+    const request = {
+      requestId: randomUUID(),
+      timestamp: 1_764_000_000_123,
+      records: Array.from({ length: 400 }, (_, i) => ({
+        data: cwPayload(40, 1_764_000_000_000 + i).toString('base64'),
+      })),
+    };
+    const body = Buffer.from(JSON.stringify(request));
+    expect(body.length).toBeGreaterThan(1024 * 1024);
+    expect(parseFirehoseBody(body)).toEqual(request);
+    expect(() => parseFirehoseBody(body.subarray(0, body.length - 3))).toThrow(/^body is not JSON/);
   });
 });
 

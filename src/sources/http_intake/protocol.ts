@@ -10,6 +10,7 @@ import {
   SourceError,
 } from '../../core/errors.js';
 import { gunzipCapped } from '../../core/limits.js';
+import { fitsOneString, parseObjectInPieces } from '../../formats/json_pieces.js';
 
 /** A request the intake turns away, with the HTTP status that tells the sender what to do. */
 export class IntakeRequestError extends SourceError {
@@ -71,10 +72,13 @@ export function streamName(arn: string | undefined): string | undefined {
   return arn === undefined ? undefined : STREAM_ARN.exec(arn)?.[1];
 }
 
+/** Where a Firehose request's records are: a request of megabytes is parsed a piece of them at a time. */
+const RECORDS = ['records'];
+
 export function parseFirehoseBody(body: Buffer): FirehoseRequest {
   let value: unknown;
   try {
-    value = JSON.parse(body.toString('utf8'));
+    value = (!fitsOneString(body) && parseObjectInPieces(body, RECORDS)) || JSON.parse(body.toString('utf8'));
   } catch (e) {
     throw new IntakeRequestError(400, `body is not JSON (${jsonErrorReason(e)})`);
   }
