@@ -24,8 +24,12 @@ const CR = 0x0d;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 
+function isSpace(c: number | undefined): boolean {
+  return c === SPACE || c === LF || c === CR || c === TAB;
+}
+
 function skipSpace(buf: Uint8Array, i: number): number {
-  for (let c = buf[i]; c === SPACE || c === LF || c === CR || c === TAB; c = buf[++i]);
+  while (isSpace(buf[i])) i++;
   return i;
 }
 
@@ -63,8 +67,7 @@ function pastValue(buf: Buffer, i: number): number {
   // A number, true, false or null: up to the next separator.
   let j = i;
   for (let b = buf[j]; b !== undefined; b = buf[++j]) {
-    if (b === COMMA || b === CLOSE_OBJ || b === CLOSE_ARR || b === SPACE || b === LF || b === CR || b === TAB)
-      break;
+    if (b === COMMA || b === CLOSE_OBJ || b === CLOSE_ARR || isSpace(b)) break;
   }
   return j > i ? j : -1;
 }
@@ -151,6 +154,18 @@ export function parseObjectInPieces(
   }
 }
 
+/**
+ * JSON.parse of UTF-8 bytes; text too large for one string whose events are the list at `path`
+ * is parsed a piece of them at a time (parseObjectInPieces). Throws what JSON.parse throws.
+ */
+export function parseJsonBytes(buf: Buffer, path: readonly string[]): unknown {
+  if (!fitsOneString(buf)) {
+    const value = parseObjectInPieces(buf, path);
+    if (value) return value;
+  }
+  return JSON.parse(buf.toString('utf8'));
+}
+
 /** The object `path` leads to in a parsed value, if every step is one. */
 function at(value: unknown, path: readonly string[]): Record<string, unknown> | undefined {
   let v = value;
@@ -190,8 +205,4 @@ function arrayAt(buf: Buffer, path: readonly string[]): number {
     }
   }
   return buf[i] === OPEN_ARR ? i : -1;
-}
-
-function isSpace(c: number): boolean {
-  return c === SPACE || c === LF || c === CR || c === TAB;
 }

@@ -6,7 +6,7 @@ import { globMatch } from '../../core/glob.js';
 import { checkRecordSize, decodeBase64, maybeGunzip } from '../../core/limits.js';
 import { bodyBytes, openBody } from '../../formats/bytes.js';
 import { decodedChunks } from '../../formats/decode.js';
-import { fitsOneString, parseObjectInPieces } from '../../formats/json_pieces.js';
+import { parseJsonBytes } from '../../formats/json_pieces.js';
 import { ConcatenatedJsonScanner, type ScannedObject } from '../../formats/json_stream.js';
 import { cloudTrailDraft, isCloudTrailRecord } from '../cloudtrail/index.js';
 import {
@@ -28,25 +28,15 @@ export function decodeSubscription(
   const plain = maybeGunzip(bytes, ctx.limits, what);
   let json: unknown;
   try {
-    json = parseMessageJson(plain);
+    json = parseJsonBytes(plain, LOG_EVENTS);
   } catch (e) {
     throw new ParseError(`${what} is not JSON after decompression (${jsonErrorReason(e)})`, { cause: e });
   }
   return validateSubscription(json, what);
 }
 
-/**
- * A subscription message's JSON, parsed: a large one (hundreds of events) a log event at a time,
- * never as one string of its whole size (see fitsOneString). Throws JSON.parse's error.
- */
+/** Where a subscription message's events are: a large message is parsed a log event at a time. */
 const LOG_EVENTS = ['logEvents'];
-function parseMessageJson(plain: Buffer): unknown {
-  if (!fitsOneString(plain)) {
-    const json = parseObjectInPieces(plain, LOG_EVENTS);
-    if (json) return json;
-  }
-  return JSON.parse(plain.toString('utf8'));
-}
 
 export function validateSubscription(json: unknown, what = 'record'): SubscriptionMessage {
   const parsed = subscriptionMessageSchema.safeParse(json);
@@ -279,7 +269,7 @@ export class CloudWatchLogsParser implements Parser {
       const bytes = bytesOf();
       checkRecordSize(bytes.length, ctx.limits, 'record');
       plain = maybeGunzip(bytes, ctx.limits, 'record');
-      return subscriptionEvents(validateSubscription(parseMessageJson(plain), 'record'), opts);
+      return subscriptionEvents(validateSubscription(parseJsonBytes(plain, LOG_EVENTS), 'record'), opts);
     } catch (e) {
       if (!(e instanceof SyntaxError)) return failing(e);
       // Several messages back to back (a record copied out of a Firehose archive).
@@ -319,7 +309,7 @@ export class CloudWatchLogsParser implements Parser {
       }
       let json: unknown;
       try {
-        json = parseMessageJson(o.bytes);
+        json = parseJsonBytes(o.bytes, LOG_EVENTS);
       } catch (e) {
         throw new ParseError(`${ref} is not valid JSON (${jsonErrorReason(e)})`, { cause: e });
       }

@@ -5,7 +5,7 @@ import type { Secret } from '../../config/secrets.js';
 import type { Logger } from '../../core/component.js';
 import { jsonErrorReason, SourceError } from '../../core/errors.js';
 import { sleep } from '../../core/retry.js';
-import { fitsOneString, parseObjectInPieces } from '../../formats/json_pieces.js';
+import { parseJsonBytes } from '../../formats/json_pieces.js';
 import { LineBufferPool } from '../../formats/line_buffer.js';
 
 export interface DuoRetryOptions {
@@ -57,11 +57,9 @@ export type ParsedBody = { value: unknown } | { error: unknown };
  */
 export function parseBody(bytes: Buffer, list: readonly string[] | undefined): ParsedBody {
   try {
-    if (list && !fitsOneString(bytes)) {
-      const value = parseObjectInPieces(bytes, ['response', ...list]);
-      if (value) return { value };
-    }
-    return { value: JSON.parse(bytes.toString('utf8')) };
+    return {
+      value: list ? parseJsonBytes(bytes, ['response', ...list]) : JSON.parse(bytes.toString('utf8')),
+    };
   } catch (error) {
     return { error };
   }

@@ -10,7 +10,7 @@ import {
   SourceError,
 } from '../../core/errors.js';
 import { gunzipCapped } from '../../core/limits.js';
-import { fitsOneString, parseObjectInPieces } from '../../formats/json_pieces.js';
+import { parseJsonBytes } from '../../formats/json_pieces.js';
 
 /** A request the intake turns away, with the HTTP status that tells the sender what to do. */
 export class IntakeRequestError extends SourceError {
@@ -78,7 +78,7 @@ const RECORDS = ['records'];
 export function parseFirehoseBody(body: Buffer): FirehoseRequest {
   let value: unknown;
   try {
-    value = (!fitsOneString(body) && parseObjectInPieces(body, RECORDS)) || JSON.parse(body.toString('utf8'));
+    value = parseJsonBytes(body, RECORDS);
   } catch (e) {
     throw new IntakeRequestError(400, `body is not JSON (${jsonErrorReason(e)})`);
   }
