@@ -96,9 +96,9 @@ export interface Sink {
   readonly name: string;
   /**
    * The sink reads an event's document only as its JSON text (`serializedDoc`), never as objects.
-   * When every sink of a route does and no rules run, the pipeline keeps buffered events as their
-   * text alone (see `asText`): a chunk's document objects die young instead of outliving
-   * scavenges. Only a hint: a sink that reads `doc` anyway gets it parsed back from the text.
+   * When every sink of a route does (and no detector needs whole chunks: see Detector.start), the
+   * pipeline keeps buffered events as their text alone (see `asText`): a chunk's document objects
+   * die young instead of outliving scavenges. Only a hint: a sink that reads `doc` anyway gets it parsed back from the text.
    */
   readonly writesText?: boolean;
   write(events: readonly LogEvent[], ctx?: WriteContext): Promise<SinkFailure[]>;
@@ -168,7 +168,10 @@ export interface Detector {
   close(): Promise<void>;
 }
 
-/** Events seen one at a time (Detector.start); `inspect` acts on those seen since its last call. */
+/**
+ * Events seen one at a time (Detector.start); `inspect` acts on those seen since its last call.
+ * The pipeline never lets `see` fail delivery: what it throws is thrown by the next `inspect`.
+ */
 export interface SeenEvents {
   see(ev: LogEvent): void;
   inspect(deadline?: import('./deadline.js').Deadline): Promise<void>;

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { memoryLogger } from '../platform/memory-log.js';
 import { MemorySink, testPipeline } from '../testing/memory.js';
 import type { RawItem } from './batch.js';
 import type { Detector, Parser } from './component.js';
@@ -404,6 +405,38 @@ describe('runBatch keeps buffered events as text where nothing reads their objec
     const detector: Detector = { inspect: async () => {}, close: async () => {} };
     const [withRules] = await run([new TextSink()], { detector });
     expect(withRules!.every((e) => e instanceof FinalEvent)).toBe(true);
+  });
+
+  it('delivers every event when seeing one fails, and logs the failed detection once the chunk is inspected', async () => {
+    const inspected: number[] = [];
+    const detector: Detector = {
+      inspect: async () => {},
+      start: () => {
+        let since = 0;
+        return {
+          see: (ev) => {
+            if (ev.doc.n === 1) throw new TypeError('bug in a rule');
+            since++;
+          },
+          inspect: async () => {
+            inspected.push(since);
+            since = 0;
+          },
+        };
+      },
+      close: async () => {},
+    };
+    const sink = new TextSink();
+    const log = memoryLogger();
+    const p = testPipeline({ parser: drafts, sinks: [sink] }, { detector, log });
+    const res = await runBatch({ source: 's', items: items('x', 'y') }, p);
+    expect(res.items.map((i) => i.status)).toEqual(['delivered', 'delivered']);
+    expect(sink.writes.flat()).toHaveLength(6);
+    // The events seen were still inspected; the failure is logged, not thrown into delivery.
+    expect(inspected).toEqual([4]);
+    expect(log.entries.filter((e) => e.msg.startsWith('detection failed'))).toEqual([
+      expect.objectContaining({ level: 'error', msg: 'detection failed: TypeError: bug in a rule' }),
+    ]);
   });
 
   it('lets rules that see events one at a time see each as objects, then keeps it as text', async () => {

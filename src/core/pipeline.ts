@@ -208,7 +208,8 @@ class BatchRun {
     this.fastJson = p.transforms.length === 0;
     const allText = this.route.sinks.length > 0 && this.route.sinks.every((s) => s.writesText);
     // Rules see each event as it is taken, while it is still objects; then only its text is kept.
-    this.seen = allText ? p.detector?.start?.() : undefined;
+    const seen = allText ? p.detector?.start?.() : undefined;
+    this.seen = seen && reportingLate(seen);
     this.textOnly = allText && (!p.detector || this.seen !== undefined);
   }
 
@@ -468,6 +469,30 @@ function itemEntry(
     parser,
     data,
     position,
+  };
+}
+
+/**
+ * Rules never fail delivery: an error while seeing an event is not thrown into parsing (where it
+ * would fail the item) but by the next `inspect`, after it has settled the other events, so it is
+ * logged as a failed detection, as an error of a whole-chunk `inspect` is.
+ */
+function reportingLate(seen: SeenEvents): SeenEvents {
+  let failure: { error: unknown } | undefined;
+  return {
+    see(ev) {
+      try {
+        seen.see(ev);
+      } catch (error) {
+        failure ??= { error };
+      }
+    },
+    async inspect(deadline) {
+      const failed = failure;
+      failure = undefined;
+      await seen.inspect(deadline);
+      if (failed) throw failed.error;
+    },
   };
 }
 
