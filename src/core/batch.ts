@@ -13,7 +13,15 @@ export type ItemBody =
       /** The regular file `open` reads (an inbox file), so a decode worker can open it itself. */
       file?: string;
     }
-  | { kind: 'object'; value: unknown };
+  | {
+      kind: 'object';
+      value: unknown;
+      /**
+       * The JSON text `value` was parsed from, as the peer wrote it, on one line (a Duo event's
+       * own bytes in its page). A parser may keep it instead of serializing `value` again.
+       */
+      text?: string;
+    };
 
 export interface RawItem {
   /** What the runtime acknowledges: a Kinesis sequence number, an SQS message id, a file path. */

@@ -502,9 +502,9 @@ function originalData(item: RawItem): string | undefined {
   if (b.kind === 'bytes') return b.bytes.toString('base64');
   if (b.kind === 'base64') return b.text;
   if (b.kind === 'object')
-    return Buffer.from(typeof b.value === 'string' ? b.value : (JSON.stringify(b.value) ?? '')).toString(
-      'base64',
-    );
+    return Buffer.from(
+      b.text ?? (typeof b.value === 'string' ? b.value : (JSON.stringify(b.value) ?? '')),
+    ).toString('base64');
   return undefined;
 }
 

@@ -117,6 +117,56 @@ describe('Duo documents serialized once', () => {
     });
   }
 
+  /** Each event as Duo's Python writes it: non-ASCII escaped, `, ` and `: ` between members. */
+  const duoText = (e: unknown) =>
+    JSON.stringify(e, null, 1)
+      .replace(/\n */g, (_m, at: number, all: string) => (all[at - 1] === ',' ? ' ' : ''))
+      .replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+  for (const [name, parser, events] of [
+    ['duo_auth', new DuoAuthParser(), authEvents],
+    ['duo_telephony', new DuoTelephonyParser(), telephonyEvents],
+  ] as const) {
+    it(`${name}: an event that comes with Duo's text keeps it as original and in its document, and its id`, async () => {
+      const texts = events.map(duoText);
+      expect(texts.some((t, i) => t !== JSON.stringify(events[i]))).toBe(true);
+      const sink = new MemorySink();
+      const p = testPipeline({ parser, sinks: [sink] });
+      const stringify = vi.spyOn(JSON, 'stringify');
+      const res = await runBatch(
+        {
+          source: 'duo',
+          items: events.map((e, n) => ({
+            ...item(e, n),
+            body: { kind: 'object', value: e, text: texts[n]! },
+          })),
+        },
+        p,
+      );
+      expect(res.items.every((r) => r.status === 'delivered')).toBe(true);
+      const withText = [...sink.byId.values()];
+      for (const ev of withText) {
+        const text = ev.original!;
+        expect(texts).toContain(text);
+        const json = serializedDoc(ev);
+        expect(json).toContain(`"duo":${text},"@timestamp":`);
+        expect(JSON.parse(json)).toEqual(JSON.parse(JSON.stringify(ev.doc)));
+      }
+      // No whole event serialized, except for an id from its content (no txid / telephony_id).
+      const whole = new Set<unknown>(withText.map((ev) => ev.doc.duo));
+      const wholeCalls = stringify.mock.calls.filter(([v]) => whole.has(v)).length;
+      vi.restoreAllMocks();
+      const withoutId = withText.filter((ev) => {
+        const duo = ev.doc.duo as Record<string, unknown>;
+        return !(name === 'duo_auth' ? duo.txid : duo.telephony_id || duo.txid);
+      });
+      expect(wholeCalls).toBe(withoutId.length);
+      // The same ids as the events without their text (what a replay of a dead letter brings back).
+      const plain = await deliver(parser, [...events]);
+      expect(withText.map((ev) => ev.id).sort()).toEqual(plain.map((ev) => ev.id).sort());
+    });
+  }
+
   it('a replayed event (bytes) keeps its own text as original and its document stays JSON.stringify(doc)', async () => {
     const sink = new MemorySink();
     const p = testPipeline({ parser: new DuoAuthParser(), sinks: [sink] });

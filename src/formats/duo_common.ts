@@ -34,35 +34,51 @@ export function duoEvent(item: RawItem): Json {
 
 /**
  * The event as Duo sent it, for `format: original` sinks: the item's own text when it arrived as
- * bytes (a replay), else the API's object serialized before any parser change (as the Go
- * function wrote it: one compact JSON object, Duo's key order).
+ * bytes (a replay) or came with its text from Duo's page, else the API's object serialized before
+ * any parser change (one compact JSON object, Duo's key order).
  */
 export function duoOriginal(item: RawItem, event: Json): string {
   const b = item.body;
   if (b.kind === 'bytes') return b.bytes.toString('utf8');
   if (b.kind === 'base64') return Buffer.from(b.text, 'base64').toString('utf8');
+  if (b.kind === 'object' && b.text !== undefined) return b.text;
   return JSON.stringify(event);
 }
 
+/** What a Duo parser needs of the event's text; see duoTexts. */
+export interface DuoTexts {
+  original: string;
+  /** The text the document's `duo` member is written as (duoDocument), when there is one on one line. */
+  json: string | undefined;
+  /** JSON.stringify(event), what an id from the event's content hashes, when it was made here. */
+  stringified: string | undefined;
+}
+
 /**
- * The event serialized once, for all that needs its text: `original`, a content id, and the
- * `duo` member of the document (see duoDocument). `json` is JSON.stringify(event), there only
- * when the item carried the event as an object (the duo source's case): a replayed item's
- * `original` is its own text, which may differ from JSON.stringify in spacing or escapes.
+ * The event serialized at most once, for all that needs its text: `original`, a content id, and
+ * the `duo` member of the document (see duoDocument). From the duo source the event comes with
+ * its text as Duo wrote it (one line, checked by the client): that text is all three and nothing
+ * is serialized, except JSON.stringify for a content id (the id of the event a replay brings back
+ * as bytes, whose spacing may differ). Without its text, JSON.stringify(event) is all three. A
+ * replayed item's `original` is its own text, and its document is written by JSON.stringify.
  */
-export function duoTexts(item: RawItem, event: Json): { original: string; json: string | undefined } {
-  if (item.body.kind !== 'object') return { original: duoOriginal(item, event), json: undefined };
+export function duoTexts(item: RawItem, event: Json): DuoTexts {
+  const b = item.body;
+  if (b.kind !== 'object')
+    return { original: duoOriginal(item, event), json: undefined, stringified: undefined };
+  if (b.text !== undefined) return { original: b.text, json: b.text, stringified: undefined };
   const json = JSON.stringify(event);
-  return { original: json, json };
+  return { original: json, json, stringified: json };
 }
 
 /**
  * A Duo document: the ECS members, then the event as Duo sent it under `duo` (finalizeEvent adds
- * `@timestamp` after them). Given the event's JSON.stringify text (`json`, made for `original`),
- * its writer (EventDraft.toJson) serializes only the ECS part and splices that text in, so the
- * event — most of the document — is serialized once, not twice. The result is byte for byte
- * JSON.stringify(doc) for this shape (checked: finalizeEvent adds the id to `event`, the ECS
- * object's own, and `@timestamp` last) while the event is unchanged (parsers never change it;
+ * `@timestamp` after them). Given the event's text (`json`: Duo's own, or JSON.stringify's made
+ * for `original`), its writer (EventDraft.toJson) serializes only the ECS part and splices that
+ * text in, so the event — most of the document — is not serialized again. The result is the JSON
+ * of doc (byte for byte JSON.stringify(doc) when `json` is JSON.stringify's; with Duo's text, its
+ * escapes and number forms) for this shape (checked: finalizeEvent adds the id to `event`, the
+ * ECS object's own, and `@timestamp` last) while the event is unchanged (parsers never change it;
  * toJson is not used after a transform). A doc of another shape is left to JSON.stringify.
  */
 export function duoDocument(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rng, subscriptionMessage } from '../demo/cwlogs.js';
 import { authEvent } from '../demo/duo-events.js';
-import { fitsOneString, parseObjectInPieces } from './json_pieces.js';
+import { fitsOneString, parseListItems, parseObjectInPieces } from './json_pieces.js';
 
 const r = rng(42);
 const message = (count: number) =>
@@ -161,6 +161,135 @@ describe('parseObjectInPieces', () => {
       if (agrees(text, LOG_EVENTS, 1 + Math.floor(pick() * 64))) accepted++;
     }
     // Both kinds were made: texts JSON.parse rejects, and texts both accept.
+    expect(damaged).toBeGreaterThan(1000);
+    expect(accepted).toBeGreaterThan(200);
+  });
+});
+
+/** What parseListItems gives: undefined, or JSON.parse's value with each object's own text. */
+function items(text: string, path = LOG_EVENTS) {
+  const got = parseListItems(Buffer.from(text), path);
+  let expected: unknown;
+  try {
+    expected = JSON.parse(text);
+  } catch {
+    expect(got, text).toBeUndefined();
+    return undefined;
+  }
+  if (got === undefined) return undefined;
+  expect(got.value, text).toEqual(expected);
+  let list: unknown = got.value;
+  for (const k of path) list = (list as Record<string, unknown>)[k];
+  expect(got.list).toBe(list);
+  expect(got.texts.length).toBe(got.list.length);
+  got.texts.forEach((t, i) => {
+    if (t === undefined) return;
+    // The object's own text, in place, one line: what it parses to is the object read.
+    expect(text.includes(t), t).toBe(true);
+    expect(t).not.toMatch(/[\r\n]/);
+    expect(JSON.parse(t)).toEqual(got.list[i]);
+  });
+  return got;
+}
+
+describe('parseListItems', () => {
+  it("gives JSON.parse's value and each object's text as written, compact or with Python's spaces", () => {
+    const page = {
+      response: {
+        authlogs: Array.from({ length: 300 }, (_, i) => authEvent(i, 1_764_000_000_000 + i, r)),
+        metadata: { next_offset: ['1764000000299', 'txid-299'] },
+      },
+      stat: 'OK',
+    };
+    const path = ['response', 'authlogs'];
+    const compact = items(JSON.stringify(page), path)!;
+    expect(compact.texts).toEqual(page.response.authlogs.map((e) => JSON.stringify(e)));
+    // Python's json.dumps: `, ` and `: ` between members, so `}, {"` between events.
+    const python = JSON.stringify(page).replace(/,"/g, ', "').replace(/":/g, '": ');
+    const spaced = items(python, path)!;
+    expect(spaced.texts.every((t) => t?.startsWith('{"access_device": {'))).toBe(true);
+    // Pretty-printed: values still read, but no text is one line, so none is kept.
+    const pretty = items(JSON.stringify(page, null, 2), path)!;
+    expect(pretty.texts.every((t) => t === undefined)).toBe(true);
+    expect(items('{"response":{"authlogs":[]},"stat":"OK"}', path)!.list).toEqual([]);
+    expect(items('{"response":[ {"a":1} , {"b":"\\u00e9"} ]}', ['response'])!.texts).toEqual([
+      '{"a":1}',
+      '{"b":"\\u00e9"}',
+    ]);
+  });
+
+  it('reads objects whose own text holds the gap between two of them (lists of objects, strings)', () => {
+    const events = Array.from({ length: 50 }, (_, k) => ({
+      id: k,
+      agents: k % 3 ? [{ name: 'amp' }, { name: 'edr', v: '},{"' }] : [],
+      note: k % 5 ? 'plain' : `ends like the gap},{`,
+    }));
+    const text = JSON.stringify({ logEvents: events });
+    expect(items(text)!.texts).toEqual(events.map((e) => JSON.stringify(e)));
+  });
+
+  it('declines lists that are not objects separated by commas', () => {
+    for (const text of [
+      '{"logEvents":[1,2]}',
+      '{"logEvents":["a"]}',
+      '{"logEvents":[{"a":1},2]}',
+      '{"logEvents":[{"a":1},]}',
+      '{"logEvents":[{"a":1} {"b":2}]}',
+      '{"logEvents":[{"a":1},,{"b":2}]}',
+      '{"logEvents":[[{"a":1}]]}',
+      '{"logEvents":{"a":1}}',
+    ])
+      expect(parseListItems(Buffer.from(text), LOG_EVENTS), text).toBeUndefined();
+  });
+
+  it('never returns what JSON.parse would not, nor a text that is not its object: thousands of damaged lists', () => {
+    const { logEvents, ...rest } = message(6);
+    const nested = (logEvents as object[]).map((e, k) => ({ ...e, k: [{ a: k }, { b: '},{"' }] }));
+    const bases = [
+      JSON.stringify({ ...rest, logEvents }),
+      JSON.stringify({ logEvents: nested, ...rest }),
+      JSON.stringify({ logEvents }).replace(/,"/g, ', "'),
+    ];
+    const pick = rng(11);
+    const alphabet = [
+      '{',
+      '}',
+      '[',
+      ']',
+      ',',
+      ':',
+      '"',
+      '\\',
+      ' ',
+      '\n',
+      '0',
+      'e',
+      '-',
+      'x',
+      'é',
+      '},{"',
+      '}, {"',
+    ];
+    let accepted = 0;
+    let damaged = 0;
+    for (let n = 0; n < 6000; n++) {
+      let text = bases[n % 3]!;
+      for (let edits = 1 + Math.floor(pick() * 3); edits > 0; edits--) {
+        const at = Math.floor(pick() * text.length);
+        const what = Math.floor(pick() * 4);
+        if (what === 0) text = text.slice(0, at) + text.slice(at + 1);
+        else if (what === 1)
+          text = text.slice(0, at) + alphabet[Math.floor(pick() * alphabet.length)] + text.slice(at);
+        else if (what === 2) text = text.slice(0, at);
+        else text = text.slice(0, at) + ' \t'.repeat(1 + Math.floor(pick() * 2)) + text.slice(at);
+      }
+      try {
+        JSON.parse(text);
+      } catch {
+        damaged++;
+      }
+      if (items(text)) accepted++;
+    }
     expect(damaged).toBeGreaterThan(1000);
     expect(accepted).toBeGreaterThan(200);
   });

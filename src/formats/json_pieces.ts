@@ -110,31 +110,10 @@ export function parseObjectInPieces(
   pieceBytes = PIECE_BYTES,
 ): Record<string, unknown> | undefined {
   const open = arrayAt(buf, path);
-  if (open < 0) return undefined;
-  // The last gap between two objects, and the array's end after the object that follows it (or
-  // after all of it, when it holds no such gap).
-  const last = buf.lastIndexOf(BETWEEN_OBJECTS);
-  let i = skipSpace(buf, last > open ? last + 2 : open + 1);
-  if (buf[i] !== CLOSE_ARR) {
-    for (;;) {
-      i = pastValue(buf, i);
-      if (i < 0) return undefined;
-      i = skipSpace(buf, i);
-      if (buf[i] === CLOSE_ARR) break;
-      if (buf[i] !== COMMA) return undefined;
-      i = skipSpace(buf, i + 1);
-    }
-  }
-  const close = i;
+  const close = open < 0 ? -1 : endAfterLastGap(buf, open);
+  const around = close < 0 ? undefined : aroundList(buf, path, open, close);
+  if (!around) return undefined;
   try {
-    const whole = JSON.parse(
-      `${buf.toString('utf8', 0, open)}[${PLACEHOLDER}]${buf.toString('utf8', close + 1)}`,
-    ) as unknown;
-    const parent = at(whole, path.slice(0, -1));
-    const key = path[path.length - 1]!;
-    const held = parent?.[key];
-    if (!parent || !Array.isArray(held) || held.length !== 1 || held[0] !== PLACEHOLDER_VALUE)
-      return undefined;
     let values: unknown[] = [];
     let from = open + 1;
     while (from < close) {
@@ -147,11 +126,146 @@ export function parseObjectInPieces(
       else for (const v of piece) values.push(v);
       from = end + 1;
     }
-    parent[key] = values;
-    return whole as Record<string, unknown>;
+    return around.fill(values);
   } catch {
     return undefined;
   }
+}
+
+/** A list read object by object: the whole value, the list in it, and each object's own text. */
+export interface ListItems {
+  value: Record<string, unknown>;
+  /** The array at the path, as it is in `value`. */
+  list: unknown[];
+  /**
+   * `texts[i]` is the text JSON.parse read `list[i]` from, as the peer wrote it (its escapes, its
+   * number forms, its key order), so it can be kept instead of serializing the object again.
+   * Undefined for an object written over several lines: a text kept for NDJSON must be one line.
+   */
+  texts: (string | undefined)[];
+}
+
+/**
+ * Like parseObjectInPieces, but every object of the list is a piece of its own, so its text comes
+ * with its value (a Duo page: each event's JSON as Duo wrote it is what the day files keep, not a
+ * JSON.stringify of it). The first object is read to its end by its structure, and what lies
+ * between it and the second (`},{"`, or `}, {"` as Python writes) is the gap looked for with
+ * indexOf after each object from then on. Where a piece so cut does not parse as one object (the
+ * gap is inside it: a list of objects in an event, or a string that ends like the gap), the rest
+ * of the list is read by its structure (linear: no piece is parsed more than twice). Returns
+ * undefined where the list is not objects separated by commas, and whatever it returns is what
+ * JSON.parse gives: each text parses as one object, they are separated by single commas, and the
+ * rest of the text parses around them (see parseObjectInPieces).
+ */
+export function parseListItems(buf: Buffer, path: readonly string[]): ListItems | undefined {
+  const open = arrayAt(buf, path);
+  if (open < 0) return undefined;
+  const list: unknown[] = [];
+  const texts: (string | undefined)[] = [];
+  let gap: Buffer | undefined;
+  let from = skipSpace(buf, open + 1);
+  let close = buf[from] === CLOSE_ARR ? from : -1;
+  while (close < 0) {
+    let end = -1;
+    let text = '';
+    let value: Record<string, unknown> | undefined;
+    const cut = gap ? buf.indexOf(gap, from) : -1;
+    if (cut >= 0) {
+      end = cut + 1;
+      text = buf.toString('utf8', from, end);
+      value = parseObject(text);
+      if (value === undefined) gap = undefined;
+    }
+    if (value === undefined) {
+      end = pastValue(buf, from);
+      if (end < 0) return undefined;
+      text = buf.toString('utf8', from, end);
+      value = parseObject(text);
+      if (value === undefined) return undefined;
+    }
+    list.push(value);
+    texts.push(text.includes('\n') || text.includes('\r') ? undefined : text);
+    const next = skipSpace(buf, end);
+    if (buf[next] === CLOSE_ARR) close = next;
+    else if (buf[next] !== COMMA) return undefined;
+    else {
+      const start = skipSpace(buf, next + 1);
+      if (list.length === 1) gap = gapAfter(buf, end - 1, start);
+      from = start;
+    }
+  }
+  const value = aroundList(buf, path, open, close)?.fill(list);
+  return value && { value, list, texts };
+}
+
+/** The bytes from an object's closing brace at `brace` to the quote after the next one's `{`, on one line. */
+function gapAfter(buf: Buffer, brace: number, next: number): Buffer | undefined {
+  if (buf[brace] !== CLOSE_OBJ || buf[next] !== OPEN_OBJ || buf[next + 1] !== QUOTE || next - brace > 8)
+    return undefined;
+  const gap = buf.subarray(brace, next + 2);
+  return gap.includes(LF) || gap.includes(CR) ? undefined : Buffer.from(gap);
+}
+
+/** The object JSON.parse reads from `text`, or undefined if it is not one object. */
+function parseObject(text: string): Record<string, unknown> | undefined {
+  if (text.charCodeAt(0) !== OPEN_OBJ) return undefined;
+  try {
+    const v = JSON.parse(text) as unknown;
+    return v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where the array opening at `open` ends, found without reading all of it: after the object that
+ * follows the last gap between two objects in the text (or after all of it, when it holds no such
+ * gap). -1 where the text there is not so; a later list of objects gives a wrong end, which
+ * aroundList then refuses.
+ */
+function endAfterLastGap(buf: Buffer, open: number): number {
+  const last = buf.lastIndexOf(BETWEEN_OBJECTS);
+  let i = skipSpace(buf, last > open ? last + 2 : open + 1);
+  if (buf[i] === CLOSE_ARR) return i;
+  for (;;) {
+    i = pastValue(buf, i);
+    if (i < 0) return -1;
+    i = skipSpace(buf, i);
+    if (buf[i] === CLOSE_ARR) return i;
+    if (buf[i] !== COMMA) return -1;
+    i = skipSpace(buf, i + 1);
+  }
+}
+
+/**
+ * The rest of the text parsed around the array at [open, close] (a placeholder in its place), and
+ * `fill(values)` to put the values in and return the whole; undefined where the rest is not JSON
+ * or the placeholder is not where `path` leads (a key written twice, or with an escape).
+ */
+function aroundList(
+  buf: Buffer,
+  path: readonly string[],
+  open: number,
+  close: number,
+): { fill(values: unknown[]): Record<string, unknown> } | undefined {
+  let whole: unknown;
+  try {
+    whole = JSON.parse(`${buf.toString('utf8', 0, open)}[${PLACEHOLDER}]${buf.toString('utf8', close + 1)}`);
+  } catch {
+    return undefined;
+  }
+  const parent = at(whole, path.slice(0, -1));
+  const key = path[path.length - 1]!;
+  const held = parent?.[key];
+  if (!parent || !Array.isArray(held) || held.length !== 1 || held[0] !== PLACEHOLDER_VALUE) return undefined;
+  return {
+    fill(values) {
+      parent[key] = values;
+      return whole as Record<string, unknown>;
+    },
+  };
 }
 
 /**

@@ -26,7 +26,7 @@ export class DuoAuthParser implements Parser {
   /** The event's draft, or why it is set aside. */
   private draft(item: RawItem, e: Json): EventDraft | string {
     // Serialized now: the document below shares (and transforms may change) the same object.
-    const { original, json } = duoTexts(item, e);
+    const { original, json, stringified } = duoTexts(item, e);
     const timestamp = duoTime(e.isotimestamp, e.timestamp);
     if (timestamp === undefined) {
       return 'has no timestamp (isotimestamp/timestamp)';
@@ -68,7 +68,7 @@ export class DuoAuthParser implements Parser {
       dataset: 'duo.authentication',
       timestamp,
       doc,
-      idParts: txid ? ['txid', txid] : ['content', json ?? JSON.stringify(e)],
+      idParts: txid ? ['txid', txid] : ['content', stringified ?? JSON.stringify(e)],
       original,
       toJson,
     };

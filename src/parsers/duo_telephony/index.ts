@@ -22,7 +22,7 @@ export class DuoTelephonyParser implements Parser {
   /** The event's draft, or why it is set aside. */
   private draft(item: RawItem, e: Json): EventDraft | string {
     // Serialized now: the document below shares (and transforms may change) the same object.
-    const { original, json } = duoTexts(item, e);
+    const { original, json, stringified } = duoTexts(item, e);
     const timestamp = duoTime(e.ts, e.timestamp);
     if (timestamp === undefined) {
       return 'has no timestamp (ts/timestamp)';
@@ -48,7 +48,7 @@ export class DuoTelephonyParser implements Parser {
       dataset: 'duo.telephony',
       timestamp,
       doc,
-      idParts: id ? ['id', id] : ['content', json ?? JSON.stringify(e)],
+      idParts: id ? ['id', id] : ['content', stringified ?? JSON.stringify(e)],
       original,
       toJson,
     };

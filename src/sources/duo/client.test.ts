@@ -29,18 +29,30 @@ describe('parseBody', () => {
   };
 
   for (const [log, page] of Object.entries(pages) as [keyof typeof pages, object][])
-    it(`reads a ${log} page too large for one string as JSON.parse does`, () => {
+    it(`reads a ${log} page too large for one string as JSON.parse does, with each event's text`, () => {
       const bytes = Buffer.from(JSON.stringify(page));
       expect(fitsOneString(bytes)).toBe(false);
-      expect(parseBody(bytes, LOGS[log].list)).toEqual({ value: page });
-      // Duo writes with spaces after its separators.
-      const spaced = Buffer.from(JSON.stringify(page, null, 1));
-      expect(parseBody(spaced, LOGS[log].list)).toEqual({ value: page });
+      const events = LOGS[log].read((page as { response: unknown }).response).events;
+      const parsed = parseBody(bytes, LOGS[log].list);
+      if (!('value' in parsed)) throw new Error('not parsed');
+      expect(parsed.value).toEqual(page);
+      expect(parsed.events!.list).toBe(
+        LOGS[log].read((parsed.value as { response: unknown }).response).events,
+      );
+      expect(parsed.events!.texts).toEqual(events.map((e) => JSON.stringify(e)));
+      // Written over several lines: the values, but no text (a document line must be one line).
+      const pretty = parseBody(Buffer.from(JSON.stringify(page, null, 1)), LOGS[log].list);
+      if (!('value' in pretty)) throw new Error('not parsed');
+      expect(pretty.value).toEqual(page);
+      expect(pretty.events!.texts.every((t) => t === undefined)).toBe(true);
     });
 
   it('parses a page whole where the list is not where it was said to be, and reports what is not JSON', () => {
     const bytes = Buffer.from(JSON.stringify(pages.authentication));
     expect(parseBody(bytes, LOGS.telephony.list)).toEqual({ value: pages.authentication });
+    // Events that are not objects: parsed, without texts.
+    const odd = { response: { authlogs: [1, 'two'], metadata: {} }, stat: 'OK' };
+    expect(parseBody(Buffer.from(JSON.stringify(odd)), LOGS.authentication.list)).toEqual({ value: odd });
     const cut = parseBody(bytes.subarray(0, bytes.length - 10), LOGS.authentication.list);
     expect('error' in cut && cut.error).toBeInstanceOf(SyntaxError);
   });

@@ -5,7 +5,7 @@ import type { Secret } from '../../config/secrets.js';
 import type { Logger } from '../../core/component.js';
 import { jsonErrorReason, SourceError } from '../../core/errors.js';
 import { sleep } from '../../core/retry.js';
-import { parseJsonBytes } from '../../formats/json_pieces.js';
+import { parseJsonBytes, parseListItems } from '../../formats/json_pieces.js';
 import { LineBufferPool } from '../../formats/line_buffer.js';
 
 export interface DuoRetryOptions {
@@ -48,21 +48,37 @@ export class DuoApiError extends SourceError {
 /** The body was cut off at the size cap: asking again brings the same oversized answer. */
 class ResponseTooLarge extends Error {}
 
+/** A page's events with the text of each as Duo wrote it (see parseListItems). */
+export interface PageTexts {
+  /** The events' array, as it is in the parsed response. */
+  list: unknown[];
+  texts: readonly (string | undefined)[];
+}
+
 /** An answer's body as JSON, or why it is not. */
-export type ParsedBody = { value: unknown } | { error: unknown };
+export type ParsedBody = { value: unknown; events?: PageTexts } | { error: unknown };
 
 /**
- * The body parsed; a page too large for one string (see fitsOneString) a piece of its events at a
- * time, where `list` says where they are in `response` (anything else is parsed whole).
+ * The body parsed. Where `list` says where the events are in `response`, each event is parsed
+ * from its own text, kept for the documents (Duo's bytes, not a JSON.stringify of them); a page
+ * not laid out so is parsed in pieces when too large for one string (see fitsOneString), else whole.
  */
 export function parseBody(bytes: Buffer, list: readonly string[] | undefined): ParsedBody {
   try {
-    return {
-      value: list ? parseJsonBytes(bytes, ['response', ...list]) : JSON.parse(bytes.toString('utf8')),
-    };
+    if (!list) return { value: JSON.parse(bytes.toString('utf8')) };
+    const path = ['response', ...list];
+    const items = parseListItems(bytes, path);
+    if (items) return { value: items.value, events: { list: items.list, texts: items.texts } };
+    return { value: parseJsonBytes(bytes, path) };
   } catch (error) {
     return { error };
   }
+}
+
+/** Duo's `response` member of an answer, and its events' texts when the page was read event by event. */
+export interface DuoAnswer {
+  response: unknown;
+  events?: PageTexts;
 }
 
 /** 401/403: the credentials, the host or this machine's clock are wrong. Stops the log. */
@@ -106,14 +122,14 @@ export class DuoClient {
   /**
    * GET `path` with `params`; returns Duo's `response` member. Retries 429, 5xx and network errors.
    * `list`: where in `response` the page's events are (`['authlogs']`; `[]` when it is the list),
-   * so that a page too large for one string is parsed a piece of its events at a time.
+   * so that each event is read from its own text (DuoAnswer.events).
    */
   async get(
     path: string,
     params: Record<string, string>,
     signal?: AbortSignal,
     list?: readonly string[],
-  ): Promise<unknown> {
+  ): Promise<DuoAnswer> {
     let rateLimited = 0;
     let errors = 0;
     const { retry } = this.opts;
@@ -127,7 +143,10 @@ export class DuoClient {
           throw new DuoApiError(`Duo ${path}: ${e.message}`, 200, undefined, false, e);
         outcome = { kind: 'error', message: `network error: ${(e as Error).message}`, cause: e };
       }
-      if (outcome.kind === 'ok') return outcome.response;
+      if (outcome.kind === 'ok')
+        return outcome.events
+          ? { response: outcome.response, events: outcome.events }
+          : { response: outcome.response };
       if (outcome.kind === 'fatal') throw outcome.error;
       let delay: number;
       if (outcome.kind === 'rate-limited') {
@@ -256,7 +275,11 @@ export class DuoClient {
     const what = [code, parsed?.message, parsed?.message_detail].filter((x) => x !== undefined).join(' ');
     if (status >= 200 && status < 300) {
       if (parsed?.stat === 'OK' && parsed.response !== undefined)
-        return { kind: 'ok', response: parsed.response };
+        return {
+          kind: 'ok',
+          response: parsed.response,
+          ...('events' in json && json.events ? { events: json.events } : {}),
+        };
       return { kind: 'error', status, message: `HTTP ${status} without stat OK (${what || 'no message'})` };
     }
     if (status === 429) return { kind: 'rate-limited', code };
@@ -280,7 +303,7 @@ export class DuoClient {
 }
 
 type Outcome =
-  | { kind: 'ok'; response: unknown }
+  | { kind: 'ok'; response: unknown; events?: PageTexts }
   | { kind: 'rate-limited'; code?: number }
   | { kind: 'error'; status?: number; message: string; cause?: unknown }
   | { kind: 'fatal'; error: DuoApiError };

@@ -1,5 +1,5 @@
 import type { Cursor } from './checkpoint.js';
-import type { DuoClient } from './client.js';
+import type { DuoAnswer, DuoClient } from './client.js';
 import type { DuoLogSpec } from './logs.js';
 
 /** Duo's v1 administrator log answers at most this many events per request. */
@@ -8,7 +8,16 @@ export const V1_PAGE = 1000;
 /** One answer of a Duo log endpoint. */
 export interface DuoPage {
   events: unknown[];
+  /** `texts[i]`: events[i] as Duo wrote it, when the page was read event by event. */
+  texts?: readonly (string | undefined)[];
   nextOffset?: string;
+}
+
+/** A page as the log's spec reads the answer, with its events' texts when they are its events. */
+function readPage(spec: DuoLogSpec, answer: DuoAnswer): DuoPage {
+  const page: DuoPage = spec.read(answer.response);
+  if (answer.events && answer.events.list === page.events) page.texts = answer.events.texts;
+  return page;
 }
 
 /** A v2 request window: milliseconds, and Duo's paging cursor to start from. */
@@ -48,7 +57,7 @@ export async function* v2Pages(
   };
   let next = ask(window.nextOffset);
   for (;;) {
-    const page = spec.read(await next);
+    const page = readPage(spec, await next);
     if (page.nextOffset) next = ask(page.nextOffset);
     yield page;
     if (!page.nextOffset) return;
@@ -67,7 +76,7 @@ export async function* v1Pages(
 ): AsyncGenerator<DuoPage, void> {
   for (;;) {
     const mintime = String(Math.floor(standsAt() / 1000));
-    const page = spec.read(await client.get(spec.path, { mintime }, signal, spec.list));
+    const page = readPage(spec, await client.get(spec.path, { mintime }, signal, spec.list));
     yield page;
     if (page.events.length < V1_PAGE) return;
   }

@@ -162,7 +162,7 @@ export class DuoLogUnit implements WorkUnit<DuoCheckpoint> {
     walkUpTo: number | undefined,
   ): UnitRead<DuoCheckpoint> {
     return {
-      batch: this.toBatch(entries),
+      batch: this.toBatch(entries, page.texts),
       cursorAfter: (i) => {
         const part = new Cursor(before);
         part.nextOffset = undefined;
@@ -195,19 +195,23 @@ export class DuoLogUnit implements WorkUnit<DuoCheckpoint> {
     return Math.max(0, this.ctx.now() - at.ts);
   }
 
-  private toBatch(entries: PageEntry[]): Batch {
+  private toBatch(entries: PageEntry[], texts?: DuoPage['texts']): Batch {
     const { source, cfg } = this.ctx;
-    const items: RawItem[] = entries.map((e) => ({
-      ackId: `${this.log}:${e.ts}:${e.id}`,
-      origin: {
-        source,
-        type: 'duo',
-        ref: `duo/${this.log}/${e.ts}/${e.id}`,
-        attrs: { log: this.log, ts: e.ts, id: e.id, host: cfg.host },
-      },
-      body: { kind: 'object', value: e.event },
-      parser: this.spec.parser,
-    }));
+    const items: RawItem[] = entries.map((e) => {
+      const text = texts?.[e.at];
+      return {
+        ackId: `${this.log}:${e.ts}:${e.id}`,
+        origin: {
+          source,
+          type: 'duo',
+          ref: `duo/${this.log}/${e.ts}/${e.id}`,
+          attrs: { log: this.log, ts: e.ts, id: e.id, host: cfg.host },
+        },
+        body:
+          text === undefined ? { kind: 'object', value: e.event } : { kind: 'object', value: e.event, text },
+        parser: this.spec.parser,
+      };
+    });
     return { source, items };
   }
 }
