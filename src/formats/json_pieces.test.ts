@@ -32,6 +32,41 @@ function agrees(text: string, path = LOG_EVENTS, pieceBytes?: number): boolean {
   return got !== undefined;
 }
 
+/** A JSON-ish alphabet for damage: structure, escapes, spaces, the gaps between events. */
+const DAMAGE = ['{', '}', '[', ']', ',', ':', '"', '\\', ' ', '\n', '0', 'e', '-', 'x', 'é', '},{"', '}, {"'];
+
+/**
+ * `count` damaged copies of `bases` (one to three deletions, insertions, cuts or runs of spaces
+ * each), and how many of them JSON.parse rejects, so a test can check both kinds were made.
+ */
+function damagedTexts(
+  bases: string[],
+  count: number,
+  pick: () => number,
+): { texts: string[]; invalid: number } {
+  const texts: string[] = [];
+  let invalid = 0;
+  for (let n = 0; n < count; n++) {
+    let text = bases[n % bases.length]!;
+    for (let edits = 1 + Math.floor(pick() * 3); edits > 0; edits--) {
+      const at = Math.floor(pick() * text.length);
+      const what = Math.floor(pick() * 4);
+      if (what === 0) text = text.slice(0, at) + text.slice(at + 1);
+      else if (what === 1)
+        text = text.slice(0, at) + DAMAGE[Math.floor(pick() * DAMAGE.length)] + text.slice(at);
+      else if (what === 2) text = text.slice(0, at);
+      else text = text.slice(0, at) + ' \t'.repeat(1 + Math.floor(pick() * 2)) + text.slice(at);
+    }
+    try {
+      JSON.parse(text);
+    } catch {
+      invalid++;
+    }
+    texts.push(text);
+  }
+  return { texts, invalid };
+}
+
 describe('parseObjectInPieces', () => {
   it('gives what JSON.parse gives for subscription messages, compact or pretty-printed', () => {
     const msg = message(500);
@@ -138,30 +173,11 @@ describe('parseObjectInPieces', () => {
       JSON.stringify({ logEvents, ...rest, more: [{ a: 1 }, { b: '},{"' }] }),
     ];
     const pick = rng(7);
-    const alphabet = ['{', '}', '[', ']', ',', ':', '"', '\\', ' ', '\n', '0', 'e', '-', 'x', 'é', '},{"'];
-    let accepted = 0;
-    let damaged = 0;
-    for (let n = 0; n < 6000; n++) {
-      let text = bases[n % 2]!;
-      for (let edits = 1 + Math.floor(pick() * 3); edits > 0; edits--) {
-        const at = Math.floor(pick() * text.length);
-        const what = Math.floor(pick() * 4);
-        if (what === 0) text = text.slice(0, at) + text.slice(at + 1);
-        else if (what === 1)
-          text = text.slice(0, at) + alphabet[Math.floor(pick() * alphabet.length)] + text.slice(at);
-        else if (what === 2) text = text.slice(0, at);
-        else text = text.slice(0, at) + ' \t'.repeat(1 + Math.floor(pick() * 2)) + text.slice(at);
-      }
-      try {
-        JSON.parse(text);
-      } catch {
-        damaged++;
-      }
-      // Pieces of a few bytes: every gap between events is a cut.
-      if (agrees(text, LOG_EVENTS, 1 + Math.floor(pick() * 64))) accepted++;
-    }
+    const { texts, invalid } = damagedTexts(bases, 6000, pick);
+    // Pieces of a few bytes: every gap between events is a cut.
+    const accepted = texts.filter((text) => agrees(text, LOG_EVENTS, 1 + Math.floor(pick() * 64))).length;
     // Both kinds were made: texts JSON.parse rejects, and texts both accept.
-    expect(damaged).toBeGreaterThan(1000);
+    expect(invalid).toBeGreaterThan(1000);
     expect(accepted).toBeGreaterThan(200);
   });
 });
@@ -250,47 +266,9 @@ describe('parseListItems', () => {
       JSON.stringify({ logEvents: nested, ...rest }),
       JSON.stringify({ logEvents }).replace(/,"/g, ', "'),
     ];
-    const pick = rng(11);
-    const alphabet = [
-      '{',
-      '}',
-      '[',
-      ']',
-      ',',
-      ':',
-      '"',
-      '\\',
-      ' ',
-      '\n',
-      '0',
-      'e',
-      '-',
-      'x',
-      'é',
-      '},{"',
-      '}, {"',
-    ];
-    let accepted = 0;
-    let damaged = 0;
-    for (let n = 0; n < 6000; n++) {
-      let text = bases[n % 3]!;
-      for (let edits = 1 + Math.floor(pick() * 3); edits > 0; edits--) {
-        const at = Math.floor(pick() * text.length);
-        const what = Math.floor(pick() * 4);
-        if (what === 0) text = text.slice(0, at) + text.slice(at + 1);
-        else if (what === 1)
-          text = text.slice(0, at) + alphabet[Math.floor(pick() * alphabet.length)] + text.slice(at);
-        else if (what === 2) text = text.slice(0, at);
-        else text = text.slice(0, at) + ' \t'.repeat(1 + Math.floor(pick() * 2)) + text.slice(at);
-      }
-      try {
-        JSON.parse(text);
-      } catch {
-        damaged++;
-      }
-      if (items(text)) accepted++;
-    }
-    expect(damaged).toBeGreaterThan(1000);
+    const { texts, invalid } = damagedTexts(bases, 6000, rng(11));
+    const accepted = texts.filter((text) => items(text) !== undefined).length;
+    expect(invalid).toBeGreaterThan(1000);
     expect(accepted).toBeGreaterThan(200);
   });
 });
