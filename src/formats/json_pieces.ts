@@ -174,8 +174,10 @@ export function parseListItems(buf: Buffer, path: readonly string[]): ListItems 
       end = cut + 1;
       text = buf.toString('utf8', from, end);
       value = parseObject(text);
-      if (value === undefined) gap = undefined;
     }
+    // A gap not found again, or found inside an event: the rest is read by structure, so no
+    // search runs on to the end of the text once per event.
+    if (value === undefined) gap = undefined;
     if (value === undefined) {
       end = pastValue(buf, from);
       if (end < 0) return undefined;
