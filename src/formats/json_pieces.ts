@@ -175,10 +175,10 @@ export function parseListItems(buf: Buffer, path: readonly string[]): ListItems 
       text = buf.toString('utf8', from, end);
       value = parseObject(text);
     }
-    // A gap not found again, or found inside an event: the rest is read by structure, so no
-    // search runs on to the end of the text once per event.
-    if (value === undefined) gap = undefined;
     if (value === undefined) {
+      // A gap not found again, or found inside an event: the rest is read by structure, so no
+      // search runs on to the end of the text once per event.
+      gap = undefined;
       end = pastValue(buf, from);
       if (end < 0) return undefined;
       text = buf.toString('utf8', from, end);

@@ -143,10 +143,7 @@ export class DuoClient {
           throw new DuoApiError(`Duo ${path}: ${e.message}`, 200, undefined, false, e);
         outcome = { kind: 'error', message: `network error: ${(e as Error).message}`, cause: e };
       }
-      if (outcome.kind === 'ok')
-        return outcome.events
-          ? { response: outcome.response, events: outcome.events }
-          : { response: outcome.response };
+      if (outcome.kind === 'ok') return { response: outcome.response, events: outcome.events };
       if (outcome.kind === 'fatal') throw outcome.error;
       let delay: number;
       if (outcome.kind === 'rate-limited') {
@@ -275,11 +272,7 @@ export class DuoClient {
     const what = [code, parsed?.message, parsed?.message_detail].filter((x) => x !== undefined).join(' ');
     if (status >= 200 && status < 300) {
       if (parsed?.stat === 'OK' && parsed.response !== undefined)
-        return {
-          kind: 'ok',
-          response: parsed.response,
-          ...('events' in json && json.events ? { events: json.events } : {}),
-        };
+        return { kind: 'ok', response: parsed.response, events: json.events };
       return { kind: 'error', status, message: `HTTP ${status} without stat OK (${what || 'no message'})` };
     }
     if (status === 429) return { kind: 'rate-limited', code };

@@ -197,21 +197,17 @@ export class DuoLogUnit implements WorkUnit<DuoCheckpoint> {
 
   private toBatch(entries: PageEntry[], texts?: DuoPage['texts']): Batch {
     const { source, cfg } = this.ctx;
-    const items: RawItem[] = entries.map((e) => {
-      const text = texts?.[e.at];
-      return {
-        ackId: `${this.log}:${e.ts}:${e.id}`,
-        origin: {
-          source,
-          type: 'duo',
-          ref: `duo/${this.log}/${e.ts}/${e.id}`,
-          attrs: { log: this.log, ts: e.ts, id: e.id, host: cfg.host },
-        },
-        body:
-          text === undefined ? { kind: 'object', value: e.event } : { kind: 'object', value: e.event, text },
-        parser: this.spec.parser,
-      };
-    });
+    const items: RawItem[] = entries.map((e) => ({
+      ackId: `${this.log}:${e.ts}:${e.id}`,
+      origin: {
+        source,
+        type: 'duo',
+        ref: `duo/${this.log}/${e.ts}/${e.id}`,
+        attrs: { log: this.log, ts: e.ts, id: e.id, host: cfg.host },
+      },
+      body: { kind: 'object', value: e.event, text: texts?.[e.at] },
+      parser: this.spec.parser,
+    }));
     return { source, items };
   }
 }
